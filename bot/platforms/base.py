@@ -1,0 +1,208 @@
+"""The one interface the bot uses to talk to GitHub or GitLab, and the errors it may raise.
+
+Callers never see library exceptions (githubkit, python-gitlab, httpx, requests): adapters map
+them to the few error types below so retry and dead-letter decisions live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from bot.core.snapshot import CIResult
+
+# ---------------------------------------------------------------------------------------- errors
+
+
+class PlatformError(Exception):
+    """Base class; `transient` tells the worker whether retrying may help."""
+
+    transient = False
+
+
+class NotFound(PlatformError):
+    pass
+
+
+class Forbidden(PlatformError):
+    pass
+
+
+class Invalid(PlatformError):
+    """The platform rejected what we sent (422/400): retrying the same request will not help."""
+
+
+class Transient(PlatformError):
+    """5xx, timeouts, connection errors."""
+
+    transient = True
+
+
+class RateLimited(PlatformError):
+    """A primary or secondary rate limit; `retry_after` seconds until it is worth trying again."""
+
+    transient = True
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# ------------------------------------------------------------------------------------ data types
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    name: str
+    commit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """All blob paths at a commit. `complete` is False only when the platform could not list all."""
+
+    commit: str
+    paths: tuple[str, ...]
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """An issue as the platform reports it.
+
+    `number` is what people see (GitHub number / GitLab iid); `id` is the platform's global id
+    (GitHub database id, needed for sub-issue calls; GitLab global issue id). Store both.
+    """
+
+    number: int
+    id: int
+    title: str
+    body: str
+    state: str  # "open" | "closed"
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    author: str | None = None
+    url: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int
+    body: str
+    author: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueUpdate:
+    """Fields to change; None means leave as is."""
+
+    title: str | None = None
+    body: str | None = None
+    state: str | None = None  # "open" | "closed"
+    labels: tuple[str, ...] | None = None
+    assignees: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """A check run (GitHub) or commit status (GitLab) the bot publishes on a commit."""
+
+    name: str
+    commit: str
+    conclusion: str  # "success" | "failure" | "neutral"
+    title: str
+    summary: str
+    annotations: tuple[Annotation, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    path: str
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo:
+    full_name: str
+    id: int
+    default_branch: str
+    archived: bool = False
+
+
+# ------------------------------------------------------------------------------------- protocol
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """One repository-scoped view of a platform. Instances are bound to one repository
+    (and, on GitHub, one installation); `for_repo` on the client factory builds them."""
+
+    name: str  # "github" | "gitlab" | "memory"
+    full_name: str
+    bot_login: str  # our own login, to ignore our echoes
+
+    async def default_branch(self) -> Branch: ...
+
+    async def tree(self, commit: str) -> Tree: ...
+
+    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+        """The file's bytes (first `max_bytes` at most), or None when it does not exist."""
+        ...
+
+    async def ci_results(self, commit: str) -> list[CIResult]: ...
+
+    async def create_issue(
+        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+    ) -> Issue: ...
+
+    async def get_issue(self, number: int) -> Issue: ...
+
+    async def update_issue(self, number: int, update: IssueUpdate) -> Issue: ...
+
+    async def find_issues(self, marker: str) -> list[Issue]:
+        """Issues (open or closed) authored by the bot whose body contains `marker`."""
+        ...
+
+    async def ensure_labels(self, labels: tuple[str, ...]) -> None: ...
+
+    async def link_child(self, parent: Issue, child: Issue) -> None:
+        """Make `child` a sub-issue of `parent` (GitHub sub-issues; GitLab issue link/child)."""
+        ...
+
+    async def unlink_child(self, parent: Issue, child: Issue) -> None: ...
+
+    async def list_children(self, parent: Issue) -> list[Issue]: ...
+
+    async def create_comment(self, number: int, body: str) -> Comment: ...
+
+    async def update_comment(self, number: int, comment_id: int, body: str) -> Comment: ...
+
+    async def list_comments(self, number: int) -> list[Comment]: ...
+
+    async def add_reaction(self, number: int, comment_id: int, reaction: str) -> None: ...
+
+    async def permission(self, login: str) -> str:
+        """'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none'."""
+        ...
+
+    async def report_check(self, report: CheckReport) -> None:
+        """Publish a check run (GitHub) or commit status (GitLab) on a commit."""
+        ...
+
+
+@runtime_checkable
+class PlatformClient(Protocol):
+    """Builds repository-scoped `Platform`s; one per platform per process (holds tokens, pacing)."""
+
+    name: str
+
+    async def for_repo(self, full_name: str, *, installation_id: int | None = None) -> Platform: ...
+
+    async def installation_repos(self, installation_id: int | None = None) -> list[RepoInfo]:
+        """Repositories the bot can see (GitHub: of an installation; GitLab: of the token)."""
+        ...
+
+    async def aclose(self) -> None: ...

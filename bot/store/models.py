@@ -1,0 +1,144 @@
+"""SQLModel tables. Every change here needs an Alembic migration in migrations/versions/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # stored naive, always UTC
+
+
+class Installation(SQLModel, table=True):
+    """A GitHub App installation (GitLab: one row per configured instance, id 0)."""
+
+    __tablename__ = "installations"
+    __table_args__ = (UniqueConstraint("platform", "installation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    installation_id: int
+    account: str = Field(default="", max_length=255)
+    suspended: bool = False
+    deleted: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Repository(SQLModel, table=True):
+    __tablename__ = "repositories"
+    __table_args__ = (UniqueConstraint("platform", "full_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    full_name: str = Field(max_length=512)
+    platform_id: int | None = None  # GitHub repository id / GitLab project id
+    installation_id: int | None = None
+    default_branch: str | None = Field(default=None, max_length=255)
+    active: bool = True  # False once removed from the installation
+    config_status: str = Field(default="none", max_length=16)  # none | valid | invalid | deleted
+    config_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_synced_commit: str | None = Field(default=None, max_length=64)
+    last_synced_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """A verified webhook (or internal event) waiting for, or done with, the worker.
+
+    `repo_key` ("github:owner/name") orders work: one repository at a time, in arrival order.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("platform", "delivery_id"),
+        Index("ix_deliveries_claim", "status", "next_attempt_at"),
+        Index("ix_deliveries_repo_key", "repo_key", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    delivery_id: str = Field(max_length=128)
+    event: str = Field(max_length=64)
+    action: str | None = Field(default=None, max_length=64)
+    installation_id: int | None = None
+    repo_key: str | None = Field(default=None, max_length=600)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | running | done | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    received_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class ItemStateRow(SQLModel, table=True):
+    """The current state of one checklist item in one repository (see bot.core.state)."""
+
+    __tablename__ = "item_states"
+    __table_args__ = (UniqueConstraint("repository_id", "checklist", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id", index=True)
+    checklist: str = Field(max_length=128)
+    item_id: str = Field(max_length=128)
+    status: str = Field(default="open", max_length=16)  # open | auto | done | skipped
+    evidence: str | None = Field(default=None, sa_column=Column(Text))
+    actor: str | None = Field(default=None, max_length=255)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    changed_at: datetime = Field(default_factory=utcnow)
+
+
+class ItemEvent(SQLModel, table=True):
+    """History of item state changes: what weekly summaries and audits are made from."""
+
+    __tablename__ = "item_events"
+    __table_args__ = (Index("ix_item_events_repo_at", "repository_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    checklist: str = Field(max_length=128)
+    item_id: str = Field(max_length=128)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    actor: str | None = Field(default=None, max_length=255)
+    evidence: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime = Field(default_factory=utcnow)
+
+
+class OwnedIssue(SQLModel, table=True):
+    """An issue the bot owns. A row is written (state "intent") *before* the create call, so a
+    crash between create and record is repaired by adopting the marked issue, never duplicated."""
+
+    __tablename__ = "owned_issues"
+    __table_args__ = (UniqueConstraint("repository_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id", index=True)
+    key: str = Field(max_length=300)  # "epic", "section:<checklist>:<section>", "config-error"
+    number: int | None = None  # GitHub number / GitLab iid
+    platform_issue_id: int | None = None  # GitHub database id / GitLab global id
+    state: str = Field(default="intent", max_length=16)  # intent | open | closed
+    body_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SummaryPost(SQLModel, table=True):
+    """A weekly summary posted (or being posted) on an epic: unique per repository and week, so
+    two replicas cannot both post."""
+
+    __tablename__ = "summary_posts"
+    __table_args__ = (UniqueConstraint("repository_id", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    week: str = Field(max_length=10)  # ISO week, "2026-W47"
+    comment_id: int | None = None
+    posted_at: datetime = Field(default_factory=utcnow)
