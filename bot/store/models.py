@@ -9,7 +9,9 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)  # stored naive, always UTC
+    """Aware UTC. SQLModel's datetime columns (UTCDateTime) reject naive values and read back
+    aware UTC, so every timestamp the bot compares is aware (PostgreSQL: timestamptz)."""
+    return datetime.now(UTC)
 
 
 class Installation(SQLModel, table=True):
