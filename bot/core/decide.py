@@ -1,0 +1,114 @@
+"""Decide each item's next state from evidence, people's decisions, config skips and policy.
+
+People outrank evidence: once a person has ticked, unticked or skipped an item, evidence never
+changes it again; only another person (or the config file, which people also wrote) does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.core.rules import Verdict
+from bot.core.state import ItemState, RegressionPolicy, Status
+
+CONFIG_ACTOR = ".readiness.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class Regression:
+    """Automatic evidence for a ticked item disappeared (reported under the `reopen` policy)."""
+
+    checklist: str
+    item_id: str
+    lost_evidence: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    states: dict[str, ItemState]  # item id -> new state (every item of the checklist)
+    changed: tuple[str, ...]  # item ids whose state changed
+    regressions: tuple[Regression, ...]
+
+
+def human_decided(state: ItemState) -> bool:
+    """True when a person (not evidence, not config) set this state."""
+    return state.actor is not None and state.actor != CONFIG_ACTOR
+
+
+def decide(
+    *,
+    checklist: str,
+    item_ids: list[str],
+    automatic: set[str],
+    verdicts: Mapping[str, Verdict],
+    current: Mapping[str, ItemState],
+    skips: Mapping[str, str],
+    policy: RegressionPolicy,
+    now: datetime,
+) -> Decisions:
+    """The next state of every item of one checklist. Pure."""
+    states: dict[str, ItemState] = {}
+    changed: list[str] = []
+    regressions: list[Regression] = []
+    for item_id in item_ids:
+        old = current.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
+        new = _next(old, item_id in automatic, verdicts.get(item_id), skips.get(item_id), policy)
+        if new.status is Status.OPEN and old.status is Status.AUTO and policy is RegressionPolicy.REOPEN:
+            regressions.append(Regression(checklist, item_id, old.evidence))
+        if _differs(old, new):
+            new = replace(new, changed_at=now)
+            changed.append(item_id)
+        states[item_id] = new
+    return Decisions(states, tuple(changed), tuple(regressions))
+
+
+def _next(
+    old: ItemState,
+    automatic: bool,
+    verdict: Verdict | None,
+    skip_reason: str | None,
+    policy: RegressionPolicy,
+) -> ItemState:
+    if skip_reason is not None:
+        return replace(old, status=Status.SKIPPED, reason=skip_reason, actor=CONFIG_ACTOR, evidence=None)
+    if old.actor == CONFIG_ACTOR:  # the config skip was removed: back to evidence
+        old = replace(old, status=Status.OPEN, reason=None, actor=None)
+    if human_decided(old) or not automatic or verdict is None:
+        return old
+    evidence = "; ".join(verdict.evidence) or None
+    if verdict.passed:
+        return replace(old, status=Status.AUTO, evidence=evidence)
+    if old.status is Status.AUTO and policy is not RegressionPolicy.KEEP:
+        return replace(old, status=Status.OPEN, evidence=None)
+    return old
+
+
+def _differs(a: ItemState, b: ItemState) -> bool:
+    return (a.status, a.evidence, a.actor, a.reason) != (b.status, b.evidence, b.actor, b.reason)
+
+
+def shown_checked(state: ItemState) -> bool:
+    """Whether the issue body shows this item's box as checked (skipped items are, struck through)."""
+    return state.status in (Status.AUTO, Status.DONE, Status.SKIPPED)
+
+
+def apply_human_ticks(
+    *,
+    current: Mapping[str, ItemState],
+    ticks: Mapping[tuple[str, str], bool],
+    actor: str,
+    now: datetime,
+) -> dict[tuple[str, str], ItemState]:
+    """States after a person ticked (True) or unticked (False) boxes; keyed (checklist, item)."""
+    out: dict[tuple[str, str], ItemState] = {}
+    for (checklist, item_id), checked in ticks.items():
+        old = current.get((checklist, item_id)) or ItemState(checklist=checklist, item_id=item_id)
+        if checked == shown_checked(old):
+            continue
+        status = Status.DONE if checked else Status.OPEN
+        out[(checklist, item_id)] = ItemState(
+            checklist=checklist, item_id=item_id, status=status, actor=actor, changed_at=now
+        )
+    return out

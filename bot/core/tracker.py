@@ -1,0 +1,255 @@
+"""The issues a repository should have: titles, markdown bodies with hidden markers, and states.
+
+Bodies are a *view* of item states; `parse_checkboxes` reads a body back so a person's tick can be
+told apart from what the bot last rendered. Every issue carries a marker naming what it is, and
+every item line carries its item key, so the bot finds its own issues and items by marker only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.decide import CONFIG_ACTOR, shown_checked
+from bot.core.state import ItemState, Status
+from bot.core.templates import Section, Template
+
+SCHEMA = "v1"
+MARKER_PREFIX = "<!-- readiness:"
+EPIC_KEY = "epic"
+CONFIG_ERROR_KEY = "config-error"
+BAR_WIDTH = 10
+MAX_BODY = 65_000  # GitHub rejects issue bodies over 65,536 characters
+
+_ITEM_LINE = re.compile(r"^\s*[-*+] \[([ xX~])\] <!-- readiness:item (?P<key>[^\s]+) -->", re.MULTILINE)
+_MARKER = re.compile(r"<!-- readiness:(?P<kind>epic|section|config-error)(?: (?P<ref>\S+))? (?P<v>v\d+) -->")
+
+
+def section_key(checklist: str, section: str) -> str:
+    return f"section:{checklist}:{section}"
+
+
+def marker_for(key: str) -> str:
+    """The hidden marker for an issue key: how the bot recognises its own issues."""
+    if key.startswith("section:"):
+        _, checklist, section = key.split(":", 2)
+        return f"{MARKER_PREFIX}section {checklist}/{section} {SCHEMA} -->"
+    return f"{MARKER_PREFIX}{key} {SCHEMA} -->"
+
+
+def key_from_body(body: str | None) -> str | None:
+    """The issue key a body's marker names, or None for an issue the bot does not own."""
+    m = _MARKER.search(body or "")
+    if not m:
+        return None
+    if m["kind"] == "section" and m["ref"] and "/" in m["ref"]:
+        checklist, section = m["ref"].split("/", 1)
+        return section_key(checklist, section)
+    return m["kind"]
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredIssue:
+    key: str
+    title: str
+    body: str
+    state: str  # "open" | "closed"
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever anything the bot would write changes."""
+        raw = "\x00".join(
+            (self.title, self.body, self.state, ",".join(self.labels), ",".join(self.assignees))
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    done: int
+    skipped: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        applicable = self.total - self.skipped
+        return 100 if applicable <= 0 else (100 * self.done) // applicable
+
+    @property
+    def complete(self) -> bool:
+        return self.done + self.skipped >= self.total
+
+    def __add__(self, other: Progress) -> Progress:
+        return Progress(self.done + other.done, self.skipped + other.skipped, self.total + other.total)
+
+
+def progress_of(states: Iterable[ItemState]) -> Progress:
+    done = skipped = total = 0
+    for s in states:
+        total += 1
+        done += s.ticked
+        skipped += s.status is Status.SKIPPED
+    return Progress(done, skipped, total)
+
+
+def bar(p: Progress) -> str:
+    filled = round(BAR_WIDTH * p.percent / 100)
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _state_of(states: Mapping[str, ItemState], checklist: str, item_id: str) -> ItemState:
+    return states.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
+
+
+UNKNOWN_PERSON = "?"  # a tick seen in the issue body whose author the platform did not tell us
+
+
+def _who(actor: str | None) -> str:
+    return "a person (seen in the issue)" if actor in (None, UNKNOWN_PERSON) else f"@{actor}"
+
+
+def _when(dt: datetime | None) -> str:
+    return f" on {dt:%Y-%m-%d}" if dt else ""
+
+
+def _item_note(state: ItemState) -> str | None:
+    if state.status is Status.AUTO:
+        return f"✔ automatically: {state.evidence}" if state.evidence else "✔ automatically"
+    if state.status is Status.DONE:
+        return f"✔ ticked by {_who(state.actor)}{_when(state.changed_at)}"
+    if state.status is Status.SKIPPED:
+        who = "in `.readiness.yml`" if state.actor == CONFIG_ACTOR else f"by {_who(state.actor)}"
+        return f"⏭ skipped {who}: {state.reason}"
+    if state.actor:
+        return f"unticked by {_who(state.actor)}{_when(state.changed_at)}"
+    return None
+
+
+def render_section(
+    template: Template, section: Section, states: Mapping[str, ItemState], *, manual: set[str]
+) -> str:
+    """A section issue's body: one checkbox per item with its why, evidence or decision."""
+    p = progress_of(_state_of(states, template.id, i.id) for i in section.items)
+    lines = [
+        marker_for(section_key(template.id, section.id)),
+        f"**{template.title}** · {section.title}",
+        "",
+        f"`{bar(p)}` **{p.done} / {p.total - p.skipped} done ({p.percent}%)**"
+        + (f" · {p.skipped} skipped" if p.skipped else ""),
+        "",
+    ]
+    for item in section.items:
+        state = _state_of(states, template.id, item.id)
+        box = "x" if shown_checked(state) else " "
+        title = f"~~{item.title}~~" if state.status is Status.SKIPPED else f"**{item.title}**"
+        hint = " *(manual)*" if item.id in manual else ""
+        lines.append(f"- [{box}] <!-- readiness:item {template.id}/{item.id} --> {title}{hint}: {item.why}")
+        note = _item_note(state)
+        if note:
+            lines.append(f"  - {note}")
+    lines += [
+        "",
+        "<sub>Managed by readiness-bot. Tick or untick boxes by hand: the bot records who decided and "
+        "never reverses a person's decision. Skip an item with `/readiness skip "
+        f"{template.id}/ITEM reason`.</sub>",
+    ]
+    return _cap("\n".join(lines))
+
+
+def render_epic(
+    *,
+    repo: str,
+    templates: Sequence[Template],
+    states: Mapping[str, Mapping[str, ItemState]],
+    numbers: Mapping[str, int],
+    last_change: datetime | None,
+) -> str:
+    """The epic's body: overall progress and one table row per section issue."""
+    rows: list[str] = []
+    total = Progress(0, 0, 0)
+    for t in templates:
+        for s in t.sections:
+            p = progress_of(_state_of(states.get(t.id, {}), t.id, i.id) for i in s.items)
+            total += p
+            n = numbers.get(section_key(t.id, s.id))
+            link = f"#{n}" if n else "—"
+            rows.append(
+                f"| {t.title} | {s.title} | `{bar(p)}` {p.done}/{p.total - p.skipped} "
+                f"({p.percent}%) | {link} |"
+            )
+    lines = [
+        marker_for(EPIC_KEY),
+        f"## Production readiness of `{repo}`",
+        "",
+        f"`{bar(total)}` **{total.done} / {total.total - total.skipped} done ({total.percent}%)**"
+        + (f" · {total.skipped} skipped (not counted)" if total.skipped else ""),
+        "",
+        "| Checklist | Section | Progress | Issue |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        "Checklists: " + ", ".join(f"`{t.id}` v{t.version}" for t in templates),
+    ]
+    if last_change:
+        lines.append(f"Last change: {last_change:%Y-%m-%d %H:%M} UTC")
+    lines += [
+        "",
+        "<sub>Managed by readiness-bot from `.readiness.yml`. Items tick themselves when evidence appears; "
+        "comment `/readiness status` for a summary.</sub>",
+    ]
+    return _cap("\n".join(lines))
+
+
+def render_config_error(*, filename: str, error: str, commit: str | None) -> str:
+    at = f" at `{commit[:7]}`" if commit else ""
+    return "\n".join(
+        [
+            marker_for(CONFIG_ERROR_KEY),
+            f"`{filename}`{at} is invalid, so the readiness checklist was **not** updated:",
+            "",
+            "```",
+            error,
+            "```",
+            "",
+            "Fix the file on the default branch; this issue closes itself once it is valid again.",
+        ]
+    )
+
+
+def section_title(template: Template, section: Section) -> str:
+    return f"Readiness · {template.title}: {section.title}"
+
+
+def epic_title(repo: str) -> str:
+    return f"Production readiness: {repo}"
+
+
+CONFIG_ERROR_TITLE = "Readiness: .readiness.yml is invalid"
+
+
+def parse_checkboxes(body: str | None) -> dict[tuple[str, str], bool]:
+    """Item key -> checked, for every bot item line in a body (other lines are ignored)."""
+    out: dict[tuple[str, str], bool] = {}
+    for m in _ITEM_LINE.finditer(body or ""):
+        checklist, _, item = m["key"].partition("/")
+        if item:
+            out[(checklist, item)] = m.group(1) in "xX"
+    return out
+
+
+def changed_boxes(
+    before: Mapping[tuple[str, str], bool], after: Mapping[tuple[str, str], bool]
+) -> dict[tuple[str, str], bool]:
+    """Boxes whose checked state differs between two parses (only keys present in both)."""
+    return {k: v for k, v in after.items() if k in before and before[k] != v}
+
+
+def _cap(body: str) -> str:
+    if len(body) <= MAX_BODY:
+        return body
+    return body[: MAX_BODY - 60] + "\n\n*(truncated: this section is too long for one issue)*"

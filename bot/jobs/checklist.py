@@ -1,0 +1,165 @@
+"""Turn a normalised event into checklist work: record people's ticks, then sync the repository.
+
+This is the `sync` hook the delivery dispatcher calls; it never writes to a platform itself
+except through `bot.sync.Syncer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.core import tracker
+from bot.core.decide import apply_human_ticks
+from bot.core.events import Event, Kind, RepoRef
+from bot.core.settings import CONFIG_FILE
+from bot.core.templates import Template
+from bot.platforms.base import NotFound, Platform, PlatformClient
+from bot.store import tracking
+from bot.store.db import session_scope
+from bot.store.models import Repository
+from bot.sync import Syncer, SyncResult
+
+log = structlog.get_logger(__name__)
+
+ZERO_SHA = "0" * 40
+SYNC_KINDS = {Kind.PUSH, Kind.CI, Kind.ISSUE_EDITED, Kind.SCHEDULE, Kind.INSTALLATION}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChecklistHandler:
+    """Callable as `sync(event, delivery)` by the dispatcher."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clients: Mapping[str, PlatformClient],
+        shipped: Mapping[str, Template],
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        gitlab_defaults_project: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clients = clients
+        self.shipped = shipped
+        self.clock = clock
+        self.gitlab_defaults_project = gitlab_defaults_project
+
+    async def __call__(self, event: Event, delivery: object = None) -> list[SyncResult]:
+        if event.kind not in SYNC_KINDS or event.platform.value not in self.clients:
+            return []
+        if event.kind is Kind.INSTALLATION:
+            return [await self.sync(r, installation_id=event.installation_id) for r in event.repos_added]
+        if event.repo is None:
+            return []
+        if event.kind is Kind.PUSH and not self._is_default_branch_push(event):
+            return []
+        if event.kind is Kind.ISSUE_EDITED:
+            platform = await self._platform(event.repo, event.installation_id)
+            if event.sender_is_bot or event.sender == platform.bot_login:
+                return []  # the echo of our own edit
+            if not self._record_ticks(event):
+                return []
+        commit = event.commit if event.kind is Kind.PUSH else None
+        return [await self.sync(event.repo, installation_id=event.installation_id, commit=commit)]
+
+    async def sync(
+        self, repo: RepoRef, *, installation_id: int | None, commit: str | None = None
+    ) -> SyncResult:
+        platform = await self._platform(repo, installation_id or repo.installation_id)
+        syncer = Syncer(
+            engine=self.engine,
+            platform=platform,
+            repository_id=self._repository_id(repo, installation_id),
+            shipped=self.shipped,
+            now=self.clock(),
+            read_org_default=self._org_reader(repo, installation_id),
+        )
+        with structlog.contextvars.bound_contextvars(repo=repo.full_name):
+            result = await syncer.run(commit=commit)
+        return result
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    @staticmethod
+    def _is_default_branch_push(event: Event) -> bool:
+        if not event.commit or event.commit == ZERO_SHA:
+            return False  # branch deleted
+        default = event.repo.default_branch if event.repo else None
+        return default is None or event.ref == f"refs/heads/{default}"
+
+    def _record_ticks(self, event: Event) -> bool:
+        """A person edited one of our section issues: record their ticks. True if any."""
+        key = tracker.key_from_body(event.body)
+        if key is None or not key.startswith("section:") or event.repo is None:
+            return False
+        repo_id = self._repository_id(event.repo, event.installation_id)
+        with session_scope(self.engine) as s:
+            row = tracking.owned_issues(s, repository_id=repo_id).get(key)
+            before_body = (
+                event.previous_body if event.previous_body is not None else (row.body if row else None)
+            )
+            ticks = tracker.changed_boxes(
+                tracker.parse_checkboxes(before_body), tracker.parse_checkboxes(event.body)
+            )
+            if not ticks:
+                return False
+            states = tracking.load_states(s, repository_id=repo_id)
+            flat = {(c, i): st for c, cs in states.items() for i, st in cs.items()}
+            decided = apply_human_ticks(
+                current=flat, ticks=ticks, actor=event.sender or "?", now=self.clock()
+            )
+            tracking.save_states(
+                s, repository_id=repo_id, states=decided.values(), previous=states, now=self.clock()
+            )
+        log.info("ticks.recorded", by=event.sender, count=len(decided))
+        return True
+
+    async def _platform(self, repo: RepoRef, installation_id: int | None) -> Platform:
+        return await self.clients[repo.platform.value].for_repo(
+            repo.full_name, installation_id=installation_id
+        )
+
+    def _org_reader(self, repo: RepoRef, installation_id: int | None):  # noqa: ANN202
+        owner = repo.full_name.rsplit("/", 1)[0]
+        source = f"{owner}/.github" if repo.platform.value == "github" else self.gitlab_defaults_project
+        if not source or source == repo.full_name:
+            return None
+
+        async def read() -> str | None:
+            try:
+                p = await self.clients[repo.platform.value].for_repo(source, installation_id=installation_id)
+                branch = await p.default_branch()
+                data = await p.file(CONFIG_FILE, branch.commit)
+            except NotFound:
+                return None
+            return data.decode("utf-8", errors="replace") if data is not None else None
+
+        return read
+
+    def _repository_id(self, repo: RepoRef, installation_id: int | None) -> int:
+        with session_scope(self.engine) as s:
+            row = s.exec(
+                select(Repository).where(
+                    Repository.platform == repo.platform.value, Repository.full_name == repo.full_name
+                )
+            ).first()
+            if row is None:
+                row = Repository(
+                    platform=repo.platform.value,
+                    full_name=repo.full_name,
+                    platform_id=repo.id,
+                    installation_id=installation_id or repo.installation_id,
+                    default_branch=repo.default_branch,
+                )
+                s.add(row)
+                s.flush()
+            assert row.id is not None
+            return row.id

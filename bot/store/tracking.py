@@ -1,0 +1,123 @@
+"""Item states, their history, and the issues the bot owns: small keyword-only queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from bot.core.reconcile import Recorded
+from bot.core.state import ItemState, Status
+from bot.store.models import ItemEvent, ItemStateRow, OwnedIssue, utcnow
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def load_states(session: Session, *, repository_id: int) -> dict[str, dict[str, ItemState]]:
+    """checklist -> item id -> state."""
+    out: dict[str, dict[str, ItemState]] = {}
+    rows = session.exec(select(ItemStateRow).where(ItemStateRow.repository_id == repository_id))
+    for r in rows:
+        out.setdefault(r.checklist, {})[r.item_id] = ItemState(
+            checklist=r.checklist,
+            item_id=r.item_id,
+            status=Status(r.status),
+            evidence=r.evidence,
+            actor=r.actor,
+            reason=r.reason,
+            changed_at=_aware(r.changed_at),
+        )
+    return out
+
+
+def save_states(
+    session: Session,
+    *,
+    repository_id: int,
+    states: Iterable[ItemState],
+    previous: dict[str, dict[str, ItemState]],
+    now: datetime,
+) -> int:
+    """Upsert changed states and append one history row per change; returns how many changed."""
+    existing = {
+        (r.checklist, r.item_id): r
+        for r in session.exec(select(ItemStateRow).where(ItemStateRow.repository_id == repository_id))
+    }
+    n = 0
+    for s in states:
+        old = previous.get(s.checklist, {}).get(s.item_id)
+        if old is not None and (old.status, old.evidence, old.actor, old.reason) == (
+            s.status,
+            s.evidence,
+            s.actor,
+            s.reason,
+        ):
+            continue
+        row = existing.get((s.checklist, s.item_id))
+        if row is None:
+            if s.status is Status.OPEN and s.actor is None and old is None:
+                continue  # the implicit default: no row needed
+            row = ItemStateRow(repository_id=repository_id, checklist=s.checklist, item_id=s.item_id)
+        row.status, row.evidence, row.actor, row.reason = s.status.value, s.evidence, s.actor, s.reason
+        row.changed_at = s.changed_at or now
+        session.add(row)
+        session.add(
+            ItemEvent(
+                repository_id=repository_id,
+                checklist=s.checklist,
+                item_id=s.item_id,
+                from_status=old.status.value if old else None,
+                to_status=s.status.value,
+                actor=s.actor,
+                evidence=s.evidence,
+                at=now,
+            )
+        )
+        n += 1
+    return n
+
+
+def owned_issues(session: Session, *, repository_id: int) -> dict[str, OwnedIssue]:
+    rows = session.exec(select(OwnedIssue).where(OwnedIssue.repository_id == repository_id))
+    return {r.key: r for r in rows}
+
+
+def as_recorded(rows: dict[str, OwnedIssue]) -> dict[str, Recorded]:
+    return {k: Recorded(k, r.number, r.state, r.body_hash) for k, r in rows.items()}
+
+
+def record_intent(session: Session, *, repository_id: int, key: str) -> OwnedIssue:
+    """Written and committed *before* the create call: a crash afterwards leaves a trace to adopt."""
+    row = session.exec(
+        select(OwnedIssue).where(OwnedIssue.repository_id == repository_id, OwnedIssue.key == key)
+    ).first()
+    if row is None:
+        row = OwnedIssue(repository_id=repository_id, key=key, state="intent")
+        session.add(row)
+    return row
+
+
+def record_issue(
+    session: Session,
+    *,
+    repository_id: int,
+    key: str,
+    number: int,
+    platform_issue_id: int,
+    state: str,
+    digest: str | None,
+    body: str | None,
+    parent_linked: bool | None = None,
+) -> None:
+    row = session.exec(
+        select(OwnedIssue).where(OwnedIssue.repository_id == repository_id, OwnedIssue.key == key)
+    ).first() or OwnedIssue(repository_id=repository_id, key=key)
+    row.number, row.platform_issue_id, row.state = number, platform_issue_id, state
+    row.body_hash, row.body = digest, body
+    if parent_linked is not None:
+        row.parent_linked = parent_linked
+    row.updated_at = utcnow()
+    session.add(row)
