@@ -21,6 +21,7 @@ from bot.core.templates import Template
 from bot.platforms.base import NotFound, Platform, PlatformClient
 from bot.store import tracking
 from bot.store.db import session_scope
+from bot.store.locks import repository_lock
 from bot.store.models import Repository
 from bot.sync import Syncer, SyncResult
 
@@ -74,17 +75,18 @@ class ChecklistHandler:
         self, repo: RepoRef, *, installation_id: int | None, commit: str | None = None
     ) -> SyncResult:
         platform = await self._platform(repo, installation_id or repo.installation_id)
+        repository_id = self._repository_id(repo, installation_id)
         syncer = Syncer(
             engine=self.engine,
             platform=platform,
-            repository_id=self._repository_id(repo, installation_id),
+            repository_id=repository_id,
             shipped=self.shipped,
             now=self.clock(),
             read_org_default=self._org_reader(repo, installation_id),
         )
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
-            result = await syncer.run(commit=commit)
-        return result
+            async with repository_lock(self.engine, repository_id):
+                return await syncer.run(commit=commit)
 
     # ----------------------------------------------------------------------------------- helpers
 
@@ -127,7 +129,7 @@ class ChecklistHandler:
             repo.full_name, installation_id=installation_id
         )
 
-    def _org_reader(self, repo: RepoRef, installation_id: int | None):  # noqa: ANN202
+    def _org_reader(self, repo: RepoRef, installation_id: int | None):
         owner = repo.full_name.rsplit("/", 1)[0]
         source = f"{owner}/.github" if repo.platform.value == "github" else self.gitlab_defaults_project
         if not source or source == repo.full_name:

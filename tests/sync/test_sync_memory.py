@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from bot.core.templates import parse_template
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.snapshot import SUCCESS, CIResult
-from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
@@ -338,9 +338,10 @@ async def test_crash_between_create_and_record_adopts_the_marked_issue(world):
     with pytest.raises(Transient):
         await handler(push("c1"))
     # Simulate a lost record: the worker died after the create call returned.
+    from sqlmodel import select
+
     from bot.store.db import session_scope
     from bot.store.models import OwnedIssue
-    from sqlmodel import select
 
     with session_scope(handler.engine) as s:
         row = s.exec(select(OwnedIssue).where(OwnedIssue.key == "section:svc:ops")).one()
