@@ -1,0 +1,161 @@
+"""The web application: webhook receiver, operations endpoints, and the background services.
+
+`create_app(settings)` wires everything; its lifespan owns the order of start and stop:
+schema check (SQLite migrates itself; PostgreSQL refuses an old schema so replicas never race
+to migrate) → ingest writer → worker → scheduler, and the reverse on shutdown, after uvicorn has
+finished the requests in flight, so every 202 already answered is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.config import Settings, SettingsError
+from bot.logging import get_logger
+from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
+from bot.store import migrate, queue
+from bot.store.db import is_sqlite, make_engine
+from bot.store.models import utcnow
+from bot.webhooks.ingest import Ingestor
+from bot.webhooks.routes import Receiver
+from bot.webhooks.verify import signing_key
+
+log = get_logger(__name__)
+
+
+def check_webhook_settings(settings: Settings) -> list[str]:
+    """Problems that should stop start-up (SettingsError) or be warned about (returned)."""
+    if settings.gitlab_signing_secret is not None:
+        try:
+            signing_key(settings.gitlab_signing_secret.get_secret_value())
+        except ValueError as exc:
+            raise SettingsError(f"READINESS_GITLAB_SIGNING_SECRET: {exc}") from None
+    warnings = []
+    if settings.github_webhook_secret is None:
+        warnings.append(
+            "READINESS_GITHUB_WEBHOOK_SECRET is not set: every POST /webhooks/github will be refused (401)"
+        )
+    if settings.gitlab_webhook_secret is None and settings.gitlab_signing_secret is None:
+        warnings.append(
+            "neither READINESS_GITLAB_WEBHOOK_SECRET nor READINESS_GITLAB_SIGNING_SECRET is set: "
+            "every POST /webhooks/gitlab will be refused (401)"
+        )
+    return warnings
+
+
+def prepare_schema(engine: Engine) -> None:
+    """SQLite: migrate now. PostgreSQL: raise SchemaOutdated unless `readiness migrate` ran."""
+    migrate.ensure_schema(engine, auto_migrate=is_sqlite(engine))
+
+
+def _readiness(engine: Engine) -> str | None:
+    """None when ready, else why not (one short line)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if not migrate.schema_is_current(engine):
+            return "database schema is not current: run `readiness migrate`"
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}"
+    return None
+
+
+def _update_queue_gauges(engine: Engine) -> None:
+    depth, age = queue.stats(engine, now=utcnow())
+    QUEUE_DEPTH.set(depth)
+    QUEUE_OLDEST_AGE.set(age)
+
+
+class Services:
+    """The worker and scheduler of this process (either may be disabled for split deployments)."""
+
+    def __init__(
+        self, settings: Settings, engine: Engine, *, start_worker: bool, start_scheduler: bool
+    ) -> None:
+        self.settings, self.engine = settings, engine
+        self.start_worker, self.start_scheduler = start_worker, start_scheduler
+        self.worker: Any = None
+        self.scheduler: Any = None
+
+    def start(self, dispatcher: Any) -> None:
+        pass
+
+    def notify(self, _count: int = 1) -> None:
+        """New deliveries were committed: wake the local worker instead of waiting for its poll."""
+        if self.worker is not None and hasattr(self.worker, "notify"):
+            self.worker.notify()
+
+    def stop(self) -> None:
+        pass
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    start_worker: bool = True,
+    start_scheduler: bool = True,
+    dispatcher: Any = None,
+) -> FastAPI:
+    """The ASGI app. `engine` (tests) is used as given and not disposed; `dispatcher` is handed
+    to the worker (None: the default handlers)."""
+    warnings = check_webhook_settings(settings)
+    owns_engine = engine is None
+    db = engine if engine is not None else make_engine(settings.database_url)
+    services = Services(settings, db, start_worker=start_worker, start_scheduler=start_scheduler)
+    ingestor = Ingestor(db, on_commit=services.notify)
+    receiver = Receiver(settings, ingestor)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for line in warnings:
+            log.warning(line)
+        await asyncio.to_thread(prepare_schema, db)
+        await ingestor.start()
+        services.start(dispatcher)
+        app.state.ready = True
+        log.info("readiness-bot started", worker=start_worker, scheduler=start_scheduler)
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await ingestor.stop()  # uvicorn has finished the requests in flight: commit their rows
+            await asyncio.to_thread(services.stop)
+            if owns_engine:
+                db.dispose()
+            log.info("readiness-bot stopped")
+
+    app = FastAPI(title="readiness-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine, app.state.ingestor, app.state.services, app.state.ready = db, ingestor, services, False
+    app.add_route("/webhooks/github", receiver.github, methods=["POST"])
+    app.add_route("/webhooks/gitlab", receiver.gitlab, methods=["POST"])
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        reason = "shutting down" if not request.app.state.ready else await asyncio.to_thread(_readiness, db)
+        if reason:
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_request: Request) -> Response:
+        try:
+            await asyncio.to_thread(_update_queue_gauges, db)
+        except Exception as exc:  # still serve the process metrics when the database is down
+            log.warning("queue metrics unavailable", error=type(exc).__name__)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_route("/healthz", healthz, methods=["GET"])
+    app.add_route("/readyz", readyz, methods=["GET"])
+    app.add_route("/metrics", metrics, methods=["GET"])
+    return app

@@ -1,0 +1,139 @@
+"""Group commit: deliveries from concurrent requests share one durable transaction.
+
+Each request hands its verified delivery to the `Ingestor` and awaits a future. One writer task
+takes *everything* queued so far, inserts it in one transaction on a dedicated thread (so the
+event loop keeps accepting requests meanwhile) and resolves each future only after COMMIT. A
+202 therefore always means "stored", yet a busy receiver pays one commit per batch rather than
+one per delivery: the slower the commit, the larger the next batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.logging import get_logger
+from bot.store.db import session_scope
+from bot.store.queue import enqueue_many
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A verified webhook about to be stored. `payload` is the raw body, stored as received."""
+
+    platform: str
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repo_key: str | None
+    payload: bytes
+
+
+WriteBatch = Callable[[Engine, Sequence[NewDelivery]], list[bool]]
+"""Stores a batch in one transaction; returns, per item, True if new, False if a duplicate."""
+
+
+def write_batch(engine: Engine, items: Sequence[NewDelivery]) -> list[bool]:
+    rows = [
+        {
+            "platform": i.platform,
+            "delivery_id": i.delivery_id,
+            "event": i.event,
+            "action": i.action,
+            "installation_id": i.installation_id,
+            "repo_key": i.repo_key,
+            "payload": i.payload,
+        }
+        for i in items
+    ]
+    with session_scope(engine) as session:
+        return enqueue_many(session, rows)
+
+
+class IngestClosed(RuntimeError):
+    """The receiver is shutting down and takes no new deliveries (answered with 503)."""
+
+
+class Ingestor:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write: WriteBatch = write_batch,
+        on_commit: Callable[[int], None] | None = None,
+        max_batch: int = 1000,
+    ) -> None:
+        self._engine = engine
+        self._write = write
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._pending: list[tuple[NewDelivery, asyncio.Future[bool]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._task = asyncio.create_task(self._run(), name="ingest-writer")
+
+    async def submit(self, item: NewDelivery) -> bool:
+        """Store `item` durably; True when new, False when its delivery id was already stored."""
+        if self._closed or self._wakeup is None:
+            raise IngestClosed("the receiver is shutting down")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        self._wakeup.set()
+        return await future
+
+    async def stop(self) -> None:
+        """Take nothing new, commit what was already accepted into the queue, then stop."""
+        self._closed = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._commit(loop, batch)
+            if self._closed:
+                return
+
+    async def _commit(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[NewDelivery, asyncio.Future[bool]]]
+    ) -> None:
+        items = [item for item, _ in batch]
+        try:
+            results = await loop.run_in_executor(self._executor, self._write, self._engine, items)
+        except Exception as exc:  # the whole batch failed: every request gets the error (503)
+            log.error("storing webhook deliveries failed", count=len(items), error=str(exc))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), new in zip(batch, results, strict=True):
+            if not future.done():  # a request cancelled by a disconnect has nobody to tell
+                future.set_result(new)
+        if self._on_commit is not None and any(results):
+            self._on_commit(sum(results))

@@ -1,0 +1,183 @@
+"""POST /webhooks/github and /webhooks/gitlab: the bot's front door.
+
+Order matters: size limit (413, body never buffered whole) → authenticity on the raw bytes (401,
+nothing stored) → JSON (400) → normalise → store durably (202) or recognise a redelivery (200).
+The handlers are plain Starlette endpoints (no dependency injection): this path runs thousands
+of times a second and does only what it must. The raw body is stored as received, never
+re-serialised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from bot.config import Settings
+from bot.core.events import Event, Kind
+from bot.logging import get_logger
+from bot.metrics import WEBHOOKS
+from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery
+from bot.webhooks.normalize import normalize
+from bot.webhooks.verify import VerificationError, verify_github, verify_gitlab
+
+log = get_logger(__name__)
+GITLAB_DEDUPE_HEADERS = ("webhook-id", "idempotency-key", "x-gitlab-event-uuid")
+_UNVERIFIED = "-"  # metric label before authenticity is known: callers cannot inflate label sets
+
+
+class TooLarge(Exception):
+    pass
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.outcome, self.reason = status, outcome, reason
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, or TooLarge as soon as it (or its declared length) exceeds `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def repo_key(event: Event) -> str | None:
+    """What the worker serialises on: one repository (or installation) at a time."""
+    if event.repo is not None:
+        return f"{event.platform.value}:{event.repo.full_name}"
+    if event.installation_id is not None:
+        return f"{event.platform.value}:installation:{event.installation_id}"
+    return None
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class Receiver:
+    """Holds what both endpoints need; built once per app."""
+
+    def __init__(
+        self, settings: Settings, ingestor: Ingestor, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.ingestor = ingestor
+        self.clock = clock
+        secret = settings.github_webhook_secret
+        self._github_secret = secret.get_secret_value() if secret else None
+        token, signing = settings.gitlab_webhook_secret, settings.gitlab_signing_secret
+        self._gitlab_token = token.get_secret_value() if token else None
+        self._gitlab_signing = signing.get_secret_value() if signing else None
+
+    async def github(self, request: Request) -> Response:
+        return await self._handle("github", request)
+
+    async def gitlab(self, request: Request) -> Response:
+        return await self._handle("gitlab", request)
+
+    def _verify(self, platform: str, body: bytes, headers: Any) -> None:
+        if platform == "github":
+            verify_github(self._github_secret, body, headers)
+        else:
+            verify_gitlab(
+                self._gitlab_token,
+                self._gitlab_signing,
+                body,
+                headers,
+                now=self.clock(),
+                tolerance_seconds=self.settings.webhook_tolerance_seconds,
+            )
+
+    def _identify(self, platform: str, headers: Any, body: bytes) -> tuple[str, str]:
+        """(event name, delivery id) from the headers; Rejected(400) when the sender omitted them."""
+        if platform == "github":
+            event, delivery = headers.get("x-github-event"), headers.get("x-github-delivery")
+            if not event or not delivery:
+                raise Rejected(400, "malformed", "missing X-GitHub-Event or X-GitHub-Delivery")
+            return event, delivery
+        event = headers.get("x-gitlab-event")
+        if not event:
+            raise Rejected(400, "malformed", "missing X-Gitlab-Event")
+        for name in GITLAB_DEDUPE_HEADERS:
+            if value := headers.get(name):
+                return event, value
+        return event, "sha256:" + hashlib.sha256(body).hexdigest()  # no id sent: same body, same key
+
+    async def _handle(self, platform: str, request: Request) -> Response:
+        event_label = _UNVERIFIED
+        try:
+            try:
+                body = await read_limited(request, self.settings.max_body_bytes)
+            except TooLarge:
+                raise Rejected(413, "too_large", f"body over {self.settings.max_body_bytes} bytes") from None
+            headers = request.headers
+            try:
+                self._verify(platform, body, headers)
+            except VerificationError as exc:
+                raise Rejected(401, "unauthorized", str(exc)) from None
+            event_name, delivery_id = self._identify(platform, headers, body)
+            event_label = event_name[:64]
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                raise Rejected(400, "malformed", "body is not JSON") from None
+            if not isinstance(payload, dict):
+                raise Rejected(400, "malformed", "body is not a JSON object")
+            return await self._accept(platform, event_label, delivery_id, body, payload)
+        except Rejected as exc:
+            WEBHOOKS.labels(platform, event_label, exc.outcome).inc()
+            log.warning("webhook rejected", platform=platform, status=exc.status, reason=exc.reason)
+            extra = {"connection": "close"} if exc.status == 413 else None
+            return _json(exc.status, {"status": exc.outcome, "detail": exc.reason}, extra)
+        except ClientDisconnect:
+            return Response(status_code=400)
+
+    async def _accept(
+        self, platform: str, event_name: str, delivery_id: str, body: bytes, payload: dict[str, Any]
+    ) -> Response:
+        event = normalize(platform, event_name, payload)
+        if event.kind in (Kind.PING, Kind.IGNORED):
+            WEBHOOKS.labels(platform, event_name, "ignored").inc()
+            status = "pong" if event.kind is Kind.PING else "ignored"
+            return _json(200, {"status": status, "delivery_id": delivery_id})
+        item = NewDelivery(
+            platform=platform,
+            delivery_id=delivery_id[:128],
+            event=event_name,
+            action=(event.action or None) and event.action[:64],
+            installation_id=event.installation_id,
+            repo_key=(key := repo_key(event)) and key[:600],
+            payload=body,
+        )
+        try:
+            new = await self.ingestor.submit(item)
+        except IngestClosed:
+            return _json(503, {"status": "unavailable", "detail": "shutting down"}, {"retry-after": "5"})
+        except Exception:
+            return _json(503, {"status": "unavailable", "detail": "could not store the delivery"})
+        outcome = "accepted" if new else "duplicate"
+        WEBHOOKS.labels(platform, event_name, outcome).inc()
+        log.info(
+            "webhook " + outcome,
+            platform=platform,
+            webhook_event=event_name,
+            action=item.action,
+            delivery_id=item.delivery_id,
+            repo=item.repo_key,
+        )
+        return _json(202 if new else 200, {"status": outcome, "delivery_id": item.delivery_id})
