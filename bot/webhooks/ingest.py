@@ -86,6 +86,11 @@ class Ingestor:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self._task = asyncio.create_task(self._run(), name="ingest-writer")
 
+    @property
+    def pending(self) -> int:
+        """Deliveries waiting for the next commit (not counting the one in progress)."""
+        return len(self._pending)
+
     async def submit(self, item: NewDelivery) -> bool:
         """Store `item` durably; True when new, False when its delivery id was already stored."""
         if self._closed or self._wakeup is None:

@@ -1,0 +1,161 @@
+"""Operations endpoints and start-up rules of the app (both databases)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.app import create_app
+from bot.config import Settings, SettingsError, load_settings
+from bot.logging import configure_logging
+from bot.store.db import make_engine
+from bot.store.migrate import SchemaOutdated, head_revision
+from bot.webhooks.verify import github_signature
+
+SECRET = "app-test-secret-42"
+PUSH = (Path(__file__).parent / "fixtures/webhooks/github/push.with-new-branch.payload.json").read_bytes()
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return load_settings(database_url=db_url, github_webhook_secret=SECRET)
+
+
+def app_for(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    return create_app(settings, engine=engine, start_worker=False, start_scheduler=False)
+
+
+async def push(http: httpx.AsyncClient, delivery: str) -> httpx.Response:
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": delivery,
+        "x-hub-signature-256": github_signature(SECRET, PUSH),
+    }
+    return await http.post("/webhooks/github", content=PUSH, headers=headers)
+
+
+async def test_healthz_and_readyz(settings: Settings, engine: Engine) -> None:
+    async with serve(app_for(settings, engine)) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        ready = await http.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_when_the_schema_is_not_current(settings: Settings, engine: Engine) -> None:
+    async with serve(app_for(settings, engine)) as http:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        try:
+            resp = await http.get("/readyz")
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head_revision()})
+    assert resp.status_code == 503
+    assert resp.json() == {
+        "status": "unavailable",
+        "reason": "database schema is not current: run `readiness migrate`",
+    }
+
+
+async def test_metrics_after_deliveries(settings: Settings, engine: Engine) -> None:
+    labels = {"platform": "github", "event": "push", "outcome": "accepted"}
+    before = REGISTRY.get_sample_value("readiness_webhooks_total", labels) or 0.0
+    async with serve(app_for(settings, engine)) as http:
+        assert (await push(http, "m-1")).status_code == 202
+        assert (await push(http, "m-2")).status_code == 202
+        assert (await push(http, "m-2")).status_code == 200
+        resp = await http.get("/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    lines = resp.text.splitlines()
+    assert "readiness_queue_depth 2.0" in lines
+    assert any(line.startswith("readiness_queue_oldest_pending_age_seconds ") for line in lines)
+    assert REGISTRY.get_sample_value("readiness_webhooks_total", labels) == before + 2
+    assert 'readiness_webhooks_total{event="push",outcome="duplicate",platform="github"}' in resp.text
+
+
+async def test_sqlite_database_is_migrated_on_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    async with serve(app_for(load_settings(database_url=url, github_webhook_secret=SECRET))) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        assert (await push(http, "first")).status_code == 202
+    engine = make_engine(url)
+    try:
+        assert "deliveries" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    url = os.environ.get("READINESS_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL-only: set READINESS_TEST_DATABASE_URL")
+    schema = f"readiness_empty_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield (
+            make_url(admin.url)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(False)
+        )
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def test_postgres_refuses_to_start_on_an_old_schema(empty_postgres_url: str) -> None:
+    app = app_for(load_settings(database_url=empty_postgres_url, github_webhook_secret=SECRET))
+    with pytest.raises(SchemaOutdated, match=r"database schema is at .*: run `readiness migrate`"):
+        async with app.router.lifespan_context(app):
+            pass
+    engine = make_engine(empty_postgres_url)
+    try:
+        assert inspect(engine).get_table_names() == []  # it did not migrate by itself
+    finally:
+        engine.dispose()
+
+
+def test_malformed_signing_secret_stops_start_up(db_url: str) -> None:
+    settings = load_settings(database_url=db_url, gitlab_signing_secret="whsec_***")
+    with pytest.raises(SettingsError, match="READINESS_GITLAB_SIGNING_SECRET: expected whsec_"):
+        app_for(settings)
+
+
+async def test_missing_secrets_are_warned_about_at_start(db_url: str, engine: Engine) -> None:
+    settings = load_settings(database_url=db_url, log_format="json")
+    out = io.StringIO()
+    configure_logging(settings, stream=out)
+    try:
+        async with serve(app_for(settings, engine)):
+            pass
+    finally:
+        logging.getLogger().handlers.clear()
+    warnings = [json.loads(line) for line in out.getvalue().splitlines()]
+    messages = [w["event"] for w in warnings if w["level"] == "warning"]
+    assert any("READINESS_GITHUB_WEBHOOK_SECRET is not set" in m for m in messages)
+    assert any("every POST /webhooks/gitlab will be refused" in m for m in messages)
