@@ -1,0 +1,204 @@
+"""python-gitlab with our retry, rate-limit, metrics and error policy on every HTTP request.
+
+python-gitlab's own retries call `time.sleep` deep inside `http_request` (up to ten times the
+server's Retry-After), drop the response headers when they give up, and cannot be observed or
+tested without real sleeping. So its retries are switched off and this subclass re-implements the
+policy once, per HTTP request (pagination pages included): an injectable clock and sleep, waits
+counted in RATE_LIMIT_WAIT_SECONDS, every attempt counted in API_CALLS, GitLab's `RateLimit-*`
+headers honoured before the next request, and library exceptions mapped to `bot.platforms.base`
+errors before they leave the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import gitlab
+import requests
+
+from bot.metrics import API_CALLS, RATE_LIMIT_WAIT_SECONDS
+from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
+
+PLATFORM = "gitlab"
+T = TypeVar("T")
+
+
+async def run(fn: Callable[[], T]) -> T:
+    """Run blocking python-gitlab code off the event loop; errors arrive already mapped."""
+    return await asyncio.to_thread(fn)
+
+
+class Conflict(Invalid):
+    """409: usually "already exists" (a link, a label); callers that want idempotence catch it."""
+
+
+# The segment after one of these names is an identifier: replaced in the metrics label so the
+# label set stays small ("/projects/:id/issues/:iid/notes", not one label per issue).
+_PLACEHOLDERS = {
+    "projects": ":id",
+    "issues": ":iid",
+    "notes": ":note_id",
+    "links": ":issue_link_id",
+    "pipelines": ":pipeline_id",
+    "jobs": ":job_id",
+    "all": ":user_id",
+    "users": ":user_id",
+    "statuses": ":sha",
+    "commits": ":sha",
+    "branches": ":branch",
+    "files": ":file_path",
+    "labels": ":label_id",
+    "award_emoji": ":award_id",
+}
+_LITERALS = {"raw", "repository", "tree", "links", "notes", "jobs", "statuses", "award_emoji", "all"}
+
+
+def endpoint_template(path: str) -> str:
+    """'/projects/g%2Fr/issues/5/notes' or a full next-page URL -> '/projects/:id/issues/:iid/notes'."""
+    path = urlparse(path).path
+    if "/api/v4" in path:
+        path = path.split("/api/v4", 1)[1]
+    out: list[str] = []
+    for seg in path.strip("/").split("/"):
+        prev = out[-1] if out else ""
+        if prev in _PLACEHOLDERS and seg not in _LITERALS:
+            out.append(_PLACEHOLDERS[prev])
+        elif seg.isdigit():
+            out.append(":n")
+        else:
+            out.append(seg)
+    return "/" + "/".join(out)
+
+
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait from `Retry-After` (seconds or HTTP date) or `RateLimit-Reset` (epoch)."""
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("RateLimit-Reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) - now)
+        except ValueError:
+            return None
+    return None
+
+
+def _error_for(status: int, message: str, wait: float | None) -> PlatformError:
+    if status == 404:
+        return NotFound(message)
+    if status in (401, 403):
+        return Forbidden(message)
+    if status == 409:
+        return Conflict(message)
+    if status == 429:
+        return RateLimited(message, retry_after=wait if wait is not None else 60.0)
+    if status >= 500:
+        return Transient(message)
+    return Invalid(message)
+
+
+def _outcome(status: int) -> str:
+    return {404: "not_found", 401: "forbidden", 403: "forbidden", 429: "rate_limited"}.get(
+        status, "transient" if status >= 500 else "invalid"
+    )
+
+
+class RetryingGitlab(gitlab.Gitlab):
+    """A `gitlab.Gitlab` whose `http_request` applies our policy; everything else is the library's."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        private_token: str,
+        session: requests.Session,
+        timeout: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        max_retries: int = 3,
+        max_wait: float = 30.0,
+    ) -> None:
+        super().__init__(url, private_token=private_token, session=session, timeout=timeout)
+        self._clock = clock
+        self._sleep = sleep
+        self._max_retries = max_retries
+        self._max_wait = max_wait
+        self._not_before = 0.0  # from RateLimit-Remaining: 0 + RateLimit-Reset on any response
+        self._last = threading.local()  # the last response seen by this thread (for its headers)
+        session.hooks.setdefault("response", []).append(self._remember)
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self._last.response = response
+        headers = response.headers
+        if headers.get("RateLimit-Remaining") == "0" and headers.get("RateLimit-Reset"):
+            with contextlib.suppress(ValueError):
+                self._not_before = max(self._not_before, float(headers["RateLimit-Reset"]))
+        return response
+
+    def _wait(self, seconds: float, why: str) -> None:
+        """Sleep up to `max_wait`; longer waits become RateLimited so the job is rescheduled."""
+        if seconds > self._max_wait:
+            raise RateLimited(f"GitLab {why}; retry in {seconds:.0f}s", retry_after=seconds)
+        if seconds > 0:
+            RATE_LIMIT_WAIT_SECONDS.labels(PLATFORM).inc(seconds)
+            self._sleep(seconds)
+
+    def http_request(self, verb: str, path: str, *args: Any, **kwargs: Any) -> requests.Response:
+        # Our policy replaces the library's: never let it sleep or retry on its own.
+        kwargs.update(obey_rate_limit=False, retry_transient_errors=False, max_retries=0)
+        endpoint = endpoint_template(path)
+        label = f"{verb.upper()} {endpoint}"
+        # A POST that timed out or got a 5xx may have been applied (an issue created); repeating it
+        # could duplicate content, so only 429s (rejected before processing) are retried for POST.
+        idempotent = verb.lower() != "post"
+        attempt = 0
+        while True:
+            if self._not_before > (now := self._clock()):
+                self._wait(self._not_before - now, "rate limit exhausted (RateLimit-Remaining: 0)")
+            self._last.response = None
+            try:
+                response = super().http_request(verb, path, *args, **kwargs)
+            except gitlab.exceptions.GitlabHttpError as exc:
+                status = exc.response_code or 0
+                API_CALLS.labels(PLATFORM, endpoint, _outcome(status)).inc()
+                last = getattr(self._last, "response", None)
+                wait = retry_after(last.headers, self._clock()) if last is not None else None
+                retryable = status == 429 or (status >= 500 and idempotent)
+                if retryable and attempt < self._max_retries:
+                    attempt += 1
+                    if status == 429:
+                        self._wait(wait if wait is not None else 5.0 * attempt, "rate limit (429)")
+                    else:
+                        self._sleep(0.5 * 2 ** (attempt - 1))
+                    continue
+                msg = f"{label}: {status} {exc.error_message}"
+                raise _error_for(status, msg, wait) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                API_CALLS.labels(PLATFORM, endpoint, "transient").inc()
+                safe = idempotent or isinstance(exc, requests.ConnectTimeout)
+                if safe and attempt < self._max_retries:
+                    attempt += 1
+                    self._sleep(0.5 * 2 ** (attempt - 1))
+                    continue
+                raise Transient(f"{label}: {type(exc).__name__}") from None
+            except gitlab.exceptions.GitlabError as exc:  # redirects on writes, parsing errors
+                API_CALLS.labels(PLATFORM, endpoint, "error").inc()
+                raise PlatformError(f"{label}: {exc.error_message}") from None
+            except requests.RequestException as exc:
+                API_CALLS.labels(PLATFORM, endpoint, "error").inc()
+                raise PlatformError(f"{label}: {type(exc).__name__}") from None
+            API_CALLS.labels(PLATFORM, endpoint, "ok").inc()
+            return response

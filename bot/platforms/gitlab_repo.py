@@ -1,0 +1,301 @@
+"""`Platform` for one GitLab project over python-gitlab (see `bot.platforms.gitlab` for the client).
+
+Every blocking call runs in a worker thread through `run`; errors arrive already mapped to
+`bot.platforms.base` types by `gitlab_http.RetryingGitlab`. Issue `number` = iid, `id` = the global id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import requests
+from gitlab.utils import EncodedId
+
+from bot.core.snapshot import CIResult
+from bot.platforms import gitlab_convert as convert
+from bot.platforms.base import (
+    Branch,
+    CheckReport,
+    Comment,
+    Invalid,
+    Issue,
+    IssueUpdate,
+    NotFound,
+    Transient,
+    Tree,
+)
+from bot.platforms.gitlab_http import Conflict, run
+
+if TYPE_CHECKING:
+    from bot.platforms.gitlab import GitLabClient
+
+PER_PAGE = 100  # GitLab's maximum page size (the tree endpoint included)
+
+
+class GitLabRepo:
+    """`Platform` for one GitLab project. Issue `number` = iid, `id` = the global issue id."""
+
+    name = "gitlab"
+
+    def __init__(self, client: GitLabClient, full_name: str, *, bot_id: int, bot_login: str) -> None:
+        self.client = client
+        self.full_name = full_name
+        self.bot_id = bot_id
+        self.bot_login = bot_login
+        self._gl = client.gl
+        self._project = client.gl.projects.get(full_name, lazy=True)  # no request
+        self._project_id: int | None = None  # numeric id, learned from any issue or project response
+
+    # ------------------------------------------------------------------ repository contents
+
+    async def default_branch(self) -> Branch:
+        def fetch() -> Branch:
+            project = self._gl.projects.get(self.full_name)
+            self._project_id = project.id
+            name = project.attributes.get("default_branch")
+            if not name:
+                raise NotFound(f"{self.full_name}: the repository is empty (no default branch)")
+            branch = self._project.branches.get(name)
+            return Branch(name=name, commit=branch.commit["id"])
+
+        return await run(fetch)
+
+    async def tree(self, commit: str) -> Tree:
+        def fetch() -> Tree:
+            entries = self._project.repository_tree(
+                recursive=True, ref=commit, per_page=PER_PAGE, pagination="keyset", iterator=True
+            )
+            paths = sorted(e["path"] for e in entries if e["type"] == "blob")
+            return Tree(commit=commit, paths=tuple(paths))
+
+        return await run(fetch)
+
+    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+        return await run(lambda: self._read_capped(path, commit, max_bytes))
+
+    def _read_capped(self, path: str, commit: str, max_bytes: int) -> bytes | None:
+        """Streams the raw file and stops at `max_bytes`: a 200 MB file costs one capped read."""
+        url = f"/projects/{EncodedId(self.full_name)}/repository/files/{EncodedId(path)}/raw"
+        try:
+            response = self._gl.http_get(url, query_data={"ref": commit}, streamed=True, raw=True)
+        except NotFound:
+            return None
+        assert isinstance(response, requests.Response)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= max_bytes:
+                    break
+        except requests.RequestException as exc:
+            raise Transient(f"GET {self.full_name}:{path}: {type(exc).__name__} while reading") from None
+        finally:
+            response.close()
+        return b"".join(chunks)[:max_bytes]
+
+    async def ci_results(self, commit: str) -> list[CIResult]:
+        def fetch() -> list[CIResult]:
+            # External statuses (ours included) can create "external" pipelines; the jobs that
+            # matter are those of the newest pipeline CI itself ran for this commit.
+            pipelines = self._project.pipelines.list(
+                sha=commit, order_by="id", sort="desc", per_page=5, get_all=False
+            )
+            ci = next((p for p in pipelines if p.attributes.get("source") != "external"), None)
+            jobs = [j.attributes for j in ci.jobs.list(per_page=PER_PAGE, iterator=True)] if ci else []
+            statuses = self._project.commits.get(commit, lazy=True).statuses.list(
+                per_page=PER_PAGE, iterator=True
+            )
+            return convert.ci_results(commit, jobs, [s.attributes for s in statuses], self.bot_login)
+
+        return await run(fetch)
+
+    # ------------------------------------------------------------------------------ issues
+
+    async def create_issue(
+        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+    ) -> Issue:
+        def create() -> Issue:
+            data: dict[str, Any] = {"title": title, "description": body, "labels": list(labels)}
+            if assignees:
+                data["assignee_ids"] = self._user_ids(assignees)
+            return self._issue(self._project.issues.create(data).attributes)
+
+        await self.client.pacer.wait()
+        return await run(create)
+
+    async def get_issue(self, number: int) -> Issue:
+        return await run(lambda: self._issue(self._project.issues.get(number).attributes))
+
+    async def update_issue(self, number: int, update: IssueUpdate) -> Issue:
+        def put() -> Issue:
+            data: dict[str, Any] = {}
+            if update.title is not None:
+                data["title"] = update.title
+            if update.body is not None:
+                data["description"] = update.body
+            if update.state is not None:
+                if update.state not in ("open", "closed"):
+                    raise Invalid(f"state must be 'open' or 'closed', not {update.state!r}")
+                data["state_event"] = "close" if update.state == "closed" else "reopen"
+            if update.labels is not None:
+                data["labels"] = ",".join(update.labels)  # "" removes every label
+            if update.assignees is not None:
+                data["assignee_ids"] = self._user_ids(update.assignees) or [0]  # 0 unassigns all
+            if not data:
+                return self._issue(self._project.issues.get(number).attributes)
+            return self._issue(self._project.issues.update(number, data))
+
+        await self.client.pacer.wait()
+        return await run(put)
+
+    async def find_issues(self, marker: str) -> list[Issue]:
+        def fetch() -> list[Issue]:
+            found = self._project.issues.list(
+                author_id=self.bot_id, scope="all", state="all", order_by="created_at", sort="asc",
+                per_page=PER_PAGE, iterator=True,
+            )  # fmt: skip
+            return [self._issue(i.attributes) for i in found if marker in (i.description or "")]
+
+        return await run(fetch)
+
+    async def ensure_labels(self, labels: tuple[str, ...]) -> None:
+        existing = await run(
+            lambda: {lb.name for lb in self._project.labels.list(per_page=PER_PAGE, iterator=True)}
+        )
+        for name in dict.fromkeys(labels):
+            if name in existing:
+                continue
+            await self.client.pacer.wait()
+            data = {"name": name, "color": convert.label_colour(name)}
+            with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
+                await run(lambda data=data: self._project.labels.create(data))
+
+    # ---------------------------------------------------------------------- linked children
+
+    async def link_child(self, parent: Issue, child: Issue) -> None:
+        def link() -> None:
+            target = {"target_issue_iid": child.number, "link_type": "relates_to"}
+            target["target_project_id"] = self._numeric_project_id()
+            with contextlib.suppress(Conflict):  # already linked: re-linking after a crash is harmless
+                self._project.issues.get(parent.number, lazy=True).links.create(target)
+
+        await self.client.pacer.wait()
+        await run(link)
+
+    async def list_children(self, parent: Issue) -> list[Issue]:
+        links = await run(lambda: self._links(parent.number))
+        return [self._issue(link) for link in links]
+
+    async def unlink_child(self, parent: Issue, child: Issue) -> None:
+        def unlink() -> None:
+            for link in self._links(parent.number):
+                if link["id"] == child.id:
+                    try:
+                        issue = self._project.issues.get(parent.number, lazy=True)
+                        issue.links.delete(link["issue_link_id"])
+                    except NotFound:
+                        pass  # removed meanwhile
+
+        await self.client.pacer.wait()
+        await run(unlink)
+
+    def _links(self, number: int) -> list[dict[str, Any]]:
+        """`relates_to` links of an issue, oldest first (GitLab's order); not paginated by GitLab."""
+        links = self._project.issues.get(number, lazy=True).links.list(get_all=True)
+        return [lk.attributes for lk in links if lk.attributes.get("link_type", "relates_to") == "relates_to"]
+
+    # ---------------------------------------------------------------------------- comments
+
+    async def create_comment(self, number: int, body: str) -> Comment:
+        await self.client.pacer.wait()
+        return await run(lambda: self._comment(number, self._notes(number).create({"body": body}).attributes))
+
+    async def update_comment(self, number: int, comment_id: int, body: str) -> Comment:
+        await self.client.pacer.wait()
+        return await run(
+            lambda: self._comment(number, self._notes(number).update(comment_id, {"body": body}))
+        )
+
+    async def list_comments(self, number: int) -> list[Comment]:
+        def fetch() -> list[Comment]:
+            notes = self._notes(number).list(
+                sort="asc", order_by="created_at", per_page=PER_PAGE, iterator=True
+            )
+            # System notes ("changed the description", "closed") are GitLab's log, not comments.
+            return [self._comment(number, n.attributes) for n in notes if not n.attributes.get("system")]
+
+        return await run(fetch)
+
+    async def add_reaction(self, number: int, comment_id: int, reaction: str) -> None:
+        emoji = convert.REACTIONS.get(reaction, reaction)
+
+        def award() -> None:
+            note = self._notes(number).get(comment_id, lazy=True)
+            try:
+                note.awardemojis.create({"name": emoji})
+            except Invalid as exc:
+                if "taken" not in str(exc) and not isinstance(exc, Conflict):
+                    raise  # "has already been taken" means we reacted before: fine
+
+        await self.client.pacer.wait()
+        await run(award)
+
+    # ------------------------------------------------------------------- permission, checks
+
+    async def permission(self, login: str) -> str:
+        def fetch() -> str:
+            user_id = self.client.user_id(login)
+            if user_id is None:
+                return "none"
+            try:
+                member = self._project.members_all.get(user_id)
+            except NotFound:
+                return "none"
+            return convert.permission(member.attributes.get("access_level"))
+
+        return await run(fetch)
+
+    async def report_check(self, report: CheckReport) -> None:
+        state = convert.CHECK_STATES.get(report.conclusion)
+        if state is None:
+            raise Invalid(f"check conclusion must be success, failure or neutral, not {report.conclusion!r}")
+        data = {"state": state, "name": report.name, "description": convert.trim(report.title)}
+        await self.client.pacer.wait()
+        await run(lambda: self._project.commits.get(report.commit, lazy=True).statuses.create(data))
+
+    # ----------------------------------------------------------------------------- helpers
+
+    def _issue(self, data: dict[str, Any]) -> Issue:
+        if self._project_id is None and data.get("project_id"):
+            self._project_id = int(data["project_id"])
+        return convert.issue(data)
+
+    def _numeric_project_id(self) -> int:
+        """Issue links need the numeric target project id (GitLab rejected paths there)."""
+        if self._project_id is None:
+            self._project_id = int(self._gl.projects.get(self.full_name).id)
+        return self._project_id
+
+    def _notes(self, number: int) -> Any:
+        return self._project.issues.get(number, lazy=True).notes
+
+    def _comment(self, number: int, data: dict[str, Any]) -> Comment:
+        url = f"{self.client.url}/{self.full_name}/-/issues/{number}#note_{data['id']}"
+        return Comment(
+            id=int(data["id"]),
+            body=data.get("body") or "",
+            author=(data.get("author") or {}).get("username"),
+            url=url,
+        )
+
+    def _user_ids(self, logins: tuple[str, ...]) -> list[int]:
+        ids = []
+        for login in logins:
+            user_id = self.client.user_id(login)
+            if user_id is None:
+                raise Invalid(f"{self.full_name}: no GitLab user {login!r} to assign")
+            ids.append(user_id)
+        return ids
