@@ -1,0 +1,433 @@
+"""Evidence rules: the AST, parsing from YAML data, compiling once, and pure evaluation.
+
+Rules come from files anyone with push access controls, so nothing in them may stall the bot:
+content patterns run on RE2 (linear time, no backtracking), candidate files and bytes read are
+capped, and path globs resolve through a `PathIndex` built once per snapshot so the cost grows
+with paths + rules rather than paths x rules.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import re2
+
+from bot.core.errors import InputError, TemplateError
+from bot.core.pathindex import Glob, GlobError, PathIndex, compile_glob, depth_key
+from bot.core.snapshot import SUCCESS, RepoSnapshot
+from bot.core.yamlload import Positions, format_path, suggest
+
+if TYPE_CHECKING:
+    from bot.core.templates import Template
+
+DEFAULT_MAX_FILES = 200
+DEFAULT_MAX_BYTES = 262_144
+LIMIT_MAX_FILES = 10_000
+LIMIT_MAX_BYTES = 4_194_304
+KINDS = ("files", "contains", "ci", "all", "any", "not")
+CONTAINS_KEYS = ("files", "pattern", "ignore_case", "max_files", "max_bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class Files:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contains:
+    globs: tuple[str, ...]
+    pattern: str
+    ignore_case: bool = False
+    max_files: int = DEFAULT_MAX_FILES
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class CI:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Any:
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    rule: Rule
+
+
+Rule = Files | Contains | CI | All | Any | Not
+Where = Positions | Callable[[tuple], tuple[int | None, int | None]]
+KeyPath = tuple[str | int, ...]
+
+
+def compile_pattern(pattern: str, ignore_case: bool = False) -> re2._Regexp:
+    """Compile a content pattern with RE2; raises ValueError with a user-facing reason."""
+    options = re2.Options()
+    options.log_errors = False  # RE2 would otherwise print parse errors to stderr itself
+    options.case_sensitive = not ignore_case
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(
+            f"pattern is not valid RE2 syntax ({detail}); RE2 runs in linear time and does not "
+            "support lookaround ((?=, (?!, (?<=, (?<!) or backreferences (\\1)"
+        ) from None
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    filename: str
+    where: Where
+    error: type[InputError]
+
+    def fail(self, path: KeyPath, message: str, *, value: bool = True, suggestion: str | None = None):
+        if isinstance(self.where, Positions):
+            line, column = self.where.lookup(path, value=value)
+        else:
+            line, column = self.where(path)
+        return self.error(
+            file=self.filename,
+            message=message,
+            line=line,
+            column=column,
+            path=format_path(path) or None,
+            suggestion=suggestion,
+        )
+
+
+def parse_rule(
+    data: object,
+    *,
+    where: Where,
+    filename: str,
+    path: KeyPath = (),
+    error: type[InputError] = TemplateError,
+) -> Rule:
+    """Validate rule data loaded from YAML (`path` is where it sits in the file) into a Rule."""
+    return _parse(data, _Ctx(filename, where, error), tuple(path))
+
+
+def _parse(data: object, ctx: _Ctx, path: KeyPath) -> Rule:
+    expected = "a rule: a mapping with one key out of " + ", ".join(KINDS)
+    if not isinstance(data, dict) or not data:
+        raise ctx.fail(path, f"expected {expected}, got {_describe(data)}")
+    if len(data) > 1:
+        keys = ", ".join(map(str, data))
+        raise ctx.fail(
+            path,
+            f"a rule has exactly one key, found {len(data)} ({keys}); combine them with `all:` or `any:`",
+        )
+    kind, body = next(iter(data.items()))
+    at = (*path, kind)
+    if kind not in KINDS:
+        raise ctx.fail(
+            at,
+            f"unknown rule kind '{kind}'; expected one of {', '.join(KINDS)}",
+            value=False,
+            suggestion=suggest(str(kind), KINDS),
+        )
+    if kind == "files":
+        return Files(_globs(body, ctx, at))
+    if kind == "ci":
+        return CI(_strings(body, ctx, at, "CI job name globs"))
+    if kind == "contains":
+        return _contains(body, ctx, at)
+    if kind == "not":
+        return Not(_parse(body, ctx, at))
+    if not isinstance(body, list) or not body:
+        raise ctx.fail(at, f"`{kind}` expects a non-empty list of rules, got {_describe(body)}")
+    rules = tuple(_parse(item, ctx, (*at, i)) for i, item in enumerate(body))
+    return All(rules) if kind == "all" else Any(rules)
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "an empty mapping" if not value else "a mapping"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _strings(body: object, ctx: _Ctx, path: KeyPath, what: str) -> tuple[str, ...]:
+    items = [body] if isinstance(body, str) else body
+    if not isinstance(items, list) or not items:
+        raise ctx.fail(
+            path, f"expected {what}: a string or a non-empty list of strings, got {_describe(body)}"
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            at = (*path, i) if isinstance(body, list) else path
+            raise ctx.fail(at, f"expected a non-empty string, got {_describe(item)}")
+    return tuple(items)
+
+
+def _globs(body: object, ctx: _Ctx, path: KeyPath) -> tuple[str, ...]:
+    globs = _strings(body, ctx, path, "file globs")
+    for i, text in enumerate(globs):
+        try:
+            compile_glob(text)
+        except GlobError as exc:
+            raise ctx.fail((*path, i) if isinstance(body, list) else path, f"glob '{text}': {exc}") from None
+    return globs
+
+
+def _contains(body: object, ctx: _Ctx, path: KeyPath) -> Contains:
+    if not isinstance(body, dict):
+        raise ctx.fail(
+            path, f"`contains` expects a mapping with `files` and `pattern`, got {_describe(body)}"
+        )
+    for key in body:
+        if key not in CONTAINS_KEYS:
+            raise ctx.fail(
+                (*path, key),
+                f"unknown key '{key}' in `contains`; expected {', '.join(CONTAINS_KEYS)}",
+                value=False,
+                suggestion=suggest(str(key), CONTAINS_KEYS),
+            )
+    for key in ("files", "pattern"):
+        if key not in body:
+            raise ctx.fail(path, f"`contains` needs `{key}`", value=False)
+    globs = _globs(body["files"], ctx, (*path, "files"))
+    pattern = body["pattern"]
+    if not isinstance(pattern, str) or not pattern:
+        raise ctx.fail((*path, "pattern"), f"expected a regular expression string, got {_describe(pattern)}")
+    ignore_case = body.get("ignore_case", False)
+    if not isinstance(ignore_case, bool):
+        raise ctx.fail((*path, "ignore_case"), f"expected true or false, got {_describe(ignore_case)}")
+    try:
+        compile_pattern(pattern, ignore_case)
+    except ValueError as exc:
+        raise ctx.fail((*path, "pattern"), str(exc)) from None
+    limits = {}
+    for key, default, top in (
+        ("max_files", DEFAULT_MAX_FILES, LIMIT_MAX_FILES),
+        ("max_bytes", DEFAULT_MAX_BYTES, LIMIT_MAX_BYTES),
+    ):
+        value = body.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ctx.fail((*path, key), f"expected a whole number from 1 to {top}, got {_describe(value)}")
+        limits[key] = value
+    return Contains(globs, pattern, ignore_case, **limits)
+
+
+# ---------------------------------------------------------------- compiling and evaluating
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether an item's rule passed, with short human-readable reasons either way."""
+
+    passed: bool
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledChecklist:
+    """One template's automatic items with their globs and patterns compiled, ready to evaluate."""
+
+    template_id: str
+    rules: tuple[tuple[str, Rule], ...]  # (item id, effective rule), in template order
+    globs: Mapping[str, Glob] = field(repr=False)
+    patterns: Mapping[tuple[str, bool], re2._Regexp] = field(repr=False)
+
+
+def _walk(rule: Rule) -> Iterable[Rule]:
+    yield rule
+    if isinstance(rule, All | Any):
+        for child in rule.rules:
+            yield from _walk(child)
+    elif isinstance(rule, Not):
+        yield from _walk(rule.rule)
+
+
+def compile_checklist(template: Template, extra: Mapping[str, Rule] | None = None) -> CompiledChecklist:
+    """Compile every automatic item once; `extra` rules (from .readiness.yml) are OR'ed in."""
+    extra = dict(extra or {})
+    rules: list[tuple[str, Rule]] = []
+    for _section, item in template.items():
+        own, more = item.rule, extra.pop(item.id, None)
+        rule = Any((own, more)) if own is not None and more is not None else own or more
+        if rule is not None:
+            rules.append((item.id, rule))
+    if extra:
+        raise ValueError(f"extra rules for unknown items of '{template.id}': {', '.join(sorted(extra))}")
+    globs: dict[str, Glob] = {}
+    patterns: dict[tuple[str, bool], re2._Regexp] = {}
+    for _, rule in rules:
+        for node in _walk(rule):
+            if isinstance(node, Files | Contains):
+                for text in node.globs:
+                    if text not in globs:
+                        globs[text] = compile_glob(text)
+            if isinstance(node, Contains) and (node.pattern, node.ignore_case) not in patterns:
+                patterns[node.pattern, node.ignore_case] = compile_pattern(node.pattern, node.ignore_case)
+    return CompiledChecklist(template.id, tuple(rules), globs, patterns)
+
+
+def _quote_list(items: Sequence[str], limit: int = 4) -> str:
+    shown = [f"`{item}`" for item in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"{len(items) - limit} more")
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Evaluation:
+    """State shared while evaluating checklists on one snapshot: the index and a read cache."""
+
+    def __init__(self, snapshot: RepoSnapshot, index: PathIndex, max_bytes: int) -> None:
+        self.snapshot = snapshot
+        self.index = index
+        self.max_bytes = max_bytes
+        self.raw: dict[str, bytes | None] = {}
+        self.text: dict[str, str | None] = {}
+        self.ci_names: dict[str, re.Pattern[str]] = {}
+
+    def rule(self, rule: Rule, c: CompiledChecklist) -> Verdict:
+        if isinstance(rule, Files):
+            return self.files(rule, c)
+        if isinstance(rule, Contains):
+            return self.contains(rule, c)
+        if isinstance(rule, CI):
+            return self.ci(rule)
+        if isinstance(rule, Not):
+            inner = self.rule(rule.rule, c)
+            return Verdict(not inner.passed, inner.evidence)
+        if isinstance(rule, Any):
+            reasons: list[str] = []
+            for child in rule.rules:
+                verdict = self.rule(child, c)
+                if verdict.passed:
+                    return verdict
+                reasons.extend(verdict.evidence)
+            return Verdict(False, tuple(reasons))
+        passed: list[str] = []
+        for child in rule.rules:
+            verdict = self.rule(child, c)
+            if not verdict.passed:
+                return verdict
+            passed.extend(verdict.evidence)
+        return Verdict(True, tuple(passed))
+
+    def files(self, rule: Files, c: CompiledChecklist) -> Verdict:
+        matches = [self.index.match(c.globs[g]) for g in rule.globs]
+        total = sum(map(len, matches))
+        if not total:
+            return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
+        best = min(filter(None, (self.index.best(c.globs[g]) for g in rule.globs)), key=depth_key)
+        text = f"found `{best}`"
+        if best.endswith("/"):
+            text += f" ({self.index.count_below(best)} files)"
+        if total > 1:
+            text += f" and {total - 1} more"
+        return Verdict(True, (text,))
+
+    def read(self, path: str, max_bytes: int) -> str | None:
+        if path not in self.raw:
+            data = self.snapshot.read(path)
+            if data is not None:
+                data = data[: self.max_bytes]
+                if b"\0" in data[:8192]:
+                    data = None  # binary
+            self.raw[path] = data
+            self.text[path] = _decode(data) if data is not None else None
+        data = self.raw[path]
+        if data is None or len(data) <= max_bytes:
+            return self.text[path]
+        return _decode(data[:max_bytes])
+
+    def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
+        globs = [c.globs[g] for g in rule.globs]
+        searched, total = self.index.candidates(globs, rule.max_files)
+        if not total:
+            return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
+        regex = c.patterns[rule.pattern, rule.ignore_case]
+        for path in searched:
+            text = self.read(path, rule.max_bytes)
+            if text is None:
+                continue
+            match = regex.search(text)
+            if match is not None:
+                line = text.count("\n", 0, match.start()) + 1
+                return Verdict(True, (f"`{path}:{line}` matches `{_short(match.group(0))}`",))
+        capped = f" (searched the first {len(searched)} of {total})" if len(searched) < total else ""
+        files = "1 file" if total == 1 else f"{total} files"
+        return Verdict(
+            False,
+            (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}{capped}",),
+        )
+
+    def ci(self, rule: CI) -> Verdict:
+        head = self.snapshot.commit
+        results = [r for r in self.snapshot.ci if not (head and r.commit and r.commit != head)]
+        matched = [r for r in results if any(self._ci_regex(g).match(r.name) for g in rule.globs)]
+        on = f" on {head[:7]}" if head else ""
+        for result in matched:
+            if result.conclusion == SUCCESS:
+                sha = (result.commit or head or "")[:7]
+                return Verdict(True, (f"job `{result.name}` succeeded" + (f" on {sha}" if sha else ""),))
+        if matched:
+            states = ", ".join(f"`{r.name}` {r.conclusion}" for r in matched[:3])
+            return Verdict(
+                False, (f"no successful CI job matching {_quote_list(rule.globs)}{on} ({states})",)
+            )
+        return Verdict(False, (f"no CI job matches {_quote_list(rule.globs)}{on}",))
+
+    def _ci_regex(self, glob: str) -> re.Pattern[str]:
+        if glob not in self.ci_names:
+            self.ci_names[glob] = re.compile(fnmatch.translate(glob), re.IGNORECASE)
+        return self.ci_names[glob]
+
+
+def _decode(data: bytes) -> str | None:
+    """UTF-8 text, tolerating only a character cut in half by a size cap; otherwise None."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return data[: exc.start].decode("utf-8", "replace")
+        return None
+
+
+def evaluate_many(
+    compiled: Sequence[CompiledChecklist], snapshot: RepoSnapshot, *, index: PathIndex | None = None
+) -> list[dict[str, Verdict]]:
+    """Evaluate several checklists on one snapshot, sharing the path index and file reads."""
+    index = index or PathIndex.build(snapshot.paths)
+    index.prime(g for c in compiled for g in c.globs.values())
+    max_bytes = max(
+        (n.max_bytes for c in compiled for _, r in c.rules for n in _walk(r) if isinstance(n, Contains)),
+        default=DEFAULT_MAX_BYTES,
+    )
+    run = _Evaluation(snapshot, index, max_bytes)
+    return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
+
+
+def evaluate(
+    compiled: CompiledChecklist, snapshot: RepoSnapshot, *, index: PathIndex | None = None
+) -> dict[str, Verdict]:
+    """Verdicts for the automatic items of one checklist, keyed by item id."""
+    return evaluate_many([compiled], snapshot, index=index)[0]

@@ -1,0 +1,249 @@
+"""Checklist templates: the data types and a pure parser that points at the exact offending line.
+
+The parser takes text, never a path, so the bot can parse templates read through an API the same
+way the CLI parses files on disk; the one function that reads a directory sits at the bottom.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.errors import TemplateError
+from bot.core.rules import Rule, parse_rule
+from bot.core.yamlload import Node, load_yaml, suggest
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
+SECTION_KEYS = ("id", "title", "items")
+ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual")
+SOURCE_KEYS = ("section", "lines")
+MAX_TEMPLATE_BYTES = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str
+    title: str
+    why: str
+    description: str | None = None
+    rule: Rule | None = None
+    source_section: str | None = None
+    source_lines: tuple[int, ...] = ()
+
+    @property
+    def manual(self) -> bool:
+        """A person ticks or skips it: the repository cannot evidence it."""
+        return self.rule is None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    title: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    id: str
+    title: str
+    version: int
+    description: str | None
+    source: str | None
+    sections: tuple[Section, ...]
+    origin: str  # the file name it was loaded from
+
+    def items(self) -> Iterator[tuple[Section, Item]]:
+        for section in self.sections:
+            for item in section.items:
+                yield section, item
+
+    def item(self, item_id: str) -> Item | None:
+        return next((item for _, item in self.items() if item.id == item_id), None)
+
+
+Path_ = tuple[str | int, ...]
+
+
+class _Reader:
+    """Typed access to the loaded document that raises TemplateError pointing at the right place."""
+
+    def __init__(self, doc: Node) -> None:
+        self.doc = doc
+
+    def fail(self, path: Path_, message: str, *, value: bool = True, suggestion: str | None = None):
+        return self.doc.error(path, message, value=value, suggestion=suggestion, error=TemplateError)
+
+    def mapping(self, data: object, path: Path_, keys: tuple[str, ...], what: str) -> dict:
+        if not isinstance(data, dict):
+            raise self.fail(path, f"expected {what} (a mapping with {', '.join(keys)}), got {_kind(data)}")
+        for key in data:
+            if key not in keys:
+                raise self.fail(
+                    (*path, key),
+                    f"unknown key '{key}' in {what}; expected one of {', '.join(keys)}",
+                    value=False,
+                    suggestion=suggest(str(key), keys),
+                )
+        return data
+
+    def text(self, data: dict, path: Path_, key: str, *, required: bool = True) -> str | None:
+        if key not in data:
+            if required:
+                raise self.fail(path, f"missing required key '{key}'", value=True)
+            return None
+        value = data[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail((*path, key), f"expected a non-empty string, got {_kind(value)}")
+        return value.strip()
+
+    def slug(self, data: dict, path: Path_) -> str:
+        value = self.text(data, path, "id")
+        assert value is not None
+        if not SLUG.match(value):
+            raise self.fail(
+                (*path, "id"), f"'{value}' is not a valid id: use lowercase letters, digits and '-'"
+            )
+        return value
+
+    def items_list(self, data: dict, path: Path_, key: str) -> list:
+        if key not in data:
+            raise self.fail(path, f"missing required key '{key}'", value=True)
+        value = data[key]
+        if not isinstance(value, list) or not value:
+            raise self.fail((*path, key), f"expected a non-empty list, got {_kind(value)}")
+        return value
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict | list):
+        return ("an empty " if not value else "a ") + ("mapping" if isinstance(value, dict) else "list")
+    return f"{type(value).__name__} {value!r}"
+
+
+def parse_template(text: str | bytes, *, filename: str) -> Template:
+    """Parse and validate one template; the first problem is raised as TemplateError."""
+    doc = load_yaml(text, filename=filename, max_bytes=MAX_TEMPLATE_BYTES, error=TemplateError)
+    r = _Reader(doc)
+    top = r.mapping(doc.value, (), TEMPLATE_KEYS, "a template")
+    template_id = r.slug(top, ())
+    title = r.text(top, (), "title")
+    version = top.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise r.fail(("version",), f"expected a whole number >= 1, got {_kind(version)}")
+    description = r.text(top, (), "description", required=False)
+    source = r.text(top, (), "source", required=False)
+    sections: list[Section] = []
+    section_lines: dict[str, int] = {}
+    item_lines: dict[str, int] = {}
+    for s_index, raw_section in enumerate(r.items_list(top, (), "sections")):
+        s_path: Path_ = ("sections", s_index)
+        section = r.mapping(raw_section, s_path, SECTION_KEYS, "a section")
+        section_id = r.slug(section, s_path)
+        _unique(r, section_lines, section_id, (*s_path, "id"), "section id")
+        items = tuple(
+            _item(r, raw_item, (*s_path, "items", i_index), item_lines)
+            for i_index, raw_item in enumerate(r.items_list(section, s_path, "items"))
+        )
+        sections.append(Section(section_id, r.text(section, s_path, "title") or "", items))
+    return Template(template_id, title or "", version, description, source, tuple(sections), filename)
+
+
+def _unique(r: _Reader, seen: dict[str, int], value: str, path: Path_, what: str) -> None:
+    line = r.doc.positions.lookup(path, value=True)[0]
+    if value in seen:
+        raise r.fail(path, f"duplicate {what} '{value}' (also on line {seen[value]})")
+    seen[value] = line
+
+
+def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
+    item = r.mapping(data, path, ITEM_KEYS, "an item")
+    item_id = r.slug(item, path)
+    _unique(r, seen, item_id, (*path, "id"), "item id")
+    manual = item.get("manual", False)
+    if not isinstance(manual, bool):
+        raise r.fail((*path, "manual"), f"expected true or false, got {_kind(manual)}")
+    has_evidence = "evidence" in item
+    if manual and has_evidence:
+        raise r.fail(
+            (*path, "manual"), "an item has either `evidence` or `manual: true`, not both", value=False
+        )
+    if not manual and not has_evidence:
+        raise r.fail(path, "an item needs `evidence` (a rule) or `manual: true`", value=True)
+    rule = None
+    if has_evidence:
+        rule = parse_rule(
+            item["evidence"],
+            where=r.doc.positions,
+            filename=r.doc.filename,
+            path=(*path, "evidence"),
+            error=TemplateError,
+        )
+    section_name, lines = _source(r, item, path)
+    return Item(
+        id=item_id,
+        title=r.text(item, path, "title") or "",
+        why=r.text(item, path, "why") or "",
+        description=r.text(item, path, "description", required=False),
+        rule=rule,
+        source_section=section_name,
+        source_lines=lines,
+    )
+
+
+def _source(r: _Reader, item: dict, path: Path_) -> tuple[str | None, tuple[int, ...]]:
+    if "source" not in item:
+        return None, ()
+    at = (*path, "source")
+    source = r.mapping(item["source"], at, SOURCE_KEYS, "an item source")
+    section = r.text(source, at, "section", required=False)
+    lines = source.get("lines", [])
+    if not isinstance(lines, list) or any(
+        isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lines
+    ):
+        raise r.fail((*at, "lines"), f"expected a list of line numbers (1-based), got {_kind(lines)}")
+    return section, tuple(lines)
+
+
+# ---------------------------------------------------------------- the edge: reading files
+
+
+def shipped_dir() -> Path:
+    """The repository's `checklists/` directory, where the shipped templates live."""
+    return Path(__file__).resolve().parents[2] / "checklists"
+
+
+def load_templates(directory: Path) -> dict[str, Template]:
+    """Parse every `*.yaml`/`*.yml` in a directory; template ids must be unique across files."""
+    templates: dict[str, Template] = {}
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        data = path.read_bytes()
+        template = parse_template(data, filename=path.name)
+        if template.id in templates:
+            doc = load_yaml(data, filename=path.name, error=TemplateError)
+            raise doc.error(
+                ("id",),
+                f"duplicate template id '{template.id}' (also in {templates[template.id].origin})",
+                value=True,
+                error=TemplateError,
+            )
+        templates[template.id] = template
+    return templates
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(directory: Path) -> dict[str, Template]:
+    return load_templates(directory)
+
+
+def load_shipped(directory: Path | None = None) -> dict[str, Template]:
+    """The shipped templates, parsed once per process (a fresh dict each call, so callers may edit it)."""
+    return dict(_load_cached(directory or shipped_dir()))
