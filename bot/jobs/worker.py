@@ -1,0 +1,251 @@
+"""The worker: claims stored deliveries and runs the handler on each, surviving crashes.
+
+Ordering and parallelism come from the queue (`bot.store.queue.claim` leases at most the oldest
+unfinished delivery of each repository), so several workers, in one process or many, keep each
+repository's deliveries one at a time and in order while different repositories run in
+parallel. This module adds the loop around it: how many jobs run at once, what a failure means
+(retry with backoff, wait out a rate limit, or dead-letter), lease renewal for long jobs,
+metrics and logs, and a graceful stop that hands unfinished work back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.logging import get_logger
+from bot.metrics import DEAD_LETTERS, DELIVERIES, PROCESSING_SECONDS, RETRIES
+from bot.platforms.base import RateLimited
+from bot.store import queue
+from bot.store.models import Delivery, utcnow
+
+log = get_logger(__name__)
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+def default_owner() -> str:
+    """Unique per worker instance; the host and pid tell an operator whose claim a row holds."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """Runs `handler` on claimed deliveries. `run(stop)` serves until `stop` is set;
+    `run_once()` drains what is due now (tests, one-shot commands)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        handler: Handler,
+        settings: Settings,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+        grace_seconds: float = 25.0,
+    ) -> None:
+        self.engine, self.handler, self.settings = engine, handler, settings
+        self.owner = owner or default_owner()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.grace_seconds = grace_seconds
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------------------ serving
+
+    def notify(self) -> None:
+        """New work was committed: claim now instead of at the next poll. Safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            same_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same_loop = False
+        if same_loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set; then take no new work, let jobs in flight finish for up to
+        `grace_seconds`, and release the claims of those that did not."""
+        self._loop = asyncio.get_running_loop()
+        running: set[asyncio.Task[str]] = set()
+        stop_wait = asyncio.create_task(stop.wait())
+        log.info("worker started", owner=self.owner, concurrency=self.settings.worker_concurrency)
+        try:
+            while not stop.is_set():
+                free = self.settings.worker_concurrency - len(running)
+                if free > 0:
+                    self._wake.clear()  # a notify() during the claim below wakes the next round
+                    for delivery in await self._claim(free):
+                        running.add(asyncio.create_task(self._process(delivery)))
+                wake_wait = asyncio.create_task(self._wake.wait())
+                await asyncio.wait(
+                    {stop_wait, wake_wait, *running},
+                    timeout=self.settings.poll_interval_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                wake_wait.cancel()
+                for task in [t for t in running if t.done()]:
+                    running.discard(task)
+                    if not task.cancelled() and task.exception() is not None:
+                        # recording the outcome failed (database down?): the lease will expire
+                        # and the delivery will be taken again, so nothing is lost
+                        log.error("recording a delivery outcome failed", error=repr(task.exception()))
+        finally:
+            stop_wait.cancel()
+            await self._shutdown(running)
+            self._loop = None
+
+    async def run_once(self) -> int:
+        """Process every delivery due now (each at most once) and return how many were attempted."""
+        attempted: set[int] = set()
+        running: dict[asyncio.Task[str], int] = {}
+        while True:
+            free = self.settings.worker_concurrency - len(running)
+            if free > 0:
+                for delivery in await self._claim(free):
+                    assert delivery.id is not None
+                    if delivery.id in attempted:  # failed and already due again: next call
+                        await asyncio.to_thread(queue.release, self.engine, self.owner, ids=[delivery.id])
+                        continue
+                    attempted.add(delivery.id)
+                    running[asyncio.create_task(self._process(delivery))] = delivery.id
+            if not running:
+                return len(attempted)
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                del running[task]
+                task.result()  # surface a failure to record an outcome to the caller
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        try:
+            return await asyncio.to_thread(
+                queue.claim,
+                self.engine,
+                owner=self.owner,
+                now=self.clock(),
+                lease_seconds=self.settings.lease_seconds,
+                limit=limit,
+                max_attempts=self.settings.max_attempts,
+            )
+        except Exception as exc:  # the database is down: keep serving, try again at the next poll
+            log.error("claiming deliveries failed", error=f"{type(exc).__name__}: {exc}")
+            return []
+
+    async def _shutdown(self, running: set[asyncio.Task[str]]) -> None:
+        if running:
+            log.info("worker stopping: waiting for jobs in flight", jobs=len(running))
+            _, late = await asyncio.wait(running, timeout=self.grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        released = await asyncio.to_thread(queue.release, self.engine, self.owner)
+        log.info("worker stopped", owner=self.owner, released=released)
+
+    # ----------------------------------------------------------------------------- one job
+
+    async def _process(self, delivery: Delivery) -> str:
+        """Run one attempt and record its outcome; returns done | retry | dead | lost."""
+        labels = {"platform": delivery.platform, "event": delivery.event}
+        with structlog.contextvars.bound_contextvars(
+            delivery_id=delivery.delivery_id, repo=delivery.repo_key
+        ):
+            log.info(
+                "delivery started", webhook=delivery.event, action=delivery.action, attempt=delivery.attempts
+            )
+            started = time.perf_counter()
+            heartbeat = asyncio.create_task(self._keep_lease(delivery))
+            try:
+                await self.handler(delivery)
+            except asyncio.CancelledError:
+                log.warning("delivery interrupted by shutdown; its claim will be released")
+                raise
+            except Exception as exc:
+                outcome = await self._failed(delivery, exc)
+            else:
+                ok = await asyncio.to_thread(
+                    queue.complete, self.engine, delivery.id, owner=self.owner, now=self.clock()
+                )
+                outcome = "done" if ok else "lost"
+                if ok:
+                    log.info("delivery done", seconds=round(time.perf_counter() - started, 3))
+                else:
+                    log.warning("delivery finished after its lease was taken over; result not recorded")
+            finally:
+                heartbeat.cancel()
+                PROCESSING_SECONDS.labels(**labels).observe(time.perf_counter() - started)
+            if outcome != "lost":
+                DELIVERIES.labels(outcome=outcome, **labels).inc()
+            return outcome
+
+    async def _failed(self, delivery: Delivery, exc: Exception) -> str:
+        now = self.clock()
+        error = f"{type(exc).__name__}: {exc}"
+        count_attempt = True
+        if isinstance(exc, RateLimited):  # a rate limit delays work, never drops it
+            retry_at: datetime | None = now + timedelta(seconds=max(0.0, exc.retry_after))
+            count_attempt = False
+        elif getattr(exc, "transient", True) is False:
+            retry_at = None  # retrying the same thing cannot help
+        else:
+            retry_at = queue.next_retry(
+                delivery.attempts,
+                max_attempts=self.settings.max_attempts,
+                now=now,
+                base=self.settings.retry_base_seconds,
+                cap=self.settings.retry_max_seconds,
+                rng=self.rng,
+            )
+        status = await asyncio.to_thread(
+            queue.fail,
+            self.engine,
+            delivery.id,
+            owner=self.owner,
+            error=error,
+            now=now,
+            retry_at=retry_at,
+            count_attempt=count_attempt,
+        )
+        if status is None:
+            log.warning("delivery failed after its lease was taken over", error=error)
+            return "lost"
+        if status == queue.DEAD:
+            DEAD_LETTERS.inc()
+            log.error("delivery dead-lettered", error=error, attempts=delivery.attempts)
+            return "dead"
+        RETRIES.inc()
+        assert retry_at is not None
+        log.warning(
+            "delivery failed; will retry",
+            error=error,
+            attempt=delivery.attempts,
+            retry_in=round((retry_at - now).total_seconds(), 3),
+            exc_info=not hasattr(exc, "transient"),  # a bug, not a platform hiccup: keep the trace
+        )
+        return "retry"
+
+    async def _keep_lease(self, delivery: Delivery) -> None:
+        """Renew the lease while a long job runs, so no other worker takes it over meanwhile."""
+        every = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
+            if not await asyncio.to_thread(
+                queue.extend, self.engine, delivery.id, owner=self.owner, until=until
+            ):
+                log.warning("lease lost while the delivery was still running")
+                return
