@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.config import Settings, SettingsError
+from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
 from bot.store import migrate, queue
@@ -75,27 +76,56 @@ def _update_queue_gauges(engine: Engine) -> None:
     QUEUE_OLDEST_AGE.set(age)
 
 
+def default_handler(settings: Settings, engine: Engine) -> Handler:
+    from bot.jobs.handlers import make_handler
+
+    return make_handler(settings, engine)
+
+
+def start_scheduler(settings: Settings, engine: Engine) -> Any:
+    from bot.jobs.scheduler import start
+
+    return start(settings, engine)
+
+
 class Services:
-    """The worker and scheduler of this process (either may be disabled for split deployments)."""
+    """The worker and scheduler of this process (either may be off for split deployments)."""
 
     def __init__(
         self, settings: Settings, engine: Engine, *, start_worker: bool, start_scheduler: bool
     ) -> None:
         self.settings, self.engine = settings, engine
         self.start_worker, self.start_scheduler = start_worker, start_scheduler
-        self.worker: Any = None
+        self.worker: Worker | None = None
         self.scheduler: Any = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
-    def start(self, dispatcher: Any) -> None:
-        pass
+    async def start(self, dispatcher: Handler | None) -> None:
+        self._stop.clear()
+        if self.start_worker:
+            self.worker = Worker(
+                self.engine, dispatcher or default_handler(self.settings, self.engine), self.settings
+            )
+            self._task = asyncio.create_task(self.worker.run(self._stop), name="worker")
+        if self.start_scheduler:
+            self.scheduler = start_scheduler(self.settings, self.engine)
 
     def notify(self, _count: int = 1) -> None:
         """New deliveries were committed: wake the local worker instead of waiting for its poll."""
-        if self.worker is not None and hasattr(self.worker, "notify"):
+        if self.worker is not None:
             self.worker.notify()
 
-    def stop(self) -> None:
-        pass
+    async def stop(self) -> None:
+        """Stop taking new work; the worker finishes or releases its jobs in flight."""
+        if self.scheduler is not None:
+            await asyncio.to_thread(self.scheduler.shutdown, wait=True)
+            self.scheduler = None
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        self.worker = None
 
 
 def create_app(
@@ -121,7 +151,7 @@ def create_app(
             log.warning(line)
         await asyncio.to_thread(prepare_schema, db)
         await ingestor.start()
-        services.start(dispatcher)
+        await services.start(dispatcher)
         app.state.ready = True
         log.info("readiness-bot started", worker=start_worker, scheduler=start_scheduler)
         try:
@@ -129,7 +159,7 @@ def create_app(
         finally:
             app.state.ready = False
             await ingestor.stop()  # uvicorn has finished the requests in flight: commit their rows
-            await asyncio.to_thread(services.stop)
+            await services.stop()
             if owns_engine:
                 db.dispose()
             log.info("readiness-bot stopped")

@@ -141,7 +141,14 @@ class Receiver:
             return await self._accept(platform, event_label, delivery_id, body, payload)
         except Rejected as exc:
             WEBHOOKS.labels(platform, event_label, exc.outcome).inc()
-            log.warning("webhook rejected", platform=platform, status=exc.status, reason=exc.reason)
+            sent_id = request.headers.get("x-github-delivery" if platform == "github" else "idempotency-key")
+            log.warning(
+                "webhook rejected",
+                platform=platform,
+                status=exc.status,
+                reason=exc.reason,
+                delivery_id=sent_id and sent_id[:128],
+            )
             extra = {"connection": "close"} if exc.status == 413 else None
             return _json(exc.status, {"status": exc.outcome, "detail": exc.reason}, extra)
         except ClientDisconnect:

@@ -1,0 +1,69 @@
+"""`readiness serve`: the webhook receiver, worker and scheduler in one process (uvicorn).
+
+`--no-worker` / `--no-scheduler` split them for scaled deployments (receiver replicas behind a
+load balancer, worker replicas sharing the PostgreSQL queue). SIGTERM is graceful: uvicorn
+stops accepting connections and finishes the requests in flight, then the app commits what it
+acknowledged, lets running jobs finish (or releases their claims) and exits.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, NoReturn
+
+import typer
+
+from bot.cli import app
+from bot.config import SettingsError, load_settings
+
+EXIT_SETTINGS = 2
+EXIT_SCHEMA = 1
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"readiness: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in containers).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Receive and store webhooks only; workers run elsewhere.")
+    ] = False,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not run weekly summaries and periodic resyncs here.")
+    ] = False,
+) -> None:
+    """Serve webhooks (POST /webhooks/github, /webhooks/gitlab), /healthz, /readyz and /metrics."""
+    import uvicorn
+
+    from bot.app import create_app, prepare_schema
+    from bot.logging import configure_logging
+    from bot.store.migrate import SchemaOutdated
+
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        web = create_app(settings, start_worker=not no_worker, start_scheduler=not no_scheduler)
+    except SettingsError as exc:
+        _fail(str(exc), EXIT_SETTINGS)
+    try:
+        prepare_schema(web.state.engine)  # fail here with one line, not a lifespan traceback
+    except SchemaOutdated as exc:
+        _fail(str(exc), EXIT_SCHEMA)
+    except Exception as exc:
+        _fail(f"cannot use the database: {type(exc).__name__}: {exc}", EXIT_SCHEMA)
+    config = uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_config=None,  # our logging (bot.logging) already handles uvicorn's loggers
+        access_log=False,  # the receiver logs each delivery itself, with its id
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
