@@ -1,0 +1,355 @@
+"""The GitHub App adapter: `GitHubClient` (one per process) and `GitHubRepo` (one repository).
+
+HTTP details (auth, API version, retries, pacing, metrics) live in `github_api.py`; this module
+maps the `Platform` operations onto REST endpoints and normalises what comes back.
+
+Choices worth knowing:
+- find_issues lists `GET /repos/{o}/{r}/issues?creator=<bot>&state=all` and filters bodies by
+  marker. The search API would be one call but is eventually consistent (an issue created seconds
+  ago may be missing, which is exactly when a crashed sync must adopt it instead of duplicating
+  it) and has its own 30-per-minute limit.
+- ci_results reads check runs (`filter=latest`, paginated) and the combined commit status of the
+  commit: two calls. Actions workflow jobs already appear as check runs, so the Actions API is not
+  read again (no double counting). Our own check runs are left out.
+- tree reads one recursive tree; when GitHub truncates it, each subtree is read recursively in
+  turn (and walked one level at a time only where that is truncated too), so the list is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+
+from bot.config import Settings
+from bot.core.snapshot import CANCELLED, FAILURE, PENDING, SKIPPED, SUCCESS, CIResult
+from bot.platforms.base import (
+    Branch,
+    CheckReport,
+    Comment,
+    Invalid,
+    Issue,
+    IssueUpdate,
+    NotFound,
+    RepoInfo,
+    Tree,
+)
+from bot.platforms.github_api import GitHubApi
+from bot.platforms.http import RetryPolicy, Sleep
+
+CHECK_CONCLUSIONS = {
+    "success": SUCCESS,
+    "neutral": SUCCESS,  # branch protection treats neutral as passing
+    "failure": FAILURE,
+    "timed_out": FAILURE,
+    "startup_failure": FAILURE,
+    "action_required": FAILURE,
+    "cancelled": CANCELLED,
+    "stale": CANCELLED,
+    "skipped": SKIPPED,
+}
+STATUS_STATES = {"success": SUCCESS, "failure": FAILURE, "error": FAILURE, "pending": PENDING}
+LEVELS = ("admin", "maintain", "write", "triage", "read", "none")
+MAX_ANNOTATIONS = 50  # per check-run request
+
+
+class GitHubClient:
+    """Builds `GitHubRepo`s; holds the App credentials, installation tokens and write pacers."""
+
+    name = "github"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_cache: bool = True,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.api = GitHubApi(
+            settings, clock=clock, sleep=sleep, transport=transport, http_cache=http_cache, policy=policy
+        )
+        self._bot_login = settings.github_bot_login
+
+    async def bot_login(self) -> str:
+        """Our login (`<app slug>[bot]`), from settings or learned once from `GET /app`."""
+        if self._bot_login is None:
+            app = (await self.api.request("GET", "/app", installation_id=None)).json()
+            self._bot_login = f"{app['slug']}[bot]"
+        return self._bot_login
+
+    async def for_repo(self, full_name: str, *, installation_id: int | None = None) -> GitHubRepo:
+        if installation_id is None:
+            owner, repo = full_name.split("/", 1)
+            found = await self.api.request(
+                "GET", "/repos/{owner}/{repo}/installation", installation_id=None, owner=owner, repo=repo
+            )
+            installation_id = int(found.json()["id"])
+        return GitHubRepo(self.api, full_name, installation_id, await self.bot_login())
+
+    async def installation_repos(self, installation_id: int | None = None) -> list[RepoInfo]:
+        if installation_id is None:
+            raise ValueError("GitHub lists repositories per installation: pass installation_id")
+        return [
+            RepoInfo(r["full_name"], int(r["id"]), r.get("default_branch") or "main", bool(r.get("archived")))
+            async for r in self.api.paginate(
+                "/installation/repositories", installation_id=installation_id, key="repositories"
+            )
+        ]
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+
+class GitHubRepo:
+    """`Platform` for one repository through one installation."""
+
+    name = "github"
+
+    def __init__(self, api: GitHubApi, full_name: str, installation_id: int, bot_login: str) -> None:
+        self.api = api
+        self.full_name = full_name
+        self.installation_id = installation_id
+        self.bot_login = bot_login
+        self.owner, self.repo = full_name.split("/", 1)
+        self._labels: set[str] | None = None
+
+    async def _call(self, method: str, template: str, **kwargs: Any) -> httpx.Response:
+        return await self.api.request(
+            method,
+            "/repos/{owner}/{repo}" + template,
+            installation_id=self.installation_id,
+            owner=self.owner,
+            repo=self.repo,
+            **kwargs,
+        )
+
+    def _pages(
+        self, template: str, *, key: str | None = None, params: dict[str, Any] | None = None, **path: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        return self.api.paginate(
+            "/repos/{owner}/{repo}" + template,
+            installation_id=self.installation_id,
+            key=key,
+            params=params,
+            owner=self.owner,
+            repo=self.repo,
+            **path,
+        )
+
+    # ---------------------------------------------------------------------- repository contents
+
+    async def default_branch(self) -> Branch:
+        name = (await self._call("GET", "")).json()["default_branch"]
+        branch = (await self._call("GET", "/branches/{branch}", branch=name)).json()
+        return Branch(name, branch["commit"]["sha"])
+
+    async def tree(self, commit: str) -> Tree:
+        paths, complete = await self._walk(commit, "")
+        return Tree(commit=commit, paths=tuple(sorted(paths)), complete=complete)
+
+    async def _walk(self, sha: str, prefix: str) -> tuple[list[str], bool]:
+        data = (await self._call("GET", "/git/trees/{sha}", sha=sha, params={"recursive": "1"})).json()
+        if not data.get("truncated"):
+            return [prefix + e["path"] for e in data["tree"] if e["type"] == "blob"], True
+        level = (await self._call("GET", "/git/trees/{sha}", sha=sha)).json()
+        paths = [prefix + e["path"] for e in level["tree"] if e["type"] == "blob"]
+        complete = not level.get("truncated")
+        for entry in level["tree"]:
+            if entry["type"] == "tree":
+                sub, sub_complete = await self._walk(entry["sha"], f"{prefix}{entry['path']}/")
+                paths.extend(sub)
+                complete = complete and sub_complete
+        return paths, complete
+
+    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+        try:
+            response = await self._call(
+                "GET",
+                "/contents/{path}",
+                path=path,
+                params={"ref": commit},
+                accept="application/vnd.github.raw+json",
+            )
+        except NotFound:
+            return None
+        return response.content[:max_bytes]
+
+    async def ci_results(self, commit: str) -> list[CIResult]:
+        app_slug = self.bot_login.removesuffix("[bot]")
+        results = [
+            CIResult(
+                run["name"], _check_conclusion(run), run.get("html_url") or run.get("details_url"), commit
+            )
+            async for run in self._pages(
+                "/commits/{ref}/check-runs", key="check_runs", params={"filter": "latest"}, ref=commit
+            )
+            if (run.get("app") or {}).get("slug") != app_slug
+        ]
+        results += [
+            CIResult(s["context"], STATUS_STATES.get(s["state"], PENDING), s.get("target_url"), commit)
+            async for s in self._pages("/commits/{ref}/status", key="statuses", ref=commit)
+        ]
+        return results
+
+    # --------------------------------------------------------------------------------- issues
+
+    async def create_issue(
+        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+    ) -> Issue:
+        payload = {"title": title, "body": body, "labels": list(labels), "assignees": list(assignees)}
+        return _issue((await self._call("POST", "/issues", json=payload)).json())
+
+    async def get_issue(self, number: int) -> Issue:
+        data = (await self._call("GET", "/issues/{number}", number=number)).json()
+        if "pull_request" in data:
+            raise NotFound(f"{self.full_name}#{number} is a pull request, not an issue")
+        return _issue(data)
+
+    async def update_issue(self, number: int, update: IssueUpdate) -> Issue:
+        payload: dict[str, Any] = {}
+        for field in ("title", "body", "state"):
+            if (value := getattr(update, field)) is not None:
+                payload[field] = value
+        if update.labels is not None:
+            payload["labels"] = list(update.labels)
+        if update.assignees is not None:
+            payload["assignees"] = list(update.assignees)
+        return _issue((await self._call("PATCH", "/issues/{number}", number=number, json=payload)).json())
+
+    async def find_issues(self, marker: str) -> list[Issue]:
+        found = [
+            _issue(item)
+            async for item in self._pages(
+                "/issues",
+                params={"state": "all", "creator": self.bot_login, "sort": "created", "direction": "asc"},
+            )
+            if "pull_request" not in item
+            and (item.get("user") or {}).get("login") == self.bot_login
+            and marker in (item.get("body") or "")
+        ]
+        return sorted(found, key=lambda i: i.number)
+
+    async def ensure_labels(self, labels: tuple[str, ...]) -> None:
+        if self._labels is None:
+            self._labels = {label["name"] async for label in self._pages("/labels")}
+        for name in labels:
+            if name in self._labels:
+                continue
+            with contextlib.suppress(Invalid):  # 422 already_exists: created meanwhile, as wanted
+                await self._call("POST", "/labels", json={"name": name, "color": _colour(name)})
+            self._labels.add(name)
+
+    # ----------------------------------------------------------------------------- sub-issues
+
+    async def link_child(self, parent: Issue, child: Issue) -> None:
+        try:
+            await self._call(
+                "POST", "/issues/{number}/sub_issues", number=parent.number, json={"sub_issue_id": child.id}
+            )
+        except Invalid:
+            # Already our sub-issue (a retried sync)? Then this is done; otherwise it is a real error.
+            if any(c.id == child.id for c in await self.list_children(parent)):
+                return
+            raise
+
+    async def unlink_child(self, parent: Issue, child: Issue) -> None:
+        await self._call(
+            "DELETE", "/issues/{number}/sub_issue", number=parent.number, json={"sub_issue_id": child.id}
+        )
+
+    async def list_children(self, parent: Issue) -> list[Issue]:
+        return [_issue(i) async for i in self._pages("/issues/{number}/sub_issues", number=parent.number)]
+
+    # ------------------------------------------------------------------------------- comments
+
+    async def create_comment(self, number: int, body: str) -> Comment:
+        data = (
+            await self._call("POST", "/issues/{number}/comments", number=number, json={"body": body})
+        ).json()
+        return _comment(data)
+
+    async def update_comment(self, number: int, comment_id: int, body: str) -> Comment:
+        data = (await self._call("PATCH", "/issues/comments/{id}", id=comment_id, json={"body": body})).json()
+        return _comment(data)
+
+    async def list_comments(self, number: int) -> list[Comment]:
+        return [_comment(c) async for c in self._pages("/issues/{number}/comments", number=number)]
+
+    async def add_reaction(self, number: int, comment_id: int, reaction: str) -> None:
+        await self._call("POST", "/issues/comments/{id}/reactions", id=comment_id, json={"content": reaction})
+
+    # ------------------------------------------------------------------------ permission, checks
+
+    async def permission(self, login: str) -> str:
+        try:
+            data = (await self._call("GET", "/collaborators/{login}/permission", login=login)).json()
+        except NotFound:
+            return "none"
+        role = data.get("role_name")
+        return role if role in LEVELS else data.get("permission") or "none"
+
+    async def report_check(self, report: CheckReport) -> None:
+        level = "failure" if report.conclusion == "failure" else "warning"
+        annotations = [
+            {
+                "path": a.path,
+                "start_line": a.line,
+                "end_line": a.line,
+                "annotation_level": level,
+                "message": a.message,
+            }
+            for a in report.annotations[:MAX_ANNOTATIONS]
+        ]
+        payload = {
+            "name": report.name,
+            "head_sha": report.commit,
+            "status": "completed",
+            "conclusion": report.conclusion,
+            "output": {"title": report.title, "summary": report.summary, "annotations": annotations},
+        }
+        await self._call("POST", "/check-runs", json=payload)
+
+
+# ------------------------------------------------------------------------------ normalisation
+
+
+def _issue(data: dict[str, Any]) -> Issue:
+    return Issue(
+        number=int(data["number"]),
+        id=int(data["id"]),
+        title=data["title"],
+        body=data.get("body") or "",
+        state=data["state"],
+        labels=tuple(label["name"] if isinstance(label, dict) else label for label in data.get("labels", [])),
+        assignees=tuple(a["login"] for a in data.get("assignees") or []),
+        author=(data.get("user") or {}).get("login"),
+        url=data.get("html_url"),
+        updated_at=data.get("updated_at"),
+    )
+
+
+def _comment(data: dict[str, Any]) -> Comment:
+    return Comment(
+        id=int(data["id"]),
+        body=data.get("body") or "",
+        author=(data.get("user") or {}).get("login"),
+        url=data.get("html_url"),
+    )
+
+
+def _check_conclusion(run: dict[str, Any]) -> str:
+    if run.get("status") != "completed":
+        return PENDING
+    return CHECK_CONCLUSIONS.get(run.get("conclusion") or "", PENDING)
+
+
+def _colour(name: str) -> str:
+    """A stable colour per label name, so the same label looks the same in every repository."""
+    return f"{sum(name.encode()) * 2654435761 % 0xFFFFFF:06x}"

@@ -1,0 +1,237 @@
+"""One GitHub REST request, done properly: auth, pacing, retries, error mapping, metrics.
+
+githubkit supplies the App JWT (`AppAuthStrategy`, signed with PyJWT), the HTTP client with
+timeouts and its ETag cache (`http_cache`: conditional requests, free 304s against the primary
+limit). We call `arequest` with explicit endpoint templates rather than the generated typed
+methods: the template is the metric label, the JSON is read tolerantly (GHES responses lack
+newer fields that the typed models require), and the API version header is ours to pin.
+
+API version: we send `X-GitHub-Api-Version: 2022-11-28` on every request. It is what GitHub
+serves when no header is sent, is supported until at least March 2028, and is understood by every
+GHES release (READINESS_GITHUB_API_URL), while 2026-03-10 is unknown to older GHES servers. None
+of 2026-03-10's breaking changes (the `/rate_limit` `rate` field, team creation) touch the endpoints
+we use. The installed githubkit-schemas wheel is 2026-03-10 only, which is another reason not to
+lean on the typed per-version namespaces.
+
+Retries are ours, not githubkit's `auto_retry` (disabled): githubkit sleeps with `anyio.sleep`
+(not injectable), does not retry timeouts or connection errors, and computes rate-limit resets
+from the wall clock. `bot.platforms.http.with_retries` does all three with injected sleep/clock.
+
+Installation tokens are minted with the app JWT and cached here (not in githubkit's
+`AppInstallationAuthStrategy`) so that a 401 from a revoked or expired token can drop the cached
+token, mint a fresh one and retry once, and so expiry follows the injected clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub, UnauthAuthStrategy
+from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+
+from bot.config import Settings
+from bot.metrics import API_CALLS
+from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
+from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, with_retries
+from bot.platforms.pacing import WritePacer
+
+API_VERSION = "2022-11-28"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+TOKEN_MARGIN = 300.0  # refresh installation tokens five minutes before they expire
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+_OUTCOMES = {NotFound: "not_found", Forbidden: "forbidden", Invalid: "invalid"}
+
+
+class _ExpiredToken(Exception):
+    """A 401 on an installation request: refresh the token once and try again."""
+
+
+class GitHubApi:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float],
+        sleep: Sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_cache: bool = True,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        if settings.github_app_id is None or settings.github_private_key is None:
+            raise ValueError(
+                "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY (or "
+                "READINESS_GITHUB_PRIVATE_KEY_FILE) are required to talk to GitHub as an App"
+            )
+        self.clock = clock
+        self.sleep = sleep
+        self.policy = policy or RetryPolicy()
+        common: dict[str, Any] = {
+            "base_url": settings.github_api_url,
+            "timeout": TIMEOUT,
+            "auto_retry": False,
+            "http_cache": http_cache,
+            "async_transport": transport,
+            "user_agent": "readiness-bot",
+        }
+        key = settings.github_private_key.get_secret_value()
+        self._app = GitHub(AppAuthStrategy(settings.github_app_id, key), **common)
+        self._installation = GitHub(UnauthAuthStrategy(), **common)
+        self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
+        self._pacers: dict[int | None, WritePacer] = {}
+
+    def pacer(self, installation_id: int | None) -> WritePacer:
+        if installation_id not in self._pacers:
+            self._pacers[installation_id] = WritePacer(self.clock, self.sleep)
+        return self._pacers[installation_id]
+
+    # ------------------------------------------------------------------------------ requests
+
+    async def request(
+        self,
+        method: str,
+        template: str,
+        *,
+        installation_id: int | None,
+        url: str | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        accept: str | None = None,
+        **path: str | int,
+    ) -> httpx.Response:
+        """Send `method template` (path parameters filled from `path`); `installation_id=None`
+        authenticates as the App itself (JWT). Returns the raw response of a 2xx."""
+        target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
+        endpoint = f"{method} {template}"
+
+        async def attempt() -> httpx.Response:
+            if method in WRITE_METHODS and installation_id is not None:
+                await self.pacer(installation_id).acquire()
+            try:
+                return await self._send(method, target, endpoint, installation_id, params, json, accept)
+            except _ExpiredToken:
+                self._tokens.pop(installation_id or 0, None)
+                return await self._send(method, target, endpoint, installation_id, params, json, accept)
+
+        return await with_retries(attempt, sleep=self.sleep, policy=self.policy, platform="github")
+
+    async def paginate(
+        self,
+        template: str,
+        *,
+        installation_id: int | None,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+        **path: str | int,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Items of every page, following `Link: rel="next"`; `key` picks the list out of an object."""
+        params = {"per_page": 100, **(params or {})}
+        url: str | None = None
+        while True:
+            response = await self.request(
+                "GET", template, installation_id=installation_id, url=url, params=params, **path
+            )
+            data = response.json()
+            for item in data[key] if key else data:
+                yield item
+            url = response.links.get("next", {}).get("url")
+            if not url:
+                return
+            params = None  # the next link carries every query parameter
+
+    async def _send(
+        self,
+        method: str,
+        target: str,
+        endpoint: str,
+        installation_id: int | None,
+        params: dict[str, Any] | None,
+        json: Any,
+        accept: str | None,
+    ) -> httpx.Response:
+        headers = {"X-GitHub-Api-Version": API_VERSION}
+        if accept:
+            headers["Accept"] = accept
+        github = self._app
+        if installation_id is not None:
+            headers["Authorization"] = f"token {await self.installation_token(installation_id)}"
+            github = self._installation
+        try:
+            response = await github.arequest(method, target, params=params, json=json, headers=headers)
+        except RateLimitExceeded as exc:
+            error: PlatformError = RateLimited(
+                f"{endpoint}: rate limited", rate_limit_wait(exc.response.headers, self.clock())
+            )
+            if method in WRITE_METHODS and installation_id is not None:
+                self.pacer(installation_id).pause(error.retry_after)  # type: ignore[attr-defined]
+            _count(endpoint, "rate_limited")
+            raise error from None
+        except RequestFailed as exc:
+            status = exc.response.status_code
+            if status == 401 and installation_id is not None:
+                _count(endpoint, "forbidden")
+                raise _ExpiredToken from None
+            error = _map_status(status, endpoint, exc.response.raw_response, self.clock())
+            _count(endpoint, _outcome(error))
+            raise error from None
+        except (RequestTimeout, RequestError) as exc:
+            _count(endpoint, "transient")
+            raise Transient(f"{endpoint}: {type(exc.exc).__name__}") from None
+        _count(endpoint, "ok")
+        return response.raw_response
+
+    # -------------------------------------------------------------------------------- tokens
+
+    async def installation_token(self, installation_id: int) -> str:
+        cached = self._tokens.get(installation_id)
+        if cached and cached[1] - TOKEN_MARGIN > self.clock():
+            return cached[0]
+        response = await self.request(
+            "POST",
+            "/app/installations/{installation_id}/access_tokens",
+            installation_id=None,
+            url=f"/app/installations/{installation_id}/access_tokens",
+        )
+        data = response.json()
+        expires = datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")).timestamp()
+        self._tokens[installation_id] = (data["token"], expires)
+        return data["token"]
+
+    async def aclose(self) -> None:
+        self._tokens.clear()
+
+
+def _map_status(status: int, endpoint: str, response: httpx.Response, now: float) -> PlatformError:
+    try:
+        message = response.json().get("message", "")
+    except ValueError:
+        message = response.text[:200]
+    text = f"{endpoint}: {status} {message}".strip()
+    if status == 429:
+        return RateLimited(text, rate_limit_wait(response.headers, now))
+    if status == 403 and "secondary rate limit" in message.lower():
+        return RateLimited(text, 60.0)  # GitHub: no retry-after given, so wait at least a minute
+    if status in (404, 410):
+        return NotFound(text)
+    if status in (401, 403):
+        return Forbidden(text)
+    if status in (400, 409, 422):
+        return Invalid(text)
+    if status >= 500:
+        return Transient(text)
+    return PlatformError(text)
+
+
+def _outcome(error: PlatformError) -> str:
+    if isinstance(error, RateLimited):
+        return "rate_limited"
+    if isinstance(error, Transient):
+        return "transient"
+    return _OUTCOMES.get(type(error), "error")
+
+
+def _count(endpoint: str, outcome: str) -> None:
+    API_CALLS.labels("github", endpoint, outcome).inc()

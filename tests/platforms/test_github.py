@@ -1,0 +1,288 @@
+"""The GitHub adapter against a stateful respx fake with GitHub's JSON shapes, on a GHES base URL."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+import respx
+from prometheus_client import REGISTRY
+
+from bot.config import Settings, load_settings
+from bot.platforms.base import (
+    Annotation,
+    CheckReport,
+    Forbidden,
+    Invalid,
+    IssueUpdate,
+    Platform,
+    PlatformClient,
+    RateLimited,
+    Transient,
+)
+from bot.platforms.github import GitHubClient, GitHubRepo
+
+from .conftest import FakeClock
+from .contract import SPEC, PlatformContract
+from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, _error
+
+GHES = "https://github.test/api/v3"
+
+
+@pytest.fixture
+def settings(rsa_key: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("READINESS_GITHUB_API_URL", GHES)
+    monkeypatch.setenv("READINESS_GITHUB_APP_ID", str(APP_ID))
+    monkeypatch.setenv("READINESS_GITHUB_PRIVATE_KEY", rsa_key[0])
+    return load_settings()
+
+
+@pytest.fixture
+def fake(settings: Settings, rsa_key: tuple[str, str], clock: FakeClock) -> FakeGitHub:
+    return FakeGitHub(SPEC, settings.github_api_url, public_key=rsa_key[1], now=clock)
+
+
+@pytest.fixture
+def router(settings: Settings, fake: FakeGitHub):
+    with respx.mock(base_url=settings.github_api_url, assert_all_called=False) as mock:
+        mock.route().mock(side_effect=fake)
+        yield mock
+
+
+@pytest.fixture
+async def client(settings: Settings, clock: FakeClock, router: respx.MockRouter):
+    c = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def repo(client: GitHubClient) -> GitHubRepo:
+    return await client.for_repo(SPEC.full_name, installation_id=INSTALLATION_ID)
+
+
+class GitHubWorld:
+    def __init__(self, platform: GitHubRepo, fake: FakeGitHub) -> None:
+        self.platform = platform
+        self.spec = SPEC
+        self.fake = fake
+
+    def reactions(self) -> list[tuple[int, str]]:
+        return list(self.fake.reactions)
+
+    def checks(self) -> list[tuple[str, str, str]]:
+        return [(r["name"], r["head_sha"], r["conclusion"]) for r in self.fake.check_runs_posted]
+
+
+class TestGitHubContract(PlatformContract):
+    @pytest.fixture
+    def world(self, repo: GitHubRepo, fake: FakeGitHub) -> GitHubWorld:
+        return GitHubWorld(repo, fake)
+
+
+def _calls(fake: FakeGitHub, method: str, path_part: str) -> int:
+    return sum(1 for m, p, _ in fake.log if m == method and path_part in p)
+
+
+def _metric(endpoint: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "readiness_api_calls_total", {"platform": "github", "endpoint": endpoint, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+# ------------------------------------------------------------------------------- auth, tokens
+
+
+async def test_implements_the_protocols(client: GitHubClient, repo: GitHubRepo) -> None:
+    assert isinstance(client, PlatformClient)
+    assert isinstance(repo, Platform)
+
+
+async def test_ghes_base_url_and_app_identity(repo: GitHubRepo, router: respx.MockRouter) -> None:
+    assert repo.bot_login == "readiness-bot[bot]"  # learned from GET /app (JWT)
+    await repo.get_issue(1)
+    assert router.calls and all(str(c.request.url).startswith(GHES + "/") for c in router.calls)
+
+
+async def test_installation_token_is_minted_once_and_refreshed_before_expiry(
+    repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    await repo.get_issue(1)
+    await repo.get_issue(4)
+    assert fake.minted == 1
+    clock.advance(3600 - 200)  # within five minutes of expiry: refresh before GitHub refuses it
+    await repo.get_issue(1)
+    assert fake.minted == 2
+    assert _calls(fake, "POST", "/access_tokens") == 2
+
+
+async def test_revoked_token_is_refreshed_once_and_the_call_retried(
+    repo: GitHubRepo, fake: FakeGitHub
+) -> None:
+    await repo.get_issue(1)
+    fake.tokens.clear()  # GitHub no longer accepts the cached token (revoked, clock skew)
+    issue = await repo.get_issue(4)
+    assert issue.number == 4
+    assert fake.minted == 2
+    assert [m for m, p, _ in fake.log if p.endswith("/issues/4")] == ["GET", "GET"]
+
+
+async def test_for_repo_finds_the_installation(client: GitHubClient) -> None:
+    repo = await client.for_repo(SPEC.full_name)
+    assert repo.installation_id == INSTALLATION_ID
+
+
+async def test_missing_app_credentials_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("READINESS_GITHUB_APP_ID", raising=False)
+    with pytest.raises(ValueError, match="READINESS_GITHUB_APP_ID"):
+        GitHubClient(load_settings(github_private_key="x"))
+
+
+# --------------------------------------------------------------------------------- pagination
+
+
+async def test_installation_repos_follow_link_headers(client: GitHubClient, fake: FakeGitHub) -> None:
+    repos = await client.installation_repos(INSTALLATION_ID)
+    assert len(repos) == 151
+    assert repos[0].full_name == SPEC.full_name
+    assert [r.full_name for r in repos if r.archived] == ["octo-org/service-3"]
+    assert _calls(fake, "GET", "/installation/repositories") == 2
+
+
+async def test_find_issues_pages_through_all_of_the_bots_issues(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    for n in range(10, 260):
+        fake._new_issue(n, f"Section {n}", f"<!-- readiness:section s{n % 3} -->", SPEC.bot_login)
+    found = await repo.find_issues("<!-- readiness:section s1 -->")
+    assert [i.number for i in found] == [n for n in range(10, 260) if n % 3 == 1]
+    assert _calls(fake, "GET", "/issues") == 3  # 253 bot items (incl. one PR) at 100 per page
+
+
+# ---------------------------------------------------------------------------------- trees
+
+
+async def test_truncated_tree_is_completed_by_walking_subtrees(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    fake.truncate_over = 3
+    tree = await repo.tree(SPEC.head)
+    assert tree.complete
+    assert list(tree.paths) == sorted(SPEC.files)
+    assert _calls(fake, "GET", "/git/trees/") > 1
+
+
+async def test_untruncated_tree_is_one_call(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    before = _calls(fake, "GET", "/git/trees/")
+    await repo.tree(SPEC.head)
+    assert _calls(fake, "GET", "/git/trees/") - before == 1
+
+
+# --------------------------------------------------------------------- retries and rate limits
+
+
+async def test_502_is_retried_with_backoff(repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.fail_next.append((r"GET .*/issues/4$", _error(502, "Server Error")))
+    issue = await repo.get_issue(4)
+    assert issue.title == "Bug: widgets are square"
+    assert clock.slept == [1.0]
+    assert _metric("GET /repos/{owner}/{repo}/issues/{number}", "transient") >= 1
+
+
+async def test_persistent_5xx_becomes_transient(repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.fail_next.extend([(r"GET .*/issues/4$", _error(503, "Unavailable"))] * 4)
+    with pytest.raises(Transient):
+        await repo.get_issue(4)
+    assert clock.slept == [1.0, 2.0, 4.0]
+
+
+async def test_timeouts_are_retried(repo: GitHubRepo, router: respx.MockRouter, fake: FakeGitHub) -> None:
+    await repo.get_issue(1)
+    failures = iter([httpx.ConnectTimeout("connect timed out"), httpx.ReadTimeout("read timed out")])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        exc = next(failures, None)
+        if exc is not None:
+            raise exc
+        return fake(request)
+
+    router.routes.clear()
+    router.route().mock(side_effect=flaky)
+    assert (await repo.get_issue(4)).number == 4
+
+
+async def test_secondary_rate_limit_retry_after_is_waited_out_and_nothing_is_duplicated(
+    repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    limited = httpx.Response(
+        403,
+        json={
+            "message": "You have exceeded a secondary rate limit. "
+            "Please wait a few minutes before you try again."
+        },
+        headers={"retry-after": "30"},
+    )
+    fake.fail_next.append((r"POST .*/issues$", limited))
+    issue = await repo.create_issue(title="Section: security", body="b")
+    assert 30.0 in clock.slept
+    assert [i["title"] for i in fake.issues.values()].count("Section: security") == 1
+    assert issue.number == max(fake.issues)
+
+
+async def test_long_rate_limit_goes_back_to_the_worker(
+    repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    reset = int(clock.now) + 1800
+    limited = _error(403, "API rate limit exceeded for installation ID 4242.")
+    limited.headers.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    fake.fail_next.append((r"GET .*/issues/1$", limited))
+    with pytest.raises(RateLimited) as err:
+        await repo.get_issue(1)
+    assert err.value.retry_after == pytest.approx(1800)
+    assert clock.slept == []
+
+
+async def test_primary_limit_with_a_near_reset_is_waited_out(
+    repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    limited = _error(429, "API rate limit exceeded")
+    limited.headers.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(clock.now) + 45)})
+    fake.fail_next.append((r"GET .*/issues/1$", limited))
+    assert (await repo.get_issue(1)).number == 1
+    assert clock.slept == [45.0]
+
+
+async def test_error_mapping(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    fake.fail_next.append((r"PATCH .*/issues/4$", _error(403, "Resource not accessible by integration")))
+    with pytest.raises(Forbidden):
+        await repo.update_issue(4, IssueUpdate(body="x"))
+    fake.fail_next.append((r"POST .*/comments$", _error(422, "Validation Failed")))
+    with pytest.raises(Invalid):
+        await repo.create_comment(4, "x" * 70000)
+
+
+# ------------------------------------------------------------------------------ normalisation
+
+
+async def test_ci_results_leave_out_our_own_check_runs(repo: GitHubRepo) -> None:
+    await repo.report_check(CheckReport("readiness/config", SPEC.head, "failure", "bad config", "line 2"))
+    names = sorted(r.name for r in await repo.ci_results(SPEC.head))
+    assert names == sorted(r.name for r in SPEC.ci)
+
+
+async def test_permission_prefers_role_name(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    fake.spec = dataclasses.replace(SPEC, permissions={"mia": "maintain"})
+    assert await repo.permission("mia") == "maintain"  # legacy `permission` says write
+
+
+async def test_check_run_payload(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    notes = tuple(Annotation(".readiness.yml", n, f"problem {n}") for n in range(1, 61))
+    await repo.report_check(CheckReport("readiness/config", SPEC.head, "failure", "2 errors", "…", notes))
+    posted = fake.check_runs_posted[-1]
+    assert posted["status"] == "completed"
+    assert len(posted["output"]["annotations"]) == 50
+    assert posted["output"]["annotations"][0] == {
+        "path": ".readiness.yml",
+        "start_line": 1,
+        "end_line": 1,
+        "annotation_level": "failure",
+        "message": "problem 1",
+    }
