@@ -244,7 +244,9 @@ def render_markdown(report: Report) -> str:
         lines.append(
             f"| {_md(c.title)} (`{c.id}`) | {ct.done} | {ct.open} | {ct.skipped} | {ct.percent:.0f}% |"
         )
-    lines.extend(f"> {_md(note)}" for note in report.notes)
+    if report.notes:
+        lines.append("")
+        lines.extend(f"> {_md(note)}  " for note in report.notes)
     for c in report.checklists:
         lines += ["", f"## {_md(c.title)} — {_counts(c.tally)}"]
         for s in c.sections:

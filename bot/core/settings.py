@@ -1,0 +1,658 @@
+"""`.readiness.yml`, the repository configuration: model, parser with precise errors, resolution.
+
+Pure: the caller passes the file text, the shipped templates and a `read(path)` for custom
+templates, so the same code serves the local CLI and the bot reading a repository through an API.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from bot.core import yamlload
+from bot.core.errors import ConfigError
+from bot.core.rules import Rule, parse_rule
+from bot.core.state import RegressionPolicy
+from bot.core.templates import Template, parse_template
+
+CONFIG_FILE = ".readiness.yml"
+DEFAULT_CHECKLISTS: tuple[str, ...] = ("production-readiness",)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChecklistChoice(_Model):
+    """One chosen checklist: a shipped id, or a custom template by path inside the repository."""
+
+    id: str | None = Field(None, description="Id of a shipped checklist (see `readiness templates`).")
+    path: str | None = Field(
+        None, description="Repository-relative path of a custom template (`.yml`/`.yaml`)."
+    )
+    exclude_sections: tuple[str, ...] = Field((), description="Section ids of this checklist to leave out.")
+    exclude_items: tuple[str, ...] = Field((), description="Item ids of this checklist to leave out.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"id": data} if isinstance(data, str) else data
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value or value.startswith("/") or "\\" in value or ".." in value.split("/"):
+            raise PydanticCustomError(
+                "config", "expected a relative path inside the repository, like `.github/readiness/team.yml`"
+            )
+        if not value.endswith((".yml", ".yaml")):
+            raise PydanticCustomError("config", "expected a YAML file ending in .yml or .yaml")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ChecklistChoice:
+        if (self.id is None) == (self.path is None):
+            raise PydanticCustomError(
+                "config", "give exactly one of `id` (a shipped checklist) or `path` (a custom template)"
+            )
+        return self
+
+
+class ItemOverride(_Model):
+    """Per-item override: skip it (with a reason), or accept extra evidence (OR'ed with the template's)."""
+
+    skip: str | None = Field(
+        None, description="Why this item does not apply; a non-empty reason is required."
+    )
+    evidence: dict[str, Any] | None = Field(
+        None,
+        description="An extra evidence rule (same syntax as in templates), OR'ed with the template's rule.",
+    )
+
+    @field_validator("skip", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> Any:
+        if value is None or value is True or value is False or (isinstance(value, str) and not value.strip()):
+            raise PydanticCustomError(
+                "config", 'skip needs a reason, e.g. skip: "Batch job with no user traffic"'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> ItemOverride:
+        if self.skip is None and self.evidence is None:
+            raise PydanticCustomError("config", "expected `skip: <reason>` or `evidence: <rule>`")
+        return self
+
+
+class IssueSettings(_Model):
+    """How the bot files its issues."""
+
+    labels: tuple[str, ...] = Field(("readiness",), description="Labels on every issue the bot opens.")
+    assignees: tuple[str, ...] = Field((), description="Users assigned to every issue the bot opens.")
+
+    @field_validator("labels", "assignees", mode="before")
+    @classmethod
+    def _one_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("labels", "assignees")
+    @classmethod
+    def _non_empty(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not value.strip():
+                raise PydanticCustomError("config", "expected non-empty names")
+            if len(value) > 50:
+                raise PydanticCustomError("config", "names are at most 50 characters long")
+        return values
+
+
+class SummarySchedule(_Model):
+    """When the weekly summary is posted on the epic."""
+
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        "monday", description="Day of the week."
+    )
+    time: str = Field("09:00", description='Local time, "HH:MM" on a 24-hour clock.')
+    timezone: str = Field("UTC", description="IANA time zone name, e.g. Europe/Berlin.")
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _hhmm(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not _TIME.match(value):
+            raise PydanticCustomError(
+                "config", "expected a time HH:MM on a 24-hour clock, e.g. 09:00 or 17:30"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone",
+                "unknown time zone {zone}; expected an IANA name like Europe/Berlin",
+                {"zone": repr(value)},
+            ) from None
+        return value
+
+
+class RepoConfig(_Model):
+    """`.readiness.yml`: which checklists apply to this repository, and how the bot tracks them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="readiness-bot repository configuration")
+
+    extends: Literal["organization", False] = Field(
+        "organization",
+        description="`organization`: merge the organisation's default config under this file; "
+        "`false`: this file stands alone.",
+    )
+    checklists: tuple[ChecklistChoice, ...] = Field(
+        (), description=f"Checklists to track (default: {', '.join(DEFAULT_CHECKLISTS)})."
+    )
+    items: dict[str, ItemOverride] = Field(
+        {}, description='Per-item overrides keyed "<checklist>/<item>" (or "<item>" when unique).'
+    )
+    issues: IssueSettings = Field(IssueSettings(), description="Labels and assignees for the issues.")
+    summary: SummarySchedule | None = Field(
+        SummarySchedule(), description="Weekly summary schedule, or `off`."
+    )
+    on_regression: RegressionPolicy = Field(
+        RegressionPolicy.REOPEN, description="What happens when an item's automatic evidence disappears."
+    )
+    _positions: yamlload.Positions | None = PrivateAttr(default=None)
+    _filename: str = PrivateAttr(default=CONFIG_FILE)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if v is not None}
+            if data.get("summary") in (False, "off"):
+                data["summary"] = None
+            elif data.get("summary") in (True, "on"):
+                data["summary"] = {}
+        return data
+
+    @field_validator("checklists", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise PydanticCustomError(
+                "config", "choose at least one checklist, or leave `checklists` out for the default"
+            )
+        return value
+
+    @property
+    def chosen(self) -> tuple[ChecklistChoice, ...]:
+        """The checklists to track: the configured ones, or DEFAULT_CHECKLISTS."""
+        return self.checklists or tuple(ChecklistChoice(id=i) for i in DEFAULT_CHECKLISTS)
+
+    def error(
+        self, path: tuple[str | int, ...], message: str, suggestion: str | None = None, *, key: bool = False
+    ) -> ConfigError:
+        """An error pointing at `path` (its value, or with key=True the key itself) in this file."""
+        line = column = None
+        if self._positions is not None:
+            line, column = self._positions.lookup(path, value=not key)
+        return ConfigError(
+            self._filename,
+            message,
+            line=line,
+            column=column,
+            path=_format(path) or None,
+            suggestion=suggestion,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedChecklist:
+    """A chosen checklist ready to evaluate: exclusions applied, overrides keyed by item id."""
+
+    template: Template
+    extra_rules: Mapping[str, Rule]
+    skips: Mapping[str, str]  # item id -> reason
+    source: str = "shipped"  # "shipped", or the custom template's path in the repository
+
+
+# ------------------------------------------------------------------------------------------- parsing
+
+
+def parse_config(
+    text: str,
+    *,
+    filename: str = CONFIG_FILE,
+    shipped_ids: Collection[str],
+    base: Mapping[str, Any] | None = None,
+) -> RepoConfig:
+    """Parse and validate `.readiness.yml`; `base` is the organisation default merged underneath.
+
+    Raises ConfigError naming file, line, column, key path and what was expected.
+    """
+    doc = yamlload.load_yaml(text, filename=filename, error=ConfigError)
+    data = doc.value if doc.value is not None else {}
+    if not isinstance(data, dict):
+        raise doc.error((), "expected a mapping of settings (e.g. `checklists: [...]`)", error=ConfigError)
+    if base:
+        data = merge_config_data(base, data)
+    try:
+        config = RepoConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _translate(exc, filename, doc.positions) from None
+    config._positions = doc.positions
+    config._filename = filename
+    _check_choices(config, shipped_ids)
+    _check_overrides(config)
+    return config
+
+
+def config_data(text: str, *, filename: str = CONFIG_FILE) -> dict[str, Any]:
+    """The raw mapping of a config file (for the organisation default passed as `base`)."""
+    data = yamlload.load_yaml(text, filename=filename, error=ConfigError).value
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(filename, "expected a mapping of settings (e.g. `checklists: [...]`)")
+    return data
+
+
+def merge_config_data(org: Mapping[str, Any], repo: Mapping[str, Any]) -> dict[str, Any]:
+    """`extends: organization`: the repository wins; mappings merge, lists and scalars replace.
+
+    An empty value in the repository (`issues:` with nothing under it) keeps the organisation's.
+    """
+    merged = dict(org)
+    for key, value in repo.items():
+        if value is None and key in merged:
+            continue
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_config_data(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_choices(config: RepoConfig, shipped_ids: Collection[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, choice in enumerate(config.checklists):
+        if choice.id is not None:
+            if choice.id not in shipped_ids:
+                raise config.error(
+                    _id_path(config, i),
+                    f"unknown checklist '{choice.id}'; shipped checklists: {', '.join(sorted(shipped_ids))}",
+                    _suggest(choice.id, shipped_ids),
+                )
+            key = choice.id
+        else:
+            key = f"path:{choice.path}"
+        if key in seen:
+            raise config.error(
+                ("checklists", i),
+                f"'{choice.id or choice.path}' is listed twice (first at checklists[{seen[key]}])",
+            )
+        seen[key] = i
+
+
+def _id_path(config: RepoConfig, index: int) -> tuple[str | int, ...]:
+    """`checklists[1].id` when written as a mapping, `checklists[1]` when written as a bare id."""
+    path: tuple[str | int, ...] = ("checklists", index, "id")
+    if config._positions is not None and path in config._positions.values:
+        return path
+    return path[:2]
+
+
+_ITEM_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)?$")
+
+
+def _check_overrides(config: RepoConfig) -> None:
+    for key, override in config.items.items():
+        if not _ITEM_KEY.match(key):
+            raise config.error(
+                ("items", key),
+                f"expected an item key like 'backend-build/load-testing' or 'load-testing', got '{key}'",
+                key=True,
+            )
+        if override.evidence is not None:
+            _parse_extra_rule(config, key, override.evidence)
+
+
+def _parse_extra_rule(config: RepoConfig, key: str, data: dict[str, Any]) -> Rule:
+    where = config._positions if config._positions is not None else (lambda _path: (None, None))
+    return parse_rule(
+        data, where=where, filename=config._filename, path=("items", key, "evidence"), error=ConfigError
+    )
+
+
+# ---------------------------------------------------------------------------------------- resolution
+
+
+def resolve_checklists(
+    config: RepoConfig,
+    *,
+    shipped: Mapping[str, Template],
+    read: Callable[[str], str | bytes | None],
+) -> list[ResolvedChecklist]:
+    """The chosen templates with exclusions applied and overrides attached to the right items.
+
+    Custom templates are read with `read(path)` (None when absent) and parsed as templates, so
+    their errors are TemplateErrors naming the template file.
+    """
+    templates: list[tuple[Template, str]] = []
+    owner: dict[str, int] = {}
+    for i, choice in enumerate(config.chosen):
+        template = _template_for(config, i, choice, shipped, read)
+        if template.id in owner:
+            raise config.error(
+                ("checklists", i),
+                f"two chosen checklists have the id '{template.id}' (see checklists[{owner[template.id]}])",
+            )
+        owner[template.id] = i
+        templates.append((template, choice.path or "shipped"))
+
+    excluded: list[set[str]] = []
+    trimmed: list[Template] = []
+    for i, (choice, (template, _)) in enumerate(zip(config.chosen, templates, strict=True)):
+        kept, dropped = _exclude(config, i, choice, template)
+        trimmed.append(kept)
+        excluded.append(dropped)
+
+    extra: list[dict[str, Rule]] = [{} for _ in templates]
+    skips: list[dict[str, str]] = [{} for _ in templates]
+    for key, override in config.items.items():
+        index, item_id = _owner_of(config, key, [t for t, _ in templates])
+        if item_id in excluded[index]:
+            continue  # an organisation-wide override for an item this repository leaves out
+        if override.skip is not None:
+            skips[index][item_id] = override.skip.strip()
+        if override.evidence is not None:
+            extra[index][item_id] = _parse_extra_rule(config, key, override.evidence)
+    return [
+        ResolvedChecklist(template=t, extra_rules=extra[i], skips=skips[i], source=templates[i][1])
+        for i, t in enumerate(trimmed)
+    ]
+
+
+def _template_for(
+    config: RepoConfig,
+    index: int,
+    choice: ChecklistChoice,
+    shipped: Mapping[str, Template],
+    read: Callable[[str], str | bytes | None],
+) -> Template:
+    if choice.id is not None:
+        if choice.id not in shipped:
+            raise config.error(
+                ("checklists", index) if config.checklists else (),
+                f"unknown checklist '{choice.id}'; shipped checklists: {', '.join(sorted(shipped))}",
+                _suggest(choice.id, shipped),
+            )
+        return shipped[choice.id]
+    assert choice.path is not None
+    raw = read(choice.path)
+    if raw is None:
+        raise config.error(
+            ("checklists", index, "path"), f"custom template '{choice.path}' not found in the repository"
+        )
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise config.error(
+                ("checklists", index, "path"), f"custom template '{choice.path}' is not UTF-8 text"
+            ) from None
+    return parse_template(raw, filename=choice.path)
+
+
+def _exclude(
+    config: RepoConfig, index: int, choice: ChecklistChoice, template: Template
+) -> tuple[Template, set[str]]:
+    section_ids = [s.id for s in template.sections]
+    item_ids = [item.id for s in template.sections for item in s.items]
+    for j, section_id in enumerate(choice.exclude_sections):
+        if section_id not in section_ids:
+            raise config.error(
+                ("checklists", index, "exclude_sections", j),
+                f"checklist '{template.id}' has no section '{section_id}'",
+                _suggest(section_id, section_ids),
+            )
+    for j, item_id in enumerate(choice.exclude_items):
+        if item_id not in item_ids:
+            raise config.error(
+                ("checklists", index, "exclude_items", j),
+                f"checklist '{template.id}' has no item '{item_id}'",
+                _suggest(item_id, item_ids),
+            )
+    dropped = set(choice.exclude_items)
+    sections = []
+    for section in template.sections:
+        if section.id in choice.exclude_sections:
+            dropped.update(item.id for item in section.items)
+            continue
+        items = tuple(item for item in section.items if item.id not in dropped)
+        if items:
+            sections.append(replace(section, items=items))
+    return replace(template, sections=tuple(sections)), dropped
+
+
+def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[int, str]:
+    """Which chosen checklist an override key names: `<checklist>/<item>`, or `<item>` if unique."""
+    where = ("items", key)
+    if "/" in key:
+        checklist_id, item_id = key.split("/", 1)
+        ids = [t.id for t in templates]
+        if checklist_id not in ids:
+            raise config.error(
+                where,
+                f"'{checklist_id}' is not one of the chosen checklists ({', '.join(ids)})",
+                _suggest(checklist_id, ids),
+                key=True,
+            )
+        index = ids.index(checklist_id)
+        items = [item.id for s in templates[index].sections for item in s.items]
+        if item_id not in items:
+            raise config.error(
+                where,
+                f"checklist '{checklist_id}' has no item '{item_id}'",
+                _suggest(item_id, items),
+                key=True,
+            )
+        return index, item_id
+    owners = [
+        i for i, t in enumerate(templates) if any(item.id == key for s in t.sections for item in s.items)
+    ]
+    if len(owners) > 1:
+        names = " and ".join(f"'{templates[i].id}/{key}'" for i in owners)
+        raise config.error(where, f"item '{key}' is in several chosen checklists; write {names}", key=True)
+    if not owners:
+        every = sorted({item.id for t in templates for s in t.sections for item in s.items})
+        raise config.error(where, f"no chosen checklist has an item '{key}'", _suggest(key, every), key=True)
+    return owners[0], key
+
+
+# ------------------------------------------------------------------------------------------- errors
+
+
+def _suggest(word: str, choices: Collection[str]) -> str | None:
+    return yamlload.suggest(word, list(choices))
+
+
+def _suggest_zone(zone: str) -> str | None:
+    """Time zone names differ mostly in case and small typos; a loose match would mislead."""
+    zones = sorted(available_timezones())
+    by_case = {z.lower(): z for z in zones}
+    if zone.lower() in by_case:
+        return by_case[zone.lower()]
+    close = difflib.get_close_matches(zone, zones, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _format(path: tuple[str | int, ...]) -> str:
+    return yamlload.format_path(path)
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "checklists": ChecklistChoice,
+    "items": ItemOverride,
+    "issues": IssueSettings,
+    "summary": SummarySchedule,
+}
+_PLAIN = {
+    "string_type": "expected a string",
+    "tuple_type": "expected a list",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "bool_type": "expected true or false",
+}
+
+
+def _translate(exc: ValidationError, filename: str, positions: yamlload.Positions) -> ConfigError:
+    """The first problem in file order, worded for a person editing YAML."""
+    errors = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            model = _model_at(loc[:-1])
+            allowed = list(model.model_fields)
+            message = f"unknown key '{key}'; expected one of: {', '.join(allowed)}"
+            suggestion = _suggest(key, allowed)
+        elif kind in ("literal_error", "enum"):
+            expected = error.get("ctx", {}).get("expected", "")
+            choices = re.findall(r"'([^']*)'", expected)
+            expected = expected.replace("False", "false")
+            if len(choices) > 2:
+                expected = expected.replace(" or ", ", or ")
+            message = f"expected {expected}, got {error['input']!r}"
+            suggestion = _suggest(str(error["input"]), choices) if isinstance(error["input"], str) else None
+        elif kind == "timezone":
+            message = error["msg"]
+            zone = str(error["input"])
+            suggestion = _suggest_zone(zone)
+        else:
+            message = _PLAIN.get(kind, error["msg"])
+            suggestion = None
+        line, column = positions.lookup(loc, value=kind != "extra_forbidden")
+        errors.append((line or 0, column or 0, loc, message, suggestion))
+    line, column, loc, message, suggestion = min(errors, key=lambda e: (e[0], e[1]))
+    return ConfigError(filename, message, line or None, column or None, _format(loc) or None, suggestion)
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel]:
+    if not loc:
+        return RepoConfig
+    return _MODELS.get(str(loc[0]), RepoConfig)
+
+
+# ------------------------------------------------------------------------------------------- schema
+
+_RULE_SCHEMA: dict[str, Any] = {
+    "description": "An evidence rule: a mapping with exactly one key (see docs/templates.md).",
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+        "files": {"$ref": "#/$defs/Globs", "description": "Passes when any tracked path matches a glob."},
+        "contains": {
+            "type": "object",
+            "description": "Passes when a file matching `files` contains `pattern` (RE2 syntax).",
+            "required": ["files", "pattern"],
+            "additionalProperties": False,
+            "properties": {
+                "files": {"$ref": "#/$defs/Globs"},
+                "pattern": {"type": "string"},
+                "ignore_case": {"type": "boolean", "default": False},
+                "max_files": {"type": "integer", "minimum": 1, "default": 200},
+                "max_bytes": {"type": "integer", "minimum": 1, "default": 262144},
+            },
+        },
+        "ci": {"$ref": "#/$defs/Globs", "description": "Passes when a matching CI job succeeded."},
+        "all": {"type": "array", "items": {"$ref": "#/$defs/Rule"}, "minItems": 1},
+        "any": {"type": "array", "items": {"$ref": "#/$defs/Rule"}, "minItems": 1},
+        "not": {"$ref": "#/$defs/Rule"},
+    },
+    "additionalProperties": False,
+}
+_GLOBS_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+    "description": "A gitignore-style glob or a list of them.",
+}
+
+
+def config_json_schema(*, shipped_ids: Collection[str] = ()) -> dict[str, Any]:
+    """JSON Schema (2020-12) for `.readiness.yml`, from the model plus what the model cannot say."""
+    schema = RepoConfig.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    ids = sorted(shipped_ids)
+    shipped_id: dict[str, Any] = {"type": "string", "description": "A shipped checklist id."}
+    if ids:
+        shipped_id["enum"] = ids
+    choice = defs["ChecklistChoice"]
+    choice["properties"]["id"] = shipped_id
+    choice["properties"]["path"] = {
+        "type": "string",
+        "pattern": r"^[^/\\].*\.ya?ml$",
+        "description": choice["properties"]["path"].get("description", ""),
+    }
+    choice["oneOf"] = [{"required": ["id"]}, {"required": ["path"]}]
+    schema["properties"]["checklists"]["items"] = {"anyOf": [shipped_id, {"$ref": "#/$defs/ChecklistChoice"}]}
+    schema["properties"]["checklists"]["minItems"] = 1
+    schema["properties"]["checklists"].pop("default", None)
+    schema["properties"]["items"]["propertyNames"] = {"pattern": _ITEM_KEY.pattern}
+    override = defs["ItemOverride"]
+    override["properties"]["skip"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": override["properties"]["skip"]["description"],
+    }
+    override["properties"]["evidence"] = {
+        "$ref": "#/$defs/Rule",
+        "description": override["properties"]["evidence"]["description"],
+    }
+    override["anyOf"] = [{"required": ["skip"]}, {"required": ["evidence"]}]
+    defs["Rule"] = _RULE_SCHEMA
+    defs["Globs"] = _GLOBS_SCHEMA
+    summary = schema["properties"]["summary"]
+    summary.pop("anyOf", None)
+    summary["anyOf"] = [{"$ref": "#/$defs/SummarySchedule"}, {"const": "off"}, {"const": False}]
+    defs["SummarySchedule"]["properties"]["time"]["pattern"] = _TIME.pattern
+    defs["SummarySchedule"]["properties"]["timezone"]["examples"] = [
+        "UTC",
+        "Europe/Berlin",
+        "America/New_York",
+    ]
+    extends = schema["properties"]["extends"]
+    extends.pop("anyOf", None)
+    extends.pop("enum", None)
+    extends.pop("type", None)
+    extends["enum"] = ["organization", False]
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

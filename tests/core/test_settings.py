@@ -1,0 +1,333 @@
+""".readiness.yml: defaults, every key, and precise errors for the mistakes people make."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.errors import ConfigError
+from bot.core.settings import (
+    DEFAULT_CHECKLISTS,
+    ChecklistChoice,
+    RepoConfig,
+    SummarySchedule,
+    config_data,
+    config_json_schema,
+    merge_config_data,
+    parse_config,
+)
+from bot.core.state import RegressionPolicy
+
+SHIPPED = ("production-readiness", "backend-build", "python-backend")
+
+FULL = """\
+extends: false
+checklists:
+  - production-readiness
+  - id: backend-build
+    exclude_sections: [product-engineering-alignment]
+    exclude_items: [roadmap-visibility]
+  - path: .github/readiness/our-team.yml
+items:
+  backend-build/load-testing: {skip: "Batch job with no user traffic"}
+  production-readiness/runbooks: {evidence: {files: ["ops/runbooks/"]}}
+issues:
+  labels: [readiness, platform]
+  assignees: [alice]
+summary:
+  day: Friday
+  time: 17:30
+  timezone: Europe/Berlin
+on_regression: untick
+"""
+
+
+def parse(text: str) -> RepoConfig:
+    return parse_config(text, shipped_ids=SHIPPED)
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    return str(caught.value)
+
+
+def test_empty_file_means_defaults() -> None:
+    for text in ("", "# nothing yet\n", "issues:\nsummary:\n"):
+        config = parse(text)
+        assert config.extends == "organization"
+        assert [c.id for c in config.chosen] == list(DEFAULT_CHECKLISTS)
+        assert config.issues.labels == ("readiness",)
+        assert config.issues.assignees == ()
+        assert config.summary == SummarySchedule(day="monday", time="09:00", timezone="UTC")
+        assert config.on_regression is RegressionPolicy.REOPEN
+        assert config.items == {}
+
+
+def test_full_example_parses_every_key() -> None:
+    config = parse(FULL)
+    assert config.extends is False
+    assert config.checklists == (
+        ChecklistChoice(id="production-readiness"),
+        ChecklistChoice(
+            id="backend-build",
+            exclude_sections=("product-engineering-alignment",),
+            exclude_items=("roadmap-visibility",),
+        ),
+        ChecklistChoice(path=".github/readiness/our-team.yml"),
+    )
+    assert config.items["backend-build/load-testing"].skip == "Batch job with no user traffic"
+    assert config.items["production-readiness/runbooks"].evidence == {"files": ["ops/runbooks/"]}
+    assert config.issues.labels == ("readiness", "platform")
+    assert config.issues.assignees == ("alice",)
+    assert config.summary == SummarySchedule(day="friday", time="17:30", timezone="Europe/Berlin")
+    assert config.on_regression is RegressionPolicy.UNTICK
+
+
+@pytest.mark.parametrize("text", ["summary: off\n", "summary: false\n"])
+def test_summary_can_be_switched_off(text: str) -> None:
+    assert parse(text).summary is None
+
+
+def test_a_single_label_string_is_a_list() -> None:
+    assert parse("issues: {labels: ops}\n").issues.labels == ("ops",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "checklist: [production-readiness]\n",
+            ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
+            "items, issues, summary, on_regression (did you mean 'checklists'?)",
+        ),
+        (
+            "checklists:\n  - prod-readiness\n",
+            ".readiness.yml:2:5: checklists[0]: unknown checklist 'prod-readiness'; shipped checklists: "
+            "backend-build, production-readiness, python-backend (did you mean 'production-readiness'?)",
+        ),
+        (
+            "checklists:\n  - production-readiness\n  - id: backend-bild\n",
+            ".readiness.yml:3:9: checklists[1].id: unknown checklist 'backend-bild'; shipped checklists: "
+            "backend-build, production-readiness, python-backend (did you mean 'backend-build'?)",
+        ),
+        (
+            "checklists:\n  - id: backend-build\n    exlude_items: [x]\n",
+            ".readiness.yml:3:5: checklists[0].exlude_items: unknown key 'exlude_items'; expected one of: "
+            "id, path, exclude_sections, exclude_items (did you mean 'exclude_items'?)",
+        ),
+        (
+            "checklists:\n  - {id: backend-build, path: team.yml}\n",
+            ".readiness.yml:2:5: checklists[0]: give exactly one of `id` (a shipped checklist) "
+            "or `path` (a custom template)",
+        ),
+        (
+            "checklists:\n  - exclude_items: [x]\n",
+            ".readiness.yml:2:5: checklists[0]: give exactly one of `id` (a shipped checklist) "
+            "or `path` (a custom template)",
+        ),
+        (
+            "checklists:\n  - path: ../other/team.yml\n",
+            ".readiness.yml:2:11: checklists[0].path: expected a relative path inside the repository, "
+            "like `.github/readiness/team.yml`",
+        ),
+        (
+            "checklists:\n  - path: /etc/team.yml\n",
+            ".readiness.yml:2:11: checklists[0].path: expected a relative path inside the repository, "
+            "like `.github/readiness/team.yml`",
+        ),
+        (
+            "checklists:\n  - path: team.json\n",
+            ".readiness.yml:2:11: checklists[0].path: expected a YAML file ending in .yml or .yaml",
+        ),
+        (
+            "checklists:\n  - backend-build\n  - backend-build\n",
+            ".readiness.yml:3:5: checklists[1]: 'backend-build' is listed twice (first at checklists[0])",
+        ),
+        (
+            "checklists: []\n",
+            ".readiness.yml:1:13: checklists: choose at least one checklist, or leave `checklists` out "
+            "for the default",
+        ),
+        ("checklists: production-readiness\n", ".readiness.yml:1:13: checklists: expected a list"),
+        ("checklists:\n  - [a]\n", ".readiness.yml:2:5: checklists[0]: expected a mapping"),
+        (
+            "items:\n  backend-build/load-testing: {skip: ''}\n",
+            ".readiness.yml:2:38: items['backend-build/load-testing'].skip: skip needs a reason, "
+            'e.g. skip: "Batch job with no user traffic"',
+        ),
+        (
+            "items:\n  load-testing:\n    skip: true\n",
+            ".readiness.yml:3:11: items.load-testing.skip: skip needs a reason, "
+            'e.g. skip: "Batch job with no user traffic"',
+        ),
+        (
+            "items:\n  load-testing:\n    skip:\n",
+            ".readiness.yml:3:10: items.load-testing.skip: skip needs a reason, "
+            'e.g. skip: "Batch job with no user traffic"',
+        ),
+        (
+            "items:\n  load-testing: {}\n",
+            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>` or `evidence: <rule>`",
+        ),
+        (
+            "items:\n  load-testing: {skipped: yes}\n",
+            ".readiness.yml:2:18: items.load-testing.skipped: unknown key 'skipped'; expected one of: "
+            "skip, evidence (did you mean 'skip'?)",
+        ),
+        (
+            "items:\n  Load Testing: {skip: n/a}\n",
+            ".readiness.yml:2:3: items['Load Testing']: expected an item key like "
+            "'backend-build/load-testing' or 'load-testing', got 'Load Testing'",
+        ),
+        ("items: [load-testing]\n", ".readiness.yml:1:8: items: expected a mapping"),
+        ("issues:\n  labels: [ok, '']\n", ".readiness.yml:2:11: issues.labels: expected non-empty names"),
+        (
+            "issues:\n  lables: [ops]\n",
+            ".readiness.yml:2:3: issues.lables: unknown key 'lables'; expected one of: labels, assignees "
+            "(did you mean 'labels'?)",
+        ),
+        ("issues:\n  assignees: [1]\n", ".readiness.yml:2:15: issues.assignees[0]: expected a string"),
+        (
+            "summary:\n  timezone: Europe/Berln\n",
+            ".readiness.yml:2:13: summary.timezone: unknown time zone 'Europe/Berln'; expected an IANA name "
+            "like Europe/Berlin (did you mean 'Europe/Berlin'?)",
+        ),
+        (
+            "summary:\n  timezone: CEST+2\n",
+            ".readiness.yml:2:13: summary.timezone: unknown time zone 'CEST+2'; expected an IANA name "
+            "like Europe/Berlin",
+        ),
+        (
+            "summary:\n  timezone: ../../etc/passwd\n",
+            ".readiness.yml:2:13: summary.timezone: unknown time zone '../../etc/passwd'; expected an IANA "
+            "name like Europe/Berlin",
+        ),
+        (
+            "summary:\n  day: mondy\n",
+            ".readiness.yml:2:8: summary.day: expected 'monday', 'tuesday', 'wednesday', 'thursday', "
+            "'friday', 'saturday', or 'sunday', got 'mondy' (did you mean 'monday'?)",
+        ),
+        (
+            "summary:\n  time: 25:00\n",
+            ".readiness.yml:2:9: summary.time: expected a time HH:MM on a 24-hour clock, e.g. 09:00 or 17:30",
+        ),
+        (
+            "summary:\n  time: 9\n",
+            ".readiness.yml:2:9: summary.time: expected a time HH:MM on a 24-hour clock, e.g. 09:00 or 17:30",
+        ),
+        ("summary: weekly\n", ".readiness.yml:1:10: summary: expected a mapping"),
+        (
+            "on_regression: reopn\n",
+            ".readiness.yml:1:16: on_regression: expected 'reopen', 'untick', or 'keep', got 'reopn' "
+            "(did you mean 'reopen'?)",
+        ),
+        ("extends: yes\n", ".readiness.yml:1:10: extends: expected 'organization' or false, got 'yes'"),
+        (
+            "extends: organisation\n",
+            ".readiness.yml:1:10: extends: expected 'organization' or false, got 'organisation' "
+            "(did you mean 'organization'?)",
+        ),
+        (
+            "- production-readiness\n",
+            ".readiness.yml:1:1: expected a mapping of settings (e.g. `checklists: [...]`)",
+        ),
+        (
+            "summary: off\nsummary: {day: monday}\n",
+            ".readiness.yml:2:1: summary: duplicate key 'summary' (first defined on line 1)",
+        ),
+        (
+            "checklists: [a\n",
+            ".readiness.yml:2:1: YAML syntax error: did not find expected ',' or ']' "
+            "(while parsing a flow sequence on line 1)",
+        ),
+        (
+            "extends: !!python/object/apply:os.system ['true']\n",
+            ".readiness.yml:1:10: extends: Python-specific tag 'python/object/apply:os.system' is not "
+            "allowed: only plain YAML data is accepted",
+        ),
+    ],
+)
+def test_invalid_configs_are_reported_precisely(text: str, expected: str) -> None:
+    assert error_of(text) == expected
+
+
+def test_the_first_problem_in_the_file_is_reported() -> None:
+    text = "on_regression: reopn\nchecklist: []\n"
+    assert error_of(text).startswith(".readiness.yml:1:16: on_regression:")
+
+
+def test_alias_bombs_and_huge_files_are_rejected() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdefg":
+        prev = chr(ord(level) - 1)
+        bomb += (
+            f"{level}: &{level} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        )
+    assert "billion laughs" in error_of(bomb)
+    assert "the limit is 1048576 bytes" in error_of("# " + "x" * 1_100_000)
+
+
+def test_error_carries_file_line_column_path_and_suggestion() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            "checklists:\n  - id: backend-bild\n", filename="repo/.readiness.yml", shipped_ids=SHIPPED
+        )
+    error = caught.value
+    assert (error.file, error.line, error.column) == ("repo/.readiness.yml", 2, 9)
+    assert error.path == "checklists[0].id"
+    assert error.suggestion == "backend-build"
+
+
+def test_organisation_default_merges_under_the_repository() -> None:
+    org = {
+        "checklists": ["production-readiness", "backend-build"],
+        "issues": {"labels": ["readiness"], "assignees": ["platform-bot"]},
+        "summary": {"day": "friday", "timezone": "Europe/Berlin"},
+        "items": {"backend-build/load-testing": {"skip": "org-wide"}},
+    }
+    repo = {
+        "checklists": ["python-backend"],
+        "issues": {"labels": ["ops"], "assignees": None},
+        "summary": {"time": "10:00"},
+        "items": {"python-backend/typing": {"skip": "legacy"}},
+    }
+    merged = merge_config_data(org, repo)
+    assert merged == {
+        "checklists": ["python-backend"],  # lists replace
+        "issues": {"labels": ["ops"], "assignees": ["platform-bot"]},  # empty keeps the org value
+        "summary": {"day": "friday", "timezone": "Europe/Berlin", "time": "10:00"},  # mappings merge
+        "items": {
+            "backend-build/load-testing": {"skip": "org-wide"},
+            "python-backend/typing": {"skip": "legacy"},
+        },
+    }
+    assert merge_config_data({"summary": {"day": "friday"}}, {"summary": "off"}) == {"summary": "off"}
+
+
+def test_parse_with_an_organisation_base() -> None:
+    base = config_data("summary: {day: friday}\nissues: {assignees: [lead]}\n", filename="org/.readiness.yml")
+    config = parse_config("summary: {time: '08:15'}\n", shipped_ids=SHIPPED, base=base)
+    assert config.summary == SummarySchedule(day="friday", time="08:15", timezone="UTC")
+    assert config.issues.assignees == ("lead",)
+
+
+def test_json_schema_lists_shipped_ids_and_every_key() -> None:
+    schema = config_json_schema(shipped_ids=SHIPPED)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert set(schema["properties"]) == {
+        "extends",
+        "checklists",
+        "items",
+        "issues",
+        "summary",
+        "on_regression",
+    }
+    assert schema["additionalProperties"] is False
+    string_form = schema["properties"]["checklists"]["items"]["anyOf"][0]
+    assert string_form["enum"] == sorted(SHIPPED)
+    assert schema["$defs"]["ChecklistChoice"]["properties"]["id"]["enum"] == sorted(SHIPPED)
+    assert {"const": "off"} in schema["properties"]["summary"]["anyOf"]
+    assert schema["properties"]["extends"]["enum"] == ["organization", False]
+    assert schema["$defs"]["RegressionPolicy"]["enum"] == ["reopen", "untick", "keep"]
+    assert schema["properties"]["on_regression"]["description"]
+    assert set(schema["$defs"]["Rule"]["properties"]) == {"files", "contains", "ci", "all", "any", "not"}
