@@ -24,6 +24,7 @@ token, mint a fresh one and retry once, and so expiry follows the injected clock
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,7 @@ class GitHubApi:
         self._installation = GitHub(UnauthAuthStrategy(), **common)
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
         self._pacers: dict[int | None, WritePacer] = {}
+        self._minting: dict[int, asyncio.Lock] = {}
 
     def pacer(self, installation_id: int | None) -> WritePacer:
         if installation_id not in self._pacers:
@@ -107,14 +109,18 @@ class GitHubApi:
         target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
         endpoint = f"{method} {template}"
 
-        async def attempt() -> httpx.Response:
-            if method in WRITE_METHODS and installation_id is not None:
-                await self.pacer(installation_id).acquire()
+        async def send() -> httpx.Response:
             try:
                 return await self._send(method, target, endpoint, installation_id, params, json, accept)
             except _ExpiredToken:
                 self._tokens.pop(installation_id or 0, None)
                 return await self._send(method, target, endpoint, installation_id, params, json, accept)
+
+        async def attempt() -> httpx.Response:
+            if method in WRITE_METHODS and installation_id is not None:
+                async with self.pacer(installation_id).slot():
+                    return await send()
+            return await send()
 
         return await with_retries(attempt, sleep=self.sleep, policy=self.policy, platform="github")
 
@@ -186,9 +192,13 @@ class GitHubApi:
     # -------------------------------------------------------------------------------- tokens
 
     async def installation_token(self, installation_id: int) -> str:
-        cached = self._tokens.get(installation_id)
-        if cached and cached[1] - TOKEN_MARGIN > self.clock():
-            return cached[0]
+        async with self._minting.setdefault(installation_id, asyncio.Lock()):  # one mint at a time
+            cached = self._tokens.get(installation_id)
+            if cached and cached[1] - TOKEN_MARGIN > self.clock():
+                return cached[0]
+            return await self._mint(installation_id)
+
+    async def _mint(self, installation_id: int) -> str:
         response = await self.request(
             "POST",
             "/app/installations/{installation_id}/access_tokens",

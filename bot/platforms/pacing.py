@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from bot.metrics import RATE_LIMIT_WAIT_SECONDS
 from bot.platforms.base import RateLimited
@@ -58,18 +59,29 @@ class WritePacer:
         return at
 
     async def acquire(self) -> None:
-        """Wait for a write slot and claim it. Serialises concurrent writers of one installation."""
+        """Wait for a write slot and claim it."""
         async with self._lock:
-            while True:
-                now = self.clock()
-                wait = self.ready_at(now) - now
-                if wait <= 0:
-                    self.sent.append(now)
-                    return
-                if self.max_wait is not None and wait > self.max_wait:
-                    raise RateLimited(f"write budget exhausted; next write in {wait:.0f} s", wait)
-                RATE_LIMIT_WAIT_SECONDS.labels(self.platform).inc(wait)
-                await self.sleep(wait)
+            await self._claim()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Claim a slot and hold it while the write is sent, so one installation's writes go out
+        serially (as GitHub asks) and the recorded time is the time the request left."""
+        async with self._lock:
+            await self._claim()
+            yield
+
+    async def _claim(self) -> None:
+        while True:
+            now = self.clock()
+            wait = self.ready_at(now) - now
+            if wait <= 0:
+                self.sent.append(now)
+                return
+            if self.max_wait is not None and wait > self.max_wait:
+                raise RateLimited(f"write budget exhausted; next write in {wait:.0f} s", wait)
+            RATE_LIMIT_WAIT_SECONDS.labels(self.platform).inc(wait)
+            await self.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """The platform told us to back off (`retry-after`): hold every write until then."""

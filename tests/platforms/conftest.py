@@ -5,8 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.config import Settings, load_settings
+from bot.platforms.github import GitHubClient, GitHubRepo
+
+from .contract import SPEC
+from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub
 
 
 class FakeClock:
@@ -46,3 +53,40 @@ def rsa_key() -> tuple[str, str]:
         .decode()
     )
     return private, public
+
+
+# ------------------------------------------------ GitHub: GHES base URL, fake server, client
+
+GHES = "https://github.test/api/v3"
+
+
+@pytest.fixture
+def settings(rsa_key: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("READINESS_GITHUB_API_URL", GHES)
+    monkeypatch.setenv("READINESS_GITHUB_APP_ID", str(APP_ID))
+    monkeypatch.setenv("READINESS_GITHUB_PRIVATE_KEY", rsa_key[0])
+    return load_settings()
+
+
+@pytest.fixture
+def fake(settings: Settings, rsa_key: tuple[str, str], clock: FakeClock) -> FakeGitHub:
+    return FakeGitHub(SPEC, settings.github_api_url, public_key=rsa_key[1], now=clock)
+
+
+@pytest.fixture
+def router(settings: Settings, fake: FakeGitHub):
+    with respx.mock(base_url=settings.github_api_url, assert_all_called=False) as mock:
+        mock.route().mock(side_effect=fake)
+        yield mock
+
+
+@pytest.fixture
+async def client(settings: Settings, clock: FakeClock, router: respx.MockRouter):
+    c = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def repo(client: GitHubClient) -> GitHubRepo:
+    return await client.for_repo(SPEC.full_name, installation_id=INSTALLATION_ID)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 import respx
 from prometheus_client import REGISTRY
 
-from bot.config import Settings, load_settings
+from bot.config import load_settings
 from bot.platforms.base import (
     Annotation,
     CheckReport,
@@ -23,43 +24,9 @@ from bot.platforms.base import (
 )
 from bot.platforms.github import GitHubClient, GitHubRepo
 
-from .conftest import FakeClock
+from .conftest import GHES, FakeClock
 from .contract import SPEC, PlatformContract
-from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, _error
-
-GHES = "https://github.test/api/v3"
-
-
-@pytest.fixture
-def settings(rsa_key: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("READINESS_GITHUB_API_URL", GHES)
-    monkeypatch.setenv("READINESS_GITHUB_APP_ID", str(APP_ID))
-    monkeypatch.setenv("READINESS_GITHUB_PRIVATE_KEY", rsa_key[0])
-    return load_settings()
-
-
-@pytest.fixture
-def fake(settings: Settings, rsa_key: tuple[str, str], clock: FakeClock) -> FakeGitHub:
-    return FakeGitHub(SPEC, settings.github_api_url, public_key=rsa_key[1], now=clock)
-
-
-@pytest.fixture
-def router(settings: Settings, fake: FakeGitHub):
-    with respx.mock(base_url=settings.github_api_url, assert_all_called=False) as mock:
-        mock.route().mock(side_effect=fake)
-        yield mock
-
-
-@pytest.fixture
-async def client(settings: Settings, clock: FakeClock, router: respx.MockRouter):
-    c = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
-    yield c
-    await c.aclose()
-
-
-@pytest.fixture
-async def repo(client: GitHubClient) -> GitHubRepo:
-    return await client.for_repo(SPEC.full_name, installation_id=INSTALLATION_ID)
+from .fake_github import INSTALLATION_ID, FakeGitHub, _error
 
 
 class GitHubWorld:
@@ -286,3 +253,8 @@ async def test_check_run_payload(repo: GitHubRepo, fake: FakeGitHub) -> None:
         "annotation_level": "failure",
         "message": "problem 1",
     }
+
+
+async def test_concurrent_first_calls_mint_one_token(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    await asyncio.gather(*(repo.get_issue(n) for n in (1, 2, 3, 4)))
+    assert fake.minted == 1
