@@ -1,9 +1,10 @@
 """GitLab adapter (python-gitlab, REST): one `GitLabClient` per process, one `GitLabRepo` per project.
 
-python-gitlab blocks, so every call runs in a worker thread (`asyncio.to_thread`); retries,
-rate limits, metrics and error mapping happen per HTTP request in `gitlab_http.RetryingGitlab`.
-The epic is an issue and its sections are issues linked to it with `relates_to` links (works on
-every tier and version; child work items via GraphQL are not used yet).
+python-gitlab blocks, so every call runs in a worker thread (`GitLabClient.run`); retries, rate
+limits, metrics and error mapping happen per HTTP request in `gitlab_http.RetryingGitlab`, and
+waits there go through the same injected async `sleep` as write pacing (bridged back to the event
+loop), so one fake clock drives a whole test. The epic is an issue and its sections are issues
+linked to it with `relates_to` links (every tier and version; GraphQL child work items are not used).
 """
 
 from __future__ import annotations
@@ -11,45 +12,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TypeVar
 
 import requests
 
 from bot.config import Settings, SettingsError
-from bot.metrics import RATE_LIMIT_WAIT_SECONDS
 from bot.platforms.base import RepoInfo
-from bot.platforms.gitlab_http import RetryingGitlab, run
+from bot.platforms.gitlab_http import RetryingGitlab
 from bot.platforms.gitlab_repo import PER_PAGE, GitLabRepo
+from bot.platforms.http import RetryPolicy
+from bot.platforms.pacing import WritePacer
 
-__all__ = ["GitLabClient", "GitLabRepo", "Pacer", "SpacedWrites"]
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+__all__ = ["GitLabClient", "GitLabRepo", "gitlab_pacer"]
 
 
-class Pacer(Protocol):
-    async def wait(self) -> None: ...
-
-
-class SpacedWrites:
-    """Fallback write pacing until the shared pacer is wired in: writes at least `spacing` apart
-    (1 s = 60/min, under GitLab.com's per-user issue and note creation limits)."""
-
-    def __init__(
-        self,
-        spacing: float = 1.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.spacing, self._clock, self._sleep = spacing, clock, sleep
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            delay = self._next - self._clock()
-            if delay > 0:
-                RATE_LIMIT_WAIT_SECONDS.labels("gitlab").inc(delay)
-                await self._sleep(delay)
-            self._next = self._clock() + self.spacing
+def gitlab_pacer(clock: Callable[[], float], sleep: Sleep) -> WritePacer:
+    """GitLab limits issue and note creation per user per minute (300 by default, admins may set
+    less); one write a second keeps well under it and matches our GitHub pacing."""
+    return WritePacer(clock, sleep, platform="gitlab", min_interval=1.0, per_minute=60, per_hour=3600)
 
 
 class GitLabClient:
@@ -63,10 +46,10 @@ class GitLabClient:
         *,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = asyncio.sleep,
+        policy: RetryPolicy | None = None,
         timeout: float = 30.0,
-        max_wait: float = 30.0,
-        pacer: Pacer | None = None,
+        pacer: WritePacer | None = None,
     ) -> None:
         if settings.gitlab_token is None:
             raise SettingsError("READINESS_GITLAB_TOKEN: required to talk to GitLab")
@@ -78,17 +61,31 @@ class GitLabClient:
             session=session or requests.Session(),
             timeout=timeout,
             clock=clock,
-            sleep=sleep,
-            max_wait=max_wait,
+            sleep=self._sleep_in_thread,
+            policy=policy or RetryPolicy(),
         )
-        self.pacer = pacer or SpacedWrites()
+        self._sleep = sleep
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.pacer = pacer or gitlab_pacer(clock, sleep)
         self._me: tuple[int, str] | None = None
         self.user_ids: dict[str, int | None] = {}
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run blocking python-gitlab code off the event loop; errors arrive already mapped."""
+        self._loop = asyncio.get_running_loop()
+        return await asyncio.to_thread(fn)
+
+    def _sleep_in_thread(self, seconds: float) -> None:
+        """Retry waits happen in the worker thread; run the injected async sleep on our loop."""
+        if self._loop is None or self._loop.is_closed():
+            time.sleep(seconds)
+            return
+        asyncio.run_coroutine_threadsafe(self._sleep(seconds), self._loop).result()
 
     async def whoami(self) -> tuple[int, str]:
         """(id, username) of the token's user: our author id and the login to ignore echoes of."""
         if self._me is None:
-            data = await run(lambda: self.gl.http_get("/user"))
+            data = await self.run(lambda: self.gl.http_get("/user"))
             assert isinstance(data, dict)
             self._me = (int(data["id"]), str(data["username"]))
         return self._me
@@ -114,10 +111,10 @@ class GitLabClient:
                 for p in projects
             ]
 
-        return await run(fetch)
+        return await self.run(fetch)
 
     def user_id(self, login: str) -> int | None:
-        """Blocking (call inside `_run`): a username's id, cached; None if no such user."""
+        """Blocking (call inside `run`): a username's id, cached; None if no such user."""
         if login not in self.user_ids:
             found = self.gl.users.list(username=login, get_all=False)
             self.user_ids[login] = found[0].id if found else None

@@ -2,8 +2,9 @@
 
 python-gitlab's own retries call `time.sleep` deep inside `http_request` (up to ten times the
 server's Retry-After), drop the response headers when they give up, and cannot be observed or
-tested without real sleeping. So its retries are switched off and this subclass re-implements the
-policy once, per HTTP request (pagination pages included): an injectable clock and sleep, waits
+tested without real sleeping. So its retries are switched off and this subclass applies the shared
+`RetryPolicy` (same numbers as GitHub) per HTTP request, pagination pages included, because
+python-gitlab fetches pages inside its own iterators: an injectable clock and sleep, waits
 counted in RATE_LIMIT_WAIT_SECONDS, every attempt counted in API_CALLS, GitLab's `RateLimit-*`
 headers honoured before the next request, and library exceptions mapped to `bot.platforms.base`
 errors before they leave the thread.
@@ -11,12 +12,10 @@ errors before they leave the thread.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import email.utils
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import gitlab
@@ -24,14 +23,9 @@ import requests
 
 from bot.metrics import API_CALLS, RATE_LIMIT_WAIT_SECONDS
 from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
+from bot.platforms.http import RetryPolicy, rate_limit_wait
 
 PLATFORM = "gitlab"
-T = TypeVar("T")
-
-
-async def run(fn: Callable[[], T]) -> T:
-    """Run blocking python-gitlab code off the event loop; errors arrive already mapped."""
-    return await asyncio.to_thread(fn)
 
 
 class Conflict(Invalid):
@@ -76,27 +70,7 @@ def endpoint_template(path: str) -> str:
     return "/" + "/".join(out)
 
 
-def retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait from `Retry-After` (seconds or HTTP date) or `RateLimit-Reset` (epoch)."""
-    value = headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
-            except (TypeError, ValueError):
-                pass
-    reset = headers.get("RateLimit-Reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - now)
-        except ValueError:
-            return None
-    return None
-
-
-def _error_for(status: int, message: str, wait: float | None) -> PlatformError:
+def _error_for(status: int, message: str, wait: float) -> PlatformError:
     if status == 404:
         return NotFound(message)
     if status in (401, 403):
@@ -104,7 +78,7 @@ def _error_for(status: int, message: str, wait: float | None) -> PlatformError:
     if status == 409:
         return Conflict(message)
     if status == 429:
-        return RateLimited(message, retry_after=wait if wait is not None else 60.0)
+        return RateLimited(message, retry_after=wait)
     if status >= 500:
         return Transient(message)
     return Invalid(message)
@@ -128,14 +102,12 @@ class RetryingGitlab(gitlab.Gitlab):
         timeout: float,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
-        max_retries: int = 3,
-        max_wait: float = 30.0,
+        policy: RetryPolicy,
     ) -> None:
         super().__init__(url, private_token=private_token, session=session, timeout=timeout)
         self._clock = clock
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self._max_wait = max_wait
+        self._sleep = sleep  # blocking: we run in a worker thread
+        self.policy = policy
         self._not_before = 0.0  # from RateLimit-Remaining: 0 + RateLimit-Reset on any response
         self._last = threading.local()  # the last response seen by this thread (for its headers)
         session.hooks.setdefault("response", []).append(self._remember)
@@ -149,8 +121,8 @@ class RetryingGitlab(gitlab.Gitlab):
         return response
 
     def _wait(self, seconds: float, why: str) -> None:
-        """Sleep up to `max_wait`; longer waits become RateLimited so the job is rescheduled."""
-        if seconds > self._max_wait:
+        """Sleep up to `max_rate_wait`; longer waits become RateLimited so the job is rescheduled."""
+        if seconds > self.policy.max_rate_wait:
             raise RateLimited(f"GitLab {why}; retry in {seconds:.0f}s", retry_after=seconds)
         if seconds > 0:
             RATE_LIMIT_WAIT_SECONDS.labels(PLATFORM).inc(seconds)
@@ -164,34 +136,33 @@ class RetryingGitlab(gitlab.Gitlab):
         # A POST that timed out or got a 5xx may have been applied (an issue created); repeating it
         # could duplicate content, so only 429s (rejected before processing) are retried for POST.
         idempotent = verb.lower() != "post"
-        attempt = 0
+        failures = rate_waits = 0
         while True:
             if self._not_before > (now := self._clock()):
                 self._wait(self._not_before - now, "rate limit exhausted (RateLimit-Remaining: 0)")
             self._last.response = None
             try:
                 response = super().http_request(verb, path, *args, **kwargs)
-            except gitlab.exceptions.GitlabHttpError as exc:
+            except (gitlab.exceptions.GitlabHttpError, gitlab.exceptions.GitlabAuthenticationError) as exc:
                 status = exc.response_code or 0
                 API_CALLS.labels(PLATFORM, endpoint, _outcome(status)).inc()
                 last = getattr(self._last, "response", None)
-                wait = retry_after(last.headers, self._clock()) if last is not None else None
-                retryable = status == 429 or (status >= 500 and idempotent)
-                if retryable and attempt < self._max_retries:
-                    attempt += 1
-                    if status == 429:
-                        self._wait(wait if wait is not None else 5.0 * attempt, "rate limit (429)")
-                    else:
-                        self._sleep(0.5 * 2 ** (attempt - 1))
+                wait = rate_limit_wait(last.headers if last is not None else {}, self._clock())
+                if status == 429 and rate_waits < self.policy.rate_retries:
+                    rate_waits += 1
+                    self._wait(wait, "rate limit (429)")
                     continue
-                msg = f"{label}: {status} {exc.error_message}"
-                raise _error_for(status, msg, wait) from None
+                if status >= 500 and idempotent and failures + 1 < self.policy.attempts:
+                    failures += 1
+                    self._sleep(self.policy.backoff(failures))
+                    continue
+                raise _error_for(status, f"{label}: {status} {exc.error_message}", wait) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 API_CALLS.labels(PLATFORM, endpoint, "transient").inc()
                 safe = idempotent or isinstance(exc, requests.ConnectTimeout)
-                if safe and attempt < self._max_retries:
-                    attempt += 1
-                    self._sleep(0.5 * 2 ** (attempt - 1))
+                if safe and failures + 1 < self.policy.attempts:
+                    failures += 1
+                    self._sleep(self.policy.backoff(failures))
                     continue
                 raise Transient(f"{label}: {type(exc).__name__}") from None
             except gitlab.exceptions.GitlabError as exc:  # redirects on writes, parsing errors

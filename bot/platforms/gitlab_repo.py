@@ -1,13 +1,15 @@
 """`Platform` for one GitLab project over python-gitlab (see `bot.platforms.gitlab` for the client).
 
-Every blocking call runs in a worker thread through `run`; errors arrive already mapped to
+Every blocking call runs in a worker thread through `client.run`; errors arrive already mapped to
 `bot.platforms.base` types by `gitlab_http.RetryingGitlab`. Issue `number` = iid, `id` = the global id.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from gitlab.utils import EncodedId
@@ -22,14 +24,16 @@ from bot.platforms.base import (
     Issue,
     IssueUpdate,
     NotFound,
+    RateLimited,
     Transient,
     Tree,
 )
-from bot.platforms.gitlab_http import Conflict, run
+from bot.platforms.gitlab_http import Conflict
 
 if TYPE_CHECKING:
     from bot.platforms.gitlab import GitLabClient
 
+T = TypeVar("T")
 PER_PAGE = 100  # GitLab's maximum page size (the tree endpoint included)
 
 
@@ -59,7 +63,7 @@ class GitLabRepo:
             branch = self._project.branches.get(name)
             return Branch(name=name, commit=branch.commit["id"])
 
-        return await run(fetch)
+        return await self.client.run(fetch)
 
     async def tree(self, commit: str) -> Tree:
         def fetch() -> Tree:
@@ -69,10 +73,10 @@ class GitLabRepo:
             paths = sorted(e["path"] for e in entries if e["type"] == "blob")
             return Tree(commit=commit, paths=tuple(paths))
 
-        return await run(fetch)
+        return await self.client.run(fetch)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
-        return await run(lambda: self._read_capped(path, commit, max_bytes))
+        return await self.client.run(lambda: self._read_capped(path, commit, max_bytes))
 
     def _read_capped(self, path: str, commit: str, max_bytes: int) -> bytes | None:
         """Streams the raw file and stops at `max_bytes`: a 200 MB file costs one capped read."""
@@ -110,7 +114,7 @@ class GitLabRepo:
             )
             return convert.ci_results(commit, jobs, [s.attributes for s in statuses], self.bot_login)
 
-        return await run(fetch)
+        return await self.client.run(fetch)
 
     # ------------------------------------------------------------------------------ issues
 
@@ -123,11 +127,10 @@ class GitLabRepo:
                 data["assignee_ids"] = self._user_ids(assignees)
             return self._issue(self._project.issues.create(data).attributes)
 
-        await self.client.pacer.wait()
-        return await run(create)
+        return await self._write(create)
 
     async def get_issue(self, number: int) -> Issue:
-        return await run(lambda: self._issue(self._project.issues.get(number).attributes))
+        return await self.client.run(lambda: self._issue(self._project.issues.get(number).attributes))
 
     async def update_issue(self, number: int, update: IssueUpdate) -> Issue:
         def put() -> Issue:
@@ -148,8 +151,7 @@ class GitLabRepo:
                 return self._issue(self._project.issues.get(number).attributes)
             return self._issue(self._project.issues.update(number, data))
 
-        await self.client.pacer.wait()
-        return await run(put)
+        return await self._write(put)
 
     async def find_issues(self, marker: str) -> list[Issue]:
         def fetch() -> list[Issue]:
@@ -157,21 +159,22 @@ class GitLabRepo:
                 author_id=self.bot_id, scope="all", state="all", order_by="created_at", sort="asc",
                 per_page=PER_PAGE, iterator=True,
             )  # fmt: skip
-            return [self._issue(i.attributes) for i in found if marker in (i.description or "")]
+            return [
+                self._issue(i.attributes) for i in found if marker in (i.attributes.get("description") or "")
+            ]
 
-        return await run(fetch)
+        return await self.client.run(fetch)
 
     async def ensure_labels(self, labels: tuple[str, ...]) -> None:
-        existing = await run(
+        existing = await self.client.run(
             lambda: {lb.name for lb in self._project.labels.list(per_page=PER_PAGE, iterator=True)}
         )
         for name in dict.fromkeys(labels):
             if name in existing:
                 continue
-            await self.client.pacer.wait()
             data = {"name": name, "color": convert.label_colour(name)}
             with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
-                await run(lambda data=data: self._project.labels.create(data))
+                await self._write(lambda data=data: self._project.labels.create(data))
 
     # ---------------------------------------------------------------------- linked children
 
@@ -182,25 +185,20 @@ class GitLabRepo:
             with contextlib.suppress(Conflict):  # already linked: re-linking after a crash is harmless
                 self._project.issues.get(parent.number, lazy=True).links.create(target)
 
-        await self.client.pacer.wait()
-        await run(link)
+        await self._write(link)
 
     async def list_children(self, parent: Issue) -> list[Issue]:
-        links = await run(lambda: self._links(parent.number))
+        links = await self.client.run(lambda: self._links(parent.number))
         return [self._issue(link) for link in links]
 
     async def unlink_child(self, parent: Issue, child: Issue) -> None:
-        def unlink() -> None:
-            for link in self._links(parent.number):
-                if link["id"] == child.id:
-                    try:
-                        issue = self._project.issues.get(parent.number, lazy=True)
-                        issue.links.delete(link["issue_link_id"])
-                    except NotFound:
-                        pass  # removed meanwhile
-
-        await self.client.pacer.wait()
-        await run(unlink)
+        links = await self.client.run(lambda: self._links(parent.number))
+        for link in links:
+            if link["id"] == child.id:
+                links_api = self._project.issues.get(parent.number, lazy=True).links
+                with contextlib.suppress(NotFound):  # removed meanwhile
+                    await self._write(partial(links_api.delete, link["issue_link_id"]))
+                return
 
     def _links(self, number: int) -> list[dict[str, Any]]:
         """`relates_to` links of an issue, oldest first (GitLab's order); not paginated by GitLab."""
@@ -210,12 +208,12 @@ class GitLabRepo:
     # ---------------------------------------------------------------------------- comments
 
     async def create_comment(self, number: int, body: str) -> Comment:
-        await self.client.pacer.wait()
-        return await run(lambda: self._comment(number, self._notes(number).create({"body": body}).attributes))
+        return await self._write(
+            lambda: self._comment(number, self._notes(number).create({"body": body}).attributes)
+        )
 
     async def update_comment(self, number: int, comment_id: int, body: str) -> Comment:
-        await self.client.pacer.wait()
-        return await run(
+        return await self._write(
             lambda: self._comment(number, self._notes(number).update(comment_id, {"body": body}))
         )
 
@@ -227,7 +225,7 @@ class GitLabRepo:
             # System notes ("changed the description", "closed") are GitLab's log, not comments.
             return [self._comment(number, n.attributes) for n in notes if not n.attributes.get("system")]
 
-        return await run(fetch)
+        return await self.client.run(fetch)
 
     async def add_reaction(self, number: int, comment_id: int, reaction: str) -> None:
         emoji = convert.REACTIONS.get(reaction, reaction)
@@ -240,8 +238,7 @@ class GitLabRepo:
                 if "taken" not in str(exc) and not isinstance(exc, Conflict):
                     raise  # "has already been taken" means we reacted before: fine
 
-        await self.client.pacer.wait()
-        await run(award)
+        await self._write(award)
 
     # ------------------------------------------------------------------- permission, checks
 
@@ -256,17 +253,25 @@ class GitLabRepo:
                 return "none"
             return convert.permission(member.attributes.get("access_level"))
 
-        return await run(fetch)
+        return await self.client.run(fetch)
 
     async def report_check(self, report: CheckReport) -> None:
         state = convert.CHECK_STATES.get(report.conclusion)
         if state is None:
             raise Invalid(f"check conclusion must be success, failure or neutral, not {report.conclusion!r}")
         data = {"state": state, "name": report.name, "description": convert.trim(report.title)}
-        await self.client.pacer.wait()
-        await run(lambda: self._project.commits.get(report.commit, lazy=True).statuses.create(data))
+        await self._write(lambda: self._project.commits.get(report.commit, lazy=True).statuses.create(data))
 
     # ----------------------------------------------------------------------------- helpers
+
+    async def _write(self, fn: Callable[[], T]) -> T:
+        """Writes take a pacing slot first; a rate limit GitLab reports holds every later write."""
+        await self.client.pacer.acquire()
+        try:
+            return await self.client.run(fn)
+        except RateLimited as exc:
+            self.client.pacer.pause(exc.retry_after)
+            raise
 
     def _issue(self, data: dict[str, Any]) -> Issue:
         if self._project_id is None and data.get("project_id"):

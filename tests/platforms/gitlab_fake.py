@@ -78,7 +78,9 @@ class FakeGitLab:
         self.external = [
             self._status(8100 + i, r.name, _state(r.conclusion), r.url) for i, r in enumerate(spec.ci[2:])
         ]
+        self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
         self.canned: list[Canned] = []
+        self._path = ""  # of the request being answered, for pagination links
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = []
         self._route()
         for method in ("GET", "POST", "PUT", "DELETE"):
@@ -115,18 +117,20 @@ class FakeGitLab:
                     return c.error
                 return c.status, {"Content-Type": "application/json", **c.headers}, json.dumps(c.body)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self._path = url.path
         body = json.loads(request.body) if request.body else {}
         for method, pattern, handler in self.routes:
             m = pattern.fullmatch(path)
             if m and method == request.method:
-                if m.groupdict().get("project") not in (None, str(PROJECT_ID), quote(self.path, safe="")):
-                    return _reply(404, {"message": "404 Project Not Found"})
                 args = {k: v for k, v in m.groupdict().items() if k != "project"}
-                status, headers, payload = handler(query=query, body=body, **args)
+                if m.groupdict().get("project") not in (None, str(PROJECT_ID), quote(self.path, safe="")):
+                    status, headers, payload = _reply(404, {"message": "404 Project Not Found"})
+                else:
+                    status, headers, payload = handler(query=query, body=body, **args)
                 if isinstance(payload, bytes):
                     return status, headers, payload
                 return status, {"Content-Type": "application/json", **headers}, json.dumps(payload)
-        return _reply(404, {"message": "404 Not Found"})
+        return 404, {"Content-Type": "application/json"}, json.dumps({"message": "404 Not Found"})
 
     def _route(self) -> None:
         P = r"/projects/(?P<project>[^/]+)"
@@ -167,7 +171,9 @@ class FakeGitLab:
         return 200, {}, [self._user(login)] if login in self.users else []
 
     def _projects(self, query: dict[str, str], **_: Any) -> Reply:
-        return self._page([self._project()], query)
+        if query.get("membership", "").lower() != "true" or query.get("min_access_level") != "30":
+            return _reply(400, {"error": "the adapter must ask for member projects with Developer access"})
+        return self._page([self._project(), *self.other_projects], query)
 
     def _branch(self, name: str, **_: Any) -> Reply:
         if name != self.spec.default_branch:
@@ -190,6 +196,8 @@ class FakeGitLab:
                     "path": d, "mode": "040000"} for d in dirs] if self.tree_dirs else []  # fmt: skip
         entries += [{"id": f"{abs(hash(p)):040x}"[:40], "name": p.rsplit("/", 1)[-1], "type": "blob",
                      "path": p, "mode": "100644"} for p in sorted(files)]  # fmt: skip
+        if query.get("recursive", "").lower() != "true":
+            entries = [e for e in entries if "/" not in e["path"]]
         per_page = min(int(query.get("per_page", 20)), 100)
         start = int(query.get("page_token", "0") or 0)  # GitLab's token is opaque; an offset here
         chunk = entries[start : start + per_page]
@@ -373,9 +381,7 @@ class FakeGitLab:
                    "X-Total-Pages": str(total_pages)}  # fmt: skip
         if page < total_pages:
             headers["X-Next-Page"] = str(page + 1)
-            headers["Link"] = (
-                f'<{API}/projects/{PROJECT_ID}?{urlencode({**query, "page": page + 1})}>; rel="next"'
-            )
+            headers["Link"] = f'<{BASE}{self._path}?{urlencode({**query, "page": page + 1})}>; rel="next"'
         return 200, headers, chunk
 
     def _user(self, login: str) -> dict[str, Any]:

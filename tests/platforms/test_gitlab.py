@@ -3,44 +3,43 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import requests
 import responses
+from prometheus_client import REGISTRY
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
+from bot.core.snapshot import CANCELLED, FAILURE, PENDING, SKIPPED, SUCCESS
+from bot.platforms import gitlab_convert as convert
+from bot.platforms.base import (
+    CheckReport,
+    Forbidden,
+    Invalid,
+    Issue,
+    IssueUpdate,
+    NotFound,
+    Platform,
+    PlatformClient,
+    RateLimited,
+    RepoInfo,
+    Transient,
+)
 from bot.platforms.gitlab import GitLabClient, GitLabRepo
+from bot.platforms.gitlab_http import endpoint_template
 
+from .conftest import FakeClock
 from .contract import SPEC, PlatformContract, WorldSpec
-from .gitlab_fake import BASE, FakeGitLab
+from .gitlab_fake import BASE, PROJECT_ID, FakeGitLab
 
 GITLAB_SPEC = dataclasses.replace(SPEC, bot_login="readiness-bot")
 
 
-class NoPacing:
-    async def wait(self) -> None:
-        return None
-
-
-class FakeTime:
-    """Clock and sleep for the adapter's worker threads: sleeping moves the clock, nothing waits."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 class GitLabWorld:
-    def __init__(self, fake: FakeGitLab, platform: GitLabRepo, time: FakeTime) -> None:
-        self.fake, self.platform, self.spec, self.time = fake, platform, fake.spec, time
+    def __init__(self, fake: FakeGitLab, platform: GitLabRepo, clock: FakeClock) -> None:
+        self.fake, self.platform, self.spec, self.clock = fake, platform, fake.spec, clock
 
     def reactions(self) -> list[tuple[int, str]]:
         return self.fake.reactions()
@@ -55,21 +54,20 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def make_client(time: FakeTime) -> GitLabClient:
+def make_client(clock: FakeClock) -> GitLabClient:
+    """Every wait (retries in worker threads, write pacing) goes through the fake clock."""
     settings = Settings(gitlab_url=BASE, gitlab_token="glpat-test-token")
-    return GitLabClient(
-        settings, session=requests.Session(), clock=time.clock, sleep=time.sleep, pacer=NoPacing()
-    )
+    return GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
 
 
 async def build_world(
     rsps: responses.RequestsMock, spec: WorldSpec = GITLAB_SPEC
 ) -> AsyncIterator[GitLabWorld]:
     fake = FakeGitLab(spec, rsps)
-    time = FakeTime()
-    client = make_client(time)
+    clock = FakeClock()
+    client = make_client(clock)
     platform = await client.for_repo(spec.full_name)
-    yield GitLabWorld(fake, platform, time)
+    yield GitLabWorld(fake, platform, clock)
     await client.aclose()
 
 
@@ -78,3 +76,308 @@ class TestGitLabContract(PlatformContract):
     async def world(self, rsps: responses.RequestsMock) -> AsyncIterator[GitLabWorld]:
         async for w in build_world(rsps):
             yield w
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+@pytest.fixture
+async def world(rsps: responses.RequestsMock) -> AsyncIterator[GitLabWorld]:
+    async for w in build_world(rsps):
+        yield w
+
+
+def api_calls(endpoint: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "readiness_api_calls_total", {"platform": "gitlab", "endpoint": endpoint, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+def waited() -> float:
+    return REGISTRY.get_sample_value("readiness_rate_limit_wait_seconds_total", {"platform": "gitlab"}) or 0.0
+
+
+def requests_to(rsps: responses.RequestsMock, method: str, fragment: str) -> list[str]:
+    return [c.request.url for c in rsps.calls if c.request.method == method and fragment in c.request.url]
+
+
+ISSUE = "/projects/:id/issues/:iid"
+
+
+# ---------------------------------------------------------------------- protocol, settings
+
+
+def test_client_and_repo_implement_the_protocols(rsps: responses.RequestsMock) -> None:
+    client = make_client(FakeClock())
+    assert isinstance(client, PlatformClient)
+    assert isinstance(GitLabRepo(client, "g/r", bot_id=1, bot_login="bot"), Platform)
+
+
+def test_missing_token_is_a_clear_settings_error() -> None:
+    with pytest.raises(SettingsError, match="READINESS_GITLAB_TOKEN"):
+        GitLabClient(Settings(gitlab_url=BASE))
+
+
+async def test_self_managed_url_and_token_header(world: GitLabWorld, rsps: responses.RequestsMock) -> None:
+    await world.platform.get_issue(4)
+    request = rsps.calls[-1].request
+    assert request.url.startswith("https://gitlab.example.test/api/v4/projects/octo-org%2Fwidgets/issues/4")
+    assert request.headers["PRIVATE-TOKEN"] == "glpat-test-token"
+    assert world.platform.bot_login == "readiness-bot"
+
+
+# ----------------------------------------------------------------------------- contents
+
+
+async def test_tree_follows_keyset_pages_and_keeps_only_blobs(rsps: responses.RequestsMock) -> None:
+    files = {f"pkg{d}/mod{f}.py": b"" for d in range(3) for f in range(80)}  # 240 blobs + 3 dirs
+    async for w in build_world(rsps, dataclasses.replace(GITLAB_SPEC, files=files)):
+        tree = await w.platform.tree(w.spec.head)
+    assert list(tree.paths) == sorted(files)
+    pages = requests_to(rsps, "GET", "/repository/tree")
+    assert len(pages) == 3  # 243 entries at 100 per page
+    assert all("pagination=keyset" in u and "per_page=100" in u and "recursive=True" in u for u in pages)
+    assert "page_token" not in pages[0] and all("page_token=" in u for u in pages[1:])
+
+
+async def test_file_of_missing_commit_or_path_is_none(world: GitLabWorld) -> None:
+    assert await world.platform.file("README.md", "f" * 40) is None
+    assert await world.platform.file("nope/README.md", world.spec.head) is None
+
+
+async def test_default_branch_of_unknown_project_is_not_found(rsps: responses.RequestsMock) -> None:
+    FakeGitLab(GITLAB_SPEC, rsps)
+    platform = await make_client(FakeClock()).for_repo("octo-org/missing")
+    with pytest.raises(NotFound, match="404 Project Not Found"):
+        await platform.default_branch()
+
+
+async def test_ci_uses_newest_ci_pipeline_and_ignores_our_own_statuses(world: GitLabWorld) -> None:
+    p, fake = world.platform, world.fake
+    # Our own status and an "external" pipeline it created must not hide or pollute CI results.
+    await p.report_check(CheckReport("readiness", world.spec.head, "failure", "3 items open", ""))
+    fake.pipelines.append({**fake.pipelines[-1], "id": 303, "source": "external", "status": "failed"})
+    fake.jobs[303] = []
+    results = {r.name: r for r in await p.ci_results(world.spec.head)}
+    assert set(results) == {"build", "lint", "deploy-preview", "docs"}
+    assert results["build"].conclusion == SUCCESS  # pipeline 302, not the failed build of 301
+    assert results["build"].url == "https://ci.example.test/build/1"
+    assert results["deploy-preview"].url == "https://ci.example.test/deploy/1"  # a commit status
+
+
+async def test_ci_of_commit_without_pipelines_is_empty(world: GitLabWorld) -> None:
+    assert await world.platform.ci_results("e" * 40) == []
+
+
+def test_job_states_map_to_conclusions() -> None:
+    states = ["success", "failed", "canceled", "skipped", "manual", "running", "pending", "created"]
+    assert [convert.conclusion(s) for s in states] == [
+        SUCCESS, FAILURE, CANCELLED, SKIPPED, SKIPPED, PENDING, PENDING, PENDING
+    ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ retries
+
+
+async def test_502_then_success_is_retried_with_backoff(world: GitLabWorld) -> None:
+    before_ok, before_bad = api_calls(ISSUE, "ok"), api_calls(ISSUE, "transient")
+    world.fake.fail("GET", r"/issues/4$", 502)
+    issue = await world.platform.get_issue(4)
+    assert issue.title == "Bug: widgets are square"
+    assert world.clock.slept == [1.0]
+    assert (api_calls(ISSUE, "ok") - before_ok, api_calls(ISSUE, "transient") - before_bad) == (1, 1)
+
+
+async def test_persistent_5xx_becomes_transient_after_three_retries(world: GitLabWorld) -> None:
+    world.fake.fail("GET", r"/issues/4$", 503, times=10)
+    with pytest.raises(Transient, match="503"):
+        await world.platform.get_issue(4)
+    assert world.clock.slept == [1.0, 2.0, 4.0]
+
+
+async def test_create_is_not_repeated_after_a_502(world: GitLabWorld, rsps: responses.RequestsMock) -> None:
+    # The 502 may come from a proxy after GitLab created the issue: retrying could duplicate it.
+    world.fake.fail("POST", r"/issues$", 502)
+    with pytest.raises(Transient):
+        await world.platform.create_issue(title="Section", body="b")
+    assert len(requests_to(rsps, "POST", "/issues")) == 1
+    assert world.clock.slept == []
+
+
+async def test_connection_errors_are_retried_then_transient(world: GitLabWorld) -> None:
+    world.fake.fail("GET", r"/issues/4$", error=requests.ConnectionError("reset by peer"))
+    assert (await world.platform.get_issue(4)).number == 4
+    world.fake.fail("GET", r"/issues/4$", times=4, error=requests.ReadTimeout("read timed out"))
+    with pytest.raises(Transient, match="ReadTimeout"):
+        await world.platform.get_issue(4)
+
+
+async def test_429_waits_for_retry_after_then_succeeds(world: GitLabWorld) -> None:
+    before = waited()
+    world.fake.fail("GET", r"/issues/4$", 429, headers={"Retry-After": "7"}, body={"message": "Retry later"})
+    assert (await world.platform.get_issue(4)).number == 4
+    assert world.clock.slept == [7.0]
+    assert waited() - before == 7.0
+
+
+async def test_429_with_a_long_wait_is_rate_limited_not_slept(world: GitLabWorld) -> None:
+    world.fake.fail("POST", r"/notes$", 429, headers={"Retry-After": "600"})
+    with pytest.raises(RateLimited) as err:
+        await world.platform.create_comment(4, "hello")
+    assert err.value.retry_after == 600
+    assert world.clock.slept == []
+    assert world.fake.notes[4][-1]["body"] == "/readiness refresh"  # nothing was created
+
+
+async def test_a_long_write_limit_holds_later_writes_without_calling(
+    world: GitLabWorld, rsps: responses.RequestsMock
+) -> None:
+    world.fake.fail("POST", r"/notes$", 429, headers={"Retry-After": "900"})
+    with pytest.raises(RateLimited):
+        await world.platform.create_comment(4, "hello")
+    sent = len(rsps.calls)
+    with pytest.raises(RateLimited) as err:
+        await world.platform.create_issue(title="t", body="b")
+    assert len(rsps.calls) == sent and err.value.retry_after > 800
+
+
+async def test_429_uses_ratelimit_reset_when_no_retry_after(world: GitLabWorld) -> None:
+    reset = str(int(world.clock.now) + 12)
+    world.fake.fail("GET", r"/issues/4$", 429, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": reset})
+    await world.platform.get_issue(4)
+    assert world.clock.slept == [12.0]
+
+
+async def test_exhausted_quota_pauses_the_next_request(world: GitLabWorld) -> None:
+    reset = int(world.clock.now) + 20
+    headers = {"RateLimit-Limit": "2000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+    world.fake.fail("GET", r"/issues/4$", 200, headers=headers, body=world.fake.issues[4])
+    await world.platform.get_issue(4)  # succeeds, but the quota is now spent
+    assert world.clock.slept == []
+    await world.platform.get_issue(1)
+    assert world.clock.slept == [20.0]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, Forbidden), (403, Forbidden), (404, NotFound), (400, Invalid), (422, Invalid), (409, Invalid)],
+)
+async def test_http_errors_map_to_platform_errors(world: GitLabWorld, status: int, error: type) -> None:
+    world.fake.fail("PUT", r"/issues/4$", status, body={"message": f"{status} nope"})
+    with pytest.raises(error, match=f"PUT /projects/:id/issues/:iid: {status}"):
+        await world.platform.update_issue(4, IssueUpdate(title="x"))
+
+
+# ------------------------------------------------------------------- issues and children
+
+
+async def test_update_can_clear_assignees_and_labels(world: GitLabWorld) -> None:
+    updated = await world.platform.update_issue(4, IssueUpdate(assignees=(), labels=()))
+    assert (updated.assignees, updated.labels) == ((), ())
+
+
+async def test_unknown_assignee_is_invalid(world: GitLabWorld) -> None:
+    with pytest.raises(Invalid, match="no GitLab user 'nobody'"):
+        await world.platform.create_issue(title="t", body="b", assignees=("nobody",))
+
+
+async def test_epic_with_17_sections_costs_35_calls(world: GitLabWorld, rsps: responses.RequestsMock) -> None:
+    start = len(rsps.calls)
+    p = world.platform
+    epic = await p.create_issue(title="Production readiness", body="epic", labels=("readiness",))
+    for n in range(17):
+        await p.link_child(epic, await p.create_issue(title=f"Section {n}", body="s", labels=("readiness",)))
+    calls = rsps.calls[start:]
+    assert len(calls) == 35  # 18 issue creations + 17 links; the project id comes from responses
+    assert [c.request.method for c in calls] == ["POST"] * 35
+    assert sum(world.clock.slept) == 34.0  # paced one write a second (fake clock), none dropped
+    assert len(await p.list_children(epic)) == 17
+
+
+async def test_link_child_looks_up_the_numeric_project_id_once(
+    world: GitLabWorld, rsps: responses.RequestsMock
+) -> None:
+    p = world.platform
+    epic, a, b = (Issue(n, 500_000 + n, "t", "", "open") for n in (1, 2, 4))
+    await p.link_child(epic, a)
+    await p.link_child(epic, b)
+    project_gets = [c for c in rsps.calls if c.request.url == f"{BASE}/api/v4/projects/octo-org%2Fwidgets"]
+    assert len(project_gets) == 1
+    link_posts = [json.loads(c.request.body) for c in rsps.calls if c.request.url.endswith("/links")]
+    assert link_posts[0] == {
+        "target_project_id": PROJECT_ID,
+        "target_issue_iid": 2,
+        "link_type": "relates_to",
+    }
+
+
+async def test_unlinking_a_child_that_is_not_linked_is_harmless(world: GitLabWorld) -> None:
+    epic, other = await world.platform.get_issue(1), await world.platform.get_issue(4)
+    await world.platform.unlink_child(epic, other)
+    assert await world.platform.list_children(epic) == []
+
+
+# ------------------------------------------------------- comments, reactions, permission
+
+
+async def test_system_notes_are_not_comments(world: GitLabWorld) -> None:
+    note = {**world.fake.notes[4][0], "id": 9002, "body": "changed the description", "system": True}
+    world.fake.notes[4].append(note)
+    assert [c.id for c in await world.platform.list_comments(4)] == [9001]
+
+
+async def test_github_reaction_names_become_award_emoji(world: GitLabWorld) -> None:
+    await world.platform.add_reaction(4, 9001, "+1")
+    await world.platform.add_reaction(4, 9001, "+1")  # GitLab refuses a duplicate: that is fine
+    await world.platform.add_reaction(4, 9001, "hooray")
+    assert world.fake.awards == [(9001, "thumbsup"), (9001, "tada")]
+
+
+async def test_every_access_level_maps_to_a_permission(world: GitLabWorld) -> None:
+    for login, level in {"owner": 50, "maint": 40, "dev": 30, "rep": 20, "planner": 15, "guest2": 10}.items():
+        world.fake.members[world.fake.user(login)] = level
+    world.fake.members[world.fake.user("minimal")] = 5
+    levels = [
+        await world.platform.permission(u) for u in ("owner", "maint", "dev", "rep", "planner", "guest2")
+    ]
+    assert levels == ["admin", "maintain", "write", "triage", "triage", "read"]
+    assert await world.platform.permission("minimal") == "none"
+
+
+async def test_check_report_becomes_a_commit_status(world: GitLabWorld) -> None:
+    report = CheckReport("readiness", world.spec.head, "neutral", "x" * 400, "summary")
+    await world.platform.report_check(report)
+    posted = world.fake.posted_statuses[-1]
+    assert (posted["status"], posted["name"]) == ("success", "readiness")  # neutral must not block
+    assert len(posted["description"]) == 255 and posted["description"].endswith("…")
+
+
+# -------------------------------------------------------------------------------- client
+
+
+async def test_installation_repos_pages_through_member_projects(
+    world: GitLabWorld, rsps: responses.RequestsMock
+) -> None:
+    base = world.fake._project()
+    world.fake.other_projects = [
+        {**base, "id": 5000 + n, "path_with_namespace": f"octo-org/svc-{n}", "archived": n == 0}
+        for n in range(150)
+    ]
+    repos = await world.platform.client.installation_repos()
+    assert len(repos) == 151 and len(requests_to(rsps, "GET", "/api/v4/projects?")) == 2
+    assert repos[0] == RepoInfo("octo-org/widgets", PROJECT_ID, "main", archived=False)
+    assert repos[1].archived and not repos[2].archived
+
+
+def test_endpoint_templates_keep_metric_labels_small() -> None:
+    assert endpoint_template("/projects/octo-org%2Fwidgets/issues/12/notes/99/award_emoji") == (
+        "/projects/:id/issues/:iid/notes/:note_id/award_emoji"
+    )
+    assert endpoint_template(f"{BASE}/api/v4/projects/4711/repository/tree?page_token=abc") == (
+        "/projects/:id/repository/tree"
+    )
+    assert endpoint_template("/projects/1/members/all/7") == "/projects/:id/members/all/:user_id"
+    assert endpoint_template("/projects/1/repository/files/docs%2Fa.md/raw") == (
+        "/projects/:id/repository/files/:file_path/raw"
+    )
