@@ -1,0 +1,118 @@
+"""Periodic work, run by `readiness serve`: today a resync of every active repository.
+
+The scheduler only *enqueues*; the worker does the work, in order with the repository's webhooks.
+Fire times are aligned to multiples of the interval since the Unix epoch and each delivery id
+names its time bucket, so every replica fires at the same moment and the queue's dedupe keeps
+exactly one resync per repository and bucket, without any leader election.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.logging import get_logger
+from bot.store import repos
+from bot.store.db import session_scope
+from bot.store.models import Repository, utcnow
+from bot.store.queue import enqueue_many
+
+log = get_logger(__name__)
+
+RESYNC_EVENT = "readiness.resync"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_DELIVERY_ID = 128
+
+
+def bucket(now: datetime, interval_seconds: float) -> str:
+    """The start of the interval `now` falls in, e.g. "2026-11-22T13:00Z"."""
+    start = int(now.timestamp() // interval_seconds * interval_seconds)
+    return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def resync_delivery_id(key: str, when: str) -> str:
+    delivery_id = f"resync:{key}:{when}"
+    if len(delivery_id) > _MAX_DELIVERY_ID:  # very long GitLab paths: keep it unique, not readable
+        delivery_id = f"resync:{hashlib.sha256(key.encode()).hexdigest()[:40]}:{when}"
+    return delivery_id
+
+
+def _row(repo: Repository, when: str) -> dict[str, object]:
+    key = repos.repo_key(repo.platform, repo.full_name)
+    payload = {
+        "repository": {
+            "full_name": repo.full_name,
+            "id": repo.platform_id,
+            "default_branch": repo.default_branch,
+        }
+    }
+    return {
+        "platform": repo.platform,
+        "delivery_id": resync_delivery_id(key, when),
+        "event": RESYNC_EVENT,
+        "action": None,
+        "installation_id": repo.installation_id,
+        "repo_key": key[:600],
+        "payload": json.dumps(payload).encode(),
+    }
+
+
+def enqueue_resyncs(engine: Engine, *, now: datetime, interval_seconds: float) -> int:
+    """One resync delivery per active repository for the bucket `now` is in; returns how many
+    were new (0 when another replica already enqueued this bucket)."""
+    when = bucket(now, interval_seconds)
+    with session_scope(engine) as session:
+        rows = [_row(r, when) for r in repos.active_repositories(session)]
+        return sum(enqueue_many(session, rows, now=now))
+
+
+class Scheduler:
+    """Wraps APScheduler's AsyncIOScheduler; `start()` inside the running event loop."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        on_enqueue: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine, self.on_enqueue, self.clock = engine, on_enqueue, clock
+        self.interval_seconds = settings.resync_interval_hours * 3600
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def resync(self) -> int:
+        n = await asyncio.to_thread(
+            enqueue_resyncs, self.engine, now=self.clock(), interval_seconds=self.interval_seconds
+        )
+        log.info("resync enqueued", repositories=n)
+        if n and self.on_enqueue is not None:
+            self.on_enqueue()
+        return n
+
+    def start(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.resync,
+            IntervalTrigger(seconds=self.interval_seconds, start_date=EPOCH, timezone=UTC),
+            id="resync",
+            coalesce=True,  # after a pause, one resync, not one per missed interval
+            max_instances=1,
+            misfire_grace_time=int(min(self.interval_seconds, 3600)),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        return scheduler
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
