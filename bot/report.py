@@ -63,6 +63,7 @@ class ItemResult:
     evidence: str | None = None  # why it ticked
     reason: str | None = None  # why it was skipped
     why: str | None = None
+    missing: str | None = None  # for an open automatic item: what was looked for and not found
 
     @property
     def ticked(self) -> bool:
@@ -142,6 +143,7 @@ def to_json_data(report: Report) -> dict[str, object]:
                                 "manual": i.manual,
                                 "evidence": i.evidence,
                                 "reason": i.reason,
+                                "missing": i.missing,
                             }
                             for i in s.items
                         ],
@@ -215,6 +217,8 @@ def _item_line(item: ItemResult) -> Text:
         line.append(f" — skipped: {item.reason}", style="yellow")
     elif item.manual:
         line.append(" (manual)", style="dim")
+    elif item.missing:
+        line.append(f" — {item.missing}", style="dim")
     return line
 
 
@@ -297,7 +301,9 @@ def to_sarif_data(report: Report, *, level: str = "warning") -> dict[str, object
                         "ruleId": rule_id,
                         "ruleIndex": len(rules) - 1,
                         "level": level,
-                        "message": {"text": f"{i.title}: no evidence found ({c.title} › {s.title})"},
+                        "message": {
+                            "text": f"{i.title}: {i.missing or 'no evidence found'} ({c.title} › {s.title})"
+                        },
                         "locations": [
                             {
                                 "physicalLocation": {
@@ -337,8 +343,8 @@ def item_results(
             results.append(ItemResult(item_id, title, Status.SKIPPED, manual, reason=skips[item_id], why=why))
             continue
         passed, evidence = verdicts.get(item_id, (False, None))
-        status = Status.AUTO if passed else Status.OPEN
-        results.append(
-            ItemResult(item_id, title, status, manual, evidence=evidence if passed else None, why=why)
-        )
+        if passed:
+            results.append(ItemResult(item_id, title, Status.AUTO, manual, evidence=evidence, why=why))
+        else:
+            results.append(ItemResult(item_id, title, Status.OPEN, manual, why=why, missing=evidence))
     return results

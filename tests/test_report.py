@@ -72,6 +72,7 @@ def test_json_has_a_stable_shape() -> None:
         "manual": False,
         "evidence": "found `Dockerfile`",
         "reason": None,
+        "missing": None,
     }
     assert section["items"][2]["status"] == "skipped" and section["items"][2]["reason"] == "Batch job"
 

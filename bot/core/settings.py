@@ -307,7 +307,7 @@ def _check_choices(config: RepoConfig, shipped_ids: Collection[str]) -> None:
                 raise config.error(
                     _id_path(config, i),
                     f"unknown checklist '{choice.id}'; shipped checklists: {', '.join(sorted(shipped_ids))}",
-                    _suggest(choice.id, shipped_ids),
+                    suggest_id(choice.id, shipped_ids),
                 )
             key = choice.id
         else:
@@ -411,7 +411,7 @@ def _template_for(
             raise config.error(
                 ("checklists", index) if config.checklists else (),
                 f"unknown checklist '{choice.id}'; shipped checklists: {', '.join(sorted(shipped))}",
-                _suggest(choice.id, shipped),
+                suggest_id(choice.id, shipped),
             )
         return shipped[choice.id]
     assert choice.path is not None
@@ -440,14 +440,14 @@ def _exclude(
             raise config.error(
                 ("checklists", index, "exclude_sections", j),
                 f"checklist '{template.id}' has no section '{section_id}'",
-                _suggest(section_id, section_ids),
+                suggest_id(section_id, section_ids),
             )
     for j, item_id in enumerate(choice.exclude_items):
         if item_id not in item_ids:
             raise config.error(
                 ("checklists", index, "exclude_items", j),
                 f"checklist '{template.id}' has no item '{item_id}'",
-                _suggest(item_id, item_ids),
+                suggest_id(item_id, item_ids),
             )
     dropped = set(choice.exclude_items)
     sections = []
@@ -471,7 +471,7 @@ def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[
             raise config.error(
                 where,
                 f"'{checklist_id}' is not one of the chosen checklists ({', '.join(ids)})",
-                _suggest(checklist_id, ids),
+                suggest_id(checklist_id, ids),
                 key=True,
             )
         index = ids.index(checklist_id)
@@ -480,7 +480,7 @@ def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[
             raise config.error(
                 where,
                 f"checklist '{checklist_id}' has no item '{item_id}'",
-                _suggest(item_id, items),
+                suggest_id(item_id, items),
                 key=True,
             )
         return index, item_id
@@ -492,15 +492,22 @@ def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[
         raise config.error(where, f"item '{key}' is in several chosen checklists; write {names}", key=True)
     if not owners:
         every = sorted({item.id for t in templates for s in t.sections for item in s.items})
-        raise config.error(where, f"no chosen checklist has an item '{key}'", _suggest(key, every), key=True)
+        raise config.error(
+            where, f"no chosen checklist has an item '{key}'", suggest_id(key, every), key=True
+        )
     return owners[0], key
 
 
 # ------------------------------------------------------------------------------------------- errors
 
 
-def _suggest(word: str, choices: Collection[str]) -> str | None:
-    return yamlload.suggest(word, list(choices))
+def suggest_id(word: str, choices: Collection[str]) -> str | None:
+    """The closest spelling, or the one choice that starts with what was typed (`prod`)."""
+    close = yamlload.suggest(word, list(choices))
+    if close is None and word:
+        starting = [c for c in choices if c.startswith(word)]
+        close = starting[0] if len(starting) == 1 else None
+    return close
 
 
 def _suggest_zone(zone: str) -> str | None:
@@ -545,7 +552,7 @@ def _translate(exc: ValidationError, filename: str, positions: yamlload.Position
             model = _model_at(loc[:-1])
             allowed = list(model.model_fields)
             message = f"unknown key '{key}'; expected one of: {', '.join(allowed)}"
-            suggestion = _suggest(key, allowed)
+            suggestion = suggest_id(key, allowed)
         elif kind in ("literal_error", "enum"):
             expected = error.get("ctx", {}).get("expected", "")
             choices = re.findall(r"'([^']*)'", expected)
@@ -553,7 +560,7 @@ def _translate(exc: ValidationError, filename: str, positions: yamlload.Position
             if len(choices) > 2:
                 expected = expected.replace(" or ", ", or ")
             message = f"expected {expected}, got {error['input']!r}"
-            suggestion = _suggest(str(error["input"]), choices) if isinstance(error["input"], str) else None
+            suggestion = suggest_id(str(error["input"]), choices) if isinstance(error["input"], str) else None
         elif kind == "timezone":
             message = error["msg"]
             zone = str(error["input"])
