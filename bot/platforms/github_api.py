@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub, UnauthAuthStrategy
+from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
 from bot.config import Settings
@@ -76,6 +77,7 @@ class GitHubApi:
             "auto_retry": False,
             "http_cache": http_cache,
             "async_transport": transport,
+            "cache_strategy": MemCacheStrategy(),  # per client: no responses shared across clients
             "user_agent": "readiness-bot",
         }
         key = settings.github_private_key.get_secret_value()

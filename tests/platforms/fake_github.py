@@ -70,6 +70,7 @@ class FakeGitHub:
         self.full_name = s.full_name
         self.tokens: set[str] = set()
         self.minted = 0
+        self.not_modified = 0
         self.users: dict[str, int] = {}
         self.blobs: dict[str, bytes] = {}
         self.trees = self._build_trees(s.files)
@@ -137,8 +138,19 @@ class FakeGitHub:
             if method == request.method and (m := regex.match(path)):
                 if denied := self._authenticate(request, path):
                     return denied
-                return handler(request, **m.groupdict())
+                return self._conditional(request, handler(request, **m.groupdict()))
         return _error(404, "Not Found")
+
+    def _conditional(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """ETags like GitHub's: a matching If-None-Match gets an empty 304 (free of primary quota)."""
+        if request.method != "GET" or response.status_code != 200:
+            return response
+        etag = f'W/"{hashlib.sha1(response.content).hexdigest()}"'
+        if request.headers.get("if-none-match") == etag:
+            self.not_modified += 1
+            return httpx.Response(304, headers={"etag": etag})
+        response.headers["etag"] = etag
+        return response
 
     def _authenticate(self, request: httpx.Request, path: str) -> httpx.Response | None:
         auth = request.headers.get("authorization", "")

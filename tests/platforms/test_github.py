@@ -10,7 +10,7 @@ import pytest
 import respx
 from prometheus_client import REGISTRY
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.platforms.base import (
     Annotation,
     CheckReport,
@@ -258,3 +258,19 @@ async def test_check_run_payload(repo: GitHubRepo, fake: FakeGitHub) -> None:
 async def test_concurrent_first_calls_mint_one_token(repo: GitHubRepo, fake: FakeGitHub) -> None:
     await asyncio.gather(*(repo.get_issue(n) for n in (1, 2, 3, 4)))
     assert fake.minted == 1
+
+
+async def test_http_cache_revalidates_with_etags(
+    settings: Settings, clock: FakeClock, router: respx.MockRouter, fake: FakeGitHub
+) -> None:
+    """Production keeps githubkit's cache on: repeated reads become conditional, 304s are free."""
+    client = GitHubClient(settings, clock=clock, sleep=clock.sleep)  # http_cache defaults to on
+    repo = await client.for_repo(SPEC.full_name, installation_id=INSTALLATION_ID)
+    first = await repo.get_issue(4)
+    second = await repo.get_issue(4)
+    assert second == first
+    assert fake.not_modified == 1
+    requests = [c.request for c in router.calls if c.request.url.path.endswith("/issues/4")]
+    assert "if-none-match" not in requests[0].headers
+    assert requests[1].headers["if-none-match"].startswith('W/"')
+    await client.aclose()
