@@ -104,7 +104,11 @@ class RetryingGitlab(gitlab.Gitlab):
         sleep: Callable[[float], None],
         policy: RetryPolicy,
     ) -> None:
-        super().__init__(url, private_token=private_token, session=session, timeout=timeout)
+        # keep_base_url: a self-managed instance whose external_url differs from the URL we were
+        # given (an internal address, a proxy) returns next-page links we must not follow blindly.
+        super().__init__(
+            url, private_token=private_token, session=session, timeout=timeout, keep_base_url=True
+        )
         self._clock = clock
         self._sleep = sleep  # blocking: we run in a worker thread
         self.policy = policy

@@ -79,8 +79,10 @@ class FakeGitLab:
             self._status(8100 + i, r.name, _state(r.conclusion), r.url) for i, r in enumerate(spec.ci[2:])
         ]
         self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
+        self.link_base = BASE  # what GitLab thinks its URL is (its external_url) in Link headers
         self.canned: list[Canned] = []
         self._path = ""  # of the request being answered, for pagination links
+        self._tree_cache: dict[str, list[dict[str, Any]]] = {}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = []
         self._route()
         for method in ("GET", "POST", "PUT", "DELETE"):
@@ -191,11 +193,7 @@ class FakeGitLab:
         files = self.commits.get(query.get("ref", ""))
         if files is None:
             return _reply(404, {"message": "404 Tree Not Found"})
-        dirs = sorted({"/".join(p.split("/")[:n]) for p in files for n in range(1, p.count("/") + 1)})
-        entries = [{"id": f"{abs(hash(d)):040x}"[:40], "name": d.rsplit("/", 1)[-1], "type": "tree",
-                    "path": d, "mode": "040000"} for d in dirs] if self.tree_dirs else []  # fmt: skip
-        entries += [{"id": f"{abs(hash(p)):040x}"[:40], "name": p.rsplit("/", 1)[-1], "type": "blob",
-                     "path": p, "mode": "100644"} for p in sorted(files)]  # fmt: skip
+        entries = self._entries(query["ref"], files)
         if query.get("recursive", "").lower() != "true":
             entries = [e for e in entries if "/" not in e["path"]]
         per_page = min(int(query.get("per_page", 20)), 100)
@@ -204,8 +202,20 @@ class FakeGitLab:
         headers = {}
         if start + per_page < len(entries):
             q = {**query, "page_token": str(start + per_page)}
-            headers["Link"] = f'<{API}/projects/{PROJECT_ID}/repository/tree?{urlencode(q)}>; rel="next"'
+            headers["Link"] = (
+                f'<{self.link_base}/api/v4/projects/{PROJECT_ID}/repository/tree?{urlencode(q)}>; rel="next"'
+            )
         return 200, headers, chunk
+
+    def _entries(self, ref: str, files: dict[str, bytes]) -> list[dict[str, Any]]:
+        if ref not in self._tree_cache:
+            dirs = sorted({"/".join(p.split("/")[:n]) for p in files for n in range(1, p.count("/") + 1)})
+            entries = [{"id": f"{abs(hash(d)):040x}"[:40], "name": d.rsplit("/", 1)[-1], "type": "tree",
+                        "path": d, "mode": "040000"} for d in dirs] if self.tree_dirs else []  # fmt: skip
+            entries += [{"id": f"{abs(hash(p)):040x}"[:40], "name": p.rsplit("/", 1)[-1], "type": "blob",
+                         "path": p, "mode": "100644"} for p in sorted(files)]  # fmt: skip
+            self._tree_cache[ref] = entries
+        return self._tree_cache[ref]
 
     def _raw(self, file: str, query: dict[str, str], **_: Any) -> Reply:
         files = self.commits.get(query.get("ref", ""), {})

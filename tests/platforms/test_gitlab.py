@@ -141,6 +141,27 @@ async def test_tree_follows_keyset_pages_and_keeps_only_blobs(rsps: responses.Re
     assert "page_token" not in pages[0] and all("page_token=" in u for u in pages[1:])
 
 
+async def test_next_page_links_to_another_host_stay_on_the_configured_url(
+    world: GitLabWorld, rsps: responses.RequestsMock
+) -> None:
+    # A self-managed GitLab reached at an internal address may advertise its public external_url.
+    world.fake.link_base = "https://gitlab.public.example"
+    world.fake.commits["c" * 40] = {f"f{n:03}.txt": b"" for n in range(150)}
+    tree = await world.platform.tree("c" * 40)
+    assert len(tree.paths) == 150
+    assert all(u.startswith(BASE) for u in requests_to(rsps, "GET", "/repository/tree"))
+
+
+async def test_a_10000_file_tree_costs_101_calls(rsps: responses.RequestsMock) -> None:
+    # GitLab caps per_page at 100 with keyset pagination too, and directories are entries as well.
+    files = {f"dir{d:03}/file{f:03}.txt": b"" for d in range(100) for f in range(100)}
+    async for w in build_world(rsps, dataclasses.replace(GITLAB_SPEC, files=files)):
+        start = len(rsps.calls)
+        tree = await w.platform.tree(w.spec.head)
+    assert len(tree.paths) == 10_000
+    assert len(rsps.calls) - start == 101  # 10,000 blobs + 100 directories, 100 per page
+
+
 async def test_file_of_missing_commit_or_path_is_none(world: GitLabWorld) -> None:
     assert await world.platform.file("README.md", "f" * 40) is None
     assert await world.platform.file("nope/README.md", world.spec.head) is None
