@@ -195,7 +195,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
                 Text.assemble("  ", (f"{label:<45}", "bold"), _bar(st.percent, 16), f" {_counts(st)}")
             )
             for item in section.items:
-                console.print(_item_line(item))
+                console.print(_item_line(item, width))
         console.print()
     t = report.tally
     summary = f"Overall: {t.done} of {t.applicable} applicable items done ({t.percent:.0f}%)"
@@ -208,7 +208,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
     return out.getvalue()
 
 
-def _item_line(item: ItemResult) -> Text:
+def _item_line(item: ItemResult, width: int) -> Text:
     style = {Status.AUTO: "green", Status.DONE: "green", Status.OPEN: "red", Status.SKIPPED: "yellow"}
     line = Text.assemble("    ", (_MARKS[item.status], style[item.status]), " ", item.title)
     if item.ticked and item.evidence:
@@ -217,8 +217,11 @@ def _item_line(item: ItemResult) -> Text:
         line.append(f" — skipped: {item.reason}", style="yellow")
     elif item.manual:
         line.append(" (manual)", style="dim")
-    elif item.missing:
-        line.append(f" — {item.missing}", style="dim")
+    elif item.missing:  # one line at most: the full text is in the json/markdown/sarif reports
+        room = width - len(line) - 3
+        if room >= 20:
+            missing = item.missing if len(item.missing) <= room else item.missing[: room - 1] + "…"
+            line.append(f" — {missing}", style="dim")
     return line
 
 

@@ -449,6 +449,8 @@ def _exclude(
                 f"checklist '{template.id}' has no item '{item_id}'",
                 suggest_id(item_id, item_ids),
             )
+    if not choice.exclude_items and not choice.exclude_sections:
+        return template, set()
     dropped = set(choice.exclude_items)
     sections = []
     for section in template.sections:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, InputError
+from bot.core.rules import Files
 from bot.core.settings import (
     DEFAULT_CHECKLISTS,
     ChecklistChoice,
@@ -14,8 +15,10 @@ from bot.core.settings import (
     config_json_schema,
     merge_config_data,
     parse_config,
+    resolve_checklists,
 )
 from bot.core.state import RegressionPolicy
+from bot.core.templates import Template, parse_template
 
 SHIPPED = ("production-readiness", "backend-build", "python-backend")
 
@@ -331,3 +334,193 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
     assert schema["$defs"]["RegressionPolicy"]["enum"] == ["reopen", "untick", "keep"]
     assert schema["properties"]["on_regression"]["description"]
     assert set(schema["$defs"]["Rule"]["properties"]) == {"files", "contains", "ci", "all", "any", "not"}
+
+
+# ---------------------------------------------------------------------------------------- resolution
+
+ALPHA = """\
+id: alpha
+title: Alpha
+sections:
+  - id: build
+    title: Build
+    items:
+      - {id: dockerfile, title: Dockerfile, why: w, evidence: {files: Dockerfile}}
+      - {id: load-testing, title: Load tests, why: w, evidence: {files: locustfile.py}}
+  - id: people
+    title: People
+    items:
+      - {id: on-call, title: On-call, why: w, manual: true}
+"""
+BETA = """\
+id: beta
+title: Beta
+sections:
+  - id: ops
+    title: Ops
+    items:
+      - {id: load-testing, title: Load tests, why: w, evidence: {ci: "*load*"}}
+      - {id: runbooks, title: Runbooks, why: w, evidence: {files: docs/runbooks/}}
+"""
+
+
+@pytest.fixture
+def shipped() -> dict[str, Template]:
+    return {
+        "alpha": parse_template(ALPHA, filename="alpha.yaml"),
+        "beta": parse_template(BETA, filename="beta.yaml"),
+    }
+
+
+def resolve(text: str, shipped: dict[str, Template], files: dict[str, str | bytes] | None = None):
+    config = parse_config(text, shipped_ids=shipped)
+    return resolve_checklists(config, shipped=shipped, read=(files or {}).get)
+
+
+def resolve_error(
+    text: str, shipped: dict[str, Template], files: dict[str, str | bytes] | None = None
+) -> str:
+    with pytest.raises(InputError) as caught:
+        resolve(text, shipped, files)
+    return str(caught.value)
+
+
+def ids(template: Template) -> list[tuple[str, list[str]]]:
+    return [(s.id, [i.id for i in s.items]) for s in template.sections]
+
+
+def test_default_is_production_readiness() -> None:
+    pr = parse_template(ALPHA.replace("id: alpha", "id: production-readiness"), filename="pr.yaml")
+    [resolved] = resolve_checklists(RepoConfig(), shipped={"production-readiness": pr}, read={}.get)
+    assert resolved.template is pr
+    assert resolved.source == "shipped"
+    assert (resolved.extra_rules, resolved.skips) == ({}, {})
+
+
+def test_exclusions_drop_sections_items_and_emptied_sections(shipped: dict[str, Template]) -> None:
+    [alpha, beta] = resolve(
+        "checklists:\n  - id: alpha\n    exclude_sections: [people]\n    exclude_items: [dockerfile]\n"
+        "  - id: beta\n    exclude_items: [load-testing, runbooks]\n",
+        shipped,
+    )
+    assert ids(alpha.template) == [("build", ["load-testing"])]
+    assert ids(beta.template) == []
+    assert ids(shipped["alpha"]) == [("build", ["dockerfile", "load-testing"]), ("people", ["on-call"])]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "checklists:\n  - id: alpha\n    exclude_sections: [bild]\n",
+            ".readiness.yml:3:24: checklists[0].exclude_sections[0]: checklist 'alpha' has no section 'bild' "
+            "(did you mean 'build'?)",
+        ),
+        (
+            "checklists:\n  - id: alpha\n    exclude_items: [on-cal]\n",
+            ".readiness.yml:3:21: checklists[0].exclude_items[0]: checklist 'alpha' has no item 'on-cal' "
+            "(did you mean 'on-call'?)",
+        ),
+        (
+            "checklists: [alpha, beta]\nitems:\n  load-testing: {skip: n/a}\n",
+            ".readiness.yml:3:3: items.load-testing: item 'load-testing' is in several chosen checklists; "
+            "write 'alpha/load-testing' and 'beta/load-testing'",
+        ),
+        (
+            "checklists: [alpha]\nitems:\n  runbooks: {skip: n/a}\n",
+            ".readiness.yml:3:3: items.runbooks: no chosen checklist has an item 'runbooks'",
+        ),
+        (
+            "checklists: [alpha]\nitems:\n  dockerfle: {skip: n/a}\n",
+            ".readiness.yml:3:3: items.dockerfle: no chosen checklist has an item 'dockerfle' "
+            "(did you mean 'dockerfile'?)",
+        ),
+        (
+            "checklists: [alpha]\nitems:\n  beta/runbooks: {skip: n/a}\n",
+            ".readiness.yml:3:3: items['beta/runbooks']: 'beta' is not one of the chosen checklists (alpha)",
+        ),
+        (
+            "checklists: [alpha]\nitems:\n  alpha/on-cal: {skip: n/a}\n",
+            ".readiness.yml:3:3: items['alpha/on-cal']: checklist 'alpha' has no item 'on-cal' "
+            "(did you mean 'on-call'?)",
+        ),
+        (
+            "checklists:\n  - path: team/checklist.yml\n",
+            ".readiness.yml:2:11: checklists[0].path: custom template 'team/checklist.yml' not found "
+            "in the repository",
+        ),
+        (
+            "checklists:\n  - alpha\n  - path: team/alpha-copy.yml\n",
+            ".readiness.yml:3:5: checklists[1]: two chosen checklists have the id 'alpha' "
+            "(see checklists[0])",
+        ),
+        (
+            "checklists:\n  - path: team/binary.yml\n",
+            ".readiness.yml:2:11: checklists[0].path: custom template 'team/binary.yml' is not UTF-8 text",
+        ),
+        (
+            "checklists:\n  - path: team/broken.yml\n",
+            "team/broken.yml:1:5: id: 'Team' is not a valid id: use lowercase letters, digits and '-'",
+        ),
+    ],
+)
+def test_resolution_errors_point_at_the_config(
+    text: str, expected: str, shipped: dict[str, Template]
+) -> None:
+    files: dict[str, str | bytes] = {
+        "team/alpha-copy.yml": ALPHA,
+        "team/binary.yml": b"id: \xff\xfe\n",
+        "team/broken.yml": ALPHA.replace("id: alpha", "id: Team"),
+    }
+    assert resolve_error(text, shipped, files) == expected
+
+
+def test_overrides_attach_to_the_right_checklist(shipped: dict[str, Template]) -> None:
+    alpha, beta = resolve(
+        "checklists: [alpha, beta]\n"
+        "items:\n"
+        "  alpha/load-testing: {skip: '  Batch job  '}\n"
+        "  runbooks: {evidence: {files: ops/playbooks/}}\n"
+        "  on-call: {evidence: {files: ONCALL.md}}\n",
+        shipped,
+    )
+    assert alpha.skips == {"load-testing": "Batch job"}
+    assert beta.skips == {}
+    assert beta.extra_rules == {"runbooks": Files(("ops/playbooks/",))}
+    assert alpha.extra_rules == {"on-call": Files(("ONCALL.md",))}
+
+
+def test_overrides_of_excluded_items_are_ignored(shipped: dict[str, Template]) -> None:
+    [alpha] = resolve(
+        "checklists:\n  - {id: alpha, exclude_sections: [people]}\nitems:\n  on-call: {skip: covered}\n",
+        shipped,
+    )
+    assert alpha.skips == {}
+
+
+def test_custom_template_by_path(shipped: dict[str, Template]) -> None:
+    team = ALPHA.replace("id: alpha", "id: team").replace("title: Alpha", "title: Team")
+    resolved = resolve(
+        "checklists:\n  - beta\n  - path: .github/readiness/team.yml\n    exclude_items: [on-call]\n"
+        "items:\n  team/dockerfile: {skip: serverless}\n",
+        shipped,
+        {".github/readiness/team.yml": team.encode()},
+    )
+    assert [r.template.id for r in resolved] == ["beta", "team"]
+    assert resolved[1].source == ".github/readiness/team.yml"
+    assert ids(resolved[1].template) == [("build", ["dockerfile", "load-testing"])]
+    assert resolved[1].skips == {"dockerfile": "serverless"}
+
+
+def test_extra_evidence_rules_are_validated_with_positions() -> None:
+    assert error_of("items:\n  runbooks:\n    evidence: {file: docs/}\n") == (
+        ".readiness.yml:3:16: items.runbooks.evidence.file: unknown rule kind 'file'; expected one of "
+        "files, contains, ci, all, any, not (did you mean 'files'?)"
+    )
+    assert error_of(
+        "items:\n  runbooks:\n    evidence:\n      contains: {files: '*.py', pattern: '(?=x)'}\n"
+    ) == (
+        ".readiness.yml:4:42: items.runbooks.evidence.contains.pattern: pattern is not valid RE2 syntax "
+        "(invalid perl operator: (?=); RE2 runs in linear time and does not support lookaround "
+        "((?=, (?!, (?<=, (?<!) or backreferences (\\1)"
+    )
