@@ -97,7 +97,7 @@ class Syncer:
         return config, resolve_checklists(config, shipped=self.shipped, read=custom.get)
 
     async def _config_invalid(self, err: InputError, commit: str) -> SyncResult:
-        body = tracker.render_config_error(filename=err.file, error=str(err), commit=commit)
+        body = tracker.render_config_error(filename=err.file, error=str(err))
         desired = tracker.DesiredIssue(tracker.CONFIG_ERROR_KEY, tracker.CONFIG_ERROR_TITLE, body, "open")
         actions = plan([desired], self._recorded())
         if actions:  # a new or different error: say so on the commit, once

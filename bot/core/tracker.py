@@ -205,8 +205,9 @@ def render_epic(
     return _cap("\n".join(lines))
 
 
-def render_config_error(*, filename: str, error: str, commit: str | None) -> str:
-    at = f" at `{commit[:7]}`" if commit else ""
+def render_config_error(*, filename: str, error: str) -> str:
+    """No commit in the body: the same error on the next push must not cost another write."""
+    at = " on the default branch"
     return "\n".join(
         [
             marker_for(CONFIG_ERROR_KEY),

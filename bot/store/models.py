@@ -128,6 +128,10 @@ class OwnedIssue(SQLModel, table=True):
     platform_issue_id: int | None = None  # GitHub database id / GitLab global id
     state: str = Field(default="intent", max_length=16)  # intent | open | closed
     body_hash: str | None = Field(default=None, max_length=64)
+    # The body as the bot last wrote it: diffing it against the issue's current body shows which
+    # boxes a person changed since, even when their webhook has not arrived yet.
+    body: str | None = Field(default=None, sa_column=Column(Text))
+    parent_linked: bool = False  # a section issue is linked under the epic (sub-issue / issue link)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from bot.core.templates import parse_template
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.snapshot import SUCCESS, CIResult
+from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
@@ -78,7 +78,7 @@ def boxes(issue) -> dict:
 
 
 def writes(platform) -> list:
-    return platform.writes()
+    return list(platform.writes)
 
 
 async def test_onboarding_opens_epic_and_linked_sections_with_evidenced_items_ticked(world):
@@ -222,7 +222,7 @@ async def test_the_bots_own_edit_echo_is_ignored(world):
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     await handler(push("c1"))
     ops = issues_by_key(platform)["section:svc:ops"]
-    before = len(platform.calls)
+    before = len(platform.writes)
     out = await handler(
         Event(
             Platform.GITHUB,
@@ -236,7 +236,7 @@ async def test_the_bots_own_edit_echo_is_ignored(world):
             previous_body="",
         )
     )
-    assert out == [] and len(platform.calls) == before
+    assert out == [] and len(platform.writes) == before
 
 
 async def test_a_tick_made_between_read_and_write_is_kept(world):
