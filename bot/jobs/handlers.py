@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.config import Settings
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.logging import get_logger
 from bot.store import repos
@@ -159,3 +160,9 @@ class Dispatcher:
                 session, platform=platform, installation_id=event.installation_id, now=now
             )
             log.info("installation removed", installation_id=event.installation_id, repositories=n)
+
+
+def build_dispatcher(engine: Engine, settings: Settings, *, sync: Sync | None = None) -> Dispatcher:
+    """The handler `readiness serve` and `readiness worker` run: one place to wire `sync` (the
+    checklist work) so both commands always do the same thing with a delivery."""
+    return Dispatcher(engine, sync=sync)
