@@ -243,7 +243,9 @@ class GitHubRepo:
             if name in self._labels:
                 continue
             with contextlib.suppress(Invalid):  # 422 already_exists: created meanwhile, as wanted
-                await self._call("POST", "/labels", json={"name": name, "color": _colour(name)})
+                await self._call(
+                    "POST", "/labels", json={"name": name, "color": _colour(name)}, idempotent=True
+                )
             self._labels.add(name)
 
     # ----------------------------------------------------------------------------- sub-issues
@@ -251,7 +253,11 @@ class GitHubRepo:
     async def link_child(self, parent: Issue, child: Issue) -> None:
         try:
             await self._call(
-                "POST", "/issues/{number}/sub_issues", number=parent.number, json={"sub_issue_id": child.id}
+                "POST",
+                "/issues/{number}/sub_issues",
+                number=parent.number,
+                json={"sub_issue_id": child.id},
+                idempotent=True,  # a repeat is a 422 that the check below resolves
             )
         except Invalid:
             # Already our sub-issue (a retried sync)? Then this is done; otherwise it is a real error.
@@ -283,7 +289,13 @@ class GitHubRepo:
         return [_comment(c) async for c in self._pages("/issues/{number}/comments", number=number)]
 
     async def add_reaction(self, number: int, comment_id: int, reaction: str) -> None:
-        await self._call("POST", "/issues/comments/{id}/reactions", id=comment_id, json={"content": reaction})
+        await self._call(
+            "POST",
+            "/issues/comments/{id}/reactions",
+            id=comment_id,
+            json={"content": reaction},
+            idempotent=True,
+        )
 
     # ------------------------------------------------------------------------ permission, checks
 

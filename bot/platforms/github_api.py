@@ -25,6 +25,7 @@ token, mint a fresh one and retry once, and so expiry follows the injected clock
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,24 @@ _OUTCOMES = {NotFound: "not_found", Forbidden: "forbidden", Invalid: "invalid"}
 class _ExpiredToken(Exception):
     """A 401 on an installation request: refresh the token once and try again."""
 
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+class _SharedTransport(httpx.AsyncBaseTransport):
+    """githubkit opens and closes an httpx client per request unless one is bound to a context
+    variable; handing each of those clients this never-closing wrapper keeps one connection pool
+    (TLS sessions, keep-alive) for the life of the `GitHubApi` instead of a handshake per call."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None  # closed by GitHubApi.aclose
+
 
 class GitHubApi:
     def __init__(
@@ -71,12 +90,13 @@ class GitHubApi:
         self.clock = clock
         self.sleep = sleep
         self.policy = policy or RetryPolicy()
+        self._transport = transport or httpx.AsyncHTTPTransport()
         common: dict[str, Any] = {
             "base_url": settings.github_api_url,
             "timeout": TIMEOUT,
             "auto_retry": False,
             "http_cache": http_cache,
-            "async_transport": transport,
+            "async_transport": _SharedTransport(self._transport),
             "cache_strategy": MemCacheStrategy(),  # per client: no responses shared across clients
             "user_agent": "readiness-bot",
         }
@@ -104,19 +124,35 @@ class GitHubApi:
         params: dict[str, Any] | None = None,
         json: Any = None,
         accept: str | None = None,
+        idempotent: bool | None = None,
         **path: str | int,
     ) -> httpx.Response:
         """Send `method template` (path parameters filled from `path`); `installation_id=None`
-        authenticates as the App itself (JWT). Returns the raw response of a 2xx."""
+        authenticates as the App itself (JWT). Returns the raw response of a 2xx.
+
+        A POST is not retried after a 5xx or timeout unless `idempotent=True`: GitHub may have
+        applied it, and a retried create would duplicate the issue or comment. The worker retries
+        the whole sync instead, which adopts what exists. Rate-limited requests were refused
+        outright, so those are always retried."""
         target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
         endpoint = f"{method} {template}"
+        policy = self.policy
+        if not (method != "POST" if idempotent is None else idempotent):
+            policy = dataclasses.replace(policy, attempts=1)
 
         async def send() -> httpx.Response:
             try:
                 return await self._send(method, target, endpoint, installation_id, params, json, accept)
-            except _ExpiredToken:
-                self._tokens.pop(installation_id or 0, None)
+            except _ExpiredToken as expired:
+                if (
+                    installation_id is not None
+                    and self._tokens.get(installation_id, ("",))[0] == expired.token
+                ):
+                    del self._tokens[installation_id]
+            try:
                 return await self._send(method, target, endpoint, installation_id, params, json, accept)
+            except _ExpiredToken:
+                raise Forbidden(f"{endpoint}: 401 even with a fresh installation token") from None
 
         async def attempt() -> httpx.Response:
             if method in WRITE_METHODS and installation_id is not None:
@@ -124,7 +160,7 @@ class GitHubApi:
                     return await send()
             return await send()
 
-        return await with_retries(attempt, sleep=self.sleep, policy=self.policy, platform="github")
+        return await with_retries(attempt, sleep=self.sleep, policy=policy, platform="github")
 
     async def paginate(
         self,
@@ -163,25 +199,26 @@ class GitHubApi:
         headers = {"X-GitHub-Api-Version": API_VERSION}
         if accept:
             headers["Accept"] = accept
-        github = self._app
+        github, token = self._app, ""
         if installation_id is not None:
-            headers["Authorization"] = f"token {await self.installation_token(installation_id)}"
+            token = await self.installation_token(installation_id)
+            headers["Authorization"] = f"token {token}"
             github = self._installation
         try:
             response = await github.arequest(method, target, params=params, json=json, headers=headers)
         except RateLimitExceeded as exc:
-            error: PlatformError = RateLimited(
+            limited = RateLimited(
                 f"{endpoint}: rate limited", rate_limit_wait(exc.response.headers, self.clock())
             )
             if method in WRITE_METHODS and installation_id is not None:
-                self.pacer(installation_id).pause(error.retry_after)  # type: ignore[attr-defined]
+                self.pacer(installation_id).pause(limited.retry_after)
             _count(endpoint, "rate_limited")
-            raise error from None
+            raise limited from None
         except RequestFailed as exc:
             status = exc.response.status_code
             if status == 401 and installation_id is not None:
                 _count(endpoint, "forbidden")
-                raise _ExpiredToken from None
+                raise _ExpiredToken(token) from None
             error = _map_status(status, endpoint, exc.response.raw_response, self.clock())
             _count(endpoint, _outcome(error))
             raise error from None
@@ -206,6 +243,7 @@ class GitHubApi:
             "/app/installations/{installation_id}/access_tokens",
             installation_id=None,
             url=f"/app/installations/{installation_id}/access_tokens",
+            idempotent=True,  # a second token is harmless
         )
         data = response.json()
         expires = datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")).timestamp()
@@ -214,6 +252,7 @@ class GitHubApi:
 
     async def aclose(self) -> None:
         self._tokens.clear()
+        await self._transport.aclose()
 
 
 def _map_status(status: int, endpoint: str, response: httpx.Response, now: float) -> PlatformError:

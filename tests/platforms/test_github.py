@@ -274,3 +274,22 @@ async def test_http_cache_revalidates_with_etags(
     assert "if-none-match" not in requests[0].headers
     assert requests[1].headers["if-none-match"].startswith('W/"')
     await client.aclose()
+
+
+async def test_a_create_that_may_have_happened_is_not_retried(
+    repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    """A 502 on POST /issues may hide a created issue: the worker re-syncs and adopts it instead."""
+    fake.fail_next.append((r"POST .*/issues$", _error(502, "Server Error")))
+    with pytest.raises(Transient):
+        await repo.create_issue(title="Section: security", body="b")
+    assert _calls(fake, "POST", "/issues") == 1
+    assert clock.slept == []
+
+
+async def test_a_token_refused_twice_is_forbidden(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    await repo.get_issue(1)
+    fake.fail_next.extend([(r"GET .*/issues/4$", _error(401, "Bad credentials"))] * 2)
+    with pytest.raises(Forbidden):
+        await repo.get_issue(4)
+    assert fake.minted == 2
