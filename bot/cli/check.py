@@ -150,6 +150,13 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
                 raise InputError("--checklist", f"unknown checklist '{wanted}'{hint}")
         resolved = [r for r in resolved if r.template.id in only]
     notes.append(f"looked at {checkout.description}")
+    if checkout.mode == "git":
+        tracked = set(checkout.snapshot.paths)
+        for choice in config.chosen:
+            if choice.path and choice.path not in tracked:
+                notes.append(
+                    f"{choice.path} is not tracked by git: the bot will not see it until it is committed"
+                )
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")
     return Report(

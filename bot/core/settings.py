@@ -84,7 +84,7 @@ class ItemOverride(_Model):
     skip: str | None = Field(
         None, description="Why this item does not apply; a non-empty reason is required."
     )
-    evidence: dict[str, Any] | None = Field(
+    evidence: Any = Field(  # validated by rules.parse_rule, which words rule errors best
         None,
         description="An extra evidence rule (same syntax as in templates), OR'ed with the template's rule.",
     )
@@ -343,7 +343,7 @@ def _check_overrides(config: RepoConfig) -> None:
             _parse_extra_rule(config, key, override.evidence)
 
 
-def _parse_extra_rule(config: RepoConfig, key: str, data: dict[str, Any]) -> Rule:
+def _parse_extra_rule(config: RepoConfig, key: str, data: Any) -> Rule:
     where = config._positions if config._positions is not None else (lambda _path: (None, None))
     return parse_rule(
         data, where=where, filename=config._filename, path=("items", key, "evidence"), error=ConfigError
@@ -549,7 +549,16 @@ def _translate(exc: ValidationError, filename: str, positions: yamlload.Position
     for error in exc.errors():
         loc = tuple(error["loc"])
         kind = error["type"]
-        if kind == "extra_forbidden":
+        on_key = kind == "extra_forbidden"
+        where = loc
+        if loc[-1:] == ("[key]",):  # a mapping key of the wrong type, e.g. `items: {1: ...}`
+            where, on_key = loc[:-1], True
+            loc = (*loc[:-2], str(loc[-2]))
+            message, suggestion = "keys here must be strings", None
+        elif loc[:1] == ("checklists",) and len(loc) == 2 and kind in ("model_type", "model_attributes_type"):
+            message = "expected a checklist id, or a mapping with `id` or `path`"
+            suggestion = None
+        elif kind == "extra_forbidden":
             key = str(loc[-1])
             model = _model_at(loc[:-1])
             allowed = list(model.model_fields)
@@ -561,7 +570,7 @@ def _translate(exc: ValidationError, filename: str, positions: yamlload.Position
             expected = expected.replace("False", "false")
             if len(choices) > 2:
                 expected = expected.replace(" or ", ", or ")
-            message = f"expected {expected}, got {error['input']!r}"
+            message = f"expected {expected}, got {_show(error['input'])}"
             suggestion = suggest_id(str(error["input"]), choices) if isinstance(error["input"], str) else None
         elif kind == "timezone":
             message = error["msg"]
@@ -570,10 +579,21 @@ def _translate(exc: ValidationError, filename: str, positions: yamlload.Position
         else:
             message = _PLAIN.get(kind, error["msg"])
             suggestion = None
-        line, column = positions.lookup(loc, value=kind != "extra_forbidden")
+        line, column = positions.lookup(where, value=not on_key)
         errors.append((line or 0, column or 0, loc, message, suggestion))
     line, column, loc, message, suggestion = min(errors, key=lambda e: (e[0], e[1]))
     return ConfigError(filename, message, line or None, column or None, _format(loc) or None, suggestion)
+
+
+def _show(value: Any) -> str:
+    """A value as it was written in YAML: `true`, `null`, `'text'`, `[a, b]`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "a mapping"
+    return repr(value)
 
 
 def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel]:

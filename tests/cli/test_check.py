@@ -203,6 +203,7 @@ def test_git_checkout_counts_tracked_files_only(repo: Path) -> None:
     data = json.loads(run("check", str(repo), "--format", "json").stdout)
     items = {i["id"]: i for s in data["checklists"][0]["sections"] for i in s["items"]}
     assert items["ci-config"]["status"] == "open"
+    assert not any("is not tracked by git" in n for n in data["notes"])
     assert data["commit"] and len(data["commit"]) == 40
     assert any("4 tracked files" in n for n in data["notes"])
 
@@ -365,3 +366,13 @@ def test_help_everywhere(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.exit_code == 0
     assert "Usage:" in result.stdout
+
+
+@needs_git
+def test_untracked_custom_template_is_used_with_a_warning(repo: Path) -> None:
+    git(repo, "init", "-q")
+    git(repo, "add", "Dockerfile", ".readiness.yml")
+    result = run("check", str(repo), "--format", "json")
+    assert result.exit_code == 0
+    notes = json.loads(result.stdout)["notes"]
+    assert ".readiness/team.yml is not tracked by git: the bot will not see it until it is committed" in notes

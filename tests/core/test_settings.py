@@ -152,7 +152,10 @@ def test_a_single_label_string_is_a_list() -> None:
             "for the default",
         ),
         ("checklists: production-readiness\n", ".readiness.yml:1:13: checklists: expected a list"),
-        ("checklists:\n  - [a]\n", ".readiness.yml:2:5: checklists[0]: expected a mapping"),
+        (
+            "checklists:\n  - [a]\n",
+            ".readiness.yml:2:5: checklists[0]: expected a checklist id, or a mapping with `id` or `path`",
+        ),
         (
             "items:\n  backend-build/load-testing: {skip: ''}\n",
             ".readiness.yml:2:38: items['backend-build/load-testing'].skip: skip needs a reason, "
@@ -183,6 +186,26 @@ def test_a_single_label_string_is_a_list() -> None:
             "'backend-build/load-testing' or 'load-testing', got 'Load Testing'",
         ),
         ("items: [load-testing]\n", ".readiness.yml:1:8: items: expected a mapping"),
+        ("items:\n  1: {skip: x}\n", ".readiness.yml:2:3: items.1: keys here must be strings"),
+        (
+            "items:\n  runbooks:\n    evidence: files\n",
+            ".readiness.yml:3:15: items.runbooks.evidence: expected a rule: a mapping with one key out of "
+            "files, contains, ci, all, any, not, got str 'files'",
+        ),
+        (
+            "checklists:\n  - 1\n",
+            ".readiness.yml:2:5: checklists[0]: expected a checklist id, or a mapping with `id` or `path`",
+        ),
+        ("checklists:\n  - id: 5\n", ".readiness.yml:2:9: checklists[0].id: expected a string"),
+        (
+            "checklists:\n  - id: backend-build\n    exclude_items: roadmap\n",
+            ".readiness.yml:3:20: checklists[0].exclude_items: expected a list",
+        ),
+        (
+            "on_regression: [reopen]\n",
+            ".readiness.yml:1:16: on_regression: expected 'reopen', 'untick', or 'keep', got a list",
+        ),
+        ("extends: true\n", ".readiness.yml:1:10: extends: expected 'organization' or false, got true"),
         ("issues:\n  labels: [ok, '']\n", ".readiness.yml:2:11: issues.labels: expected non-empty names"),
         (
             "issues:\n  lables: [ops]\n",
