@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.platforms.base import Invalid, IssueUpdate, Platform, PlatformClient, RateLimited
+from bot.platforms.dryrun import DryRunPlatform
 from bot.platforms.memory import MAX_CHILDREN, MemoryClient, MemoryPlatform
 
 from .contract import SPEC, PlatformContract, WorldSpec
@@ -104,3 +105,26 @@ async def test_client_lists_installation_repos_and_shares_the_log() -> None:
     p = await client.for_repo("octo-org/a", installation_id=7)
     assert await p.file("README.md", "main") == b"hi"
     assert ("file", "octo-org/a", "README.md", "main") in client.calls
+
+
+async def test_dry_run_reads_the_real_repo_and_changes_nothing(platform: MemoryPlatform) -> None:
+    dry = DryRunPlatform(platform)
+    assert isinstance(dry, Platform)
+    epic = await dry.get_issue(1)
+    section = await dry.create_issue(
+        title="Section: security", body="<!-- readiness:s1 -->", labels=("readiness",)
+    )
+    await dry.link_child(epic, section)
+    await dry.update_issue(1, IssueUpdate(body=epic.body + "\n- [ ] security"))
+    await dry.create_comment(section.number, "Created by readiness-bot")
+
+    assert [c.number for c in await dry.list_children(epic)] == [section.number]
+    assert (await dry.get_issue(1)).body.endswith("- [ ] security")
+    assert dry.planned == [
+        "create issue 'Section: security' with labels readiness",
+        "link (new issue 1) under #1",
+        "edit #1: body",
+        "comment on (new issue 1): Created by readiness-bot",
+    ]
+    assert platform.writes == []
+    assert (await platform.get_issue(1)).body == epic.body
