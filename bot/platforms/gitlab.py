@@ -14,10 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import gitlab
 import requests
 
 from bot.config import Settings, SettingsError
-from bot.platforms.base import RepoInfo
+from bot.platforms.base import PlatformError, RepoInfo
 from bot.platforms.gitlab_http import RetryingGitlab
 from bot.platforms.gitlab_repo import PER_PAGE, GitLabRepo
 from bot.platforms.http import RetryPolicy
@@ -27,6 +28,14 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 __all__ = ["GitLabClient", "GitLabRepo", "gitlab_pacer"]
+
+
+def _on_loop_thread() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def gitlab_pacer(clock: Callable[[], float], sleep: Sleep) -> WritePacer:
@@ -73,12 +82,16 @@ class GitLabClient:
     async def run(self, fn: Callable[[], T]) -> T:
         """Run blocking python-gitlab code off the event loop; errors arrive already mapped."""
         self._loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(fn)
+        try:
+            return await asyncio.to_thread(fn)
+        except gitlab.exceptions.GitlabError as exc:  # raised after the request: unparsable JSON
+            raise PlatformError(f"GitLab: {type(exc).__name__}: {exc.error_message}") from None
 
     def _sleep_in_thread(self, seconds: float) -> None:
         """Retry waits happen in the worker thread; run the injected async sleep on our loop."""
-        if self._loop is None or self._loop.is_closed():
-            time.sleep(seconds)
+        loop = self._loop
+        if loop is None or not loop.is_running() or _on_loop_thread():
+            time.sleep(seconds)  # not called through `run`: nothing to hand the wait to
             return
         asyncio.run_coroutine_threadsafe(self._sleep(seconds), self._loop).result()
 

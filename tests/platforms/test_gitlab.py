@@ -23,6 +23,7 @@ from bot.platforms.base import (
     NotFound,
     Platform,
     PlatformClient,
+    PlatformError,
     RateLimited,
     RepoInfo,
     Transient,
@@ -288,6 +289,13 @@ async def test_http_errors_map_to_platform_errors(world: GitLabWorld, status: in
     world.fake.fail("PUT", r"/issues/4$", status, body={"message": f"{status} nope"})
     with pytest.raises(error, match=f"PUT /projects/:id/issues/:iid: {status}"):
         await world.platform.update_issue(4, IssueUpdate(title="x"))
+
+
+async def test_an_unparsable_response_is_a_platform_error(world: GitLabWorld) -> None:
+    world.fake.fail("GET", r"/issues/4$", 200, body="<html>maintenance</html>")
+    world.fake.canned[-1].headers["Content-Type"] = "text/html"
+    with pytest.raises(PlatformError, match="GitlabParsingError"):
+        await world.platform.get_issue(4)
 
 
 # ------------------------------------------------------------------- issues and children
