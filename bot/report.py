@@ -178,7 +178,10 @@ def _counts(t: Tally) -> str:
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
     """Human report: a progress bar per checklist and section, a mark and the evidence per item."""
     out = io.StringIO()
-    console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False)
+    # with colour, rich still honours NO_COLOR from the environment
+    console = Console(
+        file=out, force_terminal=color, no_color=None if color else True, width=width, highlight=False
+    )
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
     if report.notes:
