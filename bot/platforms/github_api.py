@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from cryptography.hazmat.primitives import serialization
 from githubkit import AppAuthStrategy, GitHub, UnauthAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
@@ -100,7 +101,7 @@ class GitHubApi:
             "cache_strategy": MemCacheStrategy(),  # per client: no responses shared across clients
             "user_agent": "readiness-bot",
         }
-        key = settings.github_private_key.get_secret_value()
+        key = _private_key(settings.github_private_key.get_secret_value())
         self._app = GitHub(AppAuthStrategy(settings.github_app_id, key), **common)
         self._installation = GitHub(UnauthAuthStrategy(), **common)
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
@@ -223,6 +224,9 @@ class GitHubApi:
             _count(endpoint, _outcome(error))
             raise error from None
         except (RequestTimeout, RequestError) as exc:
+            if not isinstance(exc.exc, httpx.TransportError):  # a bug or bad config: retrying won't help
+                _count(endpoint, "error")
+                raise PlatformError(f"{endpoint}: {type(exc.exc).__name__}: {exc.exc}") from exc.exc
             _count(endpoint, "transient")
             raise Transient(f"{endpoint}: {type(exc.exc).__name__}") from None
         _count(endpoint, "ok")
@@ -253,6 +257,20 @@ class GitHubApi:
     async def aclose(self) -> None:
         self._tokens.clear()
         await self._transport.aclose()
+
+
+def _private_key(pem: str) -> str:
+    """The App key as PEM text; `\\n` escapes (common in .env files) are unfolded. Checked now so a
+    bad key is a clear startup error, not a failure on every later request."""
+    pem = pem.strip().replace("\\n", "\n")
+    try:
+        serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValueError(
+            "READINESS_GITHUB_PRIVATE_KEY is not a PEM private key (expected the .pem file GitHub "
+            "generated for the App, starting with -----BEGIN RSA PRIVATE KEY-----)"
+        ) from None
+    return pem
 
 
 def _map_status(status: int, endpoint: str, response: httpx.Response, now: float) -> PlatformError:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 from prometheus_client import REGISTRY
+from pydantic import SecretStr
 
 from bot.config import Settings, load_settings
 from bot.platforms.base import (
@@ -105,6 +106,25 @@ async def test_missing_app_credentials_are_a_clear_error(monkeypatch: pytest.Mon
     monkeypatch.delenv("READINESS_GITHUB_APP_ID", raising=False)
     with pytest.raises(ValueError, match="READINESS_GITHUB_APP_ID"):
         GitHubClient(load_settings(github_private_key="x"))
+
+
+def test_a_malformed_key_fails_at_startup_not_per_request(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="not a PEM private key"):
+        GitHubClient(
+            settings.model_copy(
+                update={"github_private_key": SecretStr("-----BEGIN RSA PRIVATE KEY-----\nnope")}
+            )
+        )
+
+
+async def test_a_key_with_escaped_newlines_works(
+    settings: Settings, rsa_key: tuple[str, str], clock: FakeClock, router: respx.MockRouter, fake: FakeGitHub
+) -> None:
+    escaped = settings.model_copy(update={"github_private_key": SecretStr(rsa_key[0].replace("\n", "\\n"))})
+    client = GitHubClient(escaped, clock=clock, sleep=clock.sleep, http_cache=False)
+    repo = await client.for_repo(SPEC.full_name, installation_id=INSTALLATION_ID)
+    assert (await repo.get_issue(1)).number == 1
+    await client.aclose()
 
 
 # --------------------------------------------------------------------------------- pagination
