@@ -73,6 +73,24 @@ def test_enqueue_many_reports_each_row(engine: Engine) -> None:
     assert count(engine) == 3
 
 
+def test_a_large_batch_is_stored_in_one_call(engine: Engine) -> None:
+    put(engine, "b-17")
+    rows = [
+        dict(
+            platform="github",
+            delivery_id=f"b-{i}",
+            event="push",
+            repo_key=f"github:acme/r{i % 7}",
+            payload=b"{}",
+        )
+        for i in range(3000)
+    ]
+    with session_scope(engine) as session:
+        result = queue.enqueue_many(session, [*rows, rows[5]])
+    assert result.count(True) == 2999 and result[17] is False and result[-1] is False
+    assert count(engine) == 3000
+
+
 def test_two_identical_deliveries_at_the_same_moment_make_one_job(db_url: str) -> None:
     engines = [make_engine(db_url), make_engine(db_url)]  # two processes' worth of connections
     barrier = threading.Barrier(2)
