@@ -107,7 +107,7 @@ def worker(
     ] = 25.0,
 ) -> None:
     """Process stored deliveries until SIGTERM/SIGINT (split deployments; `serve` includes one)."""
-    from bot.jobs.handlers import build_dispatcher
+    from bot.jobs.handlers import make_handler
     from bot.jobs.worker import Worker
     from bot.logging import configure_logging
     from bot.store.db import is_sqlite
@@ -130,7 +130,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await Worker(engine, build_dispatcher(engine, settings), settings, grace_seconds=grace).run(stop)
+        await Worker(engine, make_handler(settings, engine), settings, grace_seconds=grace).run(stop)
 
     try:
         asyncio.run(main())

@@ -162,7 +162,7 @@ class Dispatcher:
             log.info("installation removed", installation_id=event.installation_id, repositories=n)
 
 
-def build_dispatcher(engine: Engine, settings: Settings, *, sync: Sync | None = None) -> Dispatcher:
+def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None) -> Dispatcher:
     """The handler `readiness serve` and `readiness worker` run: one place to wire `sync` (the
     checklist work) so both commands always do the same thing with a delivery."""
     return Dispatcher(engine, sync=sync)

@@ -112,7 +112,20 @@ class Scheduler:
         self._scheduler = scheduler
         return scheduler
 
-    def shutdown(self) -> None:
+    @property
+    def next_resync(self) -> datetime | None:
+        job = self._scheduler.get_job("resync") if self._scheduler is not None else None
+        return job.next_run_time if job is not None else None
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop firing; `wait` also waits for a resync being enqueued right now."""
         if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=wait)
         self._scheduler = None
+
+
+def start(settings: Settings, engine: Engine, *, on_enqueue: Callable[[], None] | None = None) -> Scheduler:
+    """Build and start the scheduler of `readiness serve` (call inside the running event loop)."""
+    scheduler = Scheduler(engine, settings, on_enqueue=on_enqueue)
+    scheduler.start()
+    return scheduler

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from bot.config import load_settings
 from bot.core.events import Event, Kind
 from bot.jobs.handlers import Dispatcher
-from bot.jobs.scheduler import RESYNC_EVENT, Scheduler, enqueue_resyncs, resync_delivery_id
+from bot.jobs.scheduler import RESYNC_EVENT, Scheduler, enqueue_resyncs, resync_delivery_id, start
 from bot.jobs.worker import Worker
 from bot.store import queue, repos
 from bot.store.db import session_scope
@@ -84,11 +84,11 @@ async def test_a_resync_reaches_sync_as_a_schedule_event_for_its_repository(engi
 
 
 async def test_replicas_fire_at_the_same_aligned_moments(engine: Engine) -> None:
-    scheduler = Scheduler(engine, load_settings(resync_interval_hours=6))
-    aps = scheduler.start()
+    scheduler = start(load_settings(resync_interval_hours=6), engine)
     try:
-        job = aps.get_job("resync")
-        assert job.next_run_time.timestamp() % (6 * HOUR) == 0
-        assert job.next_run_time - datetime.now(UTC) <= timedelta(hours=6)
+        fire = scheduler.next_resync
+        assert fire is not None and fire.timestamp() % (6 * HOUR) == 0
+        assert fire - datetime.now(UTC) <= timedelta(hours=6)
     finally:
-        scheduler.shutdown()
+        scheduler.shutdown(wait=True)
+    assert scheduler.next_resync is None
