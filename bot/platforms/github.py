@@ -319,12 +319,15 @@ class GitHubRepo:
             }
             for a in report.annotations[:MAX_ANNOTATIONS]
         ]
+        summary = report.summary
+        if (hidden := len(report.annotations) - MAX_ANNOTATIONS) > 0:
+            summary += f"\n\n{hidden} more problem(s) not shown as annotations."
         payload = {
             "name": report.name,
             "head_sha": report.commit,
             "status": "completed",
             "conclusion": report.conclusion,
-            "output": {"title": report.title, "summary": report.summary, "annotations": annotations},
+            "output": {"title": report.title, "summary": summary, "annotations": annotations},
         }
         await self._call("POST", "/check-runs", json=payload)
 

@@ -208,8 +208,11 @@ async def test_secondary_rate_limit_retry_after_is_waited_out_and_nothing_is_dup
         headers={"retry-after": "30"},
     )
     fake.fail_next.append((r"POST .*/issues$", limited))
+    waited = REGISTRY.get_sample_value("readiness_rate_limit_wait_seconds_total", {"platform": "github"}) or 0
     issue = await repo.create_issue(title="Section: security", body="b")
     assert 30.0 in clock.slept
+    after = REGISTRY.get_sample_value("readiness_rate_limit_wait_seconds_total", {"platform": "github"})
+    assert after - waited >= 30
     assert [i["title"] for i in fake.issues.values()].count("Section: security") == 1
     assert issue.number == max(fake.issues)
 
@@ -266,6 +269,7 @@ async def test_check_run_payload(repo: GitHubRepo, fake: FakeGitHub) -> None:
     posted = fake.check_runs_posted[-1]
     assert posted["status"] == "completed"
     assert len(posted["output"]["annotations"]) == 50
+    assert posted["output"]["summary"].endswith("10 more problem(s) not shown as annotations.")
     assert posted["output"]["annotations"][0] == {
         "path": ".readiness.yml",
         "start_line": 1,
