@@ -1,15 +1,15 @@
-"""`.readiness.yml`, the repository configuration: model, parser with precise errors, resolution.
+"""`.readiness.yml`, the repository configuration: the model and a parser with precise errors.
 
-Pure: the caller passes the file text, the shipped templates and a `read(path)` for custom
-templates, so the same code serves the local CLI and the bot reading a repository through an API.
+Pure: the caller passes the file text (and the organisation default's data, if any). Resolving
+the chosen checklists against templates lives in `bot.core.resolve` and is re-exported here, so
+callers need one import: `parse_config`, then `resolve_checklists`.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -24,16 +24,30 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.core import yamlload
+from bot.core import settings_schema, yamlload
 from bot.core.errors import ConfigError
-from bot.core.rules import Rule, parse_rule
+from bot.core.resolve import ResolvedChecklist, parse_extra_rule, resolve_checklists, suggest_id
 from bot.core.state import RegressionPolicy
-from bot.core.templates import Template, parse_template
+
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_CHECKLISTS",
+    "ChecklistChoice",
+    "IssueSettings",
+    "ItemOverride",
+    "RepoConfig",
+    "ResolvedChecklist",
+    "SummarySchedule",
+    "config_data",
+    "config_json_schema",
+    "merge_config_data",
+    "parse_config",
+    "resolve_checklists",
+    "suggest_id",
+]
 
 CONFIG_FILE = ".readiness.yml"
 DEFAULT_CHECKLISTS: tuple[str, ...] = ("production-readiness",)
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -215,13 +229,30 @@ class RepoConfig(_Model):
         """The checklists to track: the configured ones, or DEFAULT_CHECKLISTS."""
         return self.checklists or tuple(ChecklistChoice(id=i) for i in DEFAULT_CHECKLISTS)
 
+    @property
+    def filename(self) -> str:
+        return self._filename
+
+    @property
+    def positions(self) -> yamlload.Positions | None:
+        """Where each key path was written (None when the config was built in code)."""
+        return self._positions
+
+    def locate(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column of `path`'s value (or key) in the parsed file; (None, None) when built in code."""
+        if self._positions is None:
+            return None, None
+        return self._positions.lookup(path, value=not key)
+
+    def written(self, path: tuple[str | int, ...]) -> bool:
+        """Whether the file spells out exactly this path (not just a parent of it)."""
+        return self._positions is not None and path in self._positions.values
+
     def error(
         self, path: tuple[str | int, ...], message: str, suggestion: str | None = None, *, key: bool = False
     ) -> ConfigError:
         """An error pointing at `path` (its value, or with key=True the key itself) in this file."""
-        line = column = None
-        if self._positions is not None:
-            line, column = self._positions.lookup(path, value=not key)
+        line, column = self.locate(path, key=key)
         return ConfigError(
             self._filename,
             message,
@@ -230,16 +261,6 @@ class RepoConfig(_Model):
             path=_format(path) or None,
             suggestion=suggestion,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedChecklist:
-    """A chosen checklist ready to evaluate: exclusions applied, overrides keyed by item id."""
-
-    template: Template
-    extra_rules: Mapping[str, Rule]
-    skips: Mapping[str, str]  # item id -> reason
-    source: str = "shipped"  # "shipped", or the custom template's path in the repository
 
 
 # ------------------------------------------------------------------------------------------- parsing
@@ -323,7 +344,7 @@ def _check_choices(config: RepoConfig, shipped_ids: Collection[str]) -> None:
 def _id_path(config: RepoConfig, index: int) -> tuple[str | int, ...]:
     """`checklists[1].id` when written as a mapping, `checklists[1]` when written as a bare id."""
     path: tuple[str | int, ...] = ("checklists", index, "id")
-    if config._positions is not None and path in config._positions.values:
+    if config.written(path):
         return path
     return path[:2]
 
@@ -340,176 +361,10 @@ def _check_overrides(config: RepoConfig) -> None:
                 key=True,
             )
         if override.evidence is not None:
-            _parse_extra_rule(config, key, override.evidence)
-
-
-def _parse_extra_rule(config: RepoConfig, key: str, data: Any) -> Rule:
-    where = config._positions if config._positions is not None else (lambda _path: (None, None))
-    return parse_rule(
-        data, where=where, filename=config._filename, path=("items", key, "evidence"), error=ConfigError
-    )
-
-
-# ---------------------------------------------------------------------------------------- resolution
-
-
-def resolve_checklists(
-    config: RepoConfig,
-    *,
-    shipped: Mapping[str, Template],
-    read: Callable[[str], str | bytes | None],
-) -> list[ResolvedChecklist]:
-    """The chosen templates with exclusions applied and overrides attached to the right items.
-
-    Custom templates are read with `read(path)` (None when absent) and parsed as templates, so
-    their errors are TemplateErrors naming the template file.
-    """
-    templates: list[tuple[Template, str]] = []
-    owner: dict[str, int] = {}
-    for i, choice in enumerate(config.chosen):
-        template = _template_for(config, i, choice, shipped, read)
-        if template.id in owner:
-            raise config.error(
-                ("checklists", i),
-                f"two chosen checklists have the id '{template.id}' (see checklists[{owner[template.id]}])",
-            )
-        owner[template.id] = i
-        templates.append((template, choice.path or "shipped"))
-
-    excluded: list[set[str]] = []
-    trimmed: list[Template] = []
-    for i, (choice, (template, _)) in enumerate(zip(config.chosen, templates, strict=True)):
-        kept, dropped = _exclude(config, i, choice, template)
-        trimmed.append(kept)
-        excluded.append(dropped)
-
-    extra: list[dict[str, Rule]] = [{} for _ in templates]
-    skips: list[dict[str, str]] = [{} for _ in templates]
-    for key, override in config.items.items():
-        index, item_id = _owner_of(config, key, [t for t, _ in templates])
-        if item_id in excluded[index]:
-            continue  # an organisation-wide override for an item this repository leaves out
-        if override.skip is not None:
-            skips[index][item_id] = override.skip.strip()
-        if override.evidence is not None:
-            extra[index][item_id] = _parse_extra_rule(config, key, override.evidence)
-    return [
-        ResolvedChecklist(template=t, extra_rules=extra[i], skips=skips[i], source=templates[i][1])
-        for i, t in enumerate(trimmed)
-    ]
-
-
-def _template_for(
-    config: RepoConfig,
-    index: int,
-    choice: ChecklistChoice,
-    shipped: Mapping[str, Template],
-    read: Callable[[str], str | bytes | None],
-) -> Template:
-    if choice.id is not None:
-        if choice.id not in shipped:
-            raise config.error(
-                ("checklists", index) if config.checklists else (),
-                f"unknown checklist '{choice.id}'; shipped checklists: {', '.join(sorted(shipped))}",
-                suggest_id(choice.id, shipped),
-            )
-        return shipped[choice.id]
-    assert choice.path is not None
-    raw = read(choice.path)
-    if raw is None:
-        raise config.error(
-            ("checklists", index, "path"), f"custom template '{choice.path}' not found in the repository"
-        )
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise config.error(
-                ("checklists", index, "path"), f"custom template '{choice.path}' is not UTF-8 text"
-            ) from None
-    return parse_template(raw, filename=choice.path)
-
-
-def _exclude(
-    config: RepoConfig, index: int, choice: ChecklistChoice, template: Template
-) -> tuple[Template, set[str]]:
-    section_ids = [s.id for s in template.sections]
-    item_ids = [item.id for s in template.sections for item in s.items]
-    for j, section_id in enumerate(choice.exclude_sections):
-        if section_id not in section_ids:
-            raise config.error(
-                ("checklists", index, "exclude_sections", j),
-                f"checklist '{template.id}' has no section '{section_id}'",
-                suggest_id(section_id, section_ids),
-            )
-    for j, item_id in enumerate(choice.exclude_items):
-        if item_id not in item_ids:
-            raise config.error(
-                ("checklists", index, "exclude_items", j),
-                f"checklist '{template.id}' has no item '{item_id}'",
-                suggest_id(item_id, item_ids),
-            )
-    if not choice.exclude_items and not choice.exclude_sections:
-        return template, set()
-    dropped = set(choice.exclude_items)
-    sections = []
-    for section in template.sections:
-        if section.id in choice.exclude_sections:
-            dropped.update(item.id for item in section.items)
-            continue
-        items = tuple(item for item in section.items if item.id not in dropped)
-        if items:
-            sections.append(replace(section, items=items))
-    return replace(template, sections=tuple(sections)), dropped
-
-
-def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[int, str]:
-    """Which chosen checklist an override key names: `<checklist>/<item>`, or `<item>` if unique."""
-    where = ("items", key)
-    if "/" in key:
-        checklist_id, item_id = key.split("/", 1)
-        ids = [t.id for t in templates]
-        if checklist_id not in ids:
-            raise config.error(
-                where,
-                f"'{checklist_id}' is not one of the chosen checklists ({', '.join(ids)})",
-                suggest_id(checklist_id, ids),
-                key=True,
-            )
-        index = ids.index(checklist_id)
-        items = [item.id for s in templates[index].sections for item in s.items]
-        if item_id not in items:
-            raise config.error(
-                where,
-                f"checklist '{checklist_id}' has no item '{item_id}'",
-                suggest_id(item_id, items),
-                key=True,
-            )
-        return index, item_id
-    owners = [
-        i for i, t in enumerate(templates) if any(item.id == key for s in t.sections for item in s.items)
-    ]
-    if len(owners) > 1:
-        names = " and ".join(f"'{templates[i].id}/{key}'" for i in owners)
-        raise config.error(where, f"item '{key}' is in several chosen checklists; write {names}", key=True)
-    if not owners:
-        every = sorted({item.id for t in templates for s in t.sections for item in s.items})
-        raise config.error(
-            where, f"no chosen checklist has an item '{key}'", suggest_id(key, every), key=True
-        )
-    return owners[0], key
+            parse_extra_rule(config, key, override.evidence)
 
 
 # ------------------------------------------------------------------------------------------- errors
-
-
-def suggest_id(word: str, choices: Collection[str]) -> str | None:
-    """The closest spelling, or the one choice that starts with what was typed (`prod`)."""
-    close = yamlload.suggest(word, list(choices))
-    if close is None and word:
-        starting = [c for c in choices if c.startswith(word)]
-        close = starting[0] if len(starting) == 1 else None
-    return close
 
 
 def _suggest_zone(zone: str) -> str | None:
@@ -604,84 +459,12 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel]:
 
 # ------------------------------------------------------------------------------------------- schema
 
-_RULE_SCHEMA: dict[str, Any] = {
-    "description": "An evidence rule: a mapping with exactly one key (see docs/templates.md).",
-    "type": "object",
-    "minProperties": 1,
-    "maxProperties": 1,
-    "properties": {
-        "files": {"$ref": "#/$defs/Globs", "description": "Passes when any tracked path matches a glob."},
-        "contains": {
-            "type": "object",
-            "description": "Passes when a file matching `files` contains `pattern` (RE2 syntax).",
-            "required": ["files", "pattern"],
-            "additionalProperties": False,
-            "properties": {
-                "files": {"$ref": "#/$defs/Globs"},
-                "pattern": {"type": "string"},
-                "ignore_case": {"type": "boolean", "default": False},
-                "max_files": {"type": "integer", "minimum": 1, "default": 200},
-                "max_bytes": {"type": "integer", "minimum": 1, "default": 262144},
-            },
-        },
-        "ci": {"$ref": "#/$defs/Globs", "description": "Passes when a matching CI job succeeded."},
-        "all": {"type": "array", "items": {"$ref": "#/$defs/Rule"}, "minItems": 1},
-        "any": {"type": "array", "items": {"$ref": "#/$defs/Rule"}, "minItems": 1},
-        "not": {"$ref": "#/$defs/Rule"},
-    },
-    "additionalProperties": False,
-}
-_GLOBS_SCHEMA: dict[str, Any] = {
-    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
-    "description": "A gitignore-style glob or a list of them.",
-}
-
 
 def config_json_schema(*, shipped_ids: Collection[str] = ()) -> dict[str, Any]:
-    """JSON Schema (2020-12) for `.readiness.yml`, from the model plus what the model cannot say."""
-    schema = RepoConfig.model_json_schema()
-    defs = schema.setdefault("$defs", {})
-    ids = sorted(shipped_ids)
-    shipped_id: dict[str, Any] = {"type": "string", "description": "A shipped checklist id."}
-    if ids:
-        shipped_id["enum"] = ids
-    choice = defs["ChecklistChoice"]
-    choice["properties"]["id"] = shipped_id
-    choice["properties"]["path"] = {
-        "type": "string",
-        "pattern": r"^[^/\\].*\.ya?ml$",
-        "description": choice["properties"]["path"].get("description", ""),
-    }
-    choice["oneOf"] = [{"required": ["id"]}, {"required": ["path"]}]
-    schema["properties"]["checklists"]["items"] = {"anyOf": [shipped_id, {"$ref": "#/$defs/ChecklistChoice"}]}
-    schema["properties"]["checklists"]["minItems"] = 1
-    schema["properties"]["checklists"].pop("default", None)
-    schema["properties"]["items"]["propertyNames"] = {"pattern": _ITEM_KEY.pattern}
-    override = defs["ItemOverride"]
-    override["properties"]["skip"] = {
-        "type": "string",
-        "minLength": 1,
-        "description": override["properties"]["skip"]["description"],
-    }
-    override["properties"]["evidence"] = {
-        "$ref": "#/$defs/Rule",
-        "description": override["properties"]["evidence"]["description"],
-    }
-    override["anyOf"] = [{"required": ["skip"]}, {"required": ["evidence"]}]
-    defs["Rule"] = _RULE_SCHEMA
-    defs["Globs"] = _GLOBS_SCHEMA
-    summary = schema["properties"]["summary"]
-    summary.pop("anyOf", None)
-    summary["anyOf"] = [{"$ref": "#/$defs/SummarySchedule"}, {"const": "off"}, {"const": False}]
-    defs["SummarySchedule"]["properties"]["time"]["pattern"] = _TIME.pattern
-    defs["SummarySchedule"]["properties"]["timezone"]["examples"] = [
-        "UTC",
-        "Europe/Berlin",
-        "America/New_York",
-    ]
-    extends = schema["properties"]["extends"]
-    extends.pop("anyOf", None)
-    extends.pop("enum", None)
-    extends.pop("type", None)
-    extends["enum"] = ["organization", False]
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    """JSON Schema (2020-12) for `.readiness.yml`, with the shipped ids as an enum hint."""
+    return settings_schema.refine(
+        RepoConfig.model_json_schema(),
+        shipped_ids=shipped_ids,
+        item_key=_ITEM_KEY.pattern,
+        time=_TIME.pattern,
+    )

@@ -1,0 +1,196 @@
+"""Which templates a `.readiness.yml` selects, trimmed by its exclusions, with its overrides attached.
+
+Pure like the rest of the core: custom templates come in through a `read(path)` callable, so the
+bot (reading through an API at a commit) and the CLI (reading a checkout) share this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from bot.core import yamlload
+from bot.core.errors import ConfigError
+from bot.core.rules import Rule, parse_rule
+from bot.core.templates import Template, parse_template
+
+if TYPE_CHECKING:
+    from bot.core.settings import ChecklistChoice, RepoConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedChecklist:
+    """A chosen checklist ready to evaluate: exclusions applied, overrides keyed by item id."""
+
+    template: Template
+    extra_rules: Mapping[str, Rule]
+    skips: Mapping[str, str]  # item id -> reason
+    source: str = "shipped"  # "shipped", or the custom template's path in the repository
+
+
+def resolve_checklists(
+    config: RepoConfig,
+    *,
+    shipped: Mapping[str, Template],
+    read: Callable[[str], str | bytes | None],
+) -> list[ResolvedChecklist]:
+    """The chosen templates with exclusions applied and overrides attached to the right items.
+
+    Custom templates are read with `read(path)` (None when absent) and parsed as templates, so
+    their errors are TemplateErrors naming the template file.
+    """
+    templates: list[tuple[Template, str]] = []
+    owner: dict[str, int] = {}
+    for i, choice in enumerate(config.chosen):
+        template = _template_for(config, i, choice, shipped, read)
+        if template.id in owner:
+            raise config.error(
+                ("checklists", i),
+                f"two chosen checklists have the id '{template.id}' (see checklists[{owner[template.id]}])",
+            )
+        owner[template.id] = i
+        templates.append((template, choice.path or "shipped"))
+
+    excluded: list[set[str]] = []
+    trimmed: list[Template] = []
+    for i, (choice, (template, _)) in enumerate(zip(config.chosen, templates, strict=True)):
+        kept, dropped = _exclude(config, i, choice, template)
+        trimmed.append(kept)
+        excluded.append(dropped)
+
+    extra: list[dict[str, Rule]] = [{} for _ in templates]
+    skips: list[dict[str, str]] = [{} for _ in templates]
+    for key, override in config.items.items():
+        index, item_id = _owner_of(config, key, [t for t, _ in templates])
+        if item_id in excluded[index]:
+            continue  # an organisation-wide override for an item this repository leaves out
+        if override.skip is not None:
+            skips[index][item_id] = override.skip.strip()
+        if override.evidence is not None:
+            extra[index][item_id] = parse_extra_rule(config, key, override.evidence)
+    return [
+        ResolvedChecklist(template=t, extra_rules=extra[i], skips=skips[i], source=templates[i][1])
+        for i, t in enumerate(trimmed)
+    ]
+
+
+def _template_for(
+    config: RepoConfig,
+    index: int,
+    choice: ChecklistChoice,
+    shipped: Mapping[str, Template],
+    read: Callable[[str], str | bytes | None],
+) -> Template:
+    if choice.id is not None:
+        if choice.id not in shipped:
+            raise config.error(
+                ("checklists", index) if config.checklists else (),
+                f"unknown checklist '{choice.id}'; shipped checklists: {', '.join(sorted(shipped))}",
+                suggest_id(choice.id, shipped),
+            )
+        return shipped[choice.id]
+    assert choice.path is not None
+    raw = read(choice.path)
+    if raw is None:
+        raise config.error(
+            ("checklists", index, "path"), f"custom template '{choice.path}' not found in the repository"
+        )
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise config.error(
+                ("checklists", index, "path"), f"custom template '{choice.path}' is not UTF-8 text"
+            ) from None
+    return parse_template(raw, filename=choice.path)
+
+
+def _exclude(
+    config: RepoConfig, index: int, choice: ChecklistChoice, template: Template
+) -> tuple[Template, set[str]]:
+    section_ids = [s.id for s in template.sections]
+    item_ids = [item.id for s in template.sections for item in s.items]
+    for j, section_id in enumerate(choice.exclude_sections):
+        if section_id not in section_ids:
+            raise config.error(
+                ("checklists", index, "exclude_sections", j),
+                f"checklist '{template.id}' has no section '{section_id}'",
+                suggest_id(section_id, section_ids),
+            )
+    for j, item_id in enumerate(choice.exclude_items):
+        if item_id not in item_ids:
+            raise config.error(
+                ("checklists", index, "exclude_items", j),
+                f"checklist '{template.id}' has no item '{item_id}'",
+                suggest_id(item_id, item_ids),
+            )
+    if not choice.exclude_items and not choice.exclude_sections:
+        return template, set()
+    dropped = set(choice.exclude_items)
+    sections = []
+    for section in template.sections:
+        if section.id in choice.exclude_sections:
+            dropped.update(item.id for item in section.items)
+            continue
+        items = tuple(item for item in section.items if item.id not in dropped)
+        if items:
+            sections.append(replace(section, items=items))
+    return replace(template, sections=tuple(sections)), dropped
+
+
+def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[int, str]:
+    """Which chosen checklist an override key names: `<checklist>/<item>`, or `<item>` if unique."""
+    where = ("items", key)
+    if "/" in key:
+        checklist_id, item_id = key.split("/", 1)
+        ids = [t.id for t in templates]
+        if checklist_id not in ids:
+            raise config.error(
+                where,
+                f"'{checklist_id}' is not one of the chosen checklists ({', '.join(ids)})",
+                suggest_id(checklist_id, ids),
+                key=True,
+            )
+        index = ids.index(checklist_id)
+        items = [item.id for s in templates[index].sections for item in s.items]
+        if item_id not in items:
+            raise config.error(
+                where,
+                f"checklist '{checklist_id}' has no item '{item_id}'",
+                suggest_id(item_id, items),
+                key=True,
+            )
+        return index, item_id
+    owners = [
+        i for i, t in enumerate(templates) if any(item.id == key for s in t.sections for item in s.items)
+    ]
+    if len(owners) > 1:
+        names = " and ".join(f"'{templates[i].id}/{key}'" for i in owners)
+        raise config.error(where, f"item '{key}' is in several chosen checklists; write {names}", key=True)
+    if not owners:
+        every = sorted({item.id for t in templates for s in t.sections for item in s.items})
+        raise config.error(
+            where, f"no chosen checklist has an item '{key}'", suggest_id(key, every), key=True
+        )
+    return owners[0], key
+
+
+def parse_extra_rule(config: RepoConfig, key: str, data: Any) -> Rule:
+    """An `items.<key>.evidence` rule, with errors pointing into the config file."""
+    return parse_rule(
+        data,
+        where=config.positions or (lambda _path: (None, None)),
+        filename=config.filename,
+        path=("items", key, "evidence"),
+        error=ConfigError,
+    )
+
+
+def suggest_id(word: str, choices: Collection[str]) -> str | None:
+    """The closest spelling, or the one choice that starts with what was typed (`prod`)."""
+    close = yamlload.suggest(word, list(choices))
+    if close is None and word:
+        starting = [c for c in choices if c.startswith(word)]
+        close = starting[0] if len(starting) == 1 else None
+    return close
