@@ -26,7 +26,8 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
-from bot.core.snapshot import CANCELLED, FAILURE, PENDING, SKIPPED, SUCCESS, CIResult
+from bot.core.snapshot import PENDING, CIResult
+from bot.platforms import github_convert as convert
 from bot.platforms.base import (
     Branch,
     CheckReport,
@@ -41,18 +42,6 @@ from bot.platforms.base import (
 from bot.platforms.github_api import GitHubApi
 from bot.platforms.http import RetryPolicy, Sleep
 
-CHECK_CONCLUSIONS = {
-    "success": SUCCESS,
-    "neutral": SUCCESS,  # branch protection treats neutral as passing
-    "failure": FAILURE,
-    "timed_out": FAILURE,
-    "startup_failure": FAILURE,
-    "action_required": FAILURE,
-    "cancelled": CANCELLED,
-    "stale": CANCELLED,
-    "skipped": SKIPPED,
-}
-STATUS_STATES = {"success": SUCCESS, "failure": FAILURE, "error": FAILURE, "pending": PENDING}
 LEVELS = ("admin", "maintain", "write", "triage", "read", "none")
 MAX_ANNOTATIONS = 50  # per check-run request
 
@@ -185,7 +174,10 @@ class GitHubRepo:
         app_slug = self.bot_login.removesuffix("[bot]")
         results = [
             CIResult(
-                run["name"], _check_conclusion(run), run.get("html_url") or run.get("details_url"), commit
+                run["name"],
+                convert.check_conclusion(run),
+                run.get("html_url") or run.get("details_url"),
+                commit,
             )
             async for run in self._pages(
                 "/commits/{ref}/check-runs", key="check_runs", params={"filter": "latest"}, ref=commit
@@ -193,7 +185,9 @@ class GitHubRepo:
             if (run.get("app") or {}).get("slug") != app_slug
         ]
         results += [
-            CIResult(s["context"], STATUS_STATES.get(s["state"], PENDING), s.get("target_url"), commit)
+            CIResult(
+                s["context"], convert.STATUS_STATES.get(s["state"], PENDING), s.get("target_url"), commit
+            )
             async for s in self._pages("/commits/{ref}/status", key="statuses", ref=commit)
         ]
         return results
@@ -204,13 +198,13 @@ class GitHubRepo:
         self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
     ) -> Issue:
         payload = {"title": title, "body": body, "labels": list(labels), "assignees": list(assignees)}
-        return _issue((await self._call("POST", "/issues", json=payload)).json())
+        return convert.issue((await self._call("POST", "/issues", json=payload)).json())
 
     async def get_issue(self, number: int) -> Issue:
         data = (await self._call("GET", "/issues/{number}", number=number)).json()
         if "pull_request" in data:
             raise NotFound(f"{self.full_name}#{number} is a pull request, not an issue")
-        return _issue(data)
+        return convert.issue(data)
 
     async def update_issue(self, number: int, update: IssueUpdate) -> Issue:
         payload: dict[str, Any] = {}
@@ -221,11 +215,13 @@ class GitHubRepo:
             payload["labels"] = list(update.labels)
         if update.assignees is not None:
             payload["assignees"] = list(update.assignees)
-        return _issue((await self._call("PATCH", "/issues/{number}", number=number, json=payload)).json())
+        return convert.issue(
+            (await self._call("PATCH", "/issues/{number}", number=number, json=payload)).json()
+        )
 
     async def find_issues(self, marker: str) -> list[Issue]:
         found = [
-            _issue(item)
+            convert.issue(item)
             async for item in self._pages(
                 "/issues",
                 params={"state": "all", "creator": self.bot_login, "sort": "created", "direction": "asc"},
@@ -244,7 +240,10 @@ class GitHubRepo:
                 continue
             with contextlib.suppress(Invalid):  # 422 already_exists: created meanwhile, as wanted
                 await self._call(
-                    "POST", "/labels", json={"name": name, "color": _colour(name)}, idempotent=True
+                    "POST",
+                    "/labels",
+                    json={"name": name, "color": convert.label_colour(name)},
+                    idempotent=True,
                 )
             self._labels.add(name)
 
@@ -271,7 +270,9 @@ class GitHubRepo:
         )
 
     async def list_children(self, parent: Issue) -> list[Issue]:
-        return [_issue(i) async for i in self._pages("/issues/{number}/sub_issues", number=parent.number)]
+        return [
+            convert.issue(i) async for i in self._pages("/issues/{number}/sub_issues", number=parent.number)
+        ]
 
     # ------------------------------------------------------------------------------- comments
 
@@ -279,14 +280,14 @@ class GitHubRepo:
         data = (
             await self._call("POST", "/issues/{number}/comments", number=number, json={"body": body})
         ).json()
-        return _comment(data)
+        return convert.comment(data)
 
     async def update_comment(self, number: int, comment_id: int, body: str) -> Comment:
         data = (await self._call("PATCH", "/issues/comments/{id}", id=comment_id, json={"body": body})).json()
-        return _comment(data)
+        return convert.comment(data)
 
     async def list_comments(self, number: int) -> list[Comment]:
-        return [_comment(c) async for c in self._pages("/issues/{number}/comments", number=number)]
+        return [convert.comment(c) async for c in self._pages("/issues/{number}/comments", number=number)]
 
     async def add_reaction(self, number: int, comment_id: int, reaction: str) -> None:
         await self._call(
@@ -330,41 +331,3 @@ class GitHubRepo:
             "output": {"title": report.title, "summary": summary, "annotations": annotations},
         }
         await self._call("POST", "/check-runs", json=payload)
-
-
-# ------------------------------------------------------------------------------ normalisation
-
-
-def _issue(data: dict[str, Any]) -> Issue:
-    return Issue(
-        number=int(data["number"]),
-        id=int(data["id"]),
-        title=data["title"],
-        body=data.get("body") or "",
-        state=data["state"],
-        labels=tuple(label["name"] if isinstance(label, dict) else label for label in data.get("labels", [])),
-        assignees=tuple(a["login"] for a in data.get("assignees") or []),
-        author=(data.get("user") or {}).get("login"),
-        url=data.get("html_url"),
-        updated_at=data.get("updated_at"),
-    )
-
-
-def _comment(data: dict[str, Any]) -> Comment:
-    return Comment(
-        id=int(data["id"]),
-        body=data.get("body") or "",
-        author=(data.get("user") or {}).get("login"),
-        url=data.get("html_url"),
-    )
-
-
-def _check_conclusion(run: dict[str, Any]) -> str:
-    if run.get("status") != "completed":
-        return PENDING
-    return CHECK_CONCLUSIONS.get(run.get("conclusion") or "", PENDING)
-
-
-def _colour(name: str) -> str:
-    """A stable colour per label name, so the same label looks the same in every repository."""
-    return f"{sum(name.encode()) * 2654435761 % 0xFFFFFF:06x}"
