@@ -9,7 +9,7 @@ finished the requests in flight, so every 202 already answered is committed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Settings, SettingsError
 from bot.jobs.worker import Handler, Worker
@@ -128,6 +129,24 @@ class Services:
         self.worker = None
 
 
+class WebhookFastPath:
+    """Sends `POST /webhooks/*` straight to the receiver, past the router and FastAPI's
+    exception/exit-stack layers: the hot path does only its own work. (The same endpoints are
+    also registered as routes, so other methods get the usual 405.)"""
+
+    def __init__(self, app: ASGIApp, routes: dict[str, Callable[[Request], Awaitable[Response]]]) -> None:
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.routes.get(scope["path"])
+            if endpoint is not None:
+                response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -168,6 +187,9 @@ def create_app(
     app.state.engine, app.state.ingestor, app.state.services, app.state.ready = db, ingestor, services, False
     app.add_route("/webhooks/github", receiver.github, methods=["POST"])
     app.add_route("/webhooks/gitlab", receiver.gitlab, methods=["POST"])
+    app.add_middleware(
+        WebhookFastPath, routes={"/webhooks/github": receiver.github, "/webhooks/gitlab": receiver.gitlab}
+    )
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -1,0 +1,292 @@
+"""Webhook receiver benchmark: signed ~7.7 KB GitHub pushes over loopback, durably stored.
+
+    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 64]
+                                      [--databases sqlite,postgres] [--no-pin]
+
+For each database (a fresh SQLite file; then a fresh PostgreSQL database `bench`, dropped and
+recreated, never the test database) the script starts `readiness serve --no-worker
+--no-scheduler` as a subprocess and drives it from a *separate* load-generator process (this
+file with --load-generator: asyncio + an httpx connection pool):
+
+- fixed rate: an open-loop schedule of `--rate` deliveries/s; latency is measured from each
+  request's *scheduled* send time, so a stalled server cannot hide queueing delay;
+- max rate: `--connections` closed-loop senders, back to back.
+
+It prints sustained deliveries/s and p50/p99 acknowledgement latency, then repeats with the
+server pinned to one core (`taskset -c 0`) and the generator on another (`taskset -c 1`).
+After each server stops it counts the stored rows: every acknowledged (202) delivery must be
+there. The worker is off: this measures the front door (verify, parse, store, acknowledge).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests/fixtures/webhooks/github/push.with-new-branch.payload.json"
+SECRET = "bench-secret-not-for-production"
+BODY_BYTES = 7700
+VARIANTS = 256
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_BENCH_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+READINESS = str(Path(sys.executable).with_name("readiness"))
+
+
+# ------------------------------------------------------------------------- load generator
+
+
+def make_bodies() -> list[tuple[bytes, str]]:
+    """Distinct compact push payloads of ~7.7 KB, each with its signature."""
+    base = json.loads(FIXTURE.read_text())
+    out = []
+    for i in range(VARIANTS):
+        payload = dict(base, after=hashlib.sha1(str(i).encode()).hexdigest())
+        payload["head_commit"] = dict(base["head_commit"] or {}, message="")
+        raw = json.dumps(payload, separators=(",", ":"))
+        payload["head_commit"]["message"] = "x" * max(0, BODY_BYTES - len(raw.encode()))
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        out.append((body, sig))
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def generate(url: str, mode: str, rate: float, duration: float, connections: int, prefix: str) -> dict:
+    import httpx
+
+    bodies = make_bodies()
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    acked = 0
+    errors: dict[str, int] = {}
+    latencies: list[float] = []
+
+    # TCP_NODELAY: httpx writes headers and body separately; without it Nagle + delayed ACK
+    # stall every request by up to 40 ms on loopback.
+    transport = httpx.AsyncHTTPTransport(
+        limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    )
+    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as client:
+
+        async def send(n: int, since: float, record: bool) -> None:
+            nonlocal acked
+            body, sig = bodies[n % VARIANTS]
+            headers = {
+                "content-type": "application/json",
+                "x-github-event": "push",
+                "x-github-delivery": f"{prefix}-{n}",
+                "x-hub-signature-256": sig,
+            }
+            try:
+                resp = await client.post("/webhooks/github", content=body, headers=headers)
+                code = str(resp.status_code)
+            except httpx.HTTPError as exc:
+                code = type(exc).__name__
+            if code == "202":
+                acked += 1
+                if record:
+                    latencies.append(time.perf_counter() - since)
+            else:
+                errors[code] = errors.get(code, 0) + 1
+
+        # warm-up (connections, caches): counted for storage, not for the figures
+        await asyncio.gather(*(send(i, time.perf_counter(), False) for i in range(min(connections, 50))))
+        counter = 1000
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        if mode == "fixed":
+            tasks = []
+            total = int(rate * duration)
+            for i in range(total):
+                scheduled = started + i / rate
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(send(counter + i, scheduled, True)))
+            await asyncio.gather(*tasks)
+        else:
+            deadline = started + duration
+            next_id = iter(range(counter, 10**9))
+
+            async def sender() -> None:
+                while time.perf_counter() < deadline:
+                    await send(next(next_id), time.perf_counter(), True)
+
+            await asyncio.gather(*(sender() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+        cpu = (time.process_time() - cpu_started) / elapsed
+    return {
+        "acked": acked,
+        "measured": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "errors": errors,
+        "generator_cpu": cpu,
+    }
+
+
+# ------------------------------------------------------------------------------- driver
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_postgres() -> str:
+    import psycopg
+
+    admin = PG_ADMIN_URL.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE bench")
+    from bot.store.migrate import upgrade
+
+    upgrade(PG_BENCH_URL)  # `readiness migrate`: PostgreSQL replicas never migrate by themselves
+    return PG_BENCH_URL
+
+
+def count_rows(url: str) -> int:
+    from sqlalchemy import text
+
+    from bot.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM deliveries")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def start_server(url: str, port: int, pinned: bool, log_path: Path) -> subprocess.Popen:
+    env = os.environ | {
+        "READINESS_DATABASE_URL": url,
+        "READINESS_GITHUB_WEBHOOK_SECRET": SECRET,
+        "READINESS_LOG_FORMAT": "json",
+    }
+    cmd = [READINESS, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker", "--no-scheduler"]
+    if pinned:
+        cmd = ["taskset", "-c", "0", *cmd]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"), cwd=log_path.parent
+    )
+    import httpx
+
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early; see {log_path}:\n{log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not become healthy in 30 s")
+
+
+def run_generator(port: int, mode: str, args: argparse.Namespace, pinned: bool, prefix: str) -> dict:
+    cmd = [
+        sys.executable, __file__, "--load-generator", "--url", f"http://127.0.0.1:{port}", "--mode", mode,
+        "--rate", str(args.rate), "--duration", str(args.duration), "--connections", str(args.connections),
+        "--prefix", prefix,
+    ]  # fmt: skip
+    if pinned:
+        cmd = ["taskset", "-c", "1", *cmd]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def bench_one(db: str, pinned: bool, args: argparse.Namespace, workdir: Path) -> list[str]:
+    url = f"sqlite:///{workdir / f'bench-{int(pinned)}.db'}" if db == "sqlite" else fresh_postgres()
+    port = free_port()
+    server = start_server(url, port, pinned, workdir / f"server-{db}-{int(pinned)}.log")
+    try:
+        fixed = run_generator(port, "fixed", args, pinned, f"{db}-{int(pinned)}-fixed")
+        peak = run_generator(port, "max", args, pinned, f"{db}-{int(pinned)}-max")
+    finally:
+        server.send_signal(signal.SIGTERM)  # graceful: commits everything acknowledged
+        server.wait(timeout=60)
+    stored = count_rows(url)
+    acked = fixed["acked"] + peak["acked"]
+    where = "server on 1 core " if pinned else "unpinned (2 cores)"
+    rows = []
+    for name, r in (("fixed", fixed), ("max", peak)):
+        label = f"{args.rate:.0f}/s" if name == "fixed" else f"max ({args.connections} conns)"
+        errs = f"  errors={r['errors']}" if r["errors"] else ""
+        rows.append(
+            f"{db:<9} {where:<19} {label:<16} {r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['generator_cpu']:>7.0%}{errs}"
+        )
+    check = "OK" if stored == acked else "MISMATCH"
+    rows.append(f"{'':<9} {'':<19} stored rows {stored} / acknowledged {acked}: {check}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--no-pin", action="store_true", help="skip the one-core runs")
+    parser.add_argument("--load-generator", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=("fixed", "max"), help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", default="d", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.load_generator:
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        result = asyncio.run(
+            generate(args.url, args.mode, args.rate, args.duration, args.connections, args.prefix)
+        )
+        print(json.dumps(result))
+        return
+
+    sys.path.insert(0, str(ROOT))
+    body_size = len(make_bodies()[0][0])
+    print(f"signed GitHub pushes of {body_size} bytes, {args.duration:.0f} s per phase, loopback HTTP/1.1")
+    print(
+        f"{'database':<9} {'server':<19} {'load':<16} {'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'gen CPU':>8}"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
+    failed = False
+    try:
+        for db in args.databases.split(","):
+            for pinned in (False, True) if not args.no_pin else (False,):
+                for line in bench_one(db, pinned, args, workdir):
+                    print(line, flush=True)
+                    failed |= "MISMATCH" in line
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
