@@ -235,9 +235,8 @@ def bench_one(db: str, pinned: bool, args: argparse.Namespace, workdir: Path) ->
     for name, r in (("fixed", fixed), ("max", peak)):
         label = f"{args.rate:.0f}/s" if name == "fixed" else f"max ({args.connections} conns)"
         errs = f"  errors={r['errors']}" if r["errors"] else ""
-        rows.append(
-            f"{db:<9} {where:<19} {label:<16} {r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['generator_cpu']:>7.0%}{errs}"
-        )
+        figures = f"{r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['generator_cpu']:>7.0%}"
+        rows.append(f"{db:<9} {where:<19} {label:<16} {figures}{errs}")
     check = "OK" if stored == acked else "MISMATCH"
     rows.append(f"{'':<9} {'':<19} stored rows {stored} / acknowledged {acked}: {check}")
     return rows
@@ -272,9 +271,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     body_size = len(make_bodies()[0][0])
     print(f"signed GitHub pushes of {body_size} bytes, {args.duration:.0f} s per phase, loopback HTTP/1.1")
-    print(
-        f"{'database':<9} {'server':<19} {'load':<16} {'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'gen CPU':>8}"
-    )
+    heads = f"{'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'gen CPU':>8}"
+    print(f"{'database':<9} {'server':<19} {'load':<16} {heads}")
     workdir = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
     failed = False
     try:
