@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Settings, SettingsError
+from bot.jobs.handlers import make_handler
+from bot.jobs.scheduler import Scheduler
+from bot.jobs.scheduler import start as scheduler_start
 from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
@@ -78,15 +80,11 @@ def _update_queue_gauges(engine: Engine) -> None:
 
 
 def default_handler(settings: Settings, engine: Engine) -> Handler:
-    from bot.jobs.handlers import make_handler
-
     return make_handler(settings, engine)
 
 
-def start_scheduler(settings: Settings, engine: Engine) -> Any:
-    from bot.jobs.scheduler import start
-
-    return start(settings, engine)
+def start_scheduler(settings: Settings, engine: Engine, on_enqueue: Callable[[], None]) -> Scheduler:
+    return scheduler_start(settings, engine, on_enqueue=on_enqueue)
 
 
 class Services:
@@ -98,7 +96,7 @@ class Services:
         self.settings, self.engine = settings, engine
         self.start_worker, self.start_scheduler = start_worker, start_scheduler
         self.worker: Worker | None = None
-        self.scheduler: Any = None
+        self.scheduler: Scheduler | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -110,7 +108,7 @@ class Services:
             )
             self._task = asyncio.create_task(self.worker.run(self._stop), name="worker")
         if self.start_scheduler:
-            self.scheduler = start_scheduler(self.settings, self.engine)
+            self.scheduler = start_scheduler(self.settings, self.engine, self.notify)
 
     def notify(self, _count: int = 1) -> None:
         """New deliveries were committed: wake the local worker instead of waiting for its poll."""
@@ -120,7 +118,7 @@ class Services:
     async def stop(self) -> None:
         """Stop taking new work; the worker finishes or releases its jobs in flight."""
         if self.scheduler is not None:
-            await asyncio.to_thread(self.scheduler.shutdown, wait=True)
+            self.scheduler.shutdown(wait=False)  # in the loop: APScheduler's asyncio timer is not thread-safe
             self.scheduler = None
         self._stop.set()
         if self._task is not None:
@@ -153,7 +151,7 @@ def create_app(
     engine: Engine | None = None,
     start_worker: bool = True,
     start_scheduler: bool = True,
-    dispatcher: Any = None,
+    dispatcher: Handler | None = None,
 ) -> FastAPI:
     """The ASGI app. `engine` (tests) is used as given and not disposed; `dispatcher` is handed
     to the worker (None: the default handlers)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -159,3 +160,38 @@ async def test_missing_secrets_are_warned_about_at_start(db_url: str, engine: En
     messages = [w["event"] for w in warnings if w["level"] == "warning"]
     assert any("READINESS_GITHUB_WEBHOOK_SECRET is not set" in m for m in messages)
     assert any("every POST /webhooks/gitlab will be refused" in m for m in messages)
+
+
+async def test_worker_in_the_app_processes_what_the_receiver_stored(
+    settings: Settings, engine: Engine
+) -> None:
+    """The full `readiness serve` shape: receiver, worker (woken by the commit) and scheduler."""
+    from sqlmodel import Session, select
+
+    from bot.jobs.handlers import Dispatcher
+    from bot.store.models import Delivery, Installation
+
+    processed = asyncio.Event()
+    record = Dispatcher(engine)
+
+    async def handler(delivery: Delivery) -> None:
+        await record(delivery)
+        processed.set()
+
+    body = (Path(__file__).parent / "fixtures/webhooks/github/installation.created.payload.json").read_bytes()
+    headers = {
+        "x-github-event": "installation",
+        "x-github-delivery": "inst-1",
+        "x-hub-signature-256": github_signature(SECRET, body),
+    }
+    settings = settings.model_copy(update={"poll_interval_seconds": 3600.0})  # only notify() can wake it
+    app = create_app(settings, engine=engine, dispatcher=handler)
+    async with serve(app) as http:
+        assert app.state.services.scheduler is not None
+        assert (await http.post("/webhooks/github", content=body, headers=headers)).status_code == 202
+        await asyncio.wait_for(processed.wait(), timeout=10)
+    with Session(engine) as session:
+        [inst] = session.exec(select(Installation)).all()
+        [delivery] = session.exec(select(Delivery)).all()
+    assert (inst.installation_id, inst.account) == (957387, "Codertocat")
+    assert delivery.status == "done"
