@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from bot.metrics import DEAD_LETTERS, DELIVERIES
 from bot.store.db import is_sqlite, session_scope
 from bot.store.models import Delivery, utcnow
 
@@ -138,6 +139,8 @@ def claim(
                     f"lease expired {delivery.attempts} times (the worker died or hung on this delivery)"
                     + (f"; last error: {delivery.last_error}" if delivery.last_error else "")
                 )[:ERROR_MAX_CHARS]
+                DEAD_LETTERS.inc()  # no worker is alive to count this one
+                DELIVERIES.labels(delivery.platform, delivery.event, "dead").inc()
                 continue
             delivery.status, delivery.attempts = RUNNING, delivery.attempts + 1
             delivery.lease_owner, delivery.lease_until = owner, until

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from bot.metrics import DEAD_LETTERS
 from bot.store import queue
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Delivery
@@ -174,6 +175,7 @@ def test_a_killed_workers_claim_is_taken_over_after_its_lease(engine: Engine) ->
 
 def test_a_delivery_that_keeps_killing_workers_is_dead_lettered(engine: Engine) -> None:
     put(engine, "poison")
+    dead_letters = DEAD_LETTERS._value.get()
     now = T0
     for _ in range(3):
         assert len(claim(engine, now=now, max_attempts=3)) == 1
@@ -181,6 +183,7 @@ def test_a_delivery_that_keeps_killing_workers_is_dead_lettered(engine: Engine) 
     assert claim(engine, now=now, max_attempts=3) == []
     [dead] = queue.list_deliveries(engine, status="dead")
     assert dead.attempts == 3 and "lease expired 3 times" in (dead.last_error or "")
+    assert DEAD_LETTERS._value.get() == dead_letters + 1
 
 
 def test_failures_retry_then_dead_letter_with_the_last_error_then_operator_retry(engine: Engine) -> None:
@@ -304,3 +307,14 @@ def test_concurrent_claimers_never_get_the_same_delivery(db_url: str) -> None:
     assert sorted(seen) == sorted(f"d{i}" for i in range(400))
     assert queue.stats(engine, now=T0) == (0, 0.0)
     engine.dispose()
+
+
+def test_a_renewed_lease_keeps_a_long_job_from_being_taken_over(engine: Engine) -> None:
+    put(engine, "long")
+    [d] = claim(engine, "slow-but-alive")
+    later = T0 + timedelta(seconds=LEASE * 2)
+    assert queue.extend(engine, d.id, owner="slow-but-alive", until=later)  # type: ignore[arg-type]
+    assert not queue.extend(engine, d.id, owner="someone-else", until=later)  # type: ignore[arg-type]
+
+    assert claim(engine, "w2", now=T0 + timedelta(seconds=LEASE)) == []
+    assert [x.delivery_id for x in claim(engine, "w2", now=later)] == ["long"]
