@@ -157,10 +157,13 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
                 notes.append(
                     f"{choice.path} is not tracked by git: the bot will not see it until it is committed"
                 )
+    snapshot = settings.apply_ignore(config, checkout.snapshot)
+    if hidden := len(checkout.snapshot.paths) - len(snapshot.paths):
+        notes.append(f"{hidden} of them not looked at, as `ignore:` asks")
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")
     return Report(
-        checklists=tuple(evaluate(resolved, checkout.snapshot)),
+        checklists=tuple(evaluate(resolved, snapshot)),
         notes=tuple(notes),
         target=str(path),
         commit=checkout.snapshot.commit,

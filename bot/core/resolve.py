@@ -10,9 +10,12 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from pathspec import GitIgnoreSpec
+
 from bot.core import yamlload
 from bot.core.errors import ConfigError
 from bot.core.rules import Rule, parse_rule
+from bot.core.snapshot import RepoSnapshot
 from bot.core.templates import Template, parse_template
 
 if TYPE_CHECKING:
@@ -194,3 +197,11 @@ def suggest_id(word: str, choices: Collection[str]) -> str | None:
         starting = [c for c in choices if c.startswith(word)]
         close = starting[0] if len(starting) == 1 else None
     return close
+
+
+def apply_ignore(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
+    """The snapshot without the paths `ignore:` names, so no rule can tick on them."""
+    if not config.ignore:
+        return snapshot
+    spec = GitIgnoreSpec.from_lines(config.ignore)
+    return replace(snapshot, paths=tuple(p for p in snapshot.paths if not spec.match_file(p)))

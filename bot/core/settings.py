@@ -10,10 +10,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,7 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from bot.core import settings_schema, yamlload
 from bot.core.errors import ConfigError
-from bot.core.resolve import ResolvedChecklist, parse_extra_rule, resolve_checklists, suggest_id
+from bot.core.pathindex import GlobError, compile_glob
+from bot.core.resolve import ResolvedChecklist, apply_ignore, parse_extra_rule, resolve_checklists, suggest_id
 from bot.core.state import RegressionPolicy
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "RepoConfig",
     "ResolvedChecklist",
     "SummarySchedule",
+    "apply_ignore",
     "config_data",
     "config_json_schema",
     "merge_config_data",
@@ -49,6 +52,18 @@ __all__ = [
 CONFIG_FILE = ".readiness.yml"
 DEFAULT_CHECKLISTS: tuple[str, ...] = ("production-readiness",)
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _glob(value: str) -> str:
+    if value.startswith("!"):
+        raise PydanticCustomError("config", "negated globs ('!') are not supported in `ignore`")
+    try:
+        compile_glob(value)
+    except GlobError as exc:
+        raise PydanticCustomError(
+            "config", "glob {glob}: {reason}", {"glob": repr(value), "reason": str(exc)}
+        ) from None
+    return value
 
 
 class _Model(BaseModel):
@@ -194,6 +209,11 @@ class RepoConfig(_Model):
     items: dict[str, ItemOverride] = Field(
         {}, description='Per-item overrides keyed "<checklist>/<item>" (or "<item>" when unique).'
     )
+    ignore: tuple[Annotated[str, AfterValidator(_glob)], ...] = Field(
+        (),
+        description="Paths the evidence rules never look at (gitignore-style globs): vendored code, "
+        "fixtures or docs that would otherwise tick items falsely.",
+    )
     issues: IssueSettings = Field(IssueSettings(), description="Labels and assignees for the issues.")
     summary: SummarySchedule | None = Field(
         SummarySchedule(), description="Weekly summary schedule, or `off`."
@@ -214,6 +234,11 @@ class RepoConfig(_Model):
             elif data.get("summary") in (True, "on"):
                 data["summary"] = {}
         return data
+
+    @field_validator("ignore", mode="before")
+    @classmethod
+    def _one_glob_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("checklists", mode="before")
     @classmethod

@@ -352,6 +352,7 @@ def test_schema_is_json_with_every_key() -> None:
         "extends",
         "checklists",
         "items",
+        "ignore",
         "issues",
         "summary",
         "on_regression",
@@ -376,3 +377,14 @@ def test_untracked_custom_template_is_used_with_a_warning(repo: Path) -> None:
     assert result.exit_code == 0
     notes = json.loads(result.stdout)["notes"]
     assert ".readiness/team.yml is not tracked by git: the bot will not see it until it is committed" in notes
+
+
+def test_ignored_paths_cannot_tick_items(repo: Path) -> None:
+    write(
+        repo, {"vendor/lib/Dockerfile": "FROM scratch\n", ".readiness.yml": CONFIG + "ignore: [Dockerfile]\n"}
+    )
+    data = json.loads(run("check", str(repo), "--format", "json").stdout)
+    items = _items(json.dumps(data))
+    assert items["dockerfile"]["status"] == "open"
+    assert "2 of them not looked at, as `ignore:` asks" in data["notes"]
+    assert data["files"] == 5  # the report still says how many files the checkout has

@@ -11,12 +11,14 @@ from bot.core.settings import (
     ChecklistChoice,
     RepoConfig,
     SummarySchedule,
+    apply_ignore,
     config_data,
     config_json_schema,
     merge_config_data,
     parse_config,
     resolve_checklists,
 )
+from bot.core.snapshot import RepoSnapshot
 from bot.core.state import RegressionPolicy
 from bot.core.templates import Template, parse_template
 
@@ -101,7 +103,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "checklist: [production-readiness]\n",
             ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
-            "items, issues, summary, on_regression (did you mean 'checklists'?)",
+            "items, ignore, issues, summary, on_regression (did you mean 'checklists'?)",
         ),
         (
             "checklists:\n  - prod-readiness\n",
@@ -206,6 +208,15 @@ def test_a_single_label_string_is_a_list() -> None:
             ".readiness.yml:1:16: on_regression: expected 'reopen', 'untick', or 'keep', got a list",
         ),
         ("extends: true\n", ".readiness.yml:1:10: extends: expected 'organization' or false, got true"),
+        (
+            "ignore:\n  - vendor/\n  - '!vendor/keep/'\n",
+            ".readiness.yml:3:5: ignore[1]: negated globs ('!') are not supported in `ignore`",
+        ),
+        (
+            "ignore: ['docs/[ab']\n",
+            ".readiness.yml:1:10: ignore[0]: glob 'docs/[ab': invalid glob "
+            "(check for an unclosed '[' or a lone '/')",
+        ),
         ("issues:\n  labels: [ok, '']\n", ".readiness.yml:2:11: issues.labels: expected non-empty names"),
         (
             "issues:\n  lables: [ops]\n",
@@ -344,6 +355,7 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
         "extends",
         "checklists",
         "items",
+        "ignore",
         "issues",
         "summary",
         "on_regression",
@@ -547,3 +559,13 @@ def test_extra_evidence_rules_are_validated_with_positions() -> None:
         "(invalid perl operator: (?=); RE2 runs in linear time and does not support lookaround "
         "((?=, (?!, (?<=, (?<!) or backreferences (\\1)"
     )
+
+
+def test_ignore_hides_paths_from_every_rule() -> None:
+    config = parse("ignore: [checklists/, 'tests/**/fixtures/', '*.snap']\n")
+    snapshot = RepoSnapshot(
+        paths=("checklists/a.yaml", "tests/cli/fixtures/Dockerfile", "x/y.snap", "Dockerfile")
+    )
+    assert apply_ignore(config, snapshot).paths == ("Dockerfile",)
+    assert apply_ignore(parse(""), snapshot) is snapshot
+    assert parse("ignore: vendor/\n").ignore == ("vendor/",)
