@@ -195,3 +195,79 @@ async def test_worker_in_the_app_processes_what_the_receiver_stored(
         [delivery] = session.exec(select(Delivery)).all()
     assert (inst.installation_id, inst.account) == (957387, "Codertocat")
     assert delivery.status == "done"
+
+
+def test_serve_with_a_bad_setting_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import _register, app
+
+    _register()
+    env = {"READINESS_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "READINESS_MAX_BODY_BYTES": "lots"}
+    result = CliRunner().invoke(app, ["serve", "--port", "1"], env=env)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("readiness: READINESS_MAX_BODY_BYTES: Input should be a valid integer")
+
+
+def test_serve_refuses_an_old_postgres_schema_in_one_line(empty_postgres_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(
+        app, ["serve", "--port", "1"], env={"READINESS_DATABASE_URL": empty_postgres_url}
+    )
+    assert result.exit_code == 1
+    [line] = [line for line in result.stderr.splitlines() if not line.startswith("{")]  # not log records
+    assert line.startswith("readiness: database schema is at") and line.endswith("run `readiness migrate`")
+
+
+def test_serve_process_stores_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {
+        "READINESS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "READINESS_GITHUB_WEBHOOK_SECRET": SECRET,
+    }
+    exe = str(Path(sys.executable).with_name("readiness"))
+    cmd = [exe, "serve", "--port", str(port), "--no-worker", "--no-scheduler"]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # start-up migrates the fresh SQLite file, then uvicorn listens
+            if "Application startup complete" in line:
+                break
+        else:
+            pytest.fail(f"serve exited with {proc.wait()} before listening")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.get("/healthz").status_code == 200
+            headers = {
+                "x-github-event": "push",
+                "x-github-delivery": "live-1",
+                "x-hub-signature-256": github_signature(SECRET, PUSH),
+            }
+            assert http.post("/webhooks/github", content=PUSH, headers=headers).status_code == 202
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so the parent sees the signal
+    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    logs = [json.loads(line) for line in proc.stderr.read().splitlines() if line.startswith("{")]
+    assert [entry["event"] for entry in logs if entry["logger"] == "bot.app"][-1] == "readiness-bot stopped"
+    engine = make_engine(env["READINESS_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT delivery_id FROM deliveries")).scalars().all() == ["live-1"]
+    finally:
+        engine.dispose()
