@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -296,3 +297,47 @@ async def test_run_once_drains_everything_due(engine: Engine, concurrency: int) 
     assert await worker.run_once() == 10
     assert sorted(handled) == sorted(f"d{i}" for i in range(10))
     assert queue.stats(engine, now=T0) == (0, 0.0)
+
+
+KILLED_WORKER = """
+import asyncio, sys
+from datetime import datetime
+from bot.config import load_settings
+from bot.jobs.worker import Worker
+from bot.store.db import make_engine
+
+async def hang(delivery):
+    print("started", delivery.delivery_id, flush=True)
+    await asyncio.Event().wait()
+
+clock = lambda: datetime.fromisoformat(sys.argv[2])
+engine = make_engine(sys.argv[1])
+asyncio.run(Worker(engine, hang, load_settings(lease_seconds=60), owner="doomed", clock=clock).run_once())
+"""
+
+
+@pytest.mark.slow
+async def test_a_worker_process_killed_mid_job_loses_nothing(engine: Engine, db_url: str) -> None:
+    put(engine, "d-1")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_WORKER, db_url, T0.isoformat(), stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    line = b""
+    while not line.startswith(b"started "):  # skip its log lines
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+        assert line, "the worker process exited before starting the job"
+    assert line.decode().split() == ["started", "d-1"]
+    proc.kill()  # SIGKILL: no cleanup, no release
+    await proc.wait()
+    assert stored(engine, "d-1").lease_owner == "doomed"
+
+    handled: list[str] = []
+
+    async def handler(delivery: Delivery) -> None:
+        handled.append(delivery.delivery_id)
+
+    clock = Clock(T0 + timedelta(seconds=60))  # the dead worker's lease has run out
+    assert await Worker(engine, handler, settings(lease_seconds=60), clock=clock).run_once() == 1
+    d = stored(engine, "d-1")
+    assert (handled, d.status, d.attempts) == (["d-1"], "done", 2)
