@@ -388,3 +388,13 @@ def test_ignored_paths_cannot_tick_items(repo: Path) -> None:
     assert items["dockerfile"]["status"] == "open"
     assert "2 of them not looked at, as `ignore:` asks" in data["notes"]
     assert data["files"] == 5  # the report still says how many files the checkout has
+
+
+def test_the_documented_example_is_valid(repo_root: Path, tmp_path: Path) -> None:
+    docs = (repo_root / "docs/configuration.md").read_text()
+    example = docs.split("### A complete example\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    custom = TEAM.replace("id: team\n", "id: our-team\n").replace("id: on-call", "id: team-rota")
+    write(tmp_path, {".readiness.yml": example, ".github/readiness/our-team.yml": custom})
+    result = run("validate", str(tmp_path / ".readiness.yml"))
+    assert result.exit_code == 0, result.stderr
+    assert "3 checklist(s): production-readiness, backend-build, our-team" in result.stdout
