@@ -37,7 +37,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
-def _read_text(path: Path) -> str | bytes:
+def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -130,10 +130,8 @@ def check(
 def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_file: Path | None) -> Report:
     ci: list[CIResult] = []
     if ci_file is not None:
-        raw = _read_text(ci_file)
-        ci = load_ci_results(
-            raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw, filename=str(ci_file)
-        )
+        raw = _read_bytes(ci_file)
+        ci = load_ci_results(raw.decode("utf-8", "replace"), filename=str(ci_file))
     checkout = scan_local(path, ci=ci)
     shipped = _shipped()
     notes: list[str] = []
@@ -190,7 +188,7 @@ def _load_config(
         resolved = config_file.resolve()
         if resolved.is_relative_to(checkout.root):
             label = resolved.relative_to(checkout.root).as_posix()
-    config = settings.parse_config(_read_text(candidate), filename=label, shipped_ids=shipped)
+    config = settings.parse_config(_read_bytes(candidate), filename=label, shipped_ids=shipped)
     if config.extends == "organization":
         notes.append(
             "`extends: organization` is ignored locally: the bot merges your organisation's default "
@@ -227,10 +225,10 @@ def validate(
     Prints OK, or the first problem with its file, line, column and key path (exit 2).
     Custom template paths in a config are read relative to the config file's directory.
     """
-    raw = _read_text(file)
+    raw = _read_bytes(file)
     try:
         if template or _looks_like_template(raw, str(file)):
-            parsed = templates.parse_template(_as_text(raw, str(file)), filename=str(file))
+            parsed = templates.parse_template(raw, filename=str(file))
             rules.compile_checklist(parsed)
             typer.echo(f"OK: {file} is a valid template '{parsed.id}' ({_count_items([parsed])} items)")
             return
@@ -247,16 +245,7 @@ def validate(
     typer.echo(f"OK: {file} ({len(resolved)} checklist(s): {ids}; {count} items)")
 
 
-def _as_text(raw: str | bytes, filename: str) -> str:
-    if isinstance(raw, str):
-        return raw
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(filename, "file is not valid UTF-8 text") from None
-
-
-def _looks_like_template(raw: str | bytes, filename: str) -> bool:
+def _looks_like_template(raw: bytes, filename: str) -> bool:
     try:
         data = yamlload.load_yaml(raw, filename=filename).value
     except InputError:

@@ -292,7 +292,7 @@ class RepoConfig(_Model):
 
 
 def parse_config(
-    text: str,
+    text: str | bytes,
     *,
     filename: str = CONFIG_FILE,
     shipped_ids: Collection[str],
@@ -319,7 +319,7 @@ def parse_config(
     return config
 
 
-def config_data(text: str, *, filename: str = CONFIG_FILE) -> dict[str, Any]:
+def config_data(text: str | bytes, *, filename: str = CONFIG_FILE) -> dict[str, Any]:
     """The raw mapping of a config file (for the organisation default passed as `base`)."""
     data = yamlload.load_yaml(text, filename=filename, error=ConfigError).value
     if data is None:
