@@ -51,7 +51,7 @@ __all__ = [
 
 CONFIG_FILE = ".readiness.yml"
 DEFAULT_CHECKLISTS: tuple[str, ...] = ("production-readiness",)
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
 
 def _glob(value: str) -> str:
@@ -177,7 +177,7 @@ class SummarySchedule(_Model):
             raise PydanticCustomError(
                 "config", "expected a time HH:MM on a 24-hour clock, e.g. 09:00 or 17:30"
             )
-        return value
+        return value.zfill(5)  # 9:30 -> 09:30
 
     @field_validator("timezone")
     @classmethod

@@ -398,3 +398,9 @@ def test_the_documented_example_is_valid(repo_root: Path, tmp_path: Path) -> Non
     result = run("validate", str(tmp_path / ".readiness.yml"))
     assert result.exit_code == 0, result.stderr
     assert "3 checklist(s): production-readiness, backend-build, our-team" in result.stdout
+
+
+def test_checklist_option_without_a_config_replaces_the_default(tmp_path: Path) -> None:
+    write(tmp_path, {"README.md": "hi\n"})
+    data = json.loads(run("check", str(tmp_path), "--checklist", "python-backend", "--format", "json").stdout)
+    assert [c["id"] for c in data["checklists"]] == ["python-backend"]

@@ -93,6 +93,10 @@ def test_summary_can_be_switched_off(text: str) -> None:
     assert parse(text).summary is None
 
 
+def test_summary_time_is_normalised() -> None:
+    assert parse("summary: {time: '9:05'}\n").summary == SummarySchedule(time="09:05")
+
+
 def test_a_single_label_string_is_a_list() -> None:
     assert parse("issues: {labels: ops}\n").issues.labels == ("ops",)
 
