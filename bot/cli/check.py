@@ -71,7 +71,10 @@ def evaluate(resolved: list[settings.ResolvedChecklist], snapshot: RepoSnapshot)
 @app.command()
 def check(
     path: Annotated[
-        Path, typer.Argument(help="Checkout to evaluate: its tracked files if it is a git work tree.")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="Checkout to evaluate: its tracked files if it is a git work tree."
+        ),
     ] = Path("."),
     config: Annotated[
         Path | None,
@@ -213,7 +216,7 @@ def _restrict(
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="Config or template file to validate.")] = Path(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Config or template file to validate.")] = Path(
         settings.CONFIG_FILE
     ),
     template: Annotated[
@@ -265,7 +268,7 @@ def _count_items(chosen: list[templates.Template]) -> int:
 
 
 templates_app = typer.Typer(
-    help="List the shipped checklist templates, or show one.",
+    help="Without a command: list the shipped checklist templates. `show ID`: print one.",
     no_args_is_help=False,
     invoke_without_command=True,
 )
