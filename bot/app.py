@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from bot.config import Settings, SettingsError
 from bot.jobs.handlers import make_handler
@@ -127,22 +127,25 @@ class Services:
         self.worker = None
 
 
-class WebhookFastPath:
-    """Sends `POST /webhooks/*` straight to the receiver, past the router and FastAPI's
-    exception/exit-stack layers: the hot path does only its own work. (The same endpoints are
-    also registered as routes, so other methods get the usual 405.)"""
+class ReadinessApp(FastAPI):
+    """FastAPI, except that `POST /webhooks/*` goes straight to the receiver, past FastAPI's
+    middleware (telemetry, error pages, router): the hot path does only its own work. The same
+    endpoints are also registered as routes, so other methods get the usual 405."""
 
-    def __init__(self, app: ASGIApp, routes: dict[str, Callable[[Request], Awaitable[Response]]]) -> None:
-        self.app, self.routes = app, routes
+    webhook_endpoints: dict[str, Callable[[Request], Awaitable[Response]]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            endpoint = self.routes.get(scope["path"])
+            endpoint = self.webhook_endpoints.get(scope["path"])
             if endpoint is not None:
-                response = await endpoint(Request(scope, receive))
+                try:
+                    response = await endpoint(Request(scope, receive))
+                except Exception:
+                    log.exception("webhook handler failed")
+                    response = JSONResponse({"status": "error"}, status_code=500)
                 await response(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -181,13 +184,13 @@ def create_app(
                 db.dispose()
             log.info("readiness-bot stopped")
 
-    app = FastAPI(title="readiness-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = ReadinessApp(
+        title="readiness-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.engine, app.state.ingestor, app.state.services, app.state.ready = db, ingestor, services, False
     app.add_route("/webhooks/github", receiver.github, methods=["POST"])
     app.add_route("/webhooks/gitlab", receiver.gitlab, methods=["POST"])
-    app.add_middleware(
-        WebhookFastPath, routes={"/webhooks/github": receiver.github, "/webhooks/gitlab": receiver.gitlab}
-    )
+    app.webhook_endpoints = {"/webhooks/github": receiver.github, "/webhooks/gitlab": receiver.gitlab}
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

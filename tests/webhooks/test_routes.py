@@ -243,3 +243,8 @@ async def test_without_configured_secrets_everything_is_refused(db_url: str, eng
     assert (gh.status_code, gl.status_code) == (401, 401)
     assert "no GitHub webhook secret" in json.loads(gh.text)["detail"]
     assert stored(engine) == []
+
+
+async def test_other_methods_on_webhook_paths_get_405(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/webhooks/github")).status_code == 405
+    assert (await client.post("/webhooks/bitbucket", content=b"{}")).status_code == 404
