@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 try:  # pathspec >= 1.0
@@ -21,7 +21,8 @@ except ImportError:  # pragma: no cover - pathspec 0.12
     from pathspec.patterns import GitWildMatchPattern as _Pattern  # type: ignore[no-redef]
 
 _WILD = re.compile(r"[*?\[\\]")
-_EXT = re.compile(r"\.([^.*?\[\\]+)$")  # a literal extension ending a segment with wildcards
+_TOKEN = re.compile(r"\[[^\]]*\]|[*?]")  # wildcard tokens inside one segment
+_EXT = re.compile(r"\.([^.*?\[\\/]+)$")  # a literal extension ending a segment
 _GROUP = re.compile(r"\(\?P<\w+>")
 
 
@@ -31,20 +32,29 @@ class GlobError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Glob:
-    """A compiled glob plus the cheapest way to find its candidates in a `PathIndex`."""
+    """A compiled glob plus the literal parts a `PathIndex` uses to avoid scanning every path."""
 
     text: str
-    regex: re.Pattern[str]
-    strategy: str  # "name", "ext", "name-prefix", "dir", "any"
-    key: str  # bucket key for the strategy ("" for "any")
-    anchor: str  # literal directory prefix ("docs/adr/") when anchored, else ""
-    basename_only: bool  # pattern has no "/": matching the entry's name is enough
+    regex: re.Pattern[str]  # gitignore semantics, tested on "path" or "directory/"
+    basename_only: bool  # no "/" inside: the entry's name alone decides
+    dir_only: bool  # trailing "/" or "/**": only directories match (and so the files below them)
+    name: str | None  # the last segment when it has no wildcard ("Dockerfile")
+    literal: str | None  # the longest literal run of the last segment ("_test.go" in "*_test.go")
+    prefix: str  # the last segment's literal start ("test_" in "test_*.py")
+    suffix: str  # the last segment's literal end ("_test.go" in "*_test.go")
+    tail: re.Pattern[str] | None  # the last segment as a basename pattern, tested on bare names
+    ext: str | None  # literal extension of the last segment ("py")
+    exact_ext: bool  # the last segment is exactly "*.<ext>"
+    anchor: str  # literal directory prefix of an anchored glob ("docs/adr/"), else ""
+    dir_literals: tuple[str, ...]  # literal directory segments ("migrations" in "**/migrations/*.py")
 
 
 def compile_glob(text: str) -> Glob:
-    """Check and classify a glob; raises GlobError with a user-facing reason."""
+    """Check and analyse a glob; raises GlobError with a user-facing reason."""
     if not isinstance(text, str) or not text.strip():
         raise GlobError("empty glob")
+    if text != text.strip():
+        raise GlobError("remove the spaces around the glob")
     if text.startswith("!"):
         raise GlobError("negated globs ('!') are not supported here; wrap the rule in `not:` instead")
     if text.startswith("#"):
@@ -57,33 +67,45 @@ def compile_glob(text: str) -> Glob:
         raise GlobError(f"invalid glob: {exc}") from None
     if pattern.regex is None or pattern.include is None:
         raise GlobError("invalid glob (check for an unclosed '[' or a lone '/')")
-    body = text.lstrip("/")
-    segments = [s for s in body.split("/") if s]
-    while segments and segments[-1] == "**":
+    dir_only = text.endswith("/") or text.endswith("/**")
+    segments = [s for s in text.split("/") if s]
+    while len(segments) > 1 and segments[-1] == "**":
         segments.pop()
-    anchored = "/" in text.rstrip("/") and (not segments or segments[0] != "**")
+    unanchored = "/" not in text.rstrip("/") or segments[0] == "**"
+    while segments and segments[0] == "**" and len(segments) > 1:
+        segments.pop(0)
+    basename_only = unanchored and len(segments) == 1
+    last = segments[-1] if segments else ""
+    escaped = "\\" in last
+    runs = [] if escaped or last == "**" else [r for r in _TOKEN.split(last) if r]
+    ext = _EXT.search(last) if not escaped and last != "**" else None
+    tokens = [] if escaped or last == "**" else list(_TOKEN.finditer(last))
+    prefix = last[: tokens[0].start()] if tokens else ""
+    suffix = last[tokens[-1].end() :] if tokens else ""
+    tail = None
+    if tokens and runs:
+        tail = pattern.regex if basename_only else _Pattern(last).regex
     anchor = ""
-    if anchored:
-        literal = []
+    if not unanchored:
         for seg in segments[:-1]:
             if _WILD.search(seg):
                 break
-            literal.append(seg)
-        anchor = "".join(f"{s}/" for s in literal)
-    last = segments[-1] if segments else ""
-    basename_only = "/" not in text.rstrip("/")
-    strategy, key = "any", ""
-    first_wild = _WILD.search(last)
-    ext = _EXT.search(last)
-    if last and not first_wild:
-        strategy, key = "name", last
-    elif first_wild and first_wild.start() > 0:
-        strategy, key = "name-prefix", last[: first_wild.start()]
-    elif ext:
-        strategy, key = "ext", ext.group(1)
-    elif anchor:
-        strategy, key = "dir", anchor
-    return Glob(text, pattern.regex, strategy, key, anchor, basename_only)
+            anchor += f"{seg}/"
+    return Glob(
+        text=text,
+        regex=pattern.regex,
+        basename_only=basename_only,
+        dir_only=dir_only,
+        name=last if last and not _WILD.search(last) else None,
+        literal=max(runs, key=len) if runs else None,
+        prefix=prefix,
+        suffix=suffix,
+        tail=tail,
+        ext=ext.group(1) if ext else None,
+        exact_ext=bool(ext) and last == f"*.{ext.group(1)}" and "." not in ext.group(1),
+        anchor=anchor,
+        dir_literals=tuple(s for s in segments[:-1] if s != "**" and not _WILD.search(s)),
+    )
 
 
 def _combine(globs: Sequence[Glob]) -> re.Pattern[str]:
@@ -96,140 +118,266 @@ def depth_key(entry: str) -> tuple[int, str]:
     return (entry.count("/", 0, len(entry) - 1), entry)
 
 
-def _range(ordered: list[str], prefix: str) -> list[str]:
-    """Entries of a sorted list that start with a directory prefix such as "docs/adr/"."""
-    lo = bisect.bisect_left(ordered, prefix)
-    hi = bisect.bisect_left(ordered, prefix[:-1] + "0")  # "0" sorts right after "/"
-    return ordered[lo:hi]
+def _span(ordered: list[str], prefix: str) -> tuple[int, int]:
+    """Index range of the entries of a sorted list below a directory prefix such as "docs/adr/"."""
+    return bisect.bisect_left(ordered, prefix), bisect.bisect_left(
+        ordered, prefix[:-1] + "0"
+    )  # "0" follows "/"
+
+
+_Bucket = tuple[list[str], list[str]]  # (files, directories), each shallowest first
+_EMPTY: _Bucket = ([], [])
+
+
+def _slashes(entry: str) -> int:
+    return entry.count("/", 0, len(entry) - 1)
 
 
 class PathIndex:
     """Every file and directory of a snapshot, indexed once; answers are memoised per glob.
 
-    Directories are entries ending in "/" so one regex serves files and directories alike.
+    Directories are entries ending in "/" so one regex serves files and directories alike. Buckets
+    list entries shallowest first, so the first match is the one worth showing and `contains` can
+    take its capped candidates off the front. Globs resolve, cheapest first, through: the name
+    bucket (literal last segment); the extension bucket ("*.py"); a substring search for the
+    glob's longest literal in one string of all unique names; the files below a literal directory
+    (anchored prefix or a named directory such as "migrations"). Only globs with no literal part
+    at all fall back to one combined pass, shared by all of them.
     """
 
     def __init__(self, paths: Iterable[str]) -> None:
-        self.files: list[str] = sorted(set(paths))
-        by_name: dict[str, list[str]] = {}
-        by_ext: dict[str, list[str]] = {}
-        dirs: set[str] = set()
-        for path in self.files:
-            slash = path.rfind("/")
-            name = path[slash + 1 :]
-            by_name.setdefault(name, []).append(path)
-            dot = name.rfind(".")
-            if dot >= 0:
-                by_ext.setdefault(name[dot + 1 :], []).append(path)
-            while slash > 0:
-                parent = path[: slash + 1]
-                if parent in dirs:
-                    break
-                dirs.add(parent)
-                slash = path.rfind("/", 0, slash)
+        self.files: list[str] = sorted(dict.fromkeys(paths))  # path order, for directory ranges
+        parents = {p[: p.rfind("/") + 1] for p in self.files}
+        parents.discard("")
+        dirs = set(parents)
+        for parent in parents:
+            slash = parent.rfind("/", 0, len(parent) - 1)
+            while slash > 0 and (up := parent[: slash + 1]) not in dirs:
+                dirs.add(up)
+                slash = parent.rfind("/", 0, slash)
         self.dirs: list[str] = sorted(dirs)
-        for directory in self.dirs:
-            name = directory[directory.rfind("/", 0, len(directory) - 1) + 1 : -1]
-            by_name.setdefault(name, []).append(directory)
-            dot = name.rfind(".")
-            if dot >= 0:
-                by_ext.setdefault(name[dot + 1 :], []).append(directory)
+        by_name: dict[str, _Bucket] = {}
+        by_ext: dict[str, _Bucket] = {}
+        for kind, entries, strip in (
+            (0, sorted(self.files, key=_slashes), 0),
+            (1, sorted(self.dirs, key=_slashes), 1),
+        ):
+            for entry in entries:
+                name = entry[entry.rfind("/", 0, len(entry) - strip) + 1 : len(entry) - strip]
+                bucket = by_name.get(name)
+                if bucket is None:
+                    bucket = by_name[name] = ([], [])
+                bucket[kind].append(entry)
+                dot = name.rfind(".")
+                if dot >= 0:
+                    bucket = by_ext.get(name[dot + 1 :])
+                    if bucket is None:
+                        bucket = by_ext[name[dot + 1 :]] = ([], [])
+                    bucket[kind].append(entry)
         self.by_name = by_name
         self.by_ext = by_ext
-        self._names: list[str] | None = None
-        self._memo: dict[str, tuple[str, ...]] = {}
+        self._blob: str | None = None
+        self._sorted_names: list[str] | None = None
+        self._reversed_names: list[str] | None = None
+        self._memo: dict[str, _Bucket] = {}
+        self._candidates_memo: dict[tuple[tuple[str, ...], int], tuple[list[str], bool]] = {}
 
     @classmethod
     def build(cls, paths: Iterable[str]) -> PathIndex:
         return cls(paths)
 
-    def _under(self, prefix: str) -> list[str]:
-        return _range(self.files, prefix) + _range(self.dirs, prefix)
+    # -- resolving one glob
 
-    def _candidates(self, glob: Glob) -> Sequence[str] | None:
-        if glob.strategy == "name":
-            return self.by_name.get(glob.key, ())
-        if glob.strategy == "ext":
-            bucket = self.by_ext.get(glob.key, ())
-            if glob.anchor and len(bucket) > 64:
-                under = self._under(glob.anchor)
-                if len(under) < len(bucket):
-                    return under
-            return bucket
-        if glob.strategy == "name-prefix":
-            if self._names is None:
-                self._names = sorted(self.by_name)
-            out: list[str] = []
-            for name in self._names[bisect.bisect_left(self._names, glob.key) :]:
-                if not name.startswith(glob.key):
-                    break
-                out.extend(self.by_name[name])
-            return out
-        if glob.strategy == "dir":
-            return self._under(glob.anchor)
-        return None
+    def match(self, glob: Glob) -> _Bucket:
+        """(files, directories) the glob matches itself, each shallowest first.
 
-    def prime(self, globs: Iterable[Glob]) -> None:
-        """Resolve the globs that need a full pass together, in one pass, before they are asked for."""
-        scans = [
-            g for g in {g.text: g for g in globs}.values() if g.strategy == "any" and g.text not in self._memo
-        ]
-        if not scans:
-            return
-        hits: dict[str, list[str]] = {g.text: [] for g in scans}
-        by_name = [g for g in scans if g.basename_only]
-        if by_name:
-            combined = _combine(by_name)
-            for name, entries in self.by_name.items():
-                if combined.match(name) or combined.match(name + "/"):
-                    for g in by_name:
-                        hits[g.text].extend(filter(g.regex.match, entries))
-        full = [g for g in scans if not g.basename_only]
-        if full:
-            combined = _combine(full)
-            for entry in filter(combined.match, [*self.files, *self.dirs]):
-                for g in full:
-                    if g.regex.match(entry):
-                        hits[g.text].append(entry)
-        for g in scans:
-            self._memo[g.text] = tuple(hits[g.text])
-
-    def match(self, glob: Glob) -> tuple[str, ...]:
-        """Entries (files, and directories ending in "/") the glob matches, in no particular order.
-
-        Files below a matched directory match too; `matching_files()` expands them.
+        Files below a matched directory match too; `candidates()` expands them.
         """
         hit = self._memo.get(glob.text)
         if hit is None:
-            candidates = self._candidates(glob)
-            if candidates is None:
+            hit = self._resolve(glob)
+            if hit is None:
                 self.prime([glob])
                 return self._memo[glob.text]
-            hit = self._memo[glob.text] = tuple(filter(glob.regex.match, candidates))
+            self._memo[glob.text] = hit
         return hit
 
-    def best(self, glob: Glob) -> str | None:
-        """The shallowest matching entry (then alphabetical): the one worth showing as evidence."""
-        found = self.match(glob)
-        return min(found, key=depth_key) if found else None
+    def _resolve(self, glob: Glob) -> _Bucket | None:
+        if glob.basename_only:
+            if glob.name is not None:
+                files, dirs = self.by_name.get(glob.name, _EMPTY)
+                return ([] if glob.dir_only else files), dirs
+            if glob.exact_ext:
+                files, dirs = self.by_ext.get(glob.ext or "", _EMPTY)
+                return ([] if glob.dir_only else files), dirs
+            if glob.tail is not None:
+                return self._from_names(self._names_for(glob), glob.dir_only)
+            return None
+        options: list[tuple[int, Callable[[], Sequence[str]]]] = []
+        key = glob.name if glob.name is not None else glob.ext
+        if key is not None:
+            files, dirs = (self.by_name if glob.name is not None else self.by_ext).get(key, _EMPTY)
+            options.append((len(files) + len(dirs), lambda files=files, dirs=dirs: [*files, *dirs]))
+        if glob.anchor:
+            options.append(self._below([glob.anchor]))
+        for literal in glob.dir_literals:
+            options.append(self._below(self.by_name.get(literal, _EMPTY)[1]))
+        only_ext = glob.ext is not None and not glob.prefix and glob.suffix == f".{glob.ext}"
+        if glob.tail is not None and not only_ext and (not options or min(s for s, _ in options) > 64):
+            buckets = [self.by_name[n] for n in self._names_for(glob)]
+            size = sum(len(f) + len(d) for f, d in buckets)
+            options.append((size, lambda buckets=buckets: [e for f, d in buckets for e in (*f, *d)]))
+        if not options:
+            return None
+        _, produce = min(options, key=lambda option: option[0])
+        found = [e for e in produce() if glob.regex.match(e)]
+        matched_files = [] if glob.dir_only else [e for e in found if not e.endswith("/")]
+        matched_dirs = [e for e in found if e.endswith("/")]
+        return sorted(matched_files, key=depth_key), sorted(matched_dirs, key=depth_key)
+
+    def _below(self, directories: Sequence[str]) -> tuple[int, Callable[[], Sequence[str]]]:
+        """How many entries lie below these directories, and a way to list them."""
+        spans = [(_span(self.files, d), _span(self.dirs, d)) for d in directories]
+        size = sum(f[1] - f[0] + d[1] - d[0] for f, d in spans)
+        return size, lambda: [
+            e for f, d in spans for e in (*self.files[f[0] : f[1]], *self.dirs[d[0] : d[1]])
+        ]
+
+    def _names_for(self, glob: Glob) -> list[str]:
+        """Unique names matching the glob's last segment: a sorted-range lookup on the literal
+        prefix or (on reversed names) suffix, else a substring search in one string of all names."""
+        if len(glob.prefix) >= max(len(glob.suffix), 1):
+            if self._sorted_names is None:
+                self._sorted_names = sorted(self.by_name)
+            names = self._sorted_names
+            lo = bisect.bisect_left(names, glob.prefix)
+            hi = bisect.bisect_left(names, glob.prefix + "\U0010ffff")
+            found = names[lo:hi]
+        elif glob.suffix:
+            if self._reversed_names is None:
+                self._reversed_names = sorted(n[::-1] for n in self.by_name)
+            names = self._reversed_names
+            key = glob.suffix[::-1]
+            lo = bisect.bisect_left(names, key)
+            hi = bisect.bisect_left(names, key + "\U0010ffff")
+            found = [n[::-1] for n in names[lo:hi]]
+        else:
+            found = self._names_containing(glob.literal or "")
+        extra = "/" if glob.dir_only and glob.basename_only else ""
+        tail = glob.tail
+        assert tail is not None
+        return [n for n in found if tail.match(n + extra)]
+
+    def _names_containing(self, literal: str) -> list[str]:
+        if self._blob is None:
+            self._blob = "/" + "/".join(self.by_name) + "/"
+        blob, names = self._blob, []
+        i = blob.find(literal)
+        while i >= 0:
+            start = blob.rfind("/", 0, i) + 1
+            end = blob.find("/", i + len(literal))
+            names.append(blob[start:end])
+            i = blob.find(literal, end)
+        return names
+
+    def _from_names(self, names: Sequence[str], dir_only: bool) -> _Bucket:
+        buckets = [self.by_name[n] for n in names]
+        if len(buckets) == 1:
+            files, dirs = buckets[0]
+        else:
+            files = sorted((f for b in buckets for f in b[0]), key=depth_key)
+            dirs = sorted((d for b in buckets for d in b[1]), key=depth_key)
+        return ([] if dir_only else files), dirs
+
+    def prime(self, globs: Iterable[Glob]) -> None:
+        """Resolve the globs with no literal part together, in one pass shared by all of them."""
+        scans = [
+            g for g in {g.text: g for g in globs}.values() if g.text not in self._memo and self._needs_scan(g)
+        ]
+        by_name = [g for g in scans if g.basename_only]
+        if by_name:
+            combined = _combine(by_name)
+            hits: dict[str, list[str]] = {g.text: [] for g in by_name}
+            for name in self.by_name:
+                if combined.match(name) or combined.match(name + "/"):
+                    for g in by_name:
+                        if g.regex.match(name + ("/" if g.dir_only else "")):
+                            hits[g.text].append(name)
+            for g in by_name:
+                self._memo[g.text] = self._from_names(hits[g.text], g.dir_only)
+        full = [g for g in scans if not g.basename_only]
+        if full:
+            combined = _combine(full)
+            found: dict[str, tuple[list[str], list[str]]] = {g.text: ([], []) for g in full}
+            for kind, entries in ((0, self.files), (1, self.dirs)):
+                for entry in filter(combined.match, entries):
+                    for g in full:
+                        if g.regex.match(entry):
+                            found[g.text][kind].append(entry)
+            for g in full:
+                files, dirs = found[g.text]
+                self._memo[g.text] = (sorted(files, key=depth_key), sorted(dirs, key=depth_key))
+
+    @staticmethod
+    def _needs_scan(glob: Glob) -> bool:
+        if glob.basename_only:
+            return glob.name is None and not glob.exact_ext and glob.tail is None
+        return (
+            glob.name is None
+            and glob.ext is None
+            and glob.tail is None
+            and not glob.anchor
+            and not glob.dir_literals
+        )
+
+    # -- answers for rules
+
+    def best(self, globs: Iterable[Glob]) -> tuple[str | None, int]:
+        """The shallowest entry any glob matches (the one worth showing) and how many entries match."""
+        best: str | None = None
+        count = 0
+        for glob in globs:
+            files, dirs = self.match(glob)
+            count += len(files) + len(dirs)
+            for entries in (files, dirs):
+                if entries and (best is None or depth_key(entries[0]) < depth_key(best)):
+                    best = entries[0]
+        return best, count
 
     def count_below(self, directory: str) -> int:
-        return len(_range(self.files, directory))
+        lo, hi = _span(self.files, directory)
+        return hi - lo
 
-    def candidates(self, globs: Iterable[Glob], limit: int) -> tuple[list[str], int]:
-        """The `limit` shallowest files any glob matches (directories expanded), and how many match."""
-        found: set[str] = set()
+    def candidates(self, globs: Sequence[Glob], limit: int) -> tuple[list[str], bool]:
+        """The `limit` shallowest files any glob matches (directories expanded); True if capped."""
+        key = (tuple(g.text for g in globs), limit)
+        hit = self._candidates_memo.get(key)
+        if hit is not None:
+            return hit
+        lists: list[list[str]] = []
         for glob in globs:
-            for entry in self.match(glob):
-                if entry.endswith("/"):
-                    found.update(_range(self.files, entry))
-                else:
-                    found.add(entry)
-        if limit < len(found):
-            return heapq.nsmallest(limit, found, key=depth_key), len(found)
-        return sorted(found, key=depth_key), len(found)
+            files, dirs = self.match(glob)
+            lists.append(files)
+            for d in dirs:
+                lo, hi = _span(self.files, d)
+                lists.append(sorted(self.files[lo:hi], key=depth_key))
+        lists = [entries for entries in lists if entries]
+        if len(lists) == 1:
+            picked = lists[0][: limit + 1]
+        else:
+            picked = []
+            seen: set[str] = set()
+            for path in heapq.merge(*lists, key=depth_key):
+                if path not in seen:
+                    seen.add(path)
+                    picked.append(path)
+                    if len(picked) > limit:
+                        break
+        result = (picked[:limit], len(picked) > limit)
+        self._candidates_memo[key] = result
+        return result
 
-    def matching_files(self, globs: Iterable[Glob]) -> list[str]:
+    def matching_files(self, globs: Sequence[Glob]) -> list[str]:
         """Every file any glob matches, shallowest first."""
         return self.candidates(globs, len(self.files))[0]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import re2
 
 from bot.core.errors import InputError, TemplateError
-from bot.core.pathindex import Glob, GlobError, PathIndex, compile_glob, depth_key
+from bot.core.pathindex import Glob, GlobError, PathIndex, compile_glob
 from bot.core.snapshot import SUCCESS, RepoSnapshot
 from bot.core.yamlload import Positions, format_path, suggest
 
@@ -290,6 +290,10 @@ def _quote_list(items: Sequence[str], limit: int = 4) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -333,16 +337,14 @@ class _Evaluation:
         return Verdict(True, tuple(passed))
 
     def files(self, rule: Files, c: CompiledChecklist) -> Verdict:
-        matches = [self.index.match(c.globs[g]) for g in rule.globs]
-        total = sum(map(len, matches))
-        if not total:
+        best, count = self.index.best([c.globs[g] for g in rule.globs])
+        if best is None:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
-        best = min(filter(None, (self.index.best(c.globs[g]) for g in rule.globs)), key=depth_key)
         text = f"found `{best}`"
         if best.endswith("/"):
             text += f" ({self.index.count_below(best)} files)"
-        if total > 1:
-            text += f" and {total - 1} more"
+        if count > 1:
+            text += f" and {count - 1} more"
         return Verdict(True, (text,))
 
     def read(self, path: str, max_bytes: int) -> str | None:
@@ -361,8 +363,8 @@ class _Evaluation:
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
-        searched, total = self.index.candidates(globs, rule.max_files)
-        if not total:
+        searched, capped = self.index.candidates(globs, rule.max_files)
+        if not searched:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
         regex = c.patterns[rule.pattern, rule.ignore_case]
         for path in searched:
@@ -373,11 +375,9 @@ class _Evaluation:
             if match is not None:
                 line = text.count("\n", 0, match.start()) + 1
                 return Verdict(True, (f"`{path}:{line}` matches `{_short(match.group(0))}`",))
-        capped = f" (searched the first {len(searched)} of {total})" if len(searched) < total else ""
-        files = "1 file" if total == 1 else f"{total} files"
+        files = f"the first {len(searched)} files" if capped else plural(len(searched), "file")
         return Verdict(
-            False,
-            (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}{capped}",),
+            False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
         )
 
     def ci(self, rule: CI) -> Verdict:
