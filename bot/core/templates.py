@@ -206,10 +206,11 @@ def _source(r: _Reader, item: dict, path: Path_) -> tuple[str | None, tuple[int,
     source = r.mapping(item["source"], at, SOURCE_KEYS, "an item source")
     section = r.text(source, at, "section", required=False)
     lines = source.get("lines", [])
-    if not isinstance(lines, list) or any(
-        isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lines
-    ):
+    if not isinstance(lines, list):
         raise r.fail((*at, "lines"), f"expected a list of line numbers (1-based), got {_kind(lines)}")
+    for i, n in enumerate(lines):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise r.fail((*at, "lines", i), f"expected a line number (1 or more), got {_kind(n)}")
     return section, tuple(lines)
 
 

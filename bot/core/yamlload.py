@@ -317,6 +317,8 @@ def load_yaml(
             if exc.context_mark is not None and exc.context_mark is not mark:
                 message += f" on line {exc.context_mark.line + 1}"
             message += ")"
+        if "mapping values are not allowed" in message:
+            message += "; put the value in quotes if it contains ': '"
         raise builder.fail(mark, f"YAML syntax error: {message}") from None
     except yaml.YAMLError as exc:
         raise error(file=filename, message=f"YAML error: {exc}") from None
