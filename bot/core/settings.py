@@ -7,11 +7,10 @@ callers need one import: `parse_config`, then `resolve_checklists`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -25,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.core import settings_schema, yamlload
+from bot.core import settings_errors, settings_schema, yamlload
 from bot.core.errors import ConfigError
 from bot.core.pathindex import GlobError, compile_glob
 from bot.core.resolve import ResolvedChecklist, apply_ignore, parse_extra_rule, resolve_checklists, suggest_id
@@ -283,7 +282,7 @@ class RepoConfig(_Model):
             message,
             line=line,
             column=column,
-            path=_format(path) or None,
+            path=yamlload.format_path(path) or None,
             suggestion=suggestion,
         )
 
@@ -311,7 +310,9 @@ def parse_config(
     try:
         config = RepoConfig.model_validate(data)
     except ValidationError as exc:
-        raise _translate(exc, filename, doc.positions) from None
+        raise settings_errors.translate(
+            exc, filename=filename, positions=doc.positions, keys_at=_keys_at
+        ) from None
     config._positions = doc.positions
     config._filename = filename
     _check_choices(config, shipped_ids)
@@ -392,94 +393,16 @@ def _check_overrides(config: RepoConfig) -> None:
 # ------------------------------------------------------------------------------------------- errors
 
 
-def _suggest_zone(zone: str) -> str | None:
-    """Time zone names differ mostly in case and small typos; a loose match would mislead."""
-    zones = sorted(available_timezones())
-    by_case = {z.lower(): z for z in zones}
-    if zone.lower() in by_case:
-        return by_case[zone.lower()]
-    close = difflib.get_close_matches(zone, zones, n=1, cutoff=0.8)
-    return close[0] if close else None
-
-
-def _format(path: tuple[str | int, ...]) -> str:
-    return yamlload.format_path(path)
-
-
-_MODELS: dict[str, type[BaseModel]] = {
-    "checklists": ChecklistChoice,
-    "items": ItemOverride,
-    "issues": IssueSettings,
-    "summary": SummarySchedule,
-}
-_PLAIN = {
-    "string_type": "expected a string",
-    "tuple_type": "expected a list",
-    "list_type": "expected a list",
-    "dict_type": "expected a mapping",
-    "model_type": "expected a mapping",
-    "model_attributes_type": "expected a mapping",
-    "bool_type": "expected true or false",
-}
-
-
-def _translate(exc: ValidationError, filename: str, positions: yamlload.Positions) -> ConfigError:
-    """The first problem in file order, worded for a person editing YAML."""
-    errors = []
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        kind = error["type"]
-        on_key = kind == "extra_forbidden"
-        where = loc
-        if loc[-1:] == ("[key]",):  # a mapping key of the wrong type, e.g. `items: {1: ...}`
-            where, on_key = loc[:-1], True
-            loc = (*loc[:-2], str(loc[-2]))
-            message, suggestion = "keys here must be strings", None
-        elif loc[:1] == ("checklists",) and len(loc) == 2 and kind in ("model_type", "model_attributes_type"):
-            message = "expected a checklist id, or a mapping with `id` or `path`"
-            suggestion = None
-        elif kind == "extra_forbidden":
-            key = str(loc[-1])
-            model = _model_at(loc[:-1])
-            allowed = list(model.model_fields)
-            message = f"unknown key '{key}'; expected one of: {', '.join(allowed)}"
-            suggestion = suggest_id(key, allowed)
-        elif kind in ("literal_error", "enum"):
-            expected = error.get("ctx", {}).get("expected", "")
-            choices = re.findall(r"'([^']*)'", expected)
-            expected = expected.replace("False", "false")
-            if len(choices) > 2:
-                expected = expected.replace(" or ", ", or ")
-            message = f"expected {expected}, got {_show(error['input'])}"
-            suggestion = suggest_id(str(error["input"]), choices) if isinstance(error["input"], str) else None
-        elif kind == "timezone":
-            message = error["msg"]
-            zone = str(error["input"])
-            suggestion = _suggest_zone(zone)
-        else:
-            message = _PLAIN.get(kind, error["msg"])
-            suggestion = None
-        line, column = positions.lookup(where, value=not on_key)
-        errors.append((line or 0, column or 0, loc, message, suggestion))
-    line, column, loc, message, suggestion = min(errors, key=lambda e: (e[0], e[1]))
-    return ConfigError(filename, message, line or None, column or None, _format(loc) or None, suggestion)
-
-
-def _show(value: Any) -> str:
-    """A value as it was written in YAML: `true`, `null`, `'text'`, `[a, b]`."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list | dict):
-        return "a list" if isinstance(value, list) else "a mapping"
-    return repr(value)
-
-
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel]:
-    if not loc:
-        return RepoConfig
-    return _MODELS.get(str(loc[0]), RepoConfig)
+def _keys_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed in the mapping at `loc` (for "unknown key" errors)."""
+    models: dict[str, type[BaseModel]] = {
+        "checklists": ChecklistChoice,
+        "items": ItemOverride,
+        "issues": IssueSettings,
+        "summary": SummarySchedule,
+    }
+    model = models.get(str(loc[0]), RepoConfig) if loc else RepoConfig
+    return list(model.model_fields)
 
 
 # ------------------------------------------------------------------------------------------- schema
