@@ -404,3 +404,10 @@ def test_checklist_option_without_a_config_replaces_the_default(tmp_path: Path) 
     write(tmp_path, {"README.md": "hi\n"})
     data = json.loads(run("check", str(tmp_path), "--checklist", "python-backend", "--format", "json").stdout)
     assert [c["id"] for c in data["checklists"]] == ["python-backend"]
+
+
+def test_the_readme_command_works_on_this_checkout(repo_root: Path) -> None:
+    result = run("check", str(repo_root))
+    assert result.exit_code == 0, result.stderr
+    assert "Production readiness" in result.stdout
+    assert "Overall:" in result.stdout
