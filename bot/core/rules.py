@@ -342,7 +342,7 @@ class _Evaluation:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
         text = f"found `{best}`"
         if best.endswith("/"):
-            text += f" ({self.index.count_below(best)} files)"
+            text += f" ({plural(self.index.count_below(best), 'file')})"
         if count > 1:
             text += f" and {count - 1} more"
         return Verdict(True, (text,))

@@ -1,0 +1,389 @@
+"""Evidence rules: every kind and combinator, gitignore glob semantics, caps, and the evidence text."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from bot.core.errors import ConfigError, TemplateError
+from bot.core.pathindex import PathIndex, compile_glob, naive_files
+from bot.core.rules import (
+    CI,
+    All,
+    Any,
+    Contains,
+    Files,
+    Not,
+    Rule,
+    Verdict,
+    compile_checklist,
+    evaluate,
+    evaluate_many,
+    parse_rule,
+)
+from bot.core.snapshot import CIResult, RepoSnapshot
+from bot.core.templates import Item, Section, Template
+from bot.core.yamlload import load_yaml
+
+SHA = "1a2b3c4d5e6f"
+
+
+def template(rules: Mapping[str, Rule | None], template_id: str = "t") -> Template:
+    items = tuple(Item(id=k, title=k, why="because", rule=r) for k, r in rules.items())
+    return Template(template_id, "T", 1, None, None, (Section("s", "S", items),), f"{template_id}.yaml")
+
+
+def snapshot(
+    files: Sequence[str] | Mapping[str, bytes], ci: Sequence[CIResult] = (), commit: str | None = SHA
+) -> RepoSnapshot:
+    contents = dict(files) if isinstance(files, Mapping) else {}
+    return RepoSnapshot(paths=list(files), read=contents.get, ci=tuple(ci), commit=commit)
+
+
+def verdict(rule: Rule, snap: RepoSnapshot) -> Verdict:
+    return evaluate(compile_checklist(template({"x": rule})), snap)["x"]
+
+
+def files_verdict(globs: str | Sequence[str], paths: Sequence[str]) -> Verdict:
+    return verdict(Files((globs,) if isinstance(globs, str) else tuple(globs)), snapshot(paths))
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_files_evidence_names_the_shallowest_match() -> None:
+    assert files_verdict("Chart.yaml", ["deploy/helm/app/Chart.yaml", "README.md"]) == Verdict(
+        True, ("found `deploy/helm/app/Chart.yaml`",)
+    )
+    assert files_verdict(
+        "Dockerfile", ["services/api/Dockerfile", "Dockerfile", "a/b/c/Dockerfile"]
+    ) == Verdict(True, ("found `Dockerfile` and 2 more",))
+
+
+def test_files_failure_says_what_was_looked_for() -> None:
+    assert files_verdict("Dockerfile", ["README.md"]) == Verdict(False, ("no file matches `Dockerfile`",))
+    assert files_verdict(["a", "b", "c", "d", "e", "f"], ["README.md"]).evidence == (
+        "no file matches `a`, `b`, `c`, `d` or 2 more",
+    )
+    assert files_verdict(["openapi.yaml", "openapi.json"], []).evidence == (
+        "no file matches `openapi.yaml` or `openapi.json`",
+    )
+
+
+@pytest.mark.parametrize(
+    ("glob", "path", "matches"),
+    [
+        # no slash: the basename at any depth
+        ("Dockerfile", "Dockerfile", True),
+        ("Dockerfile", "services/api/Dockerfile", True),
+        ("*.tf", "infra/modules/vpc/main.tf", True),
+        ("Dockerfile", "Dockerfile.dev", False),
+        ("readme.md", "README.md", False),  # case-sensitive, like git
+        # a basename pattern also matches a directory, hence every file below it
+        ("runbooks", "ops/runbooks/db-failover.md", True),
+        ("*.d", "etc/conf.d/app.conf", True),
+        # a slash anchors at the repository root
+        ("docs/adr/*.md", "docs/adr/0001-use-postgres.md", True),
+        ("docs/adr/*.md", "service/docs/adr/0001.md", False),
+        ("docs/adr/*.md", "docs/adr/old/0001.md", False),
+        ("/Dockerfile", "Dockerfile", True),
+        ("/Dockerfile", "api/Dockerfile", False),
+        # ** spans any number of directories
+        ("**/migrations/versions/*.py", "migrations/versions/001_init.py", True),
+        ("**/migrations/versions/*.py", "app/db/migrations/versions/001_init.py", True),
+        ("**/migrations/versions/*.py", "migrations/versions/sub/001.py", False),
+        ("docs/**/*.md", "docs/a/b/c.md", True),
+        ("docs/**/*.md", "docs/c.md", True),
+        ("docs/**", "docs/a/b/c.md", True),
+        ("**/adr/**", "x/adr/y/z.md", True),
+        # a trailing slash means a directory: any file below it, never a file of that name
+        ("docs/adr/", "docs/adr/0001.md", True),
+        ("docs/adr/", "docs/adr", False),
+        ("tests/", "pkg/tests/test_app.py", True),
+        ("tests/", "tests", False),
+        # wildcards stay inside one path segment
+        ("src/*.py", "src/pkg/app.py", False),
+        ("test_*.py", "tests/unit/test_app.py", True),
+        ("*_test.go", "internal/x/handler_test.go", True),
+        ("[Dd]ockerfile", "dockerfile", True),
+        ("Dockerfile*", "build/Dockerfile.prod", True),
+    ],
+)
+def test_gitignore_glob_semantics(glob: str, path: str, matches: bool) -> None:
+    assert files_verdict(glob, [path, "unrelated/file.txt"]).passed is matches
+    assert (naive_files([path], glob) == [path]) is matches  # the reference agrees
+
+
+def test_directory_evidence_counts_the_files_below() -> None:
+    paths = ["docs/adr/0001-a.md", "docs/adr/0002-b.md", "docs/index.md"]
+    assert files_verdict("docs/adr/", paths).evidence == ("found `docs/adr/` (2 files)",)
+    assert files_verdict("runbooks", ["ops/runbooks/db.md"]).evidence == ("found `ops/runbooks/` (1 file)",)
+
+
+NAMES = [
+    "src", "docs", "adr", "a", "b", "lib", "tests", "test", "node_modules", "vendor", "migrations",
+    "versions", "x.py", "app.py", "test_app.py", "app_test.go", "main.go", "index.js", "a.test.ts",
+    "Dockerfile", "Dockerfile.prod", "Chart.yaml", "values.yaml", "README.md", "0001-x.md", "conf.d",
+    "[odd].txt", ".github", "workflows", "ci.yml", "db.changelog-master.xml", "stress-test.js",
+]  # fmt: skip
+GLOBS = [
+    "Dockerfile", "*.py", "*.md", "docs/adr/*.md", "docs/adr/", "/src/*.py", "**/migrations/versions/*.py",
+    "a/**", "a/**/b", "Dockerfile*", "*e*", "**/adr/**", "src/**/test*", "x.py/", "**", "[ab]",
+    "docs/**/*.md", "*.d", "test", "tests/", "a/b", "**/migrations/[0-9]*.py", "*changelog*.xml",
+    "*_test.go", "*stress*.js", "**/*.py", "**/test", "*/adr/*", "[!a]*.py", "*", "?", "**/lib/*/",
+    "docs/**", "/README.md", "src/", "*.[pj][ys]", "*t*/", ".github/workflows/*.yml", "*.test.ts",
+    "test_*.py", "node_modules/*/index.js", "**/vendor/**/*.go", "\\[odd\\].txt", "*.y*ml",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int) -> None:
+    rng = random.Random(seed)
+    paths = {"/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 6))) for _ in range(2500)}
+    index = PathIndex.build(paths)
+    for text in GLOBS:
+        glob = compile_glob(text)
+        assert index.matching_files([glob]) == naive_files(paths, text), text
+        limited, capped = index.candidates([glob], 5)
+        assert limited == naive_files(paths, text)[:5], text
+        assert capped is (len(naive_files(paths, text)) > 5)
+
+
+def test_candidates_merge_several_globs_shallowest_first_without_duplicates() -> None:
+    paths = ["a/b/c/app.py", "app.py", "docs/x.md", "a/notes.md", "a/b/app.py"]
+    index = PathIndex.build(paths)
+    globs = [compile_glob("*.py"), compile_glob("*.md"), compile_glob("app.py")]
+    assert index.candidates(globs, 10) == (
+        ["app.py", "a/notes.md", "docs/x.md", "a/b/app.py", "a/b/c/app.py"],
+        False,
+    )
+    assert index.candidates(globs, 2) == (["app.py", "a/notes.md"], True)
+
+
+# ---------------------------------------------------------------- contains
+
+
+APP = b'import os\n\n@app.get("/healthz")\ndef health():\n    return {"ok": True}\n'
+
+
+def test_contains_reports_file_line_and_matched_text() -> None:
+    snap = snapshot({"src/app.py": APP, "src/util.py": b"def f():\n    pass\n"})
+    assert verdict(Contains(("*.py",), r"/healthz|/readyz"), snap) == Verdict(
+        True, ("`src/app.py:3` matches `/healthz`",)
+    )
+
+
+def test_contains_ignore_case_and_failure_text() -> None:
+    snap = snapshot({"src/app.py": APP, "lib/x.py": b"nothing"})
+    assert verdict(Contains(("*.py",), "HEALTHZ", ignore_case=True), snap).passed
+    assert verdict(Contains(("*.py",), "HEALTHZ"), snap) == Verdict(
+        False, ("`HEALTHZ` not found in 2 files matching `*.py`",)
+    )
+    assert verdict(Contains(("*.go",), "x"), snap) == Verdict(False, ("no file matches `*.go`",))
+
+
+def test_contains_searches_at_most_max_files_preferring_shallow_paths() -> None:
+    files = {f"pkg{i}/mod.py": b"plain code\n" for i in range(3)}
+    files["deep/er/still/app.py"] = APP
+    snap = snapshot(files)
+    assert verdict(Contains(("*.py",), "healthz", max_files=3), snap) == Verdict(
+        False, ("`healthz` not found in the first 3 files matching `*.py`",)
+    )
+    assert verdict(Contains(("*.py",), "healthz", max_files=4), snap).passed
+
+
+def test_contains_reads_at_most_max_bytes() -> None:
+    snap = snapshot({"app.py": b"#" * 100 + b"\nprometheus_client\n"})
+    assert not verdict(Contains(("app.py",), "prometheus_client", max_bytes=50), snap).passed
+    assert verdict(Contains(("app.py",), "prometheus_client", max_bytes=200), snap).passed
+
+
+def test_contains_tolerates_a_character_cut_by_the_byte_cap() -> None:
+    snap = snapshot({"README.md": "SLO: 99.9 %, café".encode()})
+    cut = len("SLO: 99.9 %, caf") + 1  # inside the two-byte é
+    assert verdict(Contains(("README.md",), "SLO", max_bytes=cut), snap).passed
+
+
+def test_contains_skips_binary_undecodable_and_unreadable_files() -> None:
+    snap = RepoSnapshot(
+        paths=["logo.png", "legacy.txt", "gone.txt"],
+        read={"logo.png": b"\x89PNG\0\0healthz", "legacy.txt": b"caf\xe9 healthz"}.get,
+    )
+    assert verdict(Contains(("*.png", "*.txt"), "healthz"), snap) == Verdict(
+        False, ("`healthz` not found in 3 files matching `*.png` or `*.txt`",)
+    )
+
+
+def test_each_file_is_read_once_per_evaluation() -> None:
+    reads: Counter[str] = Counter()
+    data = {"app.py": APP, "setup.py": b"from setuptools import setup\n"}
+
+    def read(path: str) -> bytes | None:
+        reads[path] += 1
+        return data.get(path)
+
+    rules = {
+        "health": Contains(("*.py",), "healthz"),
+        "metrics": Contains(("*.py",), "prometheus"),
+        "setup": Contains(("setup.py",), "setuptools"),
+    }
+    other = {"again": Contains(("*.py",), "nothing-here", ignore_case=True)}
+    snap = RepoSnapshot(paths=list(data), read=read)
+    compiled = [compile_checklist(template(rules)), compile_checklist(template(other, "u"))]
+    evaluate_many(compiled, snap)
+    assert reads == {"app.py": 1, "setup.py": 1}
+
+
+def test_re2_patterns_run_in_linear_time() -> None:
+    # (a+)+$ is the textbook catastrophic-backtracking pattern for backtracking engines
+    snap = snapshot({"x.txt": b"a" * 50_000 + b"!"})
+    assert not verdict(Contains(("x.txt",), "(a+)+$"), snap).passed
+
+
+# ---------------------------------------------------------------- ci
+
+
+def test_ci_success_on_the_head_commit() -> None:
+    snap = snapshot([], ci=[CIResult("load-test", "success", commit=SHA)])
+    assert verdict(CI(("*load-test*",)), snap) == Verdict(True, ("job `load-test` succeeded on 1a2b3c4",))
+
+
+def test_ci_names_match_case_insensitively_across_slashes() -> None:
+    snap = snapshot([], ci=[CIResult("CI / Lint (push)", "success", commit=SHA)])
+    assert verdict(CI(("*lint*",)), snap).passed
+    assert not verdict(CI(("lint",)), snap).passed
+
+
+def test_ci_failure_reasons() -> None:
+    snap = snapshot([], ci=[CIResult("test", "failure", commit=SHA), CIResult("lint", "success", commit=SHA)])
+    assert verdict(CI(("test",)), snap) == Verdict(
+        False, ("no successful CI job matching `test` on 1a2b3c4 (`test` failure)",)
+    )
+    assert verdict(CI(("*load*",)), snap) == Verdict(False, ("no CI job matches `*load*` on 1a2b3c4",))
+
+
+def test_ci_results_for_other_commits_do_not_count() -> None:
+    snap = snapshot([], ci=[CIResult("test", "success", commit="ffffffffff")])
+    assert not verdict(CI(("test",)), snap).passed
+    unknown_head = snapshot([], ci=[CIResult("test", "success", commit="ffffffffff")], commit=None)
+    assert verdict(CI(("test",)), unknown_head).evidence == ("job `test` succeeded on fffffff",)
+    no_commits = snapshot([], ci=[CIResult("test", "success")], commit=None)
+    assert verdict(CI(("test",)), no_commits).evidence == ("job `test` succeeded",)
+
+
+# ---------------------------------------------------------------- combinators
+
+
+PATHS = ["Dockerfile", "deploy/helm/app/Chart.yaml", "secrets/key.pem"]
+
+
+def test_all_collects_evidence_or_the_first_failure() -> None:
+    snap = snapshot(PATHS)
+    assert verdict(All((Files(("Dockerfile",)), Files(("Chart.yaml",)))), snap) == Verdict(
+        True, ("found `Dockerfile`", "found `deploy/helm/app/Chart.yaml`")
+    )
+    assert verdict(All((Files(("Dockerfile",)), Files(("*.tf",)))), snap) == Verdict(
+        False, ("no file matches `*.tf`",)
+    )
+
+
+def test_any_gives_the_first_passing_evidence_or_every_reason() -> None:
+    snap = snapshot(PATHS)
+    assert verdict(Any((Files(("*.tf",)), Files(("Chart.yaml",)))), snap) == Verdict(
+        True, ("found `deploy/helm/app/Chart.yaml`",)
+    )
+    assert verdict(Any((Files(("*.tf",)), CI(("deploy",)))), snap) == Verdict(
+        False, ("no file matches `*.tf`", "no CI job matches `deploy` on 1a2b3c4")
+    )
+
+
+def test_not_inverts_and_keeps_the_reason() -> None:
+    snap = snapshot(PATHS)
+    assert verdict(Not(Files(("*.p12",))), snap) == Verdict(True, ("no file matches `*.p12`",))
+    assert verdict(Not(Files(("*.pem",))), snap) == Verdict(False, ("found `secrets/key.pem`",))
+
+
+# ---------------------------------------------------------------- compiling checklists
+
+
+def test_only_automatic_items_get_verdicts() -> None:
+    compiled = compile_checklist(template({"docker": Files(("Dockerfile",)), "kickoff": None}))
+    assert set(evaluate(compiled, snapshot(PATHS))) == {"docker"}
+
+
+def test_extra_rules_are_ored_and_can_make_a_manual_item_automatic() -> None:
+    t = template({"tf": Files(("*.tf",)), "kickoff": None})
+    extra = {"tf": Files(("Chart.yaml",)), "kickoff": Files(("Dockerfile",))}
+    verdicts = evaluate(compile_checklist(t, extra), snapshot(PATHS))
+    assert verdicts == {
+        "tf": Verdict(True, ("found `deploy/helm/app/Chart.yaml`",)),
+        "kickoff": Verdict(True, ("found `Dockerfile`",)),
+    }
+
+
+def test_extra_rules_for_unknown_items_are_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown items of 't': nope"):
+        compile_checklist(template({"a": None}), {"nope": Files(("x",))})
+
+
+def test_evaluate_many_matches_separate_evaluations() -> None:
+    a = compile_checklist(template({"docker": Files(("Dockerfile",)), "tf": Files(("*.tf",))}, "a"))
+    b = compile_checklist(template({"pem": Not(Files(("*.pem",))), "helm": Files(("helm/",))}, "b"))
+    snap = snapshot(PATHS)
+    index = PathIndex.build(snap.paths)
+    assert evaluate_many([a, b], snap, index=index) == [evaluate(a, snap), evaluate(b, snap)]
+
+
+# ---------------------------------------------------------------- parse_rule for other files
+
+
+def test_parse_rule_with_positions_of_another_document() -> None:
+    doc = load_yaml(
+        "overrides:\n  openapi-spec:\n    evidence:\n      files: ['api/[spec.yaml']\n",
+        filename=".readiness.yml",
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_rule(
+            doc.value["overrides"]["openapi-spec"]["evidence"],
+            where=doc.positions,
+            filename=".readiness.yml",
+            path=("overrides", "openapi-spec", "evidence"),
+            error=ConfigError,
+        )
+    assert str(info.value) == (
+        ".readiness.yml:4:15: overrides.openapi-spec.evidence.files[0]: glob 'api/[spec.yaml': "
+        "invalid glob (check for an unclosed '[' or a lone '/')"
+    )
+
+
+def test_parse_rule_with_a_where_callable() -> None:
+    asked: list[tuple] = []
+
+    def where(path: tuple) -> tuple[int | None, int | None]:
+        asked.append(path)
+        return (7, None)
+
+    with pytest.raises(TemplateError) as info:
+        parse_rule({"file": "x"}, where=where, filename="t.yaml", path=("evidence",))
+    assert str(info.value) == (
+        "t.yaml:7: evidence.file: unknown rule kind 'file'; expected one of files, contains, ci, all, any, "
+        "not (did you mean 'files'?)"
+    )
+    assert asked == [("evidence", "file")]
+
+
+def test_parse_rule_builds_the_ast() -> None:
+    data = {
+        "all": [
+            {"files": "Dockerfile"},
+            {"not": {"ci": ["*deploy*"]}},
+            {"contains": {"files": ["*.py"], "pattern": "x", "max_bytes": 10}},
+        ]
+    }
+    rule = parse_rule(data, where=lambda p: (None, None), filename="t.yaml")
+    assert rule == All(
+        (Files(("Dockerfile",)), Not(CI(("*deploy*",))), Contains(("*.py",), "x", max_bytes=10))
+    )
