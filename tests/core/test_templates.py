@@ -347,3 +347,33 @@ def test_load_templates_reports_the_file_with_the_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as info:
         load_templates(tmp_path)
     assert str(info.value).startswith("bad.yaml:30:14: sections[1].items[0].why: expected a non-empty string")
+
+
+def test_the_example_in_the_docs_parses_and_behaves(repo_root: Path) -> None:
+    from bot.core.rules import compile_checklist, evaluate
+    from bot.core.snapshot import CIResult, RepoSnapshot
+
+    doc = (repo_root / "docs" / "templates.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    template = parse_template(example, filename="my-service.yaml")
+    assert [item.id for _, item in template.items()] == [
+        "container-image",
+        "ci-tests",
+        "health-endpoint",
+        "no-private-keys",
+        "on-call-rota",
+    ]
+    files = {
+        "Dockerfile": b"FROM python:3.12\n",
+        ".github/workflows/ci.yml": b"jobs: {test: {}}\n",
+        "app/main.py": b'@app.get("/healthz")\ndef health(): ...\n',
+    }
+    snap = RepoSnapshot(paths=list(files), read=files.get, ci=(CIResult("test", "success"),))
+    verdicts = evaluate(compile_checklist(template), snap)
+    assert {k: v.passed for k, v in verdicts.items()} == {
+        "container-image": True,
+        "ci-tests": True,
+        "health-endpoint": True,
+        "no-private-keys": True,
+    }
+    assert verdicts["health-endpoint"].evidence == ('`app/main.py:1` matches `"/healthz"`',)
