@@ -10,7 +10,7 @@ single combined pass over the unique names (or all entries), shared by all such 
 from __future__ import annotations
 
 import bisect
-import heapq
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -129,8 +129,37 @@ _Bucket = tuple[list[str], list[str]]  # (files, directories), each shallowest f
 _EMPTY: _Bucket = ([], [])
 
 
-def _slashes(entry: str) -> int:
-    return entry.count("/", 0, len(entry) - 1)
+_count = operator.methodcaller("count", "/")
+_Chunks = tuple[list[list[str]], list[list[str]]]  # lists of candidate files, of candidate dirs
+
+
+def _by_depth(entries: Iterable[str]) -> list[str]:
+    """Shallowest first, then alphabetical: two C-level sorts instead of a Python key function."""
+    return sorted(sorted(entries), key=_count)
+
+
+def _group(entries: list[str], strip: int) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Entries by name and by extension, keeping their order (the hot loop of building an index)."""
+    names = [e[e.rfind("/", 0, len(e) - strip) + 1 : len(e) - strip] for e in entries]
+    by_name: dict[str, list[str]] = {}
+    add = by_name.setdefault
+    for name, entry in zip(names, entries, strict=True):
+        add(name, []).append(entry)
+    by_ext: dict[str, list[str]] = {}
+    add = by_ext.setdefault
+    for name, entry in zip(names, entries, strict=True):
+        dot = name.rfind(".")
+        if dot >= 0:
+            add(name[dot + 1 :], []).append(entry)
+    return by_name, by_ext
+
+
+def _join(files: dict[str, list[str]], dirs: dict[str, list[str]]) -> dict[str, _Bucket]:
+    joined: dict[str, _Bucket] = {key: (entries, []) for key, entries in files.items()}
+    for key, entries in dirs.items():
+        bucket = joined.get(key)
+        joined[key] = (bucket[0] if bucket else [], entries)
+    return joined
 
 
 class PathIndex:
@@ -156,26 +185,10 @@ class PathIndex:
                 dirs.add(up)
                 slash = parent.rfind("/", 0, slash)
         self.dirs: list[str] = sorted(dirs)
-        by_name: dict[str, _Bucket] = {}
-        by_ext: dict[str, _Bucket] = {}
-        for kind, entries, strip in (
-            (0, sorted(self.files, key=_slashes), 0),
-            (1, sorted(self.dirs, key=_slashes), 1),
-        ):
-            for entry in entries:
-                name = entry[entry.rfind("/", 0, len(entry) - strip) + 1 : len(entry) - strip]
-                bucket = by_name.get(name)
-                if bucket is None:
-                    bucket = by_name[name] = ([], [])
-                bucket[kind].append(entry)
-                dot = name.rfind(".")
-                if dot >= 0:
-                    bucket = by_ext.get(name[dot + 1 :])
-                    if bucket is None:
-                        bucket = by_ext[name[dot + 1 :]] = ([], [])
-                    bucket[kind].append(entry)
-        self.by_name = by_name
-        self.by_ext = by_ext
+        files_by_name, files_by_ext = _group(sorted(self.files, key=_count), 0)
+        dirs_by_name, dirs_by_ext = _group(sorted(self.dirs, key=_count), 1)
+        self.by_name = _join(files_by_name, dirs_by_name)
+        self.by_ext = _join(files_by_ext, dirs_by_ext)
         self._blob: str | None = None
         self._sorted_names: list[str] | None = None
         self._reversed_names: list[str] | None = None
@@ -213,11 +226,11 @@ class PathIndex:
             if glob.tail is not None:
                 return self._from_names(self._names_for(glob), glob.dir_only)
             return None
-        options: list[tuple[int, Callable[[], Sequence[str]]]] = []
+        options: list[tuple[int, Callable[[], _Chunks]]] = []
         key = glob.name if glob.name is not None else glob.ext
         if key is not None:
             files, dirs = (self.by_name if glob.name is not None else self.by_ext).get(key, _EMPTY)
-            options.append((len(files) + len(dirs), lambda files=files, dirs=dirs: [*files, *dirs]))
+            options.append((len(files) + len(dirs), lambda files=files, dirs=dirs: ([files], [dirs])))
         if glob.anchor:
             options.append(self._below([glob.anchor]))
         for literal in glob.dir_literals:
@@ -226,22 +239,28 @@ class PathIndex:
         if glob.tail is not None and not only_ext and (not options or min(s for s, _ in options) > 64):
             buckets = [self.by_name[n] for n in self._names_for(glob)]
             size = sum(len(f) + len(d) for f, d in buckets)
-            options.append((size, lambda buckets=buckets: [e for f, d in buckets for e in (*f, *d)]))
+            options.append((size, lambda b=buckets: ([f for f, _ in b], [d for _, d in b])))
         if not options:
             return None
         _, produce = min(options, key=lambda option: option[0])
-        found = [e for e in produce() if glob.regex.match(e)]
-        matched_files = [] if glob.dir_only else [e for e in found if not e.endswith("/")]
-        matched_dirs = [e for e in found if e.endswith("/")]
-        return sorted(matched_files, key=depth_key), sorted(matched_dirs, key=depth_key)
+        file_chunks, dir_chunks = produce()
+        match = glob.regex.match
+        files = [] if glob.dir_only else [e for chunk in file_chunks for e in filter(match, chunk)]
+        dirs = [e for chunk in dir_chunks for e in filter(match, chunk)]
+        return _by_depth(files), _by_depth(dirs)
 
-    def _below(self, directories: Sequence[str]) -> tuple[int, Callable[[], Sequence[str]]]:
-        """How many entries lie below these directories, and a way to list them."""
-        spans = [(_span(self.files, d), _span(self.dirs, d)) for d in directories]
+    def _below(self, directories: Iterable[str]) -> tuple[int, Callable[[], _Chunks]]:
+        """How many entries lie below these directories, and a way to list them (nested ones once)."""
+        outer: list[str] = []
+        for directory in sorted(directories):
+            if not (outer and directory.startswith(outer[-1])):
+                outer.append(directory)
+        spans = [(_span(self.files, d), _span(self.dirs, d)) for d in outer]
         size = sum(f[1] - f[0] + d[1] - d[0] for f, d in spans)
-        return size, lambda: [
-            e for f, d in spans for e in (*self.files[f[0] : f[1]], *self.dirs[d[0] : d[1]])
-        ]
+        return size, lambda: (
+            [self.files[lo:hi] for (lo, hi), _ in spans],
+            [self.dirs[lo:hi] for _, (lo, hi) in spans],
+        )
 
     def _names_for(self, glob: Glob) -> list[str]:
         """Unique names matching the glob's last segment: a sorted-range lookup on the literal
@@ -285,8 +304,8 @@ class PathIndex:
         if len(buckets) == 1:
             files, dirs = buckets[0]
         else:
-            files = sorted((f for b in buckets for f in b[0]), key=depth_key)
-            dirs = sorted((d for b in buckets for d in b[1]), key=depth_key)
+            files = _by_depth(f for b in buckets for f in b[0])
+            dirs = _by_depth(d for b in buckets for d in b[1])
         return ([] if dir_only else files), dirs
 
     def prime(self, globs: Iterable[Glob]) -> None:
@@ -316,7 +335,7 @@ class PathIndex:
                             found[g.text][kind].append(entry)
             for g in full:
                 files, dirs = found[g.text]
-                self._memo[g.text] = (sorted(files, key=depth_key), sorted(dirs, key=depth_key))
+                self._memo[g.text] = (_by_depth(files), _by_depth(dirs))
 
     @staticmethod
     def _needs_scan(glob: Glob) -> bool:
@@ -360,19 +379,12 @@ class PathIndex:
             lists.append(files)
             for d in dirs:
                 lo, hi = _span(self.files, d)
-                lists.append(sorted(self.files[lo:hi], key=depth_key))
+                lists.append(_by_depth(self.files[lo:hi])[: limit + 1])
         lists = [entries for entries in lists if entries]
         if len(lists) == 1:
             picked = lists[0][: limit + 1]
-        else:
-            picked = []
-            seen: set[str] = set()
-            for path in heapq.merge(*lists, key=depth_key):
-                if path not in seen:
-                    seen.add(path)
-                    picked.append(path)
-                    if len(picked) > limit:
-                        break
+        else:  # each list is shallowest first, so the first limit + 1 of each are enough
+            picked = _by_depth({p for entries in lists for p in entries[: limit + 1]})[: limit + 1]
         result = (picked[:limit], len(picked) > limit)
         self._candidates_memo[key] = result
         return result

@@ -136,6 +136,7 @@ GLOBS = [
     "*_test.go", "*stress*.js", "**/*.py", "**/test", "*/adr/*", "[!a]*.py", "*", "?", "**/lib/*/",
     "docs/**", "/README.md", "src/", "*.[pj][ys]", "*t*/", ".github/workflows/*.yml", "*.test.ts",
     "test_*.py", "node_modules/*/index.js", "**/vendor/**/*.go", "\\[odd\\].txt", "*.y*ml",
+    "**/src/**/*.py", "**/src/src/*", "**/workflows/ci.yml", "**/tests/**/test_*.py",
 ]  # fmt: skip
 
 
@@ -150,6 +151,13 @@ def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int) -> None:
         limited, capped = index.candidates([glob], 5)
         assert limited == naive_files(paths, text)[:5], text
         assert capped is (len(naive_files(paths, text)) > 5)
+
+
+def test_nested_directories_of_the_same_name_are_not_counted_twice() -> None:
+    # many .py files make "files below a directory named src" the cheapest route for this glob
+    paths = ["src/src/a.py", "src/b.py", *(f"pkg{i}/m.py" for i in range(200))]
+    glob = compile_glob("**/src/*.py")
+    assert PathIndex.build(paths).matching_files([glob]) == ["src/b.py", "src/src/a.py"]
 
 
 def test_candidates_merge_several_globs_shallowest_first_without_duplicates() -> None:
