@@ -1,12 +1,12 @@
 """Webhook receiver benchmark: signed ~7.7 KB GitHub pushes over loopback, durably stored.
 
-    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 64]
-                                      [--databases sqlite,postgres] [--no-pin]
+    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 32]
+                                      [--databases sqlite,postgres] [--no-pin] [--httpx]
 
 For each database (a fresh SQLite file; then a fresh PostgreSQL database `bench`, dropped and
 recreated, never the test database) the script starts `readiness serve --no-worker
 --no-scheduler` as a subprocess and drives it from a *separate* load-generator process (this
-file with --load-generator: asyncio + an httpx connection pool):
+file with --load-generator, asyncio on uvloop, a pool of keep-alive connections):
 
 - fixed rate: an open-loop schedule of `--rate` deliveries/s; latency is measured from each
   request's *scheduled* send time, so a stalled server cannot hide queueing delay;
@@ -14,8 +14,13 @@ file with --load-generator: asyncio + an httpx connection pool):
 
 It prints sustained deliveries/s and p50/p99 acknowledgement latency, then repeats with the
 server pinned to one core (`taskset -c 0`) and the generator on another (`taskset -c 1`).
-After each server stops it counts the stored rows: every acknowledged (202) delivery must be
-there. The worker is off: this measures the front door (verify, parse, store, acknowledge).
+After each server stops (SIGTERM) it counts the stored rows: every acknowledged (202) delivery
+must be there. The worker is off: this measures the front door (verify, parse, store, ack).
+
+The default client writes HTTP/1.1 on asyncio streams. httpx's pool was the first choice, but
+measured on this machine against a trivial uvicorn app it peaks near 800 requests/s with 1-8
+connections and collapses with more (166/s at 32, 97/s at 64), and at a fixed 200/s a short
+server stall makes its queue spiral; `--httpx` adds httpx rows for comparison.
 """
 
 from __future__ import annotations
@@ -70,69 +75,128 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def generate(url: str, mode: str, rate: float, duration: float, connections: int, prefix: str) -> dict:
-    import httpx
+def request_headers(n: int, prefix: str, sig: str) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": f"{prefix}-{n}",
+        "x-hub-signature-256": sig,
+    }
 
+
+class HttpxClient:
+    """httpx's pooled AsyncClient (what the brief asks for)."""
+
+    def __init__(self, url: str, connections: int, bodies: list[tuple[bytes, str]], prefix: str) -> None:
+        import httpx
+
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        transport = httpx.AsyncHTTPTransport(limits=limits, socket_options=nodelay)
+        self.client = httpx.AsyncClient(base_url=url, transport=transport, timeout=30)
+        self.bodies, self.prefix, self.error = bodies, prefix, httpx.HTTPError
+
+    async def post(self, n: int) -> str:
+        body, sig = self.bodies[n % VARIANTS]
+        try:
+            resp = await self.client.post(
+                "/webhooks/github", content=body, headers=request_headers(n, self.prefix, sig)
+            )
+        except self.error as exc:
+            return type(exc).__name__
+        return str(resp.status_code)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class RawClient:
+    """Keep-alive HTTP/1.1 over asyncio streams, one request in flight per connection. httpx
+    tops out near 800 requests/s on one core here and degrades with more than ~8 connections,
+    so it cannot show what the server does at its limit; this client costs a few microseconds."""
+
+    def __init__(self, url: str, connections: int, bodies: list[tuple[bytes, str]], prefix: str) -> None:
+        host_port = url.removeprefix("http://").rstrip("/")
+        self.host, self.port = host_port.split(":")[0], int(host_port.split(":")[1])
+        self.connections, self.bodies, self.prefix = connections, bodies, prefix
+        self.pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        self.opened = 0
+
+    async def post(self, n: int) -> str:
+        if self.pool.empty() and self.opened < self.connections:
+            self.opened += 1
+            self.pool.put_nowait(await asyncio.open_connection(self.host, self.port))
+        reader, writer = await self.pool.get()
+        body, sig = self.bodies[n % VARIANTS]
+        head = "".join(f"{k}: {v}\r\n" for k, v in request_headers(n, self.prefix, sig).items())
+        start = f"POST /webhooks/github HTTP/1.1\r\nhost: {self.host}\r\ncontent-length: {len(body)}\r\n"
+        writer.write(f"{start}{head}\r\n".encode() + body)
+        try:
+            status = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in status.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            self.opened -= 1
+            writer.close()
+            return type(exc).__name__
+        self.pool.put_nowait((reader, writer))
+        return status[9:12].decode()
+
+    async def close(self) -> None:
+        while not self.pool.empty():
+            _, writer = self.pool.get_nowait()
+            writer.close()
+
+
+async def generate(
+    url: str, mode: str, client_kind: str, rate: float, duration: float, connections: int, prefix: str
+) -> dict:
     bodies = make_bodies()
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    kind = HttpxClient if client_kind == "httpx" else RawClient
+    client = kind(url, connections, bodies, prefix)
     acked = 0
     errors: dict[str, int] = {}
     latencies: list[float] = []
 
-    # TCP_NODELAY: httpx writes headers and body separately; without it Nagle + delayed ACK
-    # stall every request by up to 40 ms on loopback.
-    transport = httpx.AsyncHTTPTransport(
-        limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-    )
-    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as client:
-
-        async def send(n: int, since: float, record: bool) -> None:
-            nonlocal acked
-            body, sig = bodies[n % VARIANTS]
-            headers = {
-                "content-type": "application/json",
-                "x-github-event": "push",
-                "x-github-delivery": f"{prefix}-{n}",
-                "x-hub-signature-256": sig,
-            }
-            try:
-                resp = await client.post("/webhooks/github", content=body, headers=headers)
-                code = str(resp.status_code)
-            except httpx.HTTPError as exc:
-                code = type(exc).__name__
-            if code == "202":
-                acked += 1
-                if record:
-                    latencies.append(time.perf_counter() - since)
-            else:
-                errors[code] = errors.get(code, 0) + 1
-
-        # warm-up (connections, caches): counted for storage, not for the figures
-        await asyncio.gather(*(send(i, time.perf_counter(), False) for i in range(min(connections, 50))))
-        counter = 1000
-        cpu_started = time.process_time()
-        started = time.perf_counter()
-        if mode == "fixed":
-            tasks = []
-            total = int(rate * duration)
-            for i in range(total):
-                scheduled = started + i / rate
-                delay = scheduled - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(send(counter + i, scheduled, True)))
-            await asyncio.gather(*tasks)
+    async def send(n: int, since: float, record: bool) -> None:
+        nonlocal acked
+        code = await client.post(n)
+        if code == "202":
+            acked += 1
+            if record:
+                latencies.append(time.perf_counter() - since)
         else:
-            deadline = started + duration
-            next_id = iter(range(counter, 10**9))
+            errors[code] = errors.get(code, 0) + 1
 
-            async def sender() -> None:
-                while time.perf_counter() < deadline:
-                    await send(next(next_id), time.perf_counter(), True)
+    # warm-up (connections, caches): counted for storage, not for the figures
+    await asyncio.gather(*(send(i, time.perf_counter(), False) for i in range(min(connections, 50))))
+    counter = 1000
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    if mode == "fixed":  # open loop: latency from the scheduled send time
+        tasks = []
+        for i in range(int(rate * duration)):
+            scheduled = started + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(counter + i, scheduled, True)))
+        await asyncio.gather(*tasks)
+    else:  # closed loop: every connection sends back to back
+        deadline = started + duration
+        next_id = iter(range(counter, 10**9))
 
-            await asyncio.gather(*(sender() for _ in range(connections)))
-        elapsed = time.perf_counter() - started
-        cpu = (time.process_time() - cpu_started) / elapsed
+        async def sender() -> None:
+            while time.perf_counter() < deadline:
+                await send(next(next_id), time.perf_counter(), True)
+
+        await asyncio.gather(*(sender() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    cpu = (time.process_time() - cpu_started) / elapsed
+    await client.close()
     return {
         "acked": acked,
         "measured": len(latencies),
@@ -206,11 +270,21 @@ def start_server(url: str, port: int, pinned: bool, log_path: Path) -> subproces
     raise SystemExit("server did not become healthy in 30 s")
 
 
-def run_generator(port: int, mode: str, args: argparse.Namespace, pinned: bool, prefix: str) -> dict:
+PHASES = (  # (mode, client, connections option)
+    ("fixed", "raw", "connections"),
+    ("max", "raw", "connections"),
+)
+HTTPX_PHASES = (("fixed", "httpx", "httpx_connections"), ("max", "httpx", "httpx_connections"))
+
+
+def run_generator(
+    port: int, phase: tuple[str, str, int], args: argparse.Namespace, pinned: bool, prefix: str
+) -> dict:
+    mode, client, connections = phase
     cmd = [
         sys.executable, __file__, "--load-generator", "--url", f"http://127.0.0.1:{port}", "--mode", mode,
-        "--rate", str(args.rate), "--duration", str(args.duration), "--connections", str(args.connections),
-        "--prefix", prefix,
+        "--client", client, "--rate", str(args.rate), "--duration", str(args.duration),
+        "--connections", str(connections), "--prefix", prefix,
     ]  # fmt: skip
     if pinned:
         cmd = ["taskset", "-c", "1", *cmd]
@@ -222,18 +296,21 @@ def bench_one(db: str, pinned: bool, args: argparse.Namespace, workdir: Path) ->
     url = f"sqlite:///{workdir / f'bench-{int(pinned)}.db'}" if db == "sqlite" else fresh_postgres()
     port = free_port()
     server = start_server(url, port, pinned, workdir / f"server-{db}-{int(pinned)}.log")
+    results = []
     try:
-        fixed = run_generator(port, "fixed", args, pinned, f"{db}-{int(pinned)}-fixed")
-        peak = run_generator(port, "max", args, pinned, f"{db}-{int(pinned)}-max")
+        for i, (mode, client, option) in enumerate(PHASES + (HTTPX_PHASES if args.httpx else ())):
+            phase = (mode, client, getattr(args, option))
+            results.append((phase, run_generator(port, phase, args, pinned, f"{db}-{int(pinned)}-{i}")))
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: commits everything acknowledged
         server.wait(timeout=60)
     stored = count_rows(url)
-    acked = fixed["acked"] + peak["acked"]
-    where = "server on 1 core " if pinned else "unpinned (2 cores)"
+    acked = sum(r["acked"] for _, r in results)
+    where = "server on 1 core" if pinned else "unpinned (2 cores)"
     rows = []
-    for name, r in (("fixed", fixed), ("max", peak)):
-        label = f"{args.rate:.0f}/s" if name == "fixed" else f"max ({args.connections} conns)"
+    for (mode, client, connections), r in results:
+        label = f"{args.rate:.0f}/s" if mode == "fixed" else "max"
+        label += f" {client}x{connections}"
         errs = f"  errors={r['errors']}" if r["errors"] else ""
         figures = f"{r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['generator_cpu']:>7.0%}"
         rows.append(f"{db:<9} {where:<19} {label:<16} {figures}{errs}")
@@ -246,13 +323,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections (raw client)")
+    parser.add_argument("--httpx", action="store_true", help="also drive the server with httpx's pool")
+    parser.add_argument("--httpx-connections", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--no-pin", action="store_true", help="skip the one-core runs")
     parser.add_argument("--load-generator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=("fixed", "max"), help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="d", help=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=("httpx", "raw"), default="raw", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.load_generator:
@@ -263,7 +343,9 @@ def main() -> None:
         except ImportError:
             pass
         result = asyncio.run(
-            generate(args.url, args.mode, args.rate, args.duration, args.connections, args.prefix)
+            generate(
+                args.url, args.mode, args.client, args.rate, args.duration, args.connections, args.prefix
+            )
         )
         print(json.dumps(result))
         return
@@ -271,6 +353,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     body_size = len(make_bodies()[0][0])
     print(f"signed GitHub pushes of {body_size} bytes, {args.duration:.0f} s per phase, loopback HTTP/1.1")
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f} (other processes share these {os.cpu_count()} cores)"
+    )
     heads = f"{'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'gen CPU':>8}"
     print(f"{'database':<9} {'server':<19} {'load':<16} {heads}")
     workdir = Path(tempfile.mkdtemp(prefix="readiness-bench-"))

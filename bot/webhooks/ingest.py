@@ -104,8 +104,13 @@ class Ingestor:
         write: WriteBatch = write_batch,
         on_commit: Callable[[int], None] | None = None,
         max_batch: int = 1000,
+        writers: int | None = None,
     ) -> None:
         self._engine = engine
+        # PostgreSQL overlaps commits (its WAL flush serves several at once); SQLite has one
+        # writer lock, and a second writer would only sleep in its busy handler.
+        self._writers = writers or (1 if engine.dialect.name == "sqlite" else 3)
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._write = write
         self._on_commit = on_commit
         self._max_batch = max_batch
@@ -118,7 +123,7 @@ class Ingestor:
     async def start(self) -> None:
         self._wakeup = asyncio.Event()
         self._closed = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._executor = ThreadPoolExecutor(max_workers=self._writers, thread_name_prefix="ingest")
         self._task = asyncio.create_task(self._run(), name="ingest-writer")
 
     @property
@@ -153,12 +158,19 @@ class Ingestor:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._pending:
+            while self._pending and len(self._in_flight) < self._writers:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                await self._commit(loop, batch)
-            if self._closed:
+                task = asyncio.create_task(self._commit(loop, batch))
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            if self._closed and not self._pending and not self._in_flight:
                 return
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if self._wakeup is not None:
+            self._wakeup.set()  # a writer is free: take what queued meanwhile
 
     async def _commit(
         self, loop: asyncio.AbstractEventLoop, batch: list[tuple[NewDelivery, asyncio.Future[bool]]]

@@ -109,3 +109,24 @@ def test_write_batch_is_one_transaction(engine: Engine) -> None:
     assert write_batch(engine, [item(1), item(2)]) == [True, True]
     assert write_batch(engine, [item(2), item(3)]) == [False, True]
     assert len(stored(engine)) == 3
+
+
+async def test_with_two_writers_a_slow_commit_does_not_hold_up_the_next(engine: Engine) -> None:
+    slow = threading.Event()
+    entered = threading.Event()
+
+    def write(_engine: Engine, items: Sequence[NewDelivery]) -> list[bool]:
+        if items[0].delivery_id == "d-0":
+            entered.set()
+            slow.wait(timeout=10)  # a commit stuck in fsync
+        return [True] * len(items)
+
+    ingestor = Ingestor(engine, write=write, writers=2)
+    await ingestor.start()
+    first = asyncio.create_task(ingestor.submit(item(0)))
+    await asyncio.to_thread(entered.wait, 10)
+    assert await asyncio.wait_for(ingestor.submit(item(1)), timeout=10) is True
+    assert not first.done()
+    slow.set()
+    assert await first is True
+    await ingestor.stop()
