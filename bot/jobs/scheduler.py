@@ -1,4 +1,5 @@
-"""Periodic work, run by `readiness serve`: today a resync of every active repository.
+"""Periodic work, run by `readiness serve`: a resync of every active repository, and pruning
+of done deliveries older than a week (the queue table would otherwise grow forever).
 
 The scheduler only *enqueues*; the worker does the work, in order with the repository's webhooks.
 Fire times are aligned to multiples of the interval since the Unix epoch and each delivery id
@@ -12,7 +13,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -23,11 +24,12 @@ from bot.logging import get_logger
 from bot.store import repos
 from bot.store.db import session_scope
 from bot.store.models import Repository, utcnow
-from bot.store.queue import enqueue_many
+from bot.store.queue import enqueue_many, prune
 
 log = get_logger(__name__)
 
 RESYNC_EVENT = "readiness.resync"
+DONE_RETENTION = timedelta(days=7)  # done deliveries kept this long, for `readiness deliveries list`
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_DELIVERY_ID = 128
 
@@ -98,6 +100,11 @@ class Scheduler:
             self.on_enqueue()
         return n
 
+    async def prune(self) -> int:
+        n = await asyncio.to_thread(prune, self.engine, finished_before=self.clock() - DONE_RETENTION)
+        log.info("done deliveries pruned", deliveries=n, older_than_days=DONE_RETENTION.days)
+        return n
+
     def start(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
@@ -107,6 +114,13 @@ class Scheduler:
             coalesce=True,  # after a pause, one resync, not one per missed interval
             max_instances=1,
             misfire_grace_time=int(min(self.interval_seconds, 3600)),
+        )
+        scheduler.add_job(
+            self.prune,
+            IntervalTrigger(hours=1, start_date=EPOCH, timezone=UTC),
+            id="prune",
+            coalesce=True,
+            max_instances=1,
         )
         scheduler.start()
         self._scheduler = scheduler

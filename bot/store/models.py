@@ -59,7 +59,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "delivery_id"),
         Index("ix_deliveries_claim", "status", "next_attempt_at"),
-        Index("ix_deliveries_repo_key", "repo_key", "status", "id"),  # oldest unfinished per repo
+        Index("ix_deliveries_repo_key", "status", "repo_key", "id"),  # heads of unfinished work per repo
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -110,24 +110,25 @@ def claim(
     `max_attempts` takeovers instead of looping forever."""
     if limit <= 0:
         return []
+    # The head of each repository's line: computed once over unfinished rows (an uncorrelated
+    # subquery), so a claim costs in proportion to the backlog, not to the history of done rows.
     older = aliased(Delivery)
-    oldest_of_repo = (
-        select(func.min(older.id))
-        .where(older.repo_key == Delivery.repo_key, older.status.in_((PENDING, RUNNING)))
-        .scalar_subquery()
-    )
+    unfinished = older.status.in_((PENDING, RUNNING))
+    heads = union_all(
+        select(func.min(older.id).label("id"))
+        .where(unfinished, older.repo_key.is_not(None))
+        .group_by(older.repo_key),
+        select(older.id).where(unfinished, older.repo_key.is_(None)),
+    ).subquery("heads")
     due = or_(
         and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now),
         and_(Delivery.status == RUNNING, Delivery.lease_until <= now),
     )
     query = (
-        select(Delivery)
-        .where(due, or_(Delivery.repo_key.is_(None), Delivery.id == oldest_of_repo))
-        .order_by(Delivery.id)
-        .limit(limit)
+        select(Delivery).join(heads, Delivery.id == heads.c.id).where(due).order_by(Delivery.id).limit(limit)
     )
-    if not is_sqlite(engine):
-        query = query.with_for_update(skip_locked=True)  # SQLite: BEGIN IMMEDIATE serialises
+    if not is_sqlite(engine):  # SQLite: BEGIN IMMEDIATE serialises claimers instead
+        query = query.with_for_update(skip_locked=True, of=Delivery)
     until = now + timedelta(seconds=lease_seconds)
     claimed: list[Delivery] = []
     with session_scope(engine, immediate=True) as session:
@@ -249,6 +250,16 @@ def retry(engine: Engine, delivery_id: int, *, now: datetime | None = None) -> D
         delivery.status, delivery.attempts = PENDING, 0
         delivery.next_attempt_at, delivery.finished_at = now or utcnow(), None
         return delivery
+
+
+def prune(engine: Engine, *, finished_before: datetime) -> int:
+    """Delete deliveries done before `finished_before` (their effects are recorded elsewhere);
+    dead ones stay until an operator retries them. Returns how many were deleted."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            delete(Delivery).where(Delivery.status == DONE, Delivery.finished_at < finished_before)
+        )
+        return result.rowcount  # type: ignore[attr-defined]
 
 
 def get(engine: Engine, delivery_id: int) -> Delivery | None:

@@ -40,7 +40,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_claim', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_deliveries_repo_key', ['repo_key', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_deliveries_repo_key', ['status', 'repo_key', 'id'], unique=False)
 
     op.create_table('installations',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -92,3 +92,17 @@ async def test_replicas_fire_at_the_same_aligned_moments(engine: Engine) -> None
     finally:
         scheduler.shutdown(wait=True)
     assert scheduler.next_resync is None
+
+
+async def test_done_deliveries_older_than_a_week_are_pruned_dead_ones_kept(engine: Engine) -> None:
+    seed(engine)
+    enqueue_resyncs(engine, now=T0, interval_seconds=HOUR)
+    [a, b] = queue.claim(engine, owner="w", now=T0, lease_seconds=60, limit=2)
+    queue.complete(engine, a.id, owner="w", now=T0)  # type: ignore[arg-type]
+    queue.fail(engine, b.id, owner="w", error="gone", now=T0, retry_at=None)  # type: ignore[arg-type]
+
+    week = Scheduler(engine, load_settings(), clock=lambda: T0 + timedelta(days=7))
+    assert await week.prune() == 0  # exactly a week old: kept
+    later = Scheduler(engine, load_settings(), clock=lambda: T0 + timedelta(days=7, seconds=1))
+    assert await later.prune() == 1
+    assert [d.status for d in queue.list_deliveries(engine)] == ["dead"]
