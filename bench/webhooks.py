@@ -277,6 +277,12 @@ PHASES = (  # (mode, client, connections option)
 HTTPX_PHASES = (("fixed", "httpx", "httpx_connections"), ("max", "httpx", "httpx_connections"))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_generator(
     port: int, phase: tuple[str, str, int], args: argparse.Namespace, pinned: bool, prefix: str
 ) -> dict:
@@ -300,7 +306,10 @@ def bench_one(db: str, pinned: bool, args: argparse.Namespace, workdir: Path) ->
     try:
         for i, (mode, client, option) in enumerate(PHASES + (HTTPX_PHASES if args.httpx else ())):
             phase = (mode, client, getattr(args, option))
-            results.append((phase, run_generator(port, phase, args, pinned, f"{db}-{int(pinned)}-{i}")))
+            cpu, wall = cpu_seconds(server.pid), time.perf_counter()
+            result = run_generator(port, phase, args, pinned, f"{db}-{int(pinned)}-{i}")
+            result["server_cpu"] = (cpu_seconds(server.pid) - cpu) / (time.perf_counter() - wall)
+            results.append((phase, result))
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: commits everything acknowledged
         server.wait(timeout=60)
@@ -312,7 +321,11 @@ def bench_one(db: str, pinned: bool, args: argparse.Namespace, workdir: Path) ->
         label = f"{args.rate:.0f}/s" if mode == "fixed" else "max"
         label += f" {client}x{connections}"
         errs = f"  errors={r['errors']}" if r["errors"] else ""
-        figures = f"{r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['generator_cpu']:>7.0%}"
+        per = r["server_cpu"] / max(r["rate"], 1e-9) * 1e6  # server CPU microseconds per delivery
+        figures = (
+            f"{r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['server_cpu']:>7.0%} {per:>7.0f}"
+        )
+        figures += f" {r['generator_cpu']:>7.0%}"
         rows.append(f"{db:<9} {where:<19} {label:<16} {figures}{errs}")
     check = "OK" if stored == acked else "MISMATCH"
     rows.append(f"{'':<9} {'':<19} stored rows {stored} / acknowledged {acked}: {check}")
@@ -356,7 +369,7 @@ def main() -> None:
     print(
         f"load average before: {os.getloadavg()[0]:.2f} (other processes share these {os.cpu_count()} cores)"
     )
-    heads = f"{'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'gen CPU':>8}"
+    heads = f"{'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'srv CPU':>8} {'us/del':>7} {'gen CPU':>7}"
     print(f"{'database':<9} {'server':<19} {'load':<16} {heads}")
     workdir = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
     failed = False
