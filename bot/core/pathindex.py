@@ -10,10 +10,10 @@ single combined pass over the unique names (or all entries), shared by all such 
 from __future__ import annotations
 
 import bisect
-import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 
 try:  # pathspec >= 1.0
     from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern as _Pattern
@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - pathspec 0.12
 _WILD = re.compile(r"[*?\[\\]")
 _TOKEN = re.compile(r"\[[^\]]*\]|[*?]")  # wildcard tokens inside one segment
 _EXT = re.compile(r"\.([^.*?\[\\/]+)$")  # a literal extension ending a segment
+_TAIL_EXACT = re.compile(r"^(?:\*[^*?\[\\]+|[^*?\[\\]+\*)$")
 _GROUP = re.compile(r"\(\?P<\w+>")
 
 
@@ -43,6 +44,7 @@ class Glob:
     prefix: str  # the last segment's literal start ("test_" in "test_*.py")
     suffix: str  # the last segment's literal end ("_test.go" in "*_test.go")
     tail: re.Pattern[str] | None  # the last segment as a basename pattern, tested on bare names
+    tail_exact: bool  # the last segment is "*literal" or "literal*": a name range needs no check
     ext: str | None  # literal extension of the last segment ("py")
     exact_ext: bool  # the last segment is exactly "*.<ext>"
     anchor: str  # literal directory prefix of an anchored glob ("docs/adr/"), else ""
@@ -101,6 +103,7 @@ def compile_glob(text: str) -> Glob:
         prefix=prefix,
         suffix=suffix,
         tail=tail,
+        tail_exact=tail is not None and not dir_only and _TAIL_EXACT.match(last) is not None,
         ext=ext.group(1) if ext else None,
         exact_ext=bool(ext) and last == f"*.{ext.group(1)}" and "." not in ext.group(1),
         anchor=anchor,
@@ -129,8 +132,12 @@ _Bucket = tuple[list[str], list[str]]  # (files, directories), each shallowest f
 _EMPTY: _Bucket = ([], [])
 
 
-_count = operator.methodcaller("count", "/")
+_count = methodcaller("count", "/")
 _Chunks = tuple[list[list[str]], list[list[str]]]  # lists of candidate files, of candidate dirs
+
+
+def _prefix_span(ordered: list[str], prefix: str) -> tuple[int, int]:
+    return bisect.bisect_left(ordered, prefix), bisect.bisect_left(ordered, prefix + "\U0010ffff")
 
 
 def _by_depth(entries: Iterable[str]) -> list[str]:
@@ -138,19 +145,17 @@ def _by_depth(entries: Iterable[str]) -> list[str]:
     return sorted(sorted(entries), key=_count)
 
 
-def _group(entries: list[str], strip: int) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _group(names: list[str], entries: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Entries by name and by extension, keeping their order (the hot loop of building an index)."""
-    names = [e[e.rfind("/", 0, len(e) - strip) + 1 : len(e) - strip] for e in entries]
     by_name: dict[str, list[str]] = {}
     add = by_name.setdefault
     for name, entry in zip(names, entries, strict=True):
         add(name, []).append(entry)
     by_ext: dict[str, list[str]] = {}
     add = by_ext.setdefault
-    for name, entry in zip(names, entries, strict=True):
-        dot = name.rfind(".")
-        if dot >= 0:
-            add(name[dot + 1 :], []).append(entry)
+    for (_, dot, ext), entry in zip(map(methodcaller("rpartition", "."), names), entries, strict=True):
+        if dot:
+            add(ext, []).append(entry)
     return by_name, by_ext
 
 
@@ -176,8 +181,10 @@ class PathIndex:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.files: list[str] = sorted(dict.fromkeys(paths))  # path order, for directory ranges
-        parents = {p[: p.rfind("/") + 1] for p in self.files}
-        parents.discard("")
+        by_depth = sorted(self.files, key=_count)
+        parts = [f.rpartition("/") for f in by_depth]
+        parents = {parent + "/" for parent, _, _ in parts}
+        parents.discard("/")
         dirs = set(parents)
         for parent in parents:
             slash = parent.rfind("/", 0, len(parent) - 1)
@@ -185,14 +192,17 @@ class PathIndex:
                 dirs.add(up)
                 slash = parent.rfind("/", 0, slash)
         self.dirs: list[str] = sorted(dirs)
-        files_by_name, files_by_ext = _group(sorted(self.files, key=_count), 0)
-        dirs_by_name, dirs_by_ext = _group(sorted(self.dirs, key=_count), 1)
+        dirs_by_depth = sorted(self.dirs, key=_count)
+        dir_names = [d[d.rfind("/", 0, len(d) - 1) + 1 : -1] for d in dirs_by_depth]
+        files_by_name, files_by_ext = _group([name for _, _, name in parts], by_depth)
+        dirs_by_name, dirs_by_ext = _group(dir_names, dirs_by_depth)
         self.by_name = _join(files_by_name, dirs_by_name)
         self.by_ext = _join(files_by_ext, dirs_by_ext)
         self._blob: str | None = None
         self._sorted_names: list[str] | None = None
         self._reversed_names: list[str] | None = None
         self._memo: dict[str, _Bucket] = {}
+        self._below_memo: dict[str, list[str]] = {}
         self._candidates_memo: dict[tuple[tuple[str, ...], int], tuple[list[str], bool]] = {}
 
     @classmethod
@@ -263,25 +273,27 @@ class PathIndex:
         )
 
     def _names_for(self, glob: Glob) -> list[str]:
-        """Unique names matching the glob's last segment: a sorted-range lookup on the literal
-        prefix or (on reversed names) suffix, else a substring search in one string of all names."""
-        if len(glob.prefix) >= max(len(glob.suffix), 1):
+        """Unique names matching the glob's last segment: a sorted-range lookup on its literal
+        prefix, or on its literal suffix (in reversed names), or a substring search for its longest
+        literal in one string of all names, whichever is most selective."""
+        choices: list[tuple[int, str, Callable[[], list[str]]]] = []
+        if glob.prefix:
             if self._sorted_names is None:
                 self._sorted_names = sorted(self.by_name)
-            names = self._sorted_names
-            lo = bisect.bisect_left(names, glob.prefix)
-            hi = bisect.bisect_left(names, glob.prefix + "\U0010ffff")
-            found = names[lo:hi]
-        elif glob.suffix:
+            names, (lo, hi) = self._sorted_names, _prefix_span(self._sorted_names, glob.prefix)
+            choices.append((hi - lo, glob.prefix, lambda: names[lo:hi]))
+        if glob.suffix:
             if self._reversed_names is None:
                 self._reversed_names = sorted(n[::-1] for n in self.by_name)
-            names = self._reversed_names
-            key = glob.suffix[::-1]
-            lo = bisect.bisect_left(names, key)
-            hi = bisect.bisect_left(names, key + "\U0010ffff")
-            found = [n[::-1] for n in names[lo:hi]]
+            rnames, (rlo, rhi) = self._reversed_names, _prefix_span(self._reversed_names, glob.suffix[::-1])
+            choices.append((rhi - rlo, glob.suffix, lambda: [n[::-1] for n in rnames[rlo:rhi]]))
+        size, literal, produce = min(choices, default=(0, "", list))
+        if glob.literal and (not choices or (size > 256 and len(glob.literal) > len(literal))):
+            found = self._names_containing(glob.literal)
         else:
-            found = self._names_containing(glob.literal or "")
+            found = produce()
+        if glob.tail_exact:
+            return found
         extra = "/" if glob.dir_only and glob.basename_only else ""
         tail = glob.tail
         assert tail is not None
@@ -377,9 +389,7 @@ class PathIndex:
         for glob in globs:
             files, dirs = self.match(glob)
             lists.append(files)
-            for d in dirs:
-                lo, hi = _span(self.files, d)
-                lists.append(_by_depth(self.files[lo:hi])[: limit + 1])
+            lists.extend(self._files_below(d) for d in dirs)
         lists = [entries for entries in lists if entries]
         if len(lists) == 1:
             picked = lists[0][: limit + 1]
@@ -388,6 +398,13 @@ class PathIndex:
         result = (picked[:limit], len(picked) > limit)
         self._candidates_memo[key] = result
         return result
+
+    def _files_below(self, directory: str) -> list[str]:
+        below = self._below_memo.get(directory)
+        if below is None:
+            lo, hi = _span(self.files, directory)
+            below = self._below_memo[directory] = _by_depth(self.files[lo:hi])
+        return below
 
     def matching_files(self, globs: Sequence[Glob]) -> list[str]:
         """Every file any glob matches, shallowest first."""
