@@ -77,7 +77,9 @@ def compile_pattern(pattern: str, ignore_case: bool = False) -> re2._Regexp:
     options.log_errors = False  # RE2 would otherwise print parse errors to stderr itself
     options.case_sensitive = not ignore_case
     try:
-        return re2.compile(pattern, options)
+        return re2.compile(
+            pattern.encode("utf-8", "surrogatepass"), options
+        )  # bytes: no re-encoding per file
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise ValueError(
@@ -307,7 +309,6 @@ class _Evaluation:
         self.index = index
         self.max_bytes = max_bytes
         self.raw: dict[str, bytes | None] = {}
-        self.text: dict[str, str | None] = {}
         self.ci_names: dict[str, re.Pattern[str]] = {}
 
     def rule(self, rule: Rule, c: CompiledChecklist) -> Verdict:
@@ -347,19 +348,17 @@ class _Evaluation:
             text += f" and {count - 1} more"
         return Verdict(True, (text,))
 
-    def read(self, path: str, max_bytes: int) -> str | None:
+    def read(self, path: str, max_bytes: int) -> bytes | None:
+        """A file's first bytes, read once per evaluation; None for unreadable, binary or non-UTF-8."""
         if path not in self.raw:
             data = self.snapshot.read(path)
             if data is not None:
                 data = data[: self.max_bytes]
-                if b"\0" in data[:8192]:
-                    data = None  # binary
+                if b"\0" in data[:8192] or not _is_text(data):
+                    data = None
             self.raw[path] = data
-            self.text[path] = _decode(data) if data is not None else None
         data = self.raw[path]
-        if data is None or len(data) <= max_bytes:
-            return self.text[path]
-        return _decode(data[:max_bytes])
+        return data if data is None or len(data) <= max_bytes else data[:max_bytes]
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
@@ -368,13 +367,14 @@ class _Evaluation:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
         regex = c.patterns[rule.pattern, rule.ignore_case]
         for path in searched:
-            text = self.read(path, rule.max_bytes)
-            if text is None:
+            data = self.read(path, rule.max_bytes)
+            if data is None:
                 continue
-            match = regex.search(text)
+            match = regex.search(data)
             if match is not None:
-                line = text.count("\n", 0, match.start()) + 1
-                return Verdict(True, (f"`{path}:{line}` matches `{_short(match.group(0))}`",))
+                line = data.count(b"\n", 0, match.start()) + 1
+                found = match.group(0).decode("utf-8", "replace")
+                return Verdict(True, (f"`{path}:{line}` matches `{_short(found)}`",))
         files = f"the first {len(searched)} files" if capped else plural(len(searched), "file")
         return Verdict(
             False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
@@ -402,14 +402,13 @@ class _Evaluation:
         return self.ci_names[glob]
 
 
-def _decode(data: bytes) -> str | None:
-    """UTF-8 text, tolerating only a character cut in half by a size cap; otherwise None."""
+def _is_text(data: bytes) -> bool:
+    """Valid UTF-8, allowing one character cut in half at the end by a size cap."""
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
-            return data[: exc.start].decode("utf-8", "replace")
-        return None
+        return exc.start >= len(data) - 3 and exc.reason == "unexpected end of data"
+    return True
 
 
 def evaluate_many(
