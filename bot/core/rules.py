@@ -250,6 +250,10 @@ class CompiledChecklist:
     rules: tuple[tuple[str, Rule], ...]  # (item id, effective rule), in template order
     globs: Mapping[str, Glob] = field(repr=False)
     patterns: Mapping[tuple[str, bool], re2._Regexp] = field(repr=False)
+    # every pattern in one RE2 set (index 0 is an always-matching canary), so a file is scanned
+    # once for all of them; None when the set could not be built (then each rule searches alone)
+    pattern_set: re2.Set | None = field(default=None, repr=False, compare=False)
+    set_index: Mapping[tuple[str, bool], int] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _walk(rule: Rule) -> Iterable[Rule]:
@@ -282,7 +286,25 @@ def compile_checklist(template: Template, extra: Mapping[str, Rule] | None = Non
                         globs[text] = compile_glob(text)
             if isinstance(node, Contains) and (node.pattern, node.ignore_case) not in patterns:
                 patterns[node.pattern, node.ignore_case] = compile_pattern(node.pattern, node.ignore_case)
-    return CompiledChecklist(template.id, tuple(rules), globs, patterns)
+    pattern_set, set_index = _pattern_set(patterns)
+    return CompiledChecklist(template.id, tuple(rules), globs, patterns, pattern_set, set_index)
+
+
+def _pattern_set(patterns: Iterable[tuple[str, bool]]) -> tuple[re2.Set | None, dict[tuple[str, bool], int]]:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    pattern_set = re2.Set.SearchSet(options)
+    index: dict[tuple[str, bool], int] = {}
+    try:
+        pattern_set.Add(b"(?:)")  # the canary: missing from a result means the match failed
+        for pattern, ignore_case in patterns:
+            wrapped = f"(?i:{pattern})" if ignore_case else f"(?:{pattern})"
+            index[pattern, ignore_case] = pattern_set.Add(wrapped.encode("utf-8", "surrogatepass"))
+        pattern_set.Compile()
+    except re2.error:
+        return None, {}
+    return (pattern_set, index) if index else (None, {})
 
 
 def _quote_list(items: Sequence[str], limit: int = 4) -> str:
@@ -309,6 +331,7 @@ class _Evaluation:
         self.index = index
         self.max_bytes = max_bytes
         self.raw: dict[str, bytes | None] = {}
+        self.hits: dict[tuple[int, str], frozenset[int] | None] = {}
         self.ci_names: dict[str, re.Pattern[str]] = {}
 
     def rule(self, rule: Rule, c: CompiledChecklist) -> Verdict:
@@ -366,10 +389,15 @@ class _Evaluation:
         if not searched:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
         regex = c.patterns[rule.pattern, rule.ignore_case]
+        slot = c.set_index.get((rule.pattern, rule.ignore_case))
         for path in searched:
             data = self.read(path, rule.max_bytes)
             if data is None:
                 continue
+            if slot is not None and len(self.raw[path] or b"") <= rule.max_bytes:
+                hits = self.set_hits(c, path)
+                if hits is not None and slot not in hits:
+                    continue  # the one pass over this file already showed no match
             match = regex.search(data)
             if match is not None:
                 line = data.count(b"\n", 0, match.start()) + 1
@@ -379,6 +407,15 @@ class _Evaluation:
         return Verdict(
             False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
         )
+
+    def set_hits(self, c: CompiledChecklist, path: str) -> frozenset[int] | None:
+        """Which of the checklist's patterns occur in a file, from one scan; None if unknown."""
+        key = (id(c), path)
+        if key not in self.hits:
+            data = self.raw[path]
+            found = c.pattern_set.Match(data) if c.pattern_set is not None and data is not None else None
+            self.hits[key] = frozenset(found) if found and 0 in found else None
+        return self.hits[key]
 
     def ci(self, rule: CI) -> Verdict:
         head = self.snapshot.commit
