@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -55,6 +56,18 @@ async def read_limited(request: Request, limit: int) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """orjson (about twice as fast on webhook bodies); the standard library only for what orjson
+    refuses but JSON allows (integers beyond 64 bits), so a valid body is never a 400."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Rejected(400, "malformed", "body is not JSON") from None
 
 
 def repo_key(event: Event) -> str | None:
@@ -138,10 +151,7 @@ class Receiver:
                 raise Rejected(401, "unauthorized", str(exc)) from None
             event_name, delivery_id = self._identify(platform, headers, body)
             event_label = event_name[:64]
-            try:
-                payload = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                raise Rejected(400, "malformed", "body is not JSON") from None
+            payload = parse_json(body)
             if not isinstance(payload, dict):
                 raise Rejected(400, "malformed", "body is not a JSON object")
             return await self._accept(platform, event_label, delivery_id, body, payload)

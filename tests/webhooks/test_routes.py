@@ -248,3 +248,13 @@ async def test_without_configured_secrets_everything_is_refused(db_url: str, eng
 async def test_other_methods_on_webhook_paths_get_405(client: httpx.AsyncClient) -> None:
     assert (await client.get("/webhooks/github")).status_code == 405
     assert (await client.post("/webhooks/bitbucket", content=b"{}")).status_code == 404
+
+
+async def test_valid_json_beyond_64_bit_integers_is_accepted(
+    client: httpx.AsyncClient, engine: Engine
+) -> None:
+    body = PUSH.replace(b'"size": 0', b'"size": 123456789012345678901234567890', 1)
+    assert body != PUSH
+    resp = await client.post("/webhooks/github", content=body, headers=github_headers(body))
+    assert resp.status_code == 202
+    assert stored(engine)[0].payload == body
