@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from bot.config import Settings, SettingsError
 from bot.jobs.handlers import make_handler
 from bot.jobs.scheduler import Scheduler
-from bot.jobs.scheduler import start as scheduler_start
+from bot.jobs.scheduler import start as start_scheduler
 from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
@@ -79,14 +79,6 @@ def _update_queue_gauges(engine: Engine) -> None:
     QUEUE_OLDEST_AGE.set(age)
 
 
-def default_handler(settings: Settings, engine: Engine) -> Handler:
-    return make_handler(settings, engine)
-
-
-def start_scheduler(settings: Settings, engine: Engine, on_enqueue: Callable[[], None]) -> Scheduler:
-    return scheduler_start(settings, engine, on_enqueue=on_enqueue)
-
-
 class Services:
     """The worker and scheduler of this process (either may be off for split deployments)."""
 
@@ -103,12 +95,11 @@ class Services:
     async def start(self, dispatcher: Handler | None) -> None:
         self._stop.clear()
         if self.start_worker:
-            self.worker = Worker(
-                self.engine, dispatcher or default_handler(self.settings, self.engine), self.settings
-            )
+            handler = dispatcher or make_handler(self.settings, self.engine)
+            self.worker = Worker(self.engine, handler, self.settings)
             self._task = asyncio.create_task(self.worker.run(self._stop), name="worker")
         if self.start_scheduler:
-            self.scheduler = start_scheduler(self.settings, self.engine, self.notify)
+            self.scheduler = start_scheduler(self.settings, self.engine, on_enqueue=self.notify)
 
     def notify(self, _count: int = 1) -> None:
         """New deliveries were committed: wake the local worker instead of waiting for its poll."""
