@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -22,7 +22,7 @@ class Installation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
-    installation_id: int
+    installation_id: int = Field(sa_type=BigInteger)
     account: str = Field(default="", max_length=255)
     suspended: bool = False
     deleted: bool = False
@@ -37,8 +37,8 @@ class Repository(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
     full_name: str = Field(max_length=512)
-    platform_id: int | None = None  # GitHub repository id / GitLab project id
-    installation_id: int | None = None
+    platform_id: int | None = Field(default=None, sa_type=BigInteger)  # GitHub repo id / GitLab project id
+    installation_id: int | None = Field(default=None, sa_type=BigInteger)
     default_branch: str | None = Field(default=None, max_length=255)
     active: bool = True  # False once removed from the installation
     config_status: str = Field(default="none", max_length=16)  # none | valid | invalid | deleted
@@ -67,7 +67,7 @@ class Delivery(SQLModel, table=True):
     delivery_id: str = Field(max_length=128)
     event: str = Field(max_length=64)
     action: str | None = Field(default=None, max_length=64)
-    installation_id: int | None = None
+    installation_id: int | None = Field(default=None, sa_type=BigInteger)
     repo_key: str | None = Field(default=None, max_length=600)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending | running | done | dead
@@ -125,7 +125,8 @@ class OwnedIssue(SQLModel, table=True):
     repository_id: int = Field(foreign_key="repositories.id", index=True)
     key: str = Field(max_length=300)  # "epic", "section:<checklist>:<section>", "config-error"
     number: int | None = None  # GitHub number / GitLab iid
-    platform_issue_id: int | None = None  # GitHub database id / GitLab global id
+    # GitHub database id / GitLab global id
+    platform_issue_id: int | None = Field(default=None, sa_type=BigInteger)
     state: str = Field(default="intent", max_length=16)  # intent | open | closed
     body_hash: str | None = Field(default=None, max_length=64)
     # The body as the bot last wrote it: diffing it against the issue's current body shows which
@@ -146,5 +147,5 @@ class SummaryPost(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     repository_id: int = Field(foreign_key="repositories.id")
     week: str = Field(max_length=10)  # ISO week, "2026-W47"
-    comment_id: int | None = None
+    comment_id: int | None = Field(default=None, sa_type=BigInteger)
     posted_at: datetime = Field(default_factory=utcnow)

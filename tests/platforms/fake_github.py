@@ -14,12 +14,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import jwt
+
+from bot.core.snapshot import CIResult
 
 from .contract import WorldSpec
 
@@ -123,6 +125,22 @@ class FakeGitHub:
             ("GET", repo + r"/collaborators/(?P<login>[^/]+)/permission", self.h_permission),
         ]:
             self.routes.append((method, re.compile(pattern + "$"), handler))
+
+    # ------------------------------------------------------------------------ test controls
+
+    def push(self, head: str, files: dict[str, bytes | str], ci: tuple[CIResult, ...] = ()) -> None:
+        """A new commit on the default branch with exactly these files and CI results."""
+        blobs = {p: c.encode() if isinstance(c, str) else c for p, c in files.items()}
+        self.spec = replace(self.spec, head=head, files=blobs, ci=tuple(ci))
+        self.trees.update(self._build_trees(blobs))
+        self.commits[head] = self.commits[self.spec.default_branch] = self.root
+
+    def edit_issue_as(self, login: str, number: int, body: str) -> dict[str, Any]:
+        """A person edits an issue in the web UI; returns the issue as a webhook would show it."""
+        issue = self.issues[number]
+        issue["body"] = body
+        issue["updated_at"] = "2026-11-22T10:00:00Z"
+        return issue
 
     # --------------------------------------------------------------------------- dispatch
 

@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 
@@ -96,6 +96,20 @@ class FakeGitLab:
         for _ in range(times):
             msg = body if body is not None else {"message": f"{status} Error"}
             self.canned.append(Canned(method, re.compile(path), status, headers or {}, msg, error))
+
+    def push(self, head: str, files: dict[str, bytes | str], jobs: tuple[tuple[str, str], ...] = ()) -> None:
+        """A new commit on the default branch with exactly these files; `jobs` (name, GitLab status)
+        run in one pipeline for it."""
+        blobs = {p: c.encode() if isinstance(c, str) else c for p, c in files.items()}
+        self.spec = replace(self.spec, head=head, files=blobs)
+        self.commits[head] = blobs
+        if jobs:
+            pid = 400 + len(self.pipelines)
+            self.pipelines.append(self._pipeline(pid, "success"))
+            self.jobs[pid] = [
+                self._job(8000 + pid * 10 + i, name, status, f"{BASE}/{self.path}/-/jobs/{i}", pid)
+                for i, (name, status) in enumerate(jobs)
+            ]
 
     def user(self, login: str) -> int:
         return self.users.setdefault(login, 100 + len(self.users))
