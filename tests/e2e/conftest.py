@@ -100,7 +100,9 @@ class Bot:
         self.http, self.worker, self.clock = http, worker, clock
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        return await self.http.post(path, content=body, headers={"content-type": "application/json", **headers})
+        return await self.http.post(
+            path, content=body, headers={"content-type": "application/json", **headers}
+        )
 
     async def drain(self) -> int:
         """Run the worker until nothing is due (retries scheduled later are not due)."""

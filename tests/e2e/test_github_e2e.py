@@ -15,6 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from platforms.conftest import FakeClock
+from platforms.contract import SPEC, SeedIssue
+from platforms.fake_github import INSTALLATION_ID, FakeGitHub
 from sqlalchemy import Engine
 
 from bot.config import Settings, load_settings
@@ -24,10 +27,6 @@ from bot.core.templates import load_shipped
 from bot.jobs.checklist import ChecklistHandler
 from bot.platforms.github import GitHubClient
 from bot.webhooks.verify import github_signature
-
-from platforms.conftest import FakeClock
-from platforms.contract import SPEC, SeedIssue
-from platforms.fake_github import INSTALLATION_ID, FakeGitHub
 from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot
 
 SECRET = "e2e-github-secret"
@@ -90,7 +89,13 @@ def _installation() -> dict[str, Any]:
 
 def push_payload(after: str, before: str = "0" * 40) -> dict[str, Any]:
     p = fixture("github", "push.with-new-branch.payload.json")
-    p.update(ref="refs/heads/main", before=before, after=after, repository=_repo_json(), installation=_installation())
+    p.update(
+        ref="refs/heads/main",
+        before=before,
+        after=after,
+        repository=_repo_json(),
+        installation=_installation(),
+    )
     p["created"] = False
     p["head_commit"]["id"] = after
     return p
@@ -122,7 +127,9 @@ def edited_payload(issue: dict[str, Any], previous: str, login: str, kind: str =
     return p
 
 
-async def deliver(bot: Bot, event: str, payload: dict[str, Any], delivery: str | None = None) -> httpx.Response:
+async def deliver(
+    bot: Bot, event: str, payload: dict[str, Any], delivery: str | None = None
+) -> httpx.Response:
     body = json.dumps(payload).encode()
     headers = {
         "x-github-event": event,
@@ -248,7 +255,9 @@ async def test_a_human_tick_is_recorded_and_survives_reevaluation(bot: Bot, fake
     issues = await onboard(bot, fake)
     ops = issues["section:service:operations"]
     previous = ops["body"]
-    ticked = previous.replace("- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->")
+    ticked = previous.replace(
+        "- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->"
+    )
     issue = fake.edit_issue_as("octocat", ops["number"], ticked)
     await deliver(bot, "issues", edited_payload(issue, previous, "octocat"))
     await bot.drain()
@@ -337,10 +346,14 @@ async def test_config_deleted_closes_epic_and_restoring_restores(bot: Bot, fake:
     assert boxes(issues["section:service:build"])["container"] is True
 
 
-async def test_redelivery_and_concurrent_duplicates_make_one_set_of_issues(bot: Bot, fake: FakeGitHub) -> None:
+async def test_redelivery_and_concurrent_duplicates_make_one_set_of_issues(
+    bot: Bot, fake: FakeGitHub
+) -> None:
     payload = push_payload(HEAD1)
     same = new_delivery()
-    first, again = await asyncio.gather(deliver(bot, "push", payload, same), deliver(bot, "push", payload, same))
+    first, again = await asyncio.gather(
+        deliver(bot, "push", payload, same), deliver(bot, "push", payload, same)
+    )
     assert sorted([first.status_code, again.status_code]) == [200, 202]
     # two different deliveries for the same repository at the same moment
     await asyncio.gather(deliver(bot, "push", payload), deliver(bot, "installation", installation_payload()))
@@ -349,7 +362,9 @@ async def test_redelivery_and_concurrent_duplicates_make_one_set_of_issues(bot: 
     assert (await deliver(bot, "push", payload, same)).status_code == 200  # GitHub's manual redelivery
 
 
-async def test_failure_between_create_and_record_adopts_instead_of_duplicating(bot: Bot, fake: FakeGitHub) -> None:
+async def test_failure_between_create_and_record_adopts_instead_of_duplicating(
+    bot: Bot, fake: FakeGitHub
+) -> None:
     # The second section's create reaches GitHub but the answer is lost (502 after the fact).
     created: list[int] = []
     real = fake.h_create_issue
