@@ -1,0 +1,222 @@
+"""Evidence rule syntax: the AST and its parser, shared by templates and `.readiness.yml`.
+
+Parsing validates everything that could fail later (globs, RE2 patterns, caps), so a compiled
+checklist never meets a user mistake at evaluation time. `bot.core.rules` re-exports all of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import re2
+
+from bot.core.errors import InputError, TemplateError
+from bot.core.pathindex import GlobError, compile_glob
+from bot.core.yamlload import Positions, format_path, suggest
+
+DEFAULT_MAX_FILES = 200
+DEFAULT_MAX_BYTES = 262_144
+LIMIT_MAX_FILES = 10_000
+LIMIT_MAX_BYTES = 4_194_304
+KINDS = ("files", "contains", "ci", "all", "any", "not")
+CONTAINS_KEYS = ("files", "pattern", "ignore_case", "max_files", "max_bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class Files:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contains:
+    globs: tuple[str, ...]
+    pattern: str
+    ignore_case: bool = False
+    max_files: int = DEFAULT_MAX_FILES
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class CI:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Any:
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    rule: Rule
+
+
+Rule = Files | Contains | CI | All | Any | Not
+Where = Positions | Callable[[tuple], tuple[int | None, int | None]]
+KeyPath = tuple[str | int, ...]
+
+
+def compile_pattern(pattern: str, ignore_case: bool = False) -> re2._Regexp:
+    """Compile a content pattern with RE2; raises ValueError with a user-facing reason."""
+    options = re2.Options()
+    options.log_errors = False  # RE2 would otherwise print parse errors to stderr itself
+    options.case_sensitive = not ignore_case
+    try:
+        return re2.compile(
+            pattern.encode("utf-8", "surrogatepass"), options
+        )  # bytes: no re-encoding per file
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(
+            f"pattern is not valid RE2 syntax ({detail}); RE2 runs in linear time and does not "
+            "support lookaround ((?=, (?!, (?<=, (?<!) or backreferences (\\1)"
+        ) from None
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    filename: str
+    where: Where
+    error: type[InputError]
+
+    def fail(self, path: KeyPath, message: str, *, value: bool = True, suggestion: str | None = None):
+        if isinstance(self.where, Positions):
+            line, column = self.where.lookup(path, value=value)
+        else:
+            line, column = self.where(path)
+        return self.error(
+            file=self.filename,
+            message=message,
+            line=line,
+            column=column,
+            path=format_path(path) or None,
+            suggestion=suggestion,
+        )
+
+
+def parse_rule(
+    data: object,
+    *,
+    where: Where,
+    filename: str,
+    path: KeyPath = (),
+    error: type[InputError] = TemplateError,
+) -> Rule:
+    """Validate rule data loaded from YAML (`path` is where it sits in the file) into a Rule."""
+    return _parse(data, _Ctx(filename, where, error), tuple(path))
+
+
+def _parse(data: object, ctx: _Ctx, path: KeyPath) -> Rule:
+    expected = "a rule: a mapping with one key out of " + ", ".join(KINDS)
+    if not isinstance(data, dict) or not data:
+        raise ctx.fail(path, f"expected {expected}, got {_describe(data)}")
+    if len(data) > 1:
+        keys = ", ".join(map(str, data))
+        raise ctx.fail(
+            path,
+            f"a rule has exactly one key, found {len(data)} ({keys}); combine them with `all:` or `any:`",
+        )
+    kind, body = next(iter(data.items()))
+    at = (*path, kind)
+    if kind not in KINDS:
+        raise ctx.fail(
+            at,
+            f"unknown rule kind '{kind}'; expected one of {', '.join(KINDS)}",
+            value=False,
+            suggestion=suggest(str(kind), KINDS),
+        )
+    if kind == "files":
+        return Files(_globs(body, ctx, at))
+    if kind == "ci":
+        return CI(_strings(body, ctx, at, "CI job name globs"))
+    if kind == "contains":
+        return _contains(body, ctx, at)
+    if kind == "not":
+        return Not(_parse(body, ctx, at))
+    if not isinstance(body, list) or not body:
+        raise ctx.fail(at, f"`{kind}` expects a non-empty list of rules, got {_describe(body)}")
+    rules = tuple(_parse(item, ctx, (*at, i)) for i, item in enumerate(body))
+    return All(rules) if kind == "all" else Any(rules)
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "an empty mapping" if not value else "a mapping"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _strings(body: object, ctx: _Ctx, path: KeyPath, what: str) -> tuple[str, ...]:
+    items = [body] if isinstance(body, str) else body
+    if not isinstance(items, list) or not items:
+        raise ctx.fail(
+            path, f"expected {what}: a string or a non-empty list of strings, got {_describe(body)}"
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            at = (*path, i) if isinstance(body, list) else path
+            raise ctx.fail(at, f"expected a non-empty string, got {_describe(item)}")
+    return tuple(items)
+
+
+def _globs(body: object, ctx: _Ctx, path: KeyPath) -> tuple[str, ...]:
+    globs = _strings(body, ctx, path, "file globs")
+    for i, text in enumerate(globs):
+        try:
+            compile_glob(text)
+        except GlobError as exc:
+            raise ctx.fail((*path, i) if isinstance(body, list) else path, f"glob '{text}': {exc}") from None
+    return globs
+
+
+def _contains(body: object, ctx: _Ctx, path: KeyPath) -> Contains:
+    if not isinstance(body, dict):
+        raise ctx.fail(
+            path, f"`contains` expects a mapping with `files` and `pattern`, got {_describe(body)}"
+        )
+    for key in body:
+        if key not in CONTAINS_KEYS:
+            raise ctx.fail(
+                (*path, key),
+                f"unknown key '{key}' in `contains`; expected {', '.join(CONTAINS_KEYS)}",
+                value=False,
+                suggestion=suggest(str(key), CONTAINS_KEYS),
+            )
+    for key in ("files", "pattern"):
+        if key not in body:
+            raise ctx.fail(path, f"`contains` needs `{key}`", value=False)
+    globs = _globs(body["files"], ctx, (*path, "files"))
+    pattern = body["pattern"]
+    if not isinstance(pattern, str) or not pattern:
+        raise ctx.fail((*path, "pattern"), f"expected a regular expression string, got {_describe(pattern)}")
+    ignore_case = body.get("ignore_case", False)
+    if not isinstance(ignore_case, bool):
+        raise ctx.fail((*path, "ignore_case"), f"expected true or false, got {_describe(ignore_case)}")
+    try:
+        compile_pattern(pattern, ignore_case)
+    except ValueError as exc:
+        raise ctx.fail((*path, "pattern"), str(exc)) from None
+    limits = {}
+    for key, default, top in (
+        ("max_files", DEFAULT_MAX_FILES, LIMIT_MAX_FILES),
+        ("max_bytes", DEFAULT_MAX_BYTES, LIMIT_MAX_BYTES),
+    ):
+        value = body.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ctx.fail((*path, key), f"expected a whole number from 1 to {top}, got {_describe(value)}")
+        limits[key] = value
+    return Contains(globs, pattern, ignore_case, **limits)
