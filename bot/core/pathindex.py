@@ -10,122 +10,16 @@ single combined pass over the unique names (or all entries), shared by all such 
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from operator import methodcaller
 
-try:  # pathspec >= 1.0
-    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern as _Pattern
-except ImportError:  # pragma: no cover - pathspec 0.12
-    from pathspec.patterns import GitWildMatchPattern as _Pattern  # type: ignore[no-redef]
-
-_WILD = re.compile(r"[*?\[\\]")
-_TOKEN = re.compile(r"\[[^\]]*\]|[*?]")  # wildcard tokens inside one segment
-_EXT = re.compile(r"\.([^.*?\[\\/]+)$")  # a literal extension ending a segment
-_TAIL_EXACT = re.compile(r"^(?:\*[^*?\[\\]+|[^*?\[\\]+\*)$")
-_GROUP = re.compile(r"\(\?P<\w+>")
-
-
-class GlobError(ValueError):
-    """A glob that cannot be used; the message says why in user terms."""
-
-
-@dataclass(frozen=True, slots=True)
-class Glob:
-    """A compiled glob plus the literal parts a `PathIndex` uses to avoid scanning every path."""
-
-    text: str
-    regex: re.Pattern[str]  # gitignore semantics, tested on "path" or "directory/"
-    basename_only: bool  # no "/" inside: the entry's name alone decides
-    dir_only: bool  # trailing "/" or "/**": only directories match (and so the files below them)
-    name: str | None  # the last segment when it has no wildcard ("Dockerfile")
-    literal: str | None  # the longest literal run of the last segment ("_test.go" in "*_test.go")
-    prefix: str  # the last segment's literal start ("test_" in "test_*.py")
-    suffix: str  # the last segment's literal end ("_test.go" in "*_test.go")
-    tail: re.Pattern[str] | None  # the last segment as a basename pattern, tested on bare names
-    tail_exact: bool  # the last segment is "*literal" or "literal*": a name range needs no check
-    ext: str | None  # literal extension of the last segment ("py")
-    exact_ext: bool  # the last segment is exactly "*.<ext>"
-    anchor: str  # literal directory prefix of an anchored glob ("docs/adr/"), else ""
-    dir_literals: tuple[str, ...]  # literal directory segments ("migrations" in "**/migrations/*.py")
-
-
-def compile_glob(text: str) -> Glob:
-    """Check and analyse a glob; raises GlobError with a user-facing reason."""
-    if not isinstance(text, str) or not text.strip():
-        raise GlobError("empty glob")
-    if text != text.strip():
-        raise GlobError("remove the spaces around the glob")
-    if text.startswith("!"):
-        raise GlobError("negated globs ('!') are not supported here; wrap the rule in `not:` instead")
-    if text.startswith("#"):
-        raise GlobError(
-            "a glob starting with '#' is a comment in gitignore syntax; write '\\#' for a literal '#'"
-        )
-    try:
-        pattern = _Pattern(text)
-    except Exception as exc:  # pathspec raises its own error types across versions
-        raise GlobError(f"invalid glob: {exc}") from None
-    if pattern.regex is None or pattern.include is None:
-        raise GlobError("invalid glob (check for an unclosed '[' or a lone '/')")
-    dir_only = text.endswith("/") or text.endswith("/**")
-    segments = [s for s in text.split("/") if s]
-    while len(segments) > 1 and segments[-1] == "**":
-        segments.pop()
-    unanchored = "/" not in text.rstrip("/") or segments[0] == "**"
-    while segments and segments[0] == "**" and len(segments) > 1:
-        segments.pop(0)
-    basename_only = unanchored and len(segments) == 1
-    last = segments[-1] if segments else ""
-    escaped = "\\" in last
-    runs = [] if escaped or last == "**" else [r for r in _TOKEN.split(last) if r]
-    ext = _EXT.search(last) if not escaped and last != "**" else None
-    tokens = [] if escaped or last == "**" else list(_TOKEN.finditer(last))
-    prefix = last[: tokens[0].start()] if tokens else ""
-    suffix = last[tokens[-1].end() :] if tokens else ""
-    tail = None
-    if tokens and runs:
-        tail = pattern.regex if basename_only else _Pattern(last).regex
-    anchor = ""
-    if not unanchored:
-        for seg in segments[:-1]:
-            if _WILD.search(seg):
-                break
-            anchor += f"{seg}/"
-    return Glob(
-        text=text,
-        regex=pattern.regex,
-        basename_only=basename_only,
-        dir_only=dir_only,
-        name=last if last and not _WILD.search(last) else None,
-        literal=max(runs, key=len) if runs else None,
-        prefix=prefix,
-        suffix=suffix,
-        tail=tail,
-        tail_exact=tail is not None and not dir_only and _TAIL_EXACT.match(last) is not None,
-        ext=ext.group(1) if ext else None,
-        exact_ext=bool(ext) and last == f"*.{ext.group(1)}" and "." not in ext.group(1),
-        anchor=anchor,
-        dir_literals=tuple(s for s in segments[:-1] if s != "**" and not _WILD.search(s)),
-    )
-
-
-def _combine(globs: Sequence[Glob]) -> re.Pattern[str]:
-    """One regex matching what any of the globs matches (group names dropped: they would clash)."""
-    return re.compile("|".join(f"(?:{_GROUP.sub('(?:', g.regex.pattern)})" for g in globs))
-
-
-def depth_key(entry: str) -> tuple[int, str]:
-    """Sort key preferring shallow paths: evidence near the root is the one people recognise."""
-    return (entry.count("/", 0, len(entry) - 1), entry)
+from bot.core.globs import Glob, GlobError, combined_regex, compile_glob, depth_key, naive_files
 
 
 def _span(ordered: list[str], prefix: str) -> tuple[int, int]:
     """Index range of the entries of a sorted list below a directory prefix such as "docs/adr/"."""
-    return bisect.bisect_left(ordered, prefix), bisect.bisect_left(
-        ordered, prefix[:-1] + "0"
-    )  # "0" follows "/"
+    end = prefix[:-1] + "0"  # "0" sorts right after "/"
+    return bisect.bisect_left(ordered, prefix), bisect.bisect_left(ordered, end)
 
 
 _Bucket = tuple[list[str], list[str]]  # (files, directories), each shallowest first
@@ -327,7 +221,7 @@ class PathIndex:
         ]
         by_name = [g for g in scans if g.basename_only]
         if by_name:
-            combined = _combine(by_name)
+            combined = combined_regex(by_name)
             hits: dict[str, list[str]] = {g.text: [] for g in by_name}
             for name in self.by_name:
                 if combined.match(name) or combined.match(name + "/"):
@@ -338,7 +232,7 @@ class PathIndex:
                 self._memo[g.text] = self._from_names(hits[g.text], g.dir_only)
         full = [g for g in scans if not g.basename_only]
         if full:
-            combined = _combine(full)
+            combined = combined_regex(full)
             found: dict[str, tuple[list[str], list[str]]] = {g.text: ([], []) for g in full}
             for kind, entries in ((0, self.files), (1, self.dirs)):
                 for entry in filter(combined.match, entries):
@@ -411,7 +305,4 @@ class PathIndex:
         return self.candidates(globs, len(self.files))[0]
 
 
-def naive_files(paths: Iterable[str], text: str) -> list[str]:
-    """The reference answer (one regex test per path); tests compare the index against it."""
-    regex = _Pattern(text).regex
-    return sorted((p for p in set(paths) if regex.match(p)), key=depth_key)
+__all__ = ["Glob", "GlobError", "PathIndex", "compile_glob", "depth_key", "naive_files"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import re2
 
 from bot.core.errors import InputError, TemplateError
-from bot.core.pathindex import GlobError, compile_glob
+from bot.core.globs import GlobError, compile_glob
 from bot.core.yamlload import Positions, format_path, suggest
 
 DEFAULT_MAX_FILES = 200

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import re2
 
-from bot.core.pathindex import Glob, PathIndex, compile_glob
+from bot.core.globs import Glob, compile_glob
+from bot.core.pathindex import PathIndex
 from bot.core.rule_syntax import (
     CI,
     CONTAINS_KEYS,

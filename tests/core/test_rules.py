@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from bot.core.errors import ConfigError, TemplateError
-from bot.core.pathindex import PathIndex, compile_glob, naive_files
+from bot.core.globs import compile_glob, naive_files
+from bot.core.pathindex import PathIndex
 from bot.core.rules import (
     CI,
     All,
