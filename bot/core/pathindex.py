@@ -1,10 +1,12 @@
-"""Glob matching over a repository's paths without scanning the path list once per glob.
+"""Glob matching over a repository's paths without testing every path against every glob.
 
-Semantics are gitignore's (pathspec's `GitIgnoreSpecPattern`): a glob matches an *entry* (a file
-or a directory), and a file matches when it or one of its parent directories does. The index keeps
-every entry by name, by extension and in sorted order, so most globs resolve to one dict lookup or
-one bisect plus a filter of a small bucket; only globs with no usable literal part fall back to a
-single combined pass over the unique names (or all entries), shared by all such globs.
+The index is built once per snapshot: every file and directory grouped by name and by extension
+(shallowest first), plus the sorted path list for directory ranges. A glob then resolves through
+the cheapest of: its literal name, its extension, a sorted-range lookup of unique names by the
+literal prefix or suffix of its last segment (or a substring search for an inner literal), or
+the entries below a literal directory. The glob's own regex (the definition, see
+`bot.core.globs`) only checks those few candidates. Globs with no literal part at all share one
+combined pass. Cost grows with paths + matches + rules, not paths x rules.
 """
 
 from __future__ import annotations
@@ -66,11 +68,7 @@ class PathIndex:
 
     Directories are entries ending in "/" so one regex serves files and directories alike. Buckets
     list entries shallowest first, so the first match is the one worth showing and `contains` can
-    take its capped candidates off the front. Globs resolve, cheapest first, through: the name
-    bucket (literal last segment); the extension bucket ("*.py"); a substring search for the
-    glob's longest literal in one string of all unique names; the files below a literal directory
-    (anchored prefix or a named directory such as "migrations"). Only globs with no literal part
-    at all fall back to one combined pass, shared by all of them.
+    take its capped candidates off the front.
     """
 
     def __init__(self, paths: Iterable[str]) -> None:
