@@ -277,6 +277,24 @@ PHASES = (  # (mode, client, connections option)
 HTTPX_PHASES = (("fixed", "httpx", "httpx_connections"), ("max", "httpx", "httpx_connections"))
 
 
+def fsync_probe(directory: Path, count: int = 200) -> tuple[float, float]:
+    """p50/p99 ms of an 8 KB write + fdatasync here: the floor under any durable acknowledgement."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    latencies = []
+    try:
+        for i in range(count):
+            os.pwrite(fd, b"x" * 8192, i * 8192)
+            started = time.perf_counter()
+            os.fdatasync(fd)
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.005)  # the pace of 200 deliveries/s
+    finally:
+        os.close(fd)
+        path.unlink()
+    return percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -374,6 +392,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
     failed = False
     try:
+        p50, p99 = fsync_probe(workdir)
+        print(
+            f"disk: 8 KB write + fdatasync p50 {p50:.2f} ms, p99 {p99:.2f} ms (the floor for a durable ack)"
+        )
         for db in args.databases.split(","):
             for pinned in (False, True) if not args.no_pin else (False,):
                 for line in bench_one(db, pinned, args, workdir):
