@@ -19,6 +19,7 @@ from bot.core import tracker
 from bot.core.decide import Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
 from bot.core.reconcile import Create, Retire, Update, plan
+from bot.core.resolve import apply_ignore, without_own_inputs
 from bot.core.rules import compile_checklist, evaluate
 from bot.core.settings import (
     CONFIG_FILE,
@@ -154,6 +155,7 @@ class Syncer:
             return asyncio.run_coroutine_threadsafe(self.platform.file(path, commit), loop).result()
 
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
+        snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
         compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
         verdicts = await asyncio.to_thread(lambda: [evaluate(c, snapshot) for c in compiled])
 

@@ -17,6 +17,7 @@ import typer
 from bot.cli import app
 from bot.core import rules, settings, templates, yamlload
 from bot.core.errors import InputError
+from bot.core.resolve import without_own_inputs
 from bot.core.snapshot import CIResult, RepoSnapshot
 from bot.local import LocalCheckout, load_ci_results, scan_local
 from bot.report import RENDERERS, ChecklistResult, Report, SectionResult, item_results, render_text
@@ -158,8 +159,9 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
                 notes.append(
                     f"{choice.path} is not tracked by git: the bot will not see it until it is committed"
                 )
-    snapshot = settings.apply_ignore(config, checkout.snapshot)
-    if hidden := len(checkout.snapshot.paths) - len(snapshot.paths):
+    own_removed = without_own_inputs(config, checkout.snapshot)
+    snapshot = settings.apply_ignore(config, own_removed)
+    if hidden := len(own_removed.paths) - len(snapshot.paths):
         notes.append(f"{hidden} of them not looked at, as `ignore:` asks")
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")

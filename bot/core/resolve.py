@@ -205,3 +205,12 @@ def apply_ignore(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
         return snapshot
     spec = GitIgnoreSpec.from_lines(config.ignore)
     return replace(snapshot, paths=tuple(p for p in snapshot.paths if not spec.match_file(p)))
+
+
+def without_own_inputs(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
+    """The snapshot without the bot's own inputs (the config file and custom templates): they
+    quote the very names rules search for, and must never tick an item by mentioning it."""
+    own = {".readiness.yml", *(c.path for c in config.chosen if c.path)}
+    if not own.intersection(snapshot.paths):
+        return snapshot
+    return replace(snapshot, paths=tuple(p for p in snapshot.paths if p not in own))
