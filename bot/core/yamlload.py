@@ -320,6 +320,17 @@ def load_yaml(
         if "mapping values are not allowed" in message:
             message += "; put the value in quotes if it contains ': '"
         raise builder.fail(mark, f"YAML syntax error: {message}") from None
-    except yaml.YAMLError as exc:
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = source.count("\n", 0, exc.position) + 1
+        column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        raise error(
+            file=filename,
+            line=line,
+            column=column,
+            message=f"control character U+{code:04X} is not allowed in YAML (write it as an escape in "
+            "a double-quoted string)",
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every parser error above carries a mark
         raise error(file=filename, message=f"YAML error: {exc}") from None
     return Node(value=value, positions=builder.positions, filename=filename)

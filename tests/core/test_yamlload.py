@@ -199,3 +199,10 @@ def test_suggest() -> None:
     assert suggest("contain", ["files", "contains", "ci"]) == "contains"
     assert suggest("prod-readiness", ["production-readiness", "backend-build"]) == "production-readiness"
     assert suggest("zzz", ["files", "contains"]) is None
+
+
+def test_control_characters_point_at_their_position() -> None:
+    assert str(error_of("a: 1\nb: x\x00y\n")) == (
+        "f.yml:2:5: control character U+0000 is not allowed in YAML (write it as an escape in a "
+        "double-quoted string)"
+    )
