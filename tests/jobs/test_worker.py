@@ -323,13 +323,16 @@ async def test_a_worker_process_killed_mid_job_loses_nothing(engine: Engine, db_
         sys.executable, "-c", KILLED_WORKER, db_url, T0.isoformat(), stdout=asyncio.subprocess.PIPE
     )
     assert proc.stdout is not None
-    line = b""
-    while not line.startswith(b"started "):  # skip its log lines
-        line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-        assert line, "the worker process exited before starting the job"
-    assert line.decode().split() == ["started", "d-1"]
-    proc.kill()  # SIGKILL: no cleanup, no release
-    await proc.wait()
+    try:
+        line = b""
+        while not line.startswith(b"started "):  # skip its log lines
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+            assert line, "the worker process exited before starting the job"
+        assert line.decode().split() == ["started", "d-1"]
+    finally:
+        if proc.returncode is None:
+            proc.kill()  # SIGKILL: no cleanup, no release
+        await proc.wait()
     assert stored(engine, "d-1").lease_owner == "doomed"
 
     handled: list[str] = []
