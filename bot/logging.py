@@ -27,7 +27,12 @@ _SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 _HANDLER_NAME = "readiness"
-_NOISY = {"uvicorn.access": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+_NOISY = {
+    "uvicorn.access": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "alembic.runtime.migration": logging.WARNING,  # "Context impl SQLiteImpl." on every start
+}
 
 
 class Redactor:
