@@ -1,0 +1,232 @@
+"""GitLab end to end: token-verified hooks → app → worker → sync → GitLab REST (`responses` fake).
+
+GitLab has no issue-under-issue on Free: the epic is an issue, sections are issues linked to it
+(`relates_to`) and listed in its description.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import responses
+from platforms.conftest import FakeClock
+from platforms.contract import SPEC, SeedIssue
+from platforms.gitlab_fake import BASE, PROJECT_ID, FakeGitLab
+from sqlalchemy import Engine
+
+from bot.config import Settings, load_settings
+from bot.core import tracker
+from bot.core.templates import load_shipped
+from bot.jobs.checklist import ChecklistHandler
+from bot.platforms.gitlab import GitLabClient
+from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot
+
+TOKEN = "e2e-gitlab-hook-token"
+REPO = SPEC.full_name
+HEAD1 = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+HEAD2 = "da1560886d4f094c3e6c9ef40349f7d38b5d27d8"
+HEAD3 = "da1560886d4f094c3e6c9ef40349f7d38b5d27d9"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return load_settings(
+        database_url=db_url, gitlab_webhook_secret=TOKEN, gitlab_url=BASE, gitlab_token="glpat-e2e"
+    )
+
+
+@pytest.fixture
+def fake() -> AsyncIterator[FakeGitLab]:
+    spec = dataclasses.replace(
+        SPEC,
+        bot_login="readiness-bot",
+        files={},
+        ci=(),
+        labels=(),
+        issues=(SeedIssue(1, "Bug: widgets are square", "They should be round.", "hubot"),),
+        comments=(),
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeGitLab(spec, rsps)
+        fake.pipelines.clear()
+        fake.external.clear()
+        fake.push(HEAD1, base_files(Dockerfile="FROM python:3.11\n"))
+        yield fake
+
+
+@pytest.fixture
+async def bot(settings: Settings, engine: Engine, fake: FakeGitLab) -> AsyncIterator[Bot]:
+    clock = FakeClock()
+    client = GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
+    handler = ChecklistHandler(engine, {"gitlab": client}, load_shipped())
+    async with running_bot(settings, engine, handler, Clock()) as b:
+        yield b
+    await client.aclose()
+
+
+def _project() -> dict[str, Any]:
+    project = fixture("gitlab", "push.json")["project"]
+    project.update(id=PROJECT_ID, path_with_namespace=REPO, default_branch="main", name="widgets")
+    return project
+
+
+def push_payload(after: str, before: str = "0" * 40) -> dict[str, Any]:
+    p = fixture("gitlab", "push.json")
+    p.update(
+        before=before,
+        after=after,
+        checkout_sha=after,
+        ref="refs/heads/main",
+        project_id=PROJECT_ID,
+        project=_project(),
+    )
+    return p
+
+
+def pipeline_payload(sha: str, jobs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    p = fixture("gitlab", "pipeline.json")
+    p["object_attributes"].update(sha=sha, ref="main", status="success", tag=False)
+    p["builds"] = [{**p["builds"][0], "name": n, "status": s} for n, s in jobs]
+    p["project"] = _project()
+    return p
+
+
+def issue_payload(issue: dict[str, Any], previous: str, username: str) -> dict[str, Any]:
+    p = fixture("gitlab", "issue.json")
+    p["object_attributes"].update(
+        iid=issue["iid"], id=issue["id"], description=issue["description"], action="update", state="opened"
+    )
+    p["changes"] = {"description": {"previous": previous, "current": issue["description"]}}
+    p["user"].update(username=username, name=username)
+    p["project"] = _project()
+    return p
+
+
+async def deliver(bot: Bot, event: str, payload: dict[str, Any], uuid: str | None = None) -> httpx.Response:
+    headers = {
+        "x-gitlab-event": event,
+        "x-gitlab-token": TOKEN,
+        "x-gitlab-event-uuid": uuid or new_delivery(),
+    }
+    return await bot.post("/webhooks/gitlab", json.dumps(payload).encode(), headers)
+
+
+def ours(fake: FakeGitLab) -> dict[str, dict[str, Any]]:
+    out = {}
+    for issue in fake.issues.values():
+        key = tracker.key_from_body(issue["description"])
+        if key and issue["author"]["username"] == "readiness-bot":
+            assert key not in out, f"duplicate issue for {key}"
+            out[key] = issue
+    return out
+
+
+def boxes(issue: dict[str, Any]) -> dict[str, bool]:
+    return {item: v for (_, item), v in tracker.parse_checkboxes(issue["description"]).items()}
+
+
+def linked_to(fake: FakeGitLab, iid: int) -> set[int]:
+    return {dst if src == iid else src for _, src, dst in fake.links if iid in (src, dst)}
+
+
+async def onboard(bot: Bot, fake: FakeGitLab) -> dict[str, dict[str, Any]]:
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD1))).status_code == 202
+    await bot.drain()
+    return ours(fake)
+
+
+async def test_push_onboards_epic_and_linked_section_issues(bot: Bot, fake: FakeGitLab) -> None:
+    issues = await onboard(bot, fake)
+    assert set(issues) == {"epic", "section:service:build", "section:service:operations"}
+    epic, build, ops = issues["epic"], issues["section:service:build"], issues["section:service:operations"]
+    assert epic["title"] == f"Production readiness: {REPO}"
+    assert f"#{build['iid']}" in epic["description"] and f"#{ops['iid']}" in epic["description"]
+    assert linked_to(fake, epic["iid"]) == {build["iid"], ops["iid"]}
+    assert boxes(build) == {"container": True, "ci-tests": False}
+    assert all(i["state"] == "opened" for i in issues.values())
+    assert "readiness" in build["labels"]
+
+
+async def test_pipeline_success_ticks_and_closes_the_section(bot: Bot, fake: FakeGitLab) -> None:
+    await onboard(bot, fake)
+    fake.push(HEAD1, base_files(Dockerfile="FROM python:3.11\n"), jobs=(("test-unit", "success"),))
+    assert (
+        await deliver(bot, "Pipeline Hook", pipeline_payload(HEAD1, (("test-unit", "success"),)))
+    ).status_code == 202
+    await bot.drain()
+    build = ours(fake)["section:service:build"]
+    assert boxes(build) == {"container": True, "ci-tests": True}
+    assert build["state"] == "closed"
+
+
+async def test_file_push_ticks_and_removal_reopens_with_a_note(bot: Bot, fake: FakeGitLab) -> None:
+    await onboard(bot, fake)
+    fake.push(HEAD2, base_files(Dockerfile="FROM x\n", **{"docs/runbooks/db.md": "# Restore\n"}))
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    assert boxes(ours(fake)["section:service:operations"])["runbook"] is True
+    fake.push(HEAD3, base_files())
+    await deliver(bot, "Push Hook", push_payload(HEAD3, HEAD2))
+    await bot.drain()
+    build = ours(fake)["section:service:build"]
+    assert boxes(build)["container"] is False
+    assert any("Dockerfile" in n["body"] for n in fake.notes[build["iid"]])
+
+
+async def test_a_human_tick_in_gitlab_is_kept(bot: Bot, fake: FakeGitLab) -> None:
+    ops = (await onboard(bot, fake))["section:service:operations"]
+    previous = ops["description"]
+    ops["description"] = previous.replace(
+        "- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->"
+    )
+    await deliver(bot, "Issue Hook", issue_payload(ops, previous, "octocat"))
+    await bot.drain()
+    ops = ours(fake)["section:service:operations"]
+    assert boxes(ops)["oncall"] is True and "ticked by @octocat" in ops["description"]
+    fake.push(HEAD2, base_files(Dockerfile="FROM x\n", **{"docs/runbooks/a.md": "x"}))
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    ops = ours(fake)["section:service:operations"]
+    assert boxes(ops) == {"runbook": True, "oncall": True} and ops["state"] == "closed"
+
+
+async def test_invalid_config_sets_a_failed_status_and_one_issue(bot: Bot, fake: FakeGitLab) -> None:
+    await onboard(bot, fake)
+    files = base_files(Dockerfile="FROM x\n")
+    files[".readiness.yml"] = "checklists: [servce]\n"
+    fake.push(HEAD2, files)
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    err = ours(fake)["config-error"]
+    assert err["state"] == "opened" and "servce" in err["description"]
+    assert [s for s in fake.posted_statuses if s["sha"] == HEAD2][0]["status"] == "failed"
+    fake.push(HEAD3, base_files(Dockerfile="FROM x\n"))
+    await deliver(bot, "Push Hook", push_payload(HEAD3, HEAD2))
+    await bot.drain()
+    assert ours(fake)["config-error"]["state"] == "closed"
+
+
+async def test_redelivered_and_concurrent_hooks_make_one_set(bot: Bot, fake: FakeGitLab) -> None:
+    uuid = new_delivery()
+    payload = push_payload(HEAD1)
+    a, b = await asyncio.gather(
+        deliver(bot, "Push Hook", payload, uuid), deliver(bot, "Push Hook", payload, uuid)
+    )
+    assert sorted([a.status_code, b.status_code]) == [200, 202]
+    await asyncio.gather(deliver(bot, "Push Hook", payload), deliver(bot, "Push Hook", payload))
+    await bot.drain()
+    assert set(ours(fake)) == {"epic", "section:service:build", "section:service:operations"}
+
+
+async def test_unhandled_gitlab_events_are_acknowledged(bot: Bot, fake: FakeGitLab) -> None:
+    resp = await deliver(bot, "Merge Request Hook", fixture("gitlab", "merge_request.json"))
+    assert resp.status_code in (200, 202)
+    await bot.drain()
+    assert ours(fake) == {}
