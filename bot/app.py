@@ -58,7 +58,13 @@ def check_webhook_settings(settings: Settings) -> list[str]:
 
 def prepare_schema(engine: Engine) -> None:
     """SQLite: migrate now. PostgreSQL: raise SchemaOutdated unless `readiness migrate` ran."""
-    migrate.ensure_schema(engine, auto_migrate=is_sqlite(engine))
+    if migrate.schema_is_current(engine):
+        return
+    if not is_sqlite(engine):
+        migrate.ensure_schema(engine, auto_migrate=False)  # raises SchemaOutdated with the fix
+        return
+    before, after = migrate.upgrade_engine(engine)
+    log.info("database migrated", from_revision=before, to_revision=after)
 
 
 def _readiness(engine: Engine) -> str | None:
