@@ -206,7 +206,7 @@ async def test_invalid_config_sets_a_failed_status_and_one_issue(bot: Bot, fake:
     await bot.drain()
     err = ours(fake)["config-error"]
     assert err["state"] == "opened" and "servce" in err["description"]
-    assert [s for s in fake.posted_statuses if s["sha"] == HEAD2][0]["status"] == "failed"
+    assert [s["status"] for s in fake.posted_statuses if s["sha"] == HEAD2] == ["failed"]
     fake.push(HEAD3, base_files(Dockerfile="FROM x\n"))
     await deliver(bot, "Push Hook", push_payload(HEAD3, HEAD2))
     await bot.drain()
