@@ -374,3 +374,23 @@ async def test_push_to_another_branch_is_ignored(world):
     ev = Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/feature", commit="c1")
     assert await handler(ev) == []
     assert platform.issues == {}
+
+
+async def test_organisation_default_config_is_merged_under_the_repositorys(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    org = client.add_repo("octo-org/.github")
+    org.set_commit("o1", {".readiness.yml": "checklists:\n  - svc\nissues:\n  labels: [platform-team]\n"})
+    # the repository's own file only sets the regression policy: checklists and labels come from the org
+    platform.set_commit("c1", {".readiness.yml": "on_regression: keep\n", "Dockerfile": "x"})
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
+    await handler(push("c1"))
+    issues = issues_by_key(platform)
+    assert set(issues) == {"epic", "section:svc:build", "section:svc:ops"}
+    assert issues["section:svc:build"].labels == ("platform-team",)
+    # `extends: false` stands alone: the org's labels no longer apply, the default one does; the
+    # bot adds labels but never removes one a person (or an earlier config) put on an issue
+    platform.set_commit("c2", {".readiness.yml": "extends: false\nchecklists: [svc]\n", "Dockerfile": "x"})
+    await handler(push("c2"))
+    assert issues_by_key(platform)["section:svc:build"].labels == ("platform-team", "readiness")
