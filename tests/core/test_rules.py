@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -152,6 +154,44 @@ def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int) -> None:
         limited, capped = index.candidates([glob], 5)
         assert limited == naive_files(paths, text)[:5], text
         assert capped is (len(naive_files(paths, text)) > 5)
+
+
+class CountingRegex:
+    """Wraps a compiled regex and counts the paths it is asked about."""
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        self.regex = regex
+        self.calls = 0
+
+    def match(self, text: str) -> re.Match[str] | None:
+        self.calls += 1
+        return self.regex.match(text)
+
+    @property
+    def pattern(self) -> str:
+        return self.regex.pattern
+
+
+def test_globs_with_a_literal_part_never_scan_the_path_list() -> None:
+    rng = random.Random(11)
+    words = ["api", "core", "auth", "billing", "user", "web", "lib", "docs", "adr", "migrations", "versions"]
+    exts = ["py", "go", "ts", "js", "md", "yaml", "json"]
+    paths = {
+        "/".join(rng.choice(words) for _ in range(rng.randint(0, 5))).lstrip("/")
+        + f"/{rng.choice(words)}_{rng.randrange(500)}.{rng.choice(exts)}"
+        for _ in range(20_000)
+    }
+    paths = {p.lstrip("/") for p in paths} | {"Dockerfile", "docs/adr/0001-x.md", "test_app.py"}
+    texts = [
+        "Dockerfile", "*.py", "docs/adr/*.md", "**/migrations/versions/*.py", "test_*.py", "*_test.go",
+        "*auth*.ts", "docs/**/*.md", "**/adr/**", "core/", "Dockerfile*", ".github/workflows/*.yml",
+    ]  # fmt: skip
+    index = PathIndex.build(paths)
+    counted = [dataclasses.replace(g, regex=CountingRegex(g.regex)) for g in map(compile_glob, texts)]
+    for glob in counted:
+        assert index.matching_files([glob]) == naive_files(paths, glob.text), glob.text
+    calls = sum(glob.regex.calls for glob in counted)
+    assert calls < len(paths) / 2, f"{calls} regex tests for {len(texts)} globs over {len(paths)} paths"
 
 
 def test_nested_directories_of_the_same_name_are_not_counted_twice() -> None:
