@@ -1,6 +1,6 @@
 """Webhook receiver benchmark: signed ~7.7 KB GitHub pushes over loopback, durably stored.
 
-    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 32]
+    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 64]
                                       [--databases sqlite,postgres] [--no-pin] [--httpx]
 
 For each database (a fresh SQLite file; then a fresh PostgreSQL database `bench`, dropped and
@@ -354,7 +354,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections (raw client)")
+    parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (raw client)")
     parser.add_argument("--httpx", action="store_true", help="also drive the server with httpx's pool")
     parser.add_argument("--httpx-connections", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgres")
