@@ -258,3 +258,21 @@ async def test_valid_json_beyond_64_bit_integers_is_accepted(
     resp = await client.post("/webhooks/github", content=body, headers=github_headers(body))
     assert resp.status_code == 202
     assert stored(engine)[0].payload == body
+
+
+async def test_a_storage_failure_is_503_never_202(client: httpx.AsyncClient, engine: Engine) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE deliveries RENAME TO deliveries_away"))
+    try:
+        resp = await client.post(
+            "/webhooks/github", content=PUSH, headers=github_headers(PUSH, delivery="lost")
+        )
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE deliveries_away RENAME TO deliveries"))
+    assert resp.status_code == 503
+    assert resp.json() == {"status": "unavailable", "detail": "could not store the delivery"}
+    again = await client.post("/webhooks/github", content=PUSH, headers=github_headers(PUSH, delivery="lost"))
+    assert again.status_code == 202  # the sender's retry is stored once the database is back
