@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 import structlog
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from structlog.types import EventDict, Processor, WrappedLogger
 
 from bot.config import SECRET_FIELDS, Settings
@@ -71,11 +73,18 @@ def _drop_color_message(_logger: WrappedLogger, _name: str, event_dict: EventDic
 
 
 def configured_secrets(settings: Settings) -> list[str]:
+    """Every secret value a log line could quote: the secret settings and the database password."""
     values = []
     for name in SECRET_FIELDS:
         secret = getattr(settings, name, None)
         if secret is not None:
             values.append(secret.get_secret_value())
+    try:
+        password = make_url(settings.database_url).password
+    except ArgumentError:
+        password = None
+    if password:
+        values.append(str(password))
     return values
 
 

@@ -173,3 +173,18 @@ def test_console_format_is_human_readable(db_url: str) -> None:
     first, second = out.getvalue().splitlines()
     assert "hello" in first and "delivery_id=d-1" in first and not first.startswith("{")
     assert "Started server process" in second
+
+
+def test_database_password_is_masked_wherever_it_appears() -> None:
+    from bot.logging import configured_secrets
+
+    settings = load_settings(database_url="postgresql+psycopg://bot:pg-pass-w0rd@db:5432/readiness")
+    out = io.StringIO()
+    configure_logging(settings, stream=out)
+    try:
+        get_logger("x").error("connect failed", dsn="postgresql://bot:pg-pass-w0rd@db/readiness")
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    assert "pg-pass-w0rd" in configured_secrets(settings)
+    assert "pg-pass-w0rd" not in out.getvalue() and "bot:[REDACTED]@db" in out.getvalue()
