@@ -33,9 +33,10 @@ from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
 from bot.platforms.base import Annotation, CheckReport, Issue, IssueUpdate, Platform
+from bot.platforms.blobs import BlobCache
 from bot.store import tracking
 from bot.store.db import session_scope
-from bot.store.models import Repository
+from bot.store.models import OwnedIssue, Repository
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,7 @@ class Syncer:
     shipped: Mapping[str, Template]
     now: datetime
     read_org_default: ReadOrgDefault | None = None
+    blobs: BlobCache | None = None  # file contents by blob sha, shared across syncs
     _writes: int = 0
     _checklists: dict[str, ResolvedChecklist] = field(default_factory=dict)
     _issue_opts: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -152,7 +154,15 @@ class Syncer:
         loop = asyncio.get_running_loop()
 
         def read(path: str) -> bytes | None:  # called from the evaluation thread
-            return asyncio.run_coroutine_threadsafe(self.platform.file(path, commit), loop).result()
+            sha = tree.blobs.get(path)
+            if sha is not None and self.blobs is not None:
+                hit, content = self.blobs.get(self.platform.full_name, sha)
+                if hit:
+                    return content
+            content = asyncio.run_coroutine_threadsafe(self.platform.file(path, commit), loop).result()
+            if sha is not None and self.blobs is not None:
+                self.blobs.put(self.platform.full_name, sha, content)
+            return content
 
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
         snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
@@ -367,18 +377,18 @@ class Syncer:
             )
 
     async def _link_sections(self, wanted: set[str]) -> None:
-        with session_scope(self.engine) as s:
-            rows = tracking.owned_issues(s, repository_id=self.repository_id)
+        """Link new section issues under the epic. The ids come from our records (GitHub's
+        sub-issue call takes the child's id, not its number), so linking costs no reads."""
+        rows = self._owned()
         epic = rows.get(tracker.EPIC_KEY)
         pending = [r for k, r in rows.items() if k in wanted and not r.parent_linked and r.number is not None]
         if epic is None or epic.number is None or not pending:
             return
-        parent = await self.platform.get_issue(epic.number)
+        parent = _stub(epic)
         children = {c.number for c in await self.platform.list_children(parent)}
         for row in pending:
             if row.number not in children:
-                child = await self.platform.get_issue(row.number)
-                await self.platform.link_child(parent, child)
+                await self.platform.link_child(parent, _stub(row))
                 self._writes += 1
             with session_scope(self.engine) as s:
                 r = tracking.owned_issues(s, repository_id=self.repository_id)[row.key]
@@ -453,3 +463,9 @@ class Syncer:
             if "last_synced_commit" in fields:
                 repo.last_synced_at = self.now
             s.add(repo)
+
+
+def _stub(row: OwnedIssue) -> Issue:
+    """An Issue carrying just what link calls need (number and platform id) from our record."""
+    assert row.number is not None and row.platform_issue_id is not None
+    return Issue(number=row.number, id=row.platform_issue_id, title="", body="", state=row.state)

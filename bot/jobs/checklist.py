@@ -19,6 +19,7 @@ from bot.core.events import Event, Kind, RepoRef
 from bot.core.settings import CONFIG_FILE
 from bot.core.templates import Template
 from bot.platforms.base import NotFound, Platform, PlatformClient
+from bot.platforms.blobs import BlobCache
 from bot.store import tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
@@ -52,6 +53,7 @@ class ChecklistHandler:
         self.shipped = shipped
         self.clock = clock
         self.gitlab_defaults_project = gitlab_defaults_project
+        self.blobs = BlobCache()
 
     async def __call__(self, event: Event, delivery: object = None) -> list[SyncResult]:
         if event.kind not in SYNC_KINDS or event.platform.value not in self.clients:
@@ -83,6 +85,7 @@ class ChecklistHandler:
             shipped=self.shipped,
             now=self.clock(),
             read_org_default=self._org_reader(repo, installation_id),
+            blobs=self.blobs,
         )
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
             async with repository_lock(self.engine, repository_id):

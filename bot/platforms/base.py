@@ -6,6 +6,7 @@ them to the few error types below so retry and dead-letter decisions live in one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -59,11 +60,15 @@ class Branch:
 
 @dataclass(frozen=True, slots=True)
 class Tree:
-    """All blob paths at a commit. `complete` is False only when the platform could not list all."""
+    """All blob paths at a commit. `complete` is False only when the platform could not list all.
+
+    `blobs` maps a path to its git blob sha where the platform says it: content with a known sha
+    never changes, so callers can cache file contents across commits by it."""
 
     commit: str
     paths: tuple[str, ...]
     complete: bool = True
+    blobs: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

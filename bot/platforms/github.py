@@ -140,22 +140,23 @@ class GitHubRepo:
         return Branch(name, branch["commit"]["sha"])
 
     async def tree(self, commit: str) -> Tree:
-        paths, complete = await self._walk(commit, "")
-        return Tree(commit=commit, paths=tuple(sorted(paths)), complete=complete)
+        blobs, complete = await self._walk(commit, "")
+        return Tree(commit=commit, paths=tuple(sorted(blobs)), complete=complete, blobs=blobs)
 
-    async def _walk(self, sha: str, prefix: str) -> tuple[list[str], bool]:
+    async def _walk(self, sha: str, prefix: str) -> tuple[dict[str, str], bool]:
+        """path -> blob sha under one tree; a truncated recursive listing is walked level by level."""
         data = (await self._call("GET", "/git/trees/{sha}", sha=sha, params={"recursive": "1"})).json()
         if not data.get("truncated"):
-            return [prefix + e["path"] for e in data["tree"] if e["type"] == "blob"], True
+            return {prefix + e["path"]: e["sha"] for e in data["tree"] if e["type"] == "blob"}, True
         level = (await self._call("GET", "/git/trees/{sha}", sha=sha)).json()
-        paths = [prefix + e["path"] for e in level["tree"] if e["type"] == "blob"]
+        blobs = {prefix + e["path"]: e["sha"] for e in level["tree"] if e["type"] == "blob"}
         complete = not level.get("truncated")
         for entry in level["tree"]:
             if entry["type"] == "tree":
                 sub, sub_complete = await self._walk(entry["sha"], f"{prefix}{entry['path']}/")
-                paths.extend(sub)
+                blobs.update(sub)
                 complete = complete and sub_complete
-        return paths, complete
+        return blobs, complete
 
     async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
         try:

@@ -70,8 +70,8 @@ class GitLabRepo:
             entries = self._project.repository_tree(
                 recursive=True, ref=commit, per_page=PER_PAGE, pagination="keyset", iterator=True
             )
-            paths = sorted(e["path"] for e in entries if e["type"] == "blob")
-            return Tree(commit=commit, paths=tuple(paths))
+            blobs = {e["path"]: e["id"] for e in entries if e["type"] == "blob"}
+            return Tree(commit=commit, paths=tuple(sorted(blobs)), blobs=blobs)
 
         return await self.client.run(fetch)
 

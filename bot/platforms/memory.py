@@ -9,6 +9,7 @@ world changing, not for the bot acting.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -186,7 +187,9 @@ class MemoryPlatform:
 
     async def tree(self, commit: str) -> Tree:
         self._log("tree", commit)
-        return Tree(commit=commit, paths=tuple(sorted(self._commit(commit))), complete=True)
+        files = self._commit(commit)
+        blobs = {p: hashlib.sha1(b"blob %d\0" % len(c) + c).hexdigest() for p, c in files.items()}
+        return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
         self._log("file", path, commit)
