@@ -1,6 +1,6 @@
 """Webhook receiver benchmark: signed ~7.7 KB GitHub pushes over loopback, durably stored.
 
-    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 64]
+    .venv/bin/python bench/webhooks.py [--duration 10] [--rate 200] [--connections 64,256]
                                       [--databases sqlite,postgres] [--no-pin] [--httpx]
 
 For each database (a fresh SQLite file; then a fresh PostgreSQL database `bench`, dropped and
@@ -10,7 +10,9 @@ file with --load-generator, asyncio on uvloop, a pool of keep-alive connections)
 
 - fixed rate: an open-loop schedule of `--rate` deliveries/s; latency is measured from each
   request's *scheduled* send time, so a stalled server cannot hide queueing delay;
-- max rate: `--connections` closed-loop senders, back to back.
+- max rate: for each `--connections` count, that many closed-loop senders, back to back. Group
+  commit needs concurrency: every request waits for a commit, so the batch size (and the rate)
+  grows with the number of requests in flight.
 
 It prints sustained deliveries/s and p50/p99 acknowledgement latency, then repeats with the
 server pinned to one core (`taskset -c 0`) and the generator on another (`taskset -c 1`).
@@ -270,11 +272,13 @@ def start_server(url: str, port: int, pinned: bool, log_path: Path) -> subproces
     raise SystemExit("server did not become healthy in 30 s")
 
 
-PHASES = (  # (mode, client, connections option)
-    ("fixed", "raw", "connections"),
-    ("max", "raw", "connections"),
-)
-HTTPX_PHASES = (("fixed", "httpx", "httpx_connections"), ("max", "httpx", "httpx_connections"))
+def phases(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+    """(mode, client, connections): the fixed rate, then the max rate at each concurrency."""
+    counts = [int(c) for c in args.connections.split(",")]
+    out = [("fixed", "raw", counts[0])] + [("max", "raw", c) for c in counts]
+    if args.httpx:
+        out += [("fixed", "httpx", args.httpx_connections), ("max", "httpx", args.httpx_connections)]
+    return out
 
 
 def fsync_probe(directory: Path, count: int = 200) -> tuple[float, float]:
@@ -322,8 +326,7 @@ def bench_one(db: str, pinned: bool, args: argparse.Namespace, workdir: Path) ->
     server = start_server(url, port, pinned, workdir / f"server-{db}-{int(pinned)}.log")
     results = []
     try:
-        for i, (mode, client, option) in enumerate(PHASES + (HTTPX_PHASES if args.httpx else ())):
-            phase = (mode, client, getattr(args, option))
+        for i, phase in enumerate(phases(args)):
             cpu, wall = cpu_seconds(server.pid), time.perf_counter()
             result = run_generator(port, phase, args, pinned, f"{db}-{int(pinned)}-{i}")
             result["server_cpu"] = (cpu_seconds(server.pid) - cpu) / (time.perf_counter() - wall)
@@ -354,7 +357,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (raw client)")
+    parser.add_argument(
+        "--connections", default="64,256", help="keep-alive connections of the raw client, one max run each"
+    )
     parser.add_argument("--httpx", action="store_true", help="also drive the server with httpx's pool")
     parser.add_argument("--httpx-connections", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -375,7 +380,7 @@ def main() -> None:
             pass
         result = asyncio.run(
             generate(
-                args.url, args.mode, args.client, args.rate, args.duration, args.connections, args.prefix
+                args.url, args.mode, args.client, args.rate, args.duration, int(args.connections), args.prefix
             )
         )
         print(json.dumps(result))
