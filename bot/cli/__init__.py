@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-MODULES = ("check", "server", "deliveries")
+MODULES = ("check", "server", "deliveries", "sync")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -30,6 +30,7 @@ OWNER = {
     "migrate": "deliveries",
     "worker": "deliveries",
     "deliveries": "deliveries",
+    "sync": "sync",
 }
 
 

@@ -1,0 +1,92 @@
+"""`readiness sync REPO`: run one repository's sync now, or preview it with `--dry-run`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from bot.cli import app
+from bot.config import Settings, SettingsError, load_settings
+from bot.core.events import Platform, RepoRef
+from bot.core.templates import load_shipped
+from bot.platforms.base import PlatformClient, PlatformError
+from bot.platforms.factory import DryRunClient, clients_from_settings
+
+
+@app.command()
+def sync(
+    repo: str = typer.Argument(..., help="owner/name (GitLab: group/project path)."),
+    platform: Platform = typer.Option(Platform.GITHUB, help="Where the repository lives."),
+    installation: int | None = typer.Option(None, help="GitHub App installation id (looked up if omitted)."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Read the repository, print the writes a sync would make, make none."
+    ),
+) -> None:
+    """Sync one repository's checklist issues now (the same job a webhook triggers)."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    clients = clients_from_settings(settings)
+    if platform.value not in clients:
+        need = (
+            "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY"
+            if platform is Platform.GITHUB
+            else ("READINESS_GITLAB_TOKEN")
+        )
+        typer.echo(f"error: {platform.value} is not configured: set {need}", err=True)
+        raise typer.Exit(2)
+    try:
+        code = asyncio.run(_run(settings, clients, platform, repo, installation, dry_run))
+    except PlatformError as exc:
+        typer.echo(f"error: {platform.value}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+async def _run(
+    settings: Settings,
+    clients: dict[str, PlatformClient],
+    platform: Platform,
+    repo: str,
+    installation: int | None,
+    dry_run: bool,
+) -> int:
+    from bot.jobs.checklist import ChecklistHandler
+    from bot.store.db import make_engine
+    from bot.store.migrate import upgrade_engine
+
+    client: PlatformClient = clients[platform.value]
+    dry: DryRunClient | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if dry_run:
+            # A scratch database: the preview must not record anything either.
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'dry-run.db'}")
+            upgrade_engine(engine)
+            client = dry = DryRunClient(client)
+        else:
+            engine = make_engine(settings.database_url)
+        handler = ChecklistHandler(engine, {platform.value: client}, load_shipped())
+        try:
+            result = await handler.sync(RepoRef(platform, repo), installation_id=installation)
+        finally:
+            await client.aclose()
+            engine.dispose()
+    if dry is not None:
+        for line in dry.planned:
+            typer.echo(f"would {line}")
+        typer.echo(f"{result.outcome}: {len(dry.planned)} write(s) planned, none made")
+    else:
+        typer.echo(f"{result.outcome}: {result.writes} write(s), {result.changed_items} item(s) changed")
+    for note in result.notes:
+        typer.echo(note, err=True)
+    return 0 if result.outcome in ("synced", "no-config") else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

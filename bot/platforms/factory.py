@@ -1,0 +1,45 @@
+"""Build the platform clients the settings configure (and only those)."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.platforms.base import Platform, PlatformClient, RepoInfo
+from bot.platforms.dryrun import DryRunPlatform
+
+
+def clients_from_settings(settings: Settings) -> dict[str, PlatformClient]:
+    """GitHub when an App id and key are set; GitLab when a token is set."""
+    clients: dict[str, PlatformClient] = {}
+    if settings.github_app_id is not None and settings.github_private_key is not None:
+        from bot.platforms.github import GitHubClient
+
+        clients["github"] = GitHubClient(settings)
+    if settings.gitlab_token is not None:
+        from bot.platforms.gitlab import GitLabClient
+
+        clients["gitlab"] = GitLabClient(settings)
+    return clients
+
+
+class DryRunClient:
+    """Reads through to the real platform; every write is recorded in `planned`, none is made."""
+
+    def __init__(self, inner: PlatformClient) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.platforms: list[DryRunPlatform] = []
+
+    async def for_repo(self, full_name: str, *, installation_id: int | None = None) -> Platform:
+        platform = DryRunPlatform(await self.inner.for_repo(full_name, installation_id=installation_id))
+        self.platforms.append(platform)
+        return platform
+
+    async def installation_repos(self, installation_id: int | None = None) -> list[RepoInfo]:
+        return await self.inner.installation_repos(installation_id)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    @property
+    def planned(self) -> list[str]:
+        return [line for p in self.platforms for line in p.planned]
