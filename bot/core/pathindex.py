@@ -16,6 +16,8 @@ import gc
 from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 
+import re2
+
 from bot.core.globs import Glob, GlobError, combined_regex, compile_glob, depth_key, naive_files
 
 
@@ -103,6 +105,7 @@ class PathIndex:
         self.by_name = _join(files_by_name, dirs_by_name)
         self.by_ext = _join(files_by_ext, dirs_by_ext)
         self._blob: str | None = None
+        self._infix: dict[str, list[str]] = {}
         self._sorted_names: list[str] | None = None
         self._reversed_names: list[str] | None = None
         self._memo: dict[str, _Bucket] = {}
@@ -177,9 +180,20 @@ class PathIndex:
         )
 
     def _names_for(self, glob: Glob) -> list[str]:
-        """Unique names matching the glob's last segment: a sorted-range lookup on its literal
-        prefix, or on its literal suffix (in reversed names), or a substring search for its longest
-        literal in one string of all names, whichever is most selective."""
+        """Unique names matching the glob's last segment (see `_lookup`)."""
+        literal, produce = self._lookup(glob)
+        found = self._names_containing(literal) if literal is not None else produce()
+        if glob.tail_exact:
+            return found
+        extra = "/" if glob.dir_only and glob.basename_only else ""
+        tail = glob.tail
+        assert tail is not None
+        return [n for n in found if tail.match(n + extra)]
+
+    def _lookup(self, glob: Glob) -> tuple[str | None, Callable[[], list[str]]]:
+        """The most selective way to find candidate names: a sorted-range lookup on the literal
+        prefix, or on the literal suffix (in reversed names), or else (literal, _) to search the
+        longest inner literal in all names."""
         choices: list[tuple[int, str, Callable[[], list[str]]]] = []
         if glob.prefix:
             if self._sorted_names is None:
@@ -188,32 +202,29 @@ class PathIndex:
             choices.append((hi - lo, glob.prefix, lambda: names[lo:hi]))
         if glob.suffix:
             if self._reversed_names is None:
-                self._reversed_names = sorted(n[::-1] for n in self.by_name)
+                self._reversed_names = sorted([n[::-1] for n in self.by_name])
             rnames, (rlo, rhi) = self._reversed_names, _prefix_span(self._reversed_names, glob.suffix[::-1])
             choices.append((rhi - rlo, glob.suffix, lambda: [n[::-1] for n in rnames[rlo:rhi]]))
         size, literal, produce = min(choices, default=(0, "", list))
         if glob.literal and (not choices or (size > 256 and len(glob.literal) > len(literal))):
-            found = self._names_containing(glob.literal)
-        else:
-            found = produce()
-        if glob.tail_exact:
-            return found
-        extra = "/" if glob.dir_only and glob.basename_only else ""
-        tail = glob.tail
-        assert tail is not None
-        return [n for n in found if tail.match(n + extra)]
+            return glob.literal, list
+        return None, produce
 
     def _names_containing(self, literal: str) -> list[str]:
+        found = self._infix.get(literal)
+        if found is None:
+            self._search_names([literal])
+            found = self._infix[literal]
+        return found
+
+    def _search_names(self, literals: Sequence[str]) -> None:
+        """Names containing each literal, for all literals in one RE2 pass over all names."""
         if self._blob is None:
             self._blob = "/" + "/".join(self.by_name) + "/"
-        blob, names = self._blob, []
-        i = blob.find(literal)
-        while i >= 0:
-            start = blob.rfind("/", 0, i) + 1
-            end = blob.find("/", i + len(literal))
-            names.append(blob[start:end])
-            i = blob.find(literal, end)
-        return names
+        wanted = "|".join(re2.escape(literal) for literal in literals)
+        names = re2.compile(f"/([^/]*(?:{wanted})[^/]*)").findall(self._blob)
+        for literal in literals:
+            self._infix[literal] = [n for n in names if literal in n]
 
     def _from_names(self, names: Sequence[str], dir_only: bool) -> _Bucket:
         buckets = [self.by_name[n] for n in names]
@@ -225,10 +236,19 @@ class PathIndex:
         return ([] if dir_only else files), dirs
 
     def prime(self, globs: Iterable[Glob]) -> None:
-        """Resolve the globs with no literal part together, in one pass shared by all of them."""
-        scans = [
-            g for g in {g.text: g for g in globs}.values() if g.text not in self._memo and self._needs_scan(g)
-        ]
+        """Resolve together what would otherwise cost one pass per glob: globs with no literal part
+        (one pass over the entries) and inner literals of name globs (one search over all names)."""
+        pending = [g for g in {g.text: g for g in globs}.values() if g.text not in self._memo]
+        infix = {
+            literal
+            for g in pending
+            if g.basename_only and g.tail is not None and g.name is None and not g.exact_ext
+            for literal, _ in [self._lookup(g)]
+            if literal is not None and literal not in self._infix
+        }
+        if infix:
+            self._search_names(sorted(infix))
+        scans = [g for g in pending if self._needs_scan(g)]
         by_name = [g for g in scans if g.basename_only]
         if by_name:
             combined = combined_regex(by_name)
