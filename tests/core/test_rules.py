@@ -139,7 +139,8 @@ GLOBS = [
     "*_test.go", "*stress*.js", "**/*.py", "**/test", "*/adr/*", "[!a]*.py", "*", "?", "**/lib/*/",
     "docs/**", "/README.md", "src/", "*.[pj][ys]", "*t*/", ".github/workflows/*.yml", "*.test.ts",
     "test_*.py", "node_modules/*/index.js", "**/vendor/**/*.go", "\\[odd\\].txt", "*.y*ml",
-    "**/src/**/*.py", "**/src/src/*", "**/workflows/ci.yml", "**/tests/**/test_*.py",
+    "**/src/**/*.py", "**/src/src/*", "**/workflows/ci.yml", "**/tests/**/test_*.py", "*ang*.xml",
+    "*tes*", "*.t*t.*", "*ock*",
 ]  # fmt: skip
 
 
@@ -148,6 +149,8 @@ def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int) -> None:
     rng = random.Random(seed)
     paths = {"/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 6))) for _ in range(2500)}
     index = PathIndex.build(paths)
+    if seed % 2:  # resolve together, as evaluate_many does, instead of one glob at a time
+        index.prime([compile_glob(text) for text in GLOBS])
     for text in GLOBS:
         glob = compile_glob(text)
         assert index.matching_files([glob]) == naive_files(paths, text), text
