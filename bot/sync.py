@@ -140,8 +140,9 @@ class Syncer:
             f"`{CONFIG_FILE}` was removed from the default branch, so this checklist is no longer tracked. "
             "Item states are kept: restoring the file restores the checklist."
         )
-        await self._apply(plan([], self._recorded(), retire={tracker.EPIC_KEY: msg}), labels=())
-        self._set_repo(config_status="deleted", config_error=None)
+        recorded = self._recorded()
+        await self._apply(plan([], recorded, retire={tracker.EPIC_KEY: msg}), labels=())
+        self._set_repo(config_status="deleted" if tracker.EPIC_KEY in recorded else "none", config_error=None)
         return SyncResult("no-config", writes=self._writes)
 
     # ---------------------------------------------------------------------------------- checklists
