@@ -158,7 +158,7 @@ class _Evaluation:
         self.index = index
         self.max_bytes = max_bytes
         self.raw: dict[str, bytes | None] = {}
-        self.hits: dict[tuple[int, str], frozenset[int] | None] = {}
+        self.hits: dict[int, dict[str, frozenset[int] | None]] = {}  # per checklist, per path
         self.ci_names: dict[str, re.Pattern[str]] = {}
 
     def rule(self, rule: Rule, c: CompiledChecklist) -> Verdict:
@@ -198,17 +198,15 @@ class _Evaluation:
             text += f" and {count - 1} more"
         return Verdict(True, (text,))
 
-    def read(self, path: str, max_bytes: int) -> bytes | None:
+    def load(self, path: str) -> bytes | None:
         """A file's first bytes, read once per evaluation; None for unreadable, binary or non-UTF-8."""
-        if path not in self.raw:
-            data = self.snapshot.read(path)
-            if data is not None:
-                data = data[: self.max_bytes]
-                if b"\0" in data[:8192] or not _is_text(data):
-                    data = None
-            self.raw[path] = data
-        data = self.raw[path]
-        return data if data is None or len(data) <= max_bytes else data[:max_bytes]
+        data = self.snapshot.read(path)
+        if data is not None:
+            data = data[: self.max_bytes]
+            if b"\0" in data[:8192] or not _is_text(data):
+                data = None
+        self.raw[path] = data
+        return data
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
@@ -217,32 +215,32 @@ class _Evaluation:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
         regex = c.patterns[rule.pattern, rule.ignore_case]
         slot = c.set_index.get((rule.pattern, rule.ignore_case))
+        hits = self.hits.setdefault(id(c), {})
+        raw, cap = self.raw, rule.max_bytes
         for path in searched:
-            data = self.read(path, rule.max_bytes)
+            data = raw[path] if path in raw else self.load(path)
             if data is None:
                 continue
-            if slot is not None and len(self.raw[path] or b"") <= rule.max_bytes:
-                hits = self.set_hits(c, path)
-                if hits is not None and slot not in hits:
-                    continue  # the one pass over this file already showed no match
-            match = regex.search(data)
+            if slot is not None and len(data) <= cap:  # the set saw all the bytes this rule may
+                found = hits[path] if path in hits else self.scan(c, path, data)
+                if found is not None and slot not in found:
+                    continue
+            match = regex.search(data if len(data) <= cap else data[:cap])
             if match is not None:
                 line = data.count(b"\n", 0, match.start()) + 1
-                found = match.group(0).decode("utf-8", "replace")
-                return Verdict(True, (f"`{path}:{line}` matches `{_short(found)}`",))
+                text = match.group(0).decode("utf-8", "replace")
+                return Verdict(True, (f"`{path}:{line}` matches `{_short(text)}`",))
         files = f"the first {len(searched)} files" if capped else plural(len(searched), "file")
         return Verdict(
             False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
         )
 
-    def set_hits(self, c: CompiledChecklist, path: str) -> frozenset[int] | None:
-        """Which of the checklist's patterns occur in a file, from one scan; None if unknown."""
-        key = (id(c), path)
-        if key not in self.hits:
-            data = self.raw[path]
-            found = c.pattern_set.Match(data) if c.pattern_set is not None and data is not None else None
-            self.hits[key] = frozenset(found) if found and 0 in found else None
-        return self.hits[key]
+    def scan(self, c: CompiledChecklist, path: str, data: bytes) -> frozenset[int] | None:
+        """Which of the checklist's patterns occur in a file, from one pass; None if unknown."""
+        found = c.pattern_set.Match(data) if c.pattern_set is not None else None
+        result = frozenset(found) if found and 0 in found else None  # no canary: the match failed
+        self.hits[id(c)][path] = result
+        return result
 
     def ci(self, rule: CI) -> Verdict:
         head = self.snapshot.commit
