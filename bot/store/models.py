@@ -149,3 +149,19 @@ class SummaryPost(SQLModel, table=True):
     week: str = Field(max_length=10)  # ISO week, "2026-W47"
     comment_id: int | None = Field(default=None, sa_type=BigInteger)
     posted_at: datetime = Field(default_factory=utcnow)
+
+
+class CommandComment(SQLModel, table=True):
+    """A `/readiness` comment the bot has answered: a redelivered or retried webhook finds the row
+    and does not answer twice. Written right after the reply (see bot.jobs.commands)."""
+
+    __tablename__ = "command_comments"
+    __table_args__ = (UniqueConstraint("repository_id", "comment_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    comment_id: int = Field(sa_type=BigInteger)  # GitHub comment id / GitLab note id
+    issue_number: int
+    sender: str | None = Field(default=None, max_length=255)
+    reply_id: int | None = Field(default=None, sa_type=BigInteger)  # our answer, if any
+    processed_at: datetime = Field(default_factory=utcnow)
