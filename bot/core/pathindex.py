@@ -88,9 +88,9 @@ class PathIndex:
     def _build(self, paths: Iterable[str]) -> None:
         self.files: list[str] = sorted(dict.fromkeys(paths))  # path order, for directory ranges
         by_depth = sorted(self.files, key=_count)
-        names = [f[f.rfind("/") + 1 :] for f in by_depth]
-        parents = {f[: f.rfind("/") + 1] for f in by_depth}
-        parents.discard("")
+        parts = [f.rpartition("/") for f in by_depth]  # (parent, "/", name): one call for both
+        names = [part[2] for part in parts]
+        parents = {f"{parent}/" for parent in {part[0] for part in parts} if parent}
         dirs = set(parents)
         for parent in parents:
             slash = parent.rfind("/", 0, len(parent) - 1)
