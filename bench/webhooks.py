@@ -392,8 +392,6 @@ def main() -> None:
     print(
         f"load average before: {os.getloadavg()[0]:.2f} (other processes share these {os.cpu_count()} cores)"
     )
-    heads = f"{'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'srv CPU':>8} {'us/del':>7} {'gen CPU':>7}"
-    print(f"{'database':<9} {'server':<19} {'load':<16} {heads}")
     workdir = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
     failed = False
     try:
@@ -401,6 +399,8 @@ def main() -> None:
         print(
             f"disk: 8 KB write + fdatasync p50 {p50:.2f} ms, p99 {p99:.2f} ms (the floor for a durable ack)"
         )
+        heads = f"{'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'srv CPU':>8} {'us/del':>7} {'gen CPU':>7}"
+        print(f"{'database':<9} {'server':<19} {'load':<16} {heads}")
         for db in args.databases.split(","):
             for pinned in (False, True) if not args.no_pin else (False,):
                 for line in bench_one(db, pinned, args, workdir):
