@@ -120,6 +120,8 @@ async def test_full_run_logs_carry_delivery_context_and_no_secrets(
     )
     assert any("retry" in line["event"] and REDACTED in line.get("error", "") for line in lines)
     assert any(line["event"] == "webhook rejected" and line["status"] == 401 for line in lines)
+    accepted = {line["delivery_id"] for line in lines if line["event"] == "webhook accepted"}
+    assert accepted == {"gh-delivery-1", "gl-msg-1"}  # DEBUG level: the receiver logs each one
 
 
 async def _wait_due(engine: Engine) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from bot.config import Settings
 from bot.core.events import Event, Kind
@@ -29,6 +30,7 @@ from bot.webhooks.normalize import normalize
 from bot.webhooks.verify import VerificationError, verify_github, verify_gitlab
 
 log = get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
 GITLAB_DEDUPE_HEADERS = ("webhook-id", "idempotency-key", "x-gitlab-event-uuid")
 _UNVERIFIED = "-"  # metric label before authenticity is known: callers cannot inflate label sets
 
@@ -43,9 +45,14 @@ class Rejected(Exception):
         self.status, self.outcome, self.reason = status, outcome, reason
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
+def header_map(request: Request) -> dict[str, str]:
+    """The request headers as a plain dict (ASGI names are lower-case): one pass, O(1) lookups."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
+
+
+async def read_limited(request: Request, headers: dict[str, str], limit: int) -> bytes:
     """The body, or TooLarge as soon as it (or its declared length) exceeds `limit` bytes."""
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge
     chunks: list[bytes] = []
@@ -85,7 +92,7 @@ def _count(platform: str, event: str, outcome: str) -> Any:
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(body, status_code=status, headers=headers)
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 class Receiver:
@@ -139,12 +146,12 @@ class Receiver:
 
     async def _handle(self, platform: str, request: Request) -> Response:
         event_label = _UNVERIFIED
+        headers = header_map(request)
         try:
             try:
-                body = await read_limited(request, self.settings.max_body_bytes)
+                body = await read_limited(request, headers, self.settings.max_body_bytes)
             except TooLarge:
                 raise Rejected(413, "too_large", f"body over {self.settings.max_body_bytes} bytes") from None
-            headers = request.headers
             try:
                 self._verify(platform, body, headers)
             except VerificationError as exc:
@@ -157,7 +164,7 @@ class Receiver:
             return await self._accept(platform, event_label, delivery_id, body, payload)
         except Rejected as exc:
             _count(platform, event_label, exc.outcome).inc()
-            sent_id = request.headers.get("x-github-delivery" if platform == "github" else "idempotency-key")
+            sent_id = headers.get("x-github-delivery" if platform == "github" else "idempotency-key")
             log.warning(
                 "webhook rejected",
                 platform=platform,
@@ -197,12 +204,13 @@ class Receiver:
         _count(platform, event_name, outcome).inc()
         # DEBUG: at thousands a second this line would cost more than storing the delivery;
         # the worker logs every delivery it processes at INFO (with this same delivery id).
-        log.debug(
-            "webhook " + outcome,
-            platform=platform,
-            webhook_event=event_name,
-            action=item.action,
-            delivery_id=item.delivery_id,
-            repo=item.repo_key,
-        )
+        if _stdlib_log.isEnabledFor(logging.DEBUG):  # skip building the event when it is dropped
+            log.debug(
+                "webhook " + outcome,
+                platform=platform,
+                webhook_event=event_name,
+                action=item.action,
+                delivery_id=item.delivery_id,
+                repo=item.repo_key,
+            )
         return _json(202 if new else 200, {"status": outcome, "delivery_id": item.delivery_id})
