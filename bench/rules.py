@@ -41,6 +41,8 @@ WORDS = [
     "view",
     "admin",
 ]
+JS_NAMES = ["index", "utils", "types", "helpers", "constants", "main", "parser", "errors", "config"]
+JS_NAMES += ["client", "server", "stream", "buffer", "async", "compat", "polyfill", "README", "LICENSE"]
 LANGS = {
     "py": ("src/{pkg}/{mod}/", "tests/{mod}/test_{name}.py"),
     "go": ("internal/{mod}/", "internal/{mod}/{name}_test.go"),
@@ -88,15 +90,17 @@ def synthetic_tree(n: int, seed: int) -> list[str]:
     while len(paths) < n:
         roll = rng.random()
         name = f"{rng.choice(WORDS)}_{rng.randrange(2000)}"
-        if roll < 0.45:  # node_modules: deep, many small files
+        if roll < 0.45:  # node_modules: many packages repeating the same few file names
             pkg = f"{rng.choice(WORDS)}-{rng.randrange(25)}"
             sub = rng.choice(["", "", "lib", "dist", "src", "dist/esm", "lib/utils"])
             ext = rng.choice(["js", "js", "d.ts", "json", "md", "map", "mjs"])
-            paths.add(f"node_modules/{pkg}/{sub + '/' if sub else ''}{name}.{ext}")
+            stem = rng.choice(JS_NAMES) if rng.random() < 0.7 else f"{rng.choice(WORDS)}_{rng.randrange(200)}"
+            paths.add(f"node_modules/{pkg}/{sub + '/' if sub else ''}{stem}.{ext}")
             paths.add(f"node_modules/{pkg}/package.json")
         elif roll < 0.6:  # Go vendor tree
             org, repo = rng.choice(WORDS[:10]), f"{rng.choice(WORDS[:4])}{rng.randrange(2)}"
-            paths.add(f"vendor/github.com/{org}/{repo}/{rng.choice(WORDS[:6])}/{name}.go")
+            stem = f"{rng.choice(WORDS)}{rng.choice(['', '_test', '_unix', '_' + str(rng.randrange(40))])}"
+            paths.add(f"vendor/github.com/{org}/{repo}/{rng.choice(WORDS[:6])}/{stem}.go")
         elif roll < 0.9:  # application code and its tests
             lang = rng.choice(list(LANGS))
             code, test = LANGS[lang]
@@ -176,7 +180,8 @@ def main() -> None:
 
     dirs = len({p.rsplit("/", 1)[0] for p in paths if "/" in p})
     print(f"templates: {len(templates)}  items: {items}  automatic: {automatic}")
-    print(f"paths: {len(paths)}  directories holding files: {dirs}")
+    names = len({p.rsplit("/", 1)[-1] for p in paths})
+    print(f"paths: {len(paths)}  directories holding files: {dirs}  distinct file names: {names}")
     reference = min(reference_loop() for _ in range(5)) * 1000
     print(f"reference 1,000,000-iteration Python loop: min {reference:.0f} ms")
     for label, snapshot in (("path rules", path_only), ("with contains reads", with_contents)):
