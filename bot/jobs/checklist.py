@@ -18,6 +18,8 @@ from bot.core.decide import apply_human_ticks
 from bot.core.events import Event, Kind, RepoRef
 from bot.core.settings import CONFIG_FILE
 from bot.core.templates import Template
+from bot.jobs.commands import CommandHandler  # commands helper
+from bot.jobs.summaries import SUMMARY_EVENT, SummaryJob  # commands helper
 from bot.platforms.base import NotFound, Platform, PlatformClient
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
@@ -54,8 +56,16 @@ class ChecklistHandler:
         self.clock = clock
         self.gitlab_defaults_project = gitlab_defaults_project
         self.blobs = BlobCache()
+        # commands and weekly summaries (commands helper): their own jobs, same clients
+        self.commands = CommandHandler(self)
+        self.summaries = SummaryJob(self)
 
     async def __call__(self, event: Event, delivery: object = None) -> list[SyncResult]:
+        if event.kind is Kind.COMMENT and event.platform.value in self.clients:  # commands helper
+            return await self.commands(event)
+        if event.name == SUMMARY_EVENT and event.platform.value in self.clients:  # commands helper
+            await self.summaries(event)
+            return []
         if event.kind not in SYNC_KINDS or event.platform.value not in self.clients:
             return []
         if event.kind is Kind.INSTALLATION:

@@ -1,0 +1,228 @@
+"""Answer `/readiness …` comments on the bot's own issues: status, sync, skip, unskip, help.
+
+Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is written
+right *after* the reply, not before the work: the worker runs a repository's deliveries one at a
+time, so no second attempt can run beside this one, and a failure before the reply (a sync that
+hits a 502) leaves no row, so the retry does the whole command again. State changes are
+idempotent; only the reply is not, and it is the last write before the row. The only window for
+a double answer is a crash between the reply and the row's commit; the alternative (row first)
+would silently drop the command instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from bot.core import commands, summary, tracker
+from bot.core.commands import Command, CommandError
+from bot.core.decide import CONFIG_ACTOR
+from bot.core.events import Event, Kind
+from bot.core.state import ItemState, Status
+from bot.jobs.summaries import Loaded, changes_since, load_checklists, numbers_of
+from bot.platforms.base import NotFound, Platform
+from bot.store import tracking
+from bot.store.db import session_scope
+from bot.store.locks import repository_lock
+from bot.store.models import CommandComment, Repository, utcnow
+from bot.sync import SyncResult
+
+if TYPE_CHECKING:
+    from bot.jobs.checklist import ChecklistHandler
+
+log = structlog.get_logger(__name__)
+
+WRITERS = frozenset({"admin", "maintain", "write"})
+RECENT = timedelta(days=7)
+NEW_COMMENT = frozenset({None, "created", "create"})  # GitHub "created", GitLab notes "create"
+
+
+@dataclass
+class _Run:
+    """What one comment's commands did, for the single reply."""
+
+    event: Event
+    platform: Platform
+    repository_id: int
+    loaded: Loaded | None
+    lines: list[str] = field(default_factory=list)
+    changed: bool = False  # an item state changed: sync so the issues show it
+    sync: bool = False  # `/readiness sync` asked for
+    permission: str | None = None
+
+
+class CommandHandler:
+    """Called by the ChecklistHandler for `Kind.COMMENT` events; syncs through it too."""
+
+    def __init__(self, checklist: ChecklistHandler) -> None:
+        self.checklist = checklist
+
+    async def __call__(self, event: Event) -> list[SyncResult]:
+        if (
+            event.kind is not Kind.COMMENT
+            or event.repo is None
+            or event.issue_number is None
+            or event.comment_id is None
+            or event.action not in NEW_COMMENT
+        ):
+            return []
+        parsed = commands.parse(event.body)
+        if not parsed:
+            return []
+        ch = self.checklist
+        platform = await ch._platform(event.repo, event.installation_id)
+        if event.sender_is_bot or event.sender == platform.bot_login:
+            return []  # our own replies quote commands in their help text
+        repository_id = ch._repository_id(event.repo, event.installation_id)
+        with session_scope(ch.engine) as s:
+            owned = tracking.owned_issues(s, repository_id=repository_id)
+            if not _ours(owned, event.issue_number) or _answered(s, repository_id, event.comment_id):
+                return []
+        try:
+            await platform.add_reaction(event.issue_number, event.comment_id, "eyes")
+        except NotFound:
+            return []  # the comment was deleted before we got to it
+        run = _Run(event, platform, repository_id, await self._load(event, platform, repository_id))
+        for cmd in parsed:
+            await self._one(run, cmd)
+        results: list[SyncResult] = []
+        if run.changed or run.sync:
+            results.append(await ch.sync(event.repo, installation_id=event.installation_id))
+        reply_id = None
+        if run.lines:
+            who = f"@{event.sender} " if event.sender else ""
+            reply = await platform.create_comment(event.issue_number, who + "\n\n".join(run.lines))
+            reply_id = reply.id
+        with session_scope(ch.engine) as s:
+            _record(s, repository_id, event, reply_id)
+        if run.sync:
+            await platform.add_reaction(event.issue_number, event.comment_id, "+1")
+        log.info(
+            "commands.answered", by=event.sender, commands=[c.name for c in parsed if isinstance(c, Command)]
+        )
+        return results
+
+    async def _load(self, event: Event, platform: Platform, repository_id: int) -> Loaded | None:
+        """Config and checklists as of the last sync: what the issues show."""
+        assert event.repo is not None
+        with session_scope(self.checklist.engine) as s:
+            row = s.get(Repository, repository_id)
+            commit = row.last_synced_commit if row is not None else None
+        commit = commit or (await platform.default_branch()).commit
+        return await load_checklists(self.checklist, platform, event.repo, repository_id, commit)
+
+    async def _one(self, run: _Run, cmd: Command | CommandError) -> None:
+        if isinstance(cmd, CommandError):
+            run.lines.append(f"`{cmd.text}`: {cmd}")
+        elif cmd.name == "help":
+            run.lines.append(commands.help_text())
+        elif cmd.name == "sync":
+            run.sync = True
+        elif cmd.name == "status":
+            run.lines.append(self._status(run))
+        else:
+            await self._skip_or_unskip(run, cmd)
+
+    def _status(self, run: _Run) -> str:
+        if run.loaded is None:
+            return "This repository has no valid `.readiness.yml` right now, so there is nothing to report."
+        now = self.checklist.clock()
+        with session_scope(self.checklist.engine) as s:
+            states = tracking.load_states(s, repository_id=run.repository_id)
+            changes = changes_since(s, repository_id=run.repository_id, since=now - RECENT)
+            numbers = numbers_of(tracking.owned_issues(s, repository_id=run.repository_id))
+        return summary.render_status(
+            repo=run.platform.full_name,
+            checklists=run.loaded[1],
+            states=states,
+            changes=changes,
+            numbers=numbers,
+            since=now - RECENT,
+        )
+
+    async def _skip_or_unskip(self, run: _Run, cmd: Command) -> None:
+        login = run.event.sender or ""
+        if run.permission is None:
+            run.permission = await run.platform.permission(login) if login else "none"
+        if run.permission not in WRITERS:
+            run.lines.append(
+                f"Sorry, `/readiness {cmd.name}` needs write access to this repository, and you have "
+                f"{run.permission} access. Ask a maintainer, or tick the box by hand. Nothing was changed."
+            )
+            return
+        if run.loaded is None:
+            run.lines.append("This repository has no valid `.readiness.yml`, so no item can be skipped.")
+            return
+        known = {c.template.id: [i.id for _, i in c.template.items()] for c in run.loaded[1]}
+        found = commands.resolve_item(cmd.target or "", known)
+        if isinstance(found, str):
+            run.lines.append(f"`/readiness {cmd.name} {cmd.target}`: {found}")
+            return
+        checklist, item = found
+        engine, now = self.checklist.engine, self.checklist.clock()
+        async with repository_lock(engine, run.repository_id):
+            with session_scope(engine) as s:
+                states = tracking.load_states(s, repository_id=run.repository_id)
+                old = states.get(checklist, {}).get(item) or ItemState(checklist=checklist, item_id=item)
+                message, new = _decide(cmd, old, login, now)
+                if new is not None:
+                    tracking.save_states(
+                        s, repository_id=run.repository_id, states=[new], previous=states, now=now
+                    )
+                    run.changed = True
+        run.lines.append(message)
+
+
+def _decide(cmd: Command, old: ItemState, login: str, now: datetime) -> tuple[str, ItemState | None]:
+    """The reply and the new state (None: nothing changes) for a permitted skip or unskip."""
+    ident = f"`{old.checklist}/{old.item_id}`"
+    if old.status is Status.SKIPPED and old.actor == CONFIG_ACTOR:
+        return f"{ident} is skipped in `.readiness.yml` ({old.reason}); change it there.", None
+    if cmd.name == "skip":
+        new = ItemState(
+            old.checklist, old.item_id, Status.SKIPPED, actor=login, reason=cmd.reason, changed_at=now
+        )
+        # the same skip again (a retry after a failed sync) changes nothing and says the same
+        return f"⏭ Skipped {ident}: {cmd.reason}", new
+    if old.status is not Status.SKIPPED:
+        return f"{ident} is not skipped, so there is nothing to unskip.", None
+    return f"↩ {ident} is tracked again; evidence can tick it.", ItemState(
+        old.checklist, old.item_id, Status.OPEN, changed_at=now
+    )
+
+
+def _ours(owned: dict, number: int) -> bool:
+    """Commands work on the bot's epic and section issues only."""
+    return any(
+        r.number == number and (k == tracker.EPIC_KEY or k.startswith("section:")) for k, r in owned.items()
+    )
+
+
+def _answered(session: Session, repository_id: int, comment_id: int) -> bool:
+    return (
+        session.exec(
+            select(CommandComment.id).where(
+                CommandComment.repository_id == repository_id, CommandComment.comment_id == comment_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def _record(session: Session, repository_id: int, event: Event, reply_id: int | None) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {
+        "repository_id": repository_id,
+        "comment_id": event.comment_id,
+        "issue_number": event.issue_number,
+        "sender": event.sender,
+        "reply_id": reply_id,
+        "processed_at": utcnow(),
+    }
+    stmt = insert(CommandComment).values(**values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "comment_id"]))

@@ -1,0 +1,250 @@
+"""Weekly summaries on the epic: when one is due, claiming the week, posting it exactly once.
+
+The scheduler enqueues a `readiness.summary` delivery per repository every 15 minutes, so the
+summary runs in the worker in order with the repository's webhooks (never beside its sync).
+Exactly-once: the week is claimed by inserting its `SummaryPost` row (unique per repository and
+ISO week) *before* posting, so two replicas cannot both post; a failed post deletes the claim, so
+the next delivery retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from bot.core import summary, tracker
+from bot.core.errors import InputError
+from bot.core.events import Event, RepoRef
+from bot.core.events import Platform as PlatformName
+from bot.core.resolve import ResolvedChecklist
+from bot.core.settings import CONFIG_FILE, RepoConfig, SummarySchedule
+from bot.core.state import Status
+from bot.core.templates import Template
+from bot.platforms.base import Platform, PlatformClient, PlatformError
+from bot.store import repos, tracking
+from bot.store.db import session_scope
+from bot.store.locks import repository_lock
+from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
+from bot.sync import Syncer
+
+if TYPE_CHECKING:
+    from bot.jobs.checklist import ChecklistHandler
+
+log = structlog.get_logger(__name__)
+
+SUMMARY_EVENT = "readiness.summary"
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEK = timedelta(days=7)
+Loaded = tuple[RepoConfig, list[ResolvedChecklist]]
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive UTC datetimes."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def iso_week(dt: datetime) -> str:
+    year, week, _ = dt.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def due_week(schedule: SummarySchedule, now: datetime, *, not_before: datetime | None = None) -> str | None:
+    """The local ISO week whose summary is due at `now` (its weekday and time have passed in the
+    schedule's time zone), or None. A week whose moment came before `not_before` (the epic did not
+    exist yet) is not due: a repository onboarded on Wednesday waits for next Monday's summary."""
+    zone = ZoneInfo(schedule.timezone)
+    local = now.astimezone(zone)
+    day = local.date() - timedelta(days=local.weekday()) + timedelta(days=DAYS.index(schedule.day))
+    hour, minute = (int(x) for x in schedule.time.split(":"))
+    moment = datetime.combine(day, time(hour, minute), tzinfo=zone)  # zoneinfo resolves DST
+    if now < moment or (not_before is not None and moment < not_before):
+        return None
+    return iso_week(local)
+
+
+async def load_checklists(
+    checklist: ChecklistHandler, platform: Platform, repo: RepoRef, repository_id: int, commit: str
+) -> Loaded | None:
+    """The repository's config and resolved checklists at `commit`, or None when it has no valid
+    config. Reads exactly what a sync reads (org default, custom templates), through the Syncer."""
+    raw = await platform.file(CONFIG_FILE, commit)
+    if raw is None:
+        return None
+    syncer = Syncer(
+        engine=checklist.engine,
+        platform=platform,
+        repository_id=repository_id,
+        shipped=checklist.shipped,
+        now=checklist.clock(),
+        read_org_default=checklist._org_reader(repo, repo.installation_id),
+    )
+    try:
+        return await syncer._load_config(raw, commit)
+    except InputError:
+        return None
+
+
+def changes_since(session: Session, *, repository_id: int, since: datetime) -> list[summary.Change]:
+    rows = session.exec(
+        select(ItemEvent).where(ItemEvent.repository_id == repository_id, ItemEvent.at >= since)
+    )
+    return [
+        summary.Change(
+            r.checklist,
+            r.item_id,
+            Status(r.from_status) if r.from_status else None,
+            Status(r.to_status),
+            r.actor,
+            r.evidence,
+            _aware(r.at) or r.at,
+        )
+        for r in rows
+    ]
+
+
+def numbers_of(rows: Mapping[str, OwnedIssue]) -> dict[str, int]:
+    return {k: r.number for k, r in rows.items() if r.number is not None}
+
+
+def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bool:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(SummaryPost).values(repository_id=repository_id, week=week, posted_at=now)
+    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"]))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def post_summary(
+    engine: Engine,
+    platform: Platform,
+    repository_id: int,
+    loaded: Loaded,
+    now: datetime,
+) -> str:
+    """Post this week's summary if it is due and nobody claimed the week; returns the outcome
+    (posted | off | no-epic | not-due | claimed)."""
+    config, checklists = loaded
+    if config.summary is None:
+        return "off"
+    with session_scope(engine) as s:
+        owned = tracking.owned_issues(s, repository_id=repository_id)
+    epic = owned.get(tracker.EPIC_KEY)
+    if epic is None or epic.number is None or epic.state != "open":
+        return "no-epic"
+    week = due_week(config.summary, now, not_before=_aware(epic.created_at))
+    if week is None:
+        return "not-due"
+    with session_scope(engine) as s:
+        previous = s.exec(
+            select(SummaryPost.posted_at)
+            .where(SummaryPost.repository_id == repository_id, SummaryPost.comment_id.is_not(None))  # type: ignore[union-attr]
+            .order_by(SummaryPost.posted_at.desc())  # type: ignore[attr-defined]
+        ).first()
+        if not _claim(s, repository_id, week, now):
+            return "claimed"
+    try:
+        since = _aware(previous) if previous is not None else now - WEEK
+        assert since is not None
+        with session_scope(engine) as s:
+            states = tracking.load_states(s, repository_id=repository_id)
+            changes = changes_since(s, repository_id=repository_id, since=since)
+        body = summary.render_summary(
+            week=week,
+            checklists=checklists,
+            states=states,
+            changes=changes,
+            numbers=numbers_of(owned),
+            since=since,
+        )
+        comment = await platform.create_comment(epic.number, body)
+    except BaseException:
+        with session_scope(engine) as s:  # give the week back: the next delivery retries
+            s.execute(
+                delete(SummaryPost).where(
+                    SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
+                    SummaryPost.week == week,  # type: ignore[arg-type]
+                )
+            )
+        raise
+    with session_scope(engine) as s:
+        row = s.exec(
+            select(SummaryPost).where(SummaryPost.repository_id == repository_id, SummaryPost.week == week)
+        ).one()
+        row.comment_id = comment.id
+        s.add(row)
+    log.info("summary.posted", week=week, issue=epic.number)
+    return "posted"
+
+
+class SummaryJob:
+    """Runs one repository's `readiness.summary` delivery; configs are cached by commit (a file
+    at a commit never changes), so a not-due check costs no platform call after the first."""
+
+    def __init__(self, checklist: ChecklistHandler) -> None:
+        self.checklist = checklist
+        self._cache: dict[tuple[str, str, str], Loaded | None] = {}
+
+    async def __call__(self, event: Event) -> str:
+        if event.repo is None:
+            return "skipped"
+        return await self.run(event.repo)
+
+    async def run(self, repo: RepoRef) -> str:
+        ch = self.checklist
+        with session_scope(ch.engine) as s:
+            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
+        if row is None or row.id is None or not row.active or row.config_status != "valid":
+            return "no-config"
+        platform = await ch._platform(repo, repo.installation_id or row.installation_id)
+        commit = row.last_synced_commit or (await platform.default_branch()).commit
+        key = (repo.platform.value, repo.full_name, commit)
+        if key not in self._cache:
+            self._cache[key] = await load_checklists(ch, platform, repo, row.id, commit)
+        loaded = self._cache[key]
+        if loaded is None:
+            return "no-config"
+        with structlog.contextvars.bound_contextvars(repo=repo.full_name):
+            async with repository_lock(ch.engine, row.id):
+                return await post_summary(ch.engine, platform, row.id, loaded, ch.clock())
+
+
+def _ref(row: Repository) -> RepoRef:
+    return RepoRef(
+        PlatformName(row.platform),
+        row.full_name,
+        id=row.platform_id,
+        installation_id=row.installation_id,
+        default_branch=row.default_branch,
+    )
+
+
+async def post_due_summaries(
+    engine: Engine,
+    clients: Mapping[str, PlatformClient],
+    shipped: Mapping[str, Template],
+    now: datetime,
+) -> dict[str, str]:
+    """Every active repository's due summary, one after another (the `readiness summary` command
+    and tests; the server goes through the queue instead). full name -> outcome."""
+    from bot.jobs.checklist import ChecklistHandler
+
+    handler = ChecklistHandler(engine, clients, shipped, clock=lambda: now)
+    job = SummaryJob(handler)
+    with session_scope(engine) as s:
+        rows: Sequence[Repository] = repos.active_repositories(s)
+    out: dict[str, str] = {}
+    for row in rows:
+        if row.platform not in clients:
+            continue
+        try:
+            out[row.full_name] = await job.run(_ref(row))
+        except PlatformError as exc:  # one repository's outage must not stop the others
+            log.warning("summary.failed", repo=row.full_name, error=str(exc))
+            out[row.full_name] = "failed"
+    return out

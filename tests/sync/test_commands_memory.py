@@ -1,0 +1,246 @@
+"""`/readiness` comments end to end over the in-memory platform: replies, skips, permissions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core import tracker
+from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.core.templates import parse_template
+from bot.jobs.checklist import ChecklistHandler
+from bot.platforms.base import Transient
+from bot.platforms.memory import MemoryClient
+
+TEMPLATE = """
+id: svc
+title: Service basics
+version: 1
+sections:
+  - id: build
+    title: Build
+    items:
+      - id: container
+        title: Container image
+        why: Reproducible deploys
+        evidence: {files: [Dockerfile]}
+      - id: ci-tests
+        title: Tests in CI
+        why: Catch regressions
+        evidence: {ci: ["test*"]}
+  - id: ops
+    title: Operations
+    items:
+      - id: runbook
+        title: Runbook
+        why: On-call knows what to do
+        evidence: {files: ["docs/runbooks/"]}
+      - id: oncall
+        title: On-call rota agreed
+        why: Someone answers the pager
+        manual: true
+"""
+CONFIG = "checklists:\n  - svc\n"
+REPO = "octo-org/widgets"
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def world(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock)
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    platform.set_permission("maria", "maintain")
+    platform.set_permission("rita", "read")
+    return platform, handler, clock
+
+
+def ref() -> RepoRef:
+    return RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main")
+
+
+def issues(platform) -> dict:
+    return {tracker.key_from_body(i.body): i for i in platform.issues.values()}
+
+
+async def comment(handler, platform, login: str, number: int, body: str, *, comment_id=None, bot=False):
+    c = platform.add_comment_as(login, number, body, comment_id=comment_id)
+    event = Event(
+        Platform.GITHUB,
+        Kind.COMMENT,
+        "issue_comment",
+        action="created",
+        repo=ref(),
+        installation_id=7,
+        sender=login,
+        sender_is_bot=bot,
+        issue_number=number,
+        comment_id=c.id,
+        body=body,
+    )
+    return event, await handler(event)
+
+
+def replies(platform, number: int) -> list[str]:
+    return [c.body for c in platform.comments.get(number, []) if c.author == platform.bot_login]
+
+
+async def test_status_replies_once_with_progress_changes_and_next_steps(world):
+    platform, handler, _ = world
+    epic = issues(platform)["epic"]
+    await comment(handler, platform, "rita", epic.number, "How are we doing?\n/readiness status")
+    [reply] = replies(platform, epic.number)
+    assert reply.startswith("@rita **Readiness of `octo-org/widgets`**")
+    assert "1 / 4 done (25%)" in reply
+    build, ops = issues(platform)["section:svc:build"], issues(platform)["section:svc:ops"]
+    assert f"Service basics · Build: 1/2 (50%) · #{build.number}" in reply
+    assert "**Container image** `svc/container`: automatically (found `Dockerfile`)" in reply
+    # next: the section closest to done first, automatic items with what would tick them
+    nxt = reply.split("**Next**")[1]
+    assert nxt.index("svc/ci-tests") < nxt.index("svc/runbook") < nxt.index("svc/oncall")
+    assert "ticks itself once there is a passing CI check named `test*`" in nxt
+    assert f"svc/oncall` in Service basics · Operations (#{ops.number}): tick it by hand" in nxt
+    assert [r.content for r in platform.reactions] == ["eyes"]
+
+
+async def test_skip_by_a_writer_rerenders_the_section_and_survives_reevaluation(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    await comment(
+        handler, platform, "maria", ops.number, "/readiness skip oncall Platform team carries the pager"
+    )
+    ops = issues(platform)["section:svc:ops"]
+    assert "~~On-call rota agreed~~" in ops.body
+    assert "skipped by @maria: Platform team carries the pager" in ops.body
+    assert replies(platform, ops.number) == ["@maria ⏭ Skipped `svc/oncall`: Platform team carries the pager"]
+    # another push re-evaluates everything: the person's decision stands
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y", "docs/runbooks/a.md": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    ops = issues(platform)["section:svc:ops"]
+    assert "skipped by @maria" in ops.body and ops.state == "closed"  # runbook ticked + oncall skipped
+
+
+async def test_skip_by_a_read_only_user_is_refused_and_changes_nothing(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    body = ops.body
+    await comment(handler, platform, "rita", ops.number, "/readiness skip svc/oncall not our job")
+    assert issues(platform)["section:svc:ops"].body == body
+    [reply] = replies(platform, ops.number)
+    assert (
+        "needs write access" in reply and "you have read access" in reply and "Nothing was changed" in reply
+    )
+
+
+async def test_unskip_returns_the_item_to_evidence(world):
+    platform, handler, _ = world
+    build = issues(platform)["section:svc:build"]
+    await comment(handler, platform, "maria", build.number, "/readiness skip container we deploy a zip")
+    assert "~~Container image~~" in issues(platform)["section:svc:build"].body
+    await comment(handler, platform, "maria", build.number, "/readiness unskip svc/container")
+    build = issues(platform)["section:svc:build"]
+    assert "~~Container image~~" not in build.body
+    assert "✔ automatically: found `Dockerfile`" in build.body  # the Dockerfile is still there
+    assert (
+        replies(platform, build.number)[-1]
+        == "@maria ↩ `svc/container` is tracked again; evidence can tick it."
+    )
+
+
+async def test_unknown_item_and_missing_reason_get_one_reply_naming_the_problem(world):
+    platform, handler, _ = world
+    epic = issues(platform)["epic"]
+    await comment(
+        handler,
+        platform,
+        "maria",
+        epic.number,
+        "/readiness skip svc/runbok old\n/readiness skip svc/runbook\n/readiness stauts",
+    )
+    [reply] = replies(platform, epic.number)
+    assert "No item `svc/runbok`" in reply and "Did you mean `svc/runbook`?" in reply
+    assert "`skip` needs a reason" in reply
+    assert "Did you mean `/readiness status`?" in reply
+    assert "skipped" not in issues(platform)["section:svc:ops"].body
+
+
+async def test_a_redelivered_comment_is_not_answered_twice(world):
+    platform, handler, _ = world
+    epic = issues(platform)["epic"]
+    event, _ = await comment(handler, platform, "rita", epic.number, "/readiness status")
+    await handler(event)
+    assert len(replies(platform, epic.number)) == 1
+
+
+async def test_a_failed_sync_leaves_the_command_to_the_retry(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    platform.fail("default_branch", Transient("502"))
+    event = None
+    with pytest.raises(Transient):
+        event, _ = await comment(
+            handler, platform, "maria", ops.number, "/readiness skip oncall no pager", comment_id=555
+        )
+    assert replies(platform, ops.number) == []
+    [c] = [c for c in platform.comments[ops.number] if c.id == 555]
+    event = Event(
+        Platform.GITHUB,
+        Kind.COMMENT,
+        "issue_comment",
+        action="created",
+        repo=ref(),
+        installation_id=7,
+        sender="maria",
+        issue_number=ops.number,
+        comment_id=555,
+        body=c.body,
+    )
+    await handler(event)  # the worker's retry
+    assert replies(platform, ops.number) == ["@maria ⏭ Skipped `svc/oncall`: no pager"]
+    assert "skipped by @maria: no pager" in issues(platform)["section:svc:ops"].body
+
+
+async def test_the_bots_own_comments_and_foreign_issues_are_ignored(world):
+    platform, handler, _ = world
+    epic = issues(platform)["epic"]
+    before = len(platform.writes)
+    await comment(handler, platform, platform.bot_login, epic.number, "/readiness status", bot=True)
+    other = platform.add_issue("Unrelated bug", "it crashes", author="rita")
+    await comment(handler, platform, "maria", other.number, "/readiness status")
+    await comment(handler, platform, "maria", epic.number, "> /readiness skip oncall x\nI disagree")
+    assert len(platform.writes) == before
+
+
+async def test_sync_reacts_when_done_and_help_lists_the_commands(world):
+    platform, handler, _ = world
+    epic = issues(platform)["epic"]
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "x", "docs/runbooks/a.md": "x"})
+    _, [result] = await comment(handler, platform, "rita", epic.number, "/readiness refresh")
+    assert result.outcome == "synced" and result.changed_items == 1
+    assert [r.content for r in platform.reactions] == ["eyes", "+1"]
+    assert replies(platform, epic.number) == []
+    await comment(handler, platform, "rita", epic.number, "/readiness help")
+    [reply] = replies(platform, epic.number)
+    assert "`/readiness skip <checklist/item> <reason>`" in reply
+
+
+async def test_recent_changes_in_status_cover_the_last_week(world):
+    platform, handler, clock = world
+    clock.now = NOW + timedelta(days=8)
+    epic = issues(platform)["epic"]
+    await comment(handler, platform, "rita", epic.number, "/readiness status")
+    [reply] = replies(platform, epic.number)
+    assert "**Changed since 2026-11-23**\nNothing." in reply
