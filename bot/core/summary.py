@@ -149,9 +149,8 @@ def describe_change(first: Change, last: Change, title: str, current: ItemState)
         return "reopened", f"- ↩ {name}: no longer skipped"
     if last.actor:
         return "reopened", f"- ↩ {name}: unticked {_who(last.actor)}"
-    if before is Status.AUTO:
-        was = f" (was: {first.evidence})" if first.evidence else ""
-        return "regressed", f"- ⚠ {name}: automatic evidence disappeared{was}"
+    if before is Status.AUTO:  # history rows carry the new evidence, so what went is not known here
+        return "regressed", f"- ⚠ {name}: automatic evidence disappeared"
     return "reopened", f"- ↩ {name}: open again"
 
 
