@@ -188,10 +188,8 @@ def trend(now: Progress, then: Progress, regressions: int) -> str:
         return "🎉 Everything is done or skipped: this repository is production ready."
     if delta > 0:
         weeks = math.ceil(left / delta)
-        return (
-            f"📈 {delta} more done this week; at this pace the remaining {left} take about "
-            f"{weeks} week{'s' if weeks != 1 else ''}."
-        )
+        rest = f"the last {left} takes" if left == 1 else f"the remaining {left} take"
+        return f"📈 {delta} more done this week; at this pace {rest} about {weeks} week{'s' * (weeks != 1)}."
     if delta < 0 or regressions:
         return f"📉 Progress went back this week ({regressions} lost their evidence); {left} to go."
     return f"➖ No progress this week; {left} to go."

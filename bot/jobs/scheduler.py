@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.jobs.summaries import SUMMARY_EVENT
 from bot.logging import get_logger
 from bot.store import repos
 from bot.store.db import session_scope
@@ -29,6 +30,7 @@ from bot.store.queue import enqueue_many, prune
 log = get_logger(__name__)
 
 RESYNC_EVENT = "readiness.resync"
+SUMMARY_INTERVAL = timedelta(minutes=15)  # how late a weekly summary may be
 DONE_RETENTION = timedelta(days=7)  # done deliveries kept this long, for `readiness deliveries list`
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_DELIVERY_ID = 128
@@ -40,14 +42,14 @@ def bucket(now: datetime, interval_seconds: float) -> str:
     return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def resync_delivery_id(key: str, when: str) -> str:
-    delivery_id = f"resync:{key}:{when}"
+def resync_delivery_id(key: str, when: str, kind: str = "resync") -> str:
+    delivery_id = f"{kind}:{key}:{when}"
     if len(delivery_id) > _MAX_DELIVERY_ID:  # very long GitLab paths: keep it unique, not readable
-        delivery_id = f"resync:{hashlib.sha256(key.encode()).hexdigest()[:40]}:{when}"
+        delivery_id = f"{kind}:{hashlib.sha256(key.encode()).hexdigest()[:40]}:{when}"
     return delivery_id
 
 
-def _row(repo: Repository, when: str) -> dict[str, object]:
+def _row(repo: Repository, when: str, event: str = RESYNC_EVENT) -> dict[str, object]:
     key = repos.repo_key(repo.platform, repo.full_name)
     payload = {
         "repository": {
@@ -58,8 +60,8 @@ def _row(repo: Repository, when: str) -> dict[str, object]:
     }
     return {
         "platform": repo.platform,
-        "delivery_id": resync_delivery_id(key, when),
-        "event": RESYNC_EVENT,
+        "delivery_id": resync_delivery_id(key, when, event.removeprefix("readiness.")),
+        "event": event,
         "action": None,
         "installation_id": repo.installation_id,
         "repo_key": key[:600],
@@ -73,6 +75,19 @@ def enqueue_resyncs(engine: Engine, *, now: datetime, interval_seconds: float) -
     when = bucket(now, interval_seconds)
     with session_scope(engine) as session:
         rows = [_row(r, when) for r in repos.active_repositories(session)]
+        return sum(enqueue_many(session, rows, now=now))
+
+
+def enqueue_summaries(engine: Engine, *, now: datetime) -> int:
+    """(commands helper) One `readiness.summary` delivery per repository with a valid config and
+    15-minute bucket: the worker checks whether its summary is due, in order with its webhooks."""
+    when = bucket(now, SUMMARY_INTERVAL.total_seconds())
+    with session_scope(engine) as session:
+        rows = [
+            _row(r, when, SUMMARY_EVENT)
+            for r in repos.active_repositories(session)
+            if r.config_status == "valid"
+        ]
         return sum(enqueue_many(session, rows, now=now))
 
 
@@ -100,6 +115,12 @@ class Scheduler:
             self.on_enqueue()
         return n
 
+    async def summaries(self) -> int:
+        n = await asyncio.to_thread(enqueue_summaries, self.engine, now=self.clock())
+        if n and self.on_enqueue is not None:
+            self.on_enqueue()
+        return n
+
     async def prune(self) -> int:
         n = await asyncio.to_thread(prune, self.engine, finished_before=self.clock() - DONE_RETENTION)
         log.info("done deliveries pruned", deliveries=n, older_than_days=DONE_RETENTION.days)
@@ -114,6 +135,13 @@ class Scheduler:
             coalesce=True,  # after a pause, one resync, not one per missed interval
             max_instances=1,
             misfire_grace_time=int(min(self.interval_seconds, 3600)),
+        )
+        scheduler.add_job(  # weekly summaries (commands helper)
+            self.summaries,
+            IntervalTrigger(seconds=SUMMARY_INTERVAL.total_seconds(), start_date=EPOCH, timezone=UTC),
+            id="summaries",
+            coalesce=True,
+            max_instances=1,
         )
         scheduler.add_job(
             self.prune,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -137,7 +137,9 @@ async def post_summary(
     epic = owned.get(tracker.EPIC_KEY)
     if epic is None or epic.number is None or epic.state != "open":
         return "no-epic"
-    week = due_week(config.summary, now, not_before=_aware(epic.created_at))
+    with session_scope(engine) as s:  # tracked since: the first history row (the sync's clock)
+        began = s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
+    week = due_week(config.summary, now, not_before=_aware(began))
     if week is None:
         return "not-due"
     with session_scope(engine) as s:
