@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -177,7 +178,7 @@ def list_(
             _when(d.received_at),
             ((d.last_error or "").splitlines() or [""])[0][:80],
         )
-    Console(width=200).print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # piped: do not fold ids
 
 
 def _get(engine: Engine, delivery_id: int) -> Delivery:
