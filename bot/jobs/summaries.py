@@ -116,8 +116,8 @@ def numbers_of(rows: Mapping[str, OwnedIssue]) -> dict[str, int]:
 def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bool:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(SummaryPost).values(repository_id=repository_id, week=week, posted_at=now)
-    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"]))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    stmt = stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"]).returning(SummaryPost.id)
+    return session.execute(stmt).first() is not None  # psycopg reports rowcount -1 here
 
 
 async def post_summary(
