@@ -20,7 +20,7 @@ from bot.core.decide import Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
 from bot.core.reconcile import Create, Retire, Update, plan
 from bot.core.resolve import apply_ignore, without_own_inputs
-from bot.core.rules import compile_checklist, evaluate
+from bot.core.rules import compile_checklist, evaluate_many
 from bot.core.settings import (
     CONFIG_FILE,
     RepoConfig,
@@ -168,7 +168,7 @@ class Syncer:
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
         snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
         compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
-        verdicts = await asyncio.to_thread(lambda: [evaluate(c, snapshot) for c in compiled])
+        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot)
 
         with session_scope(self.engine) as s:
             before = tracking.load_states(s, repository_id=self.repository_id)

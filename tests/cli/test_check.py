@@ -96,7 +96,7 @@ def test_skips_and_extra_evidence_from_the_config(repo: Path) -> None:
     assert items["load-testing"]["status"] == "skipped"
     assert items["load-testing"]["reason"] == "Batch job with no user traffic"
     assert items["runbooks"]["status"] == "auto"
-    assert items["runbooks"]["evidence"] == "found `ops/playbooks/` (1 files)"
+    assert items["runbooks"]["evidence"] == "found `ops/playbooks/` (1 file)"
     assert data["summary"] == {"done": 3, "open": 2, "skipped": 1, "total": 6, "percent": 60.0}
 
 
