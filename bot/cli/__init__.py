@@ -20,6 +20,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+@app.callback()
+def _group() -> None:
+    # main() may import a single command's module; without a callback Typer would run a lone
+    # command for `readiness` itself and reject its name as an extra argument.
+    pass
+
+
 MODULES = ("check", "server", "deliveries", "sync")
 OWNER = {
     "check": "check",

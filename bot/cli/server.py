@@ -24,13 +24,6 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-@app.callback()
-def _group() -> None:
-    # `readiness serve` imports only this module (bot.cli.main); a Typer app with one command and
-    # no callback would run that command for `readiness` itself and reject the word "serve".
-    pass
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in containers).")] = "127.0.0.1",
