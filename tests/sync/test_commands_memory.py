@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
+from bot.webhooks.normalize import normalize
 
 TEMPLATE = """
 id: svc
@@ -244,3 +247,34 @@ async def test_recent_changes_in_status_cover_the_last_week(world):
     await comment(handler, platform, "rita", epic.number, "/readiness status")
     [reply] = replies(platform, epic.number)
     assert "**Changed since 2026-11-23**\nNothing." in reply
+
+
+async def test_a_real_github_issue_comment_webhook_is_answered(engine):
+    """GitHub's issue_comment payload, normalised as the worker does, reaches the command handler."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"
+
+    payload = json.loads(
+        (fixtures / "github" / "issue_comment.created.with-installation.payload.json").read_text()
+    )
+    name = payload["repository"]["full_name"]
+    client = MemoryClient()
+    platform = client.add_repo(name)
+    handler = ChecklistHandler(
+        engine, {"github": client}, {"svc": parse_template(TEMPLATE, filename="svc.yaml")}, clock=Clock()
+    )
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    repo = RepoRef(
+        Platform.GITHUB, name, id=payload["repository"]["id"], installation_id=1, default_branch="main"
+    )
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=repo, ref="refs/heads/main", commit="c1"))
+    epic = issues(platform)["epic"]
+    payload["issue"]["number"] = epic.number
+    payload["comment"]["body"] = "/readiness status"
+    platform.add_comment_as(
+        payload["sender"]["login"], epic.number, "/readiness status", comment_id=payload["comment"]["id"]
+    )
+    event = normalize("github", "issue_comment", payload)
+    await handler(event)
+    [reply] = replies(platform, epic.number)
+    assert reply.startswith(f"@{payload['sender']['login']} **Readiness of `{name}`**")
+    assert platform.reactions[0].comment_id == payload["comment"]["id"]
