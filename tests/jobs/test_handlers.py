@@ -117,6 +117,7 @@ async def test_repositories_added_and_removed_toggle_active_and_removed_ones_are
         "repositories_removed": added["repositories_added"],
     }
     deliver(engine, "github", "installation_repositories", removed)
+    await process(engine, sync)  # (installation and repository keys are not ordered together)
     push = fixture("github", "push.with-new-branch.payload.json")
     push["repository"] = push["repository"] | {"full_name": "Codertocat/Space", "id": 1}
     deliver(engine, "github", "push", push)
