@@ -20,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
 @app.callback()
 def _group() -> None:
     # main() may import a single command's module; without a callback Typer would run a lone

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class InputError(Exception):
     """A problem in a file a user wrote. `str()` is the one line we show them:
 
-    `.readiness.yml:12:5: checklists[1].id: unknown checklist 'prod-readiness' (did you mean 'production-readiness'?)`
+    `.readiness.yml:12:5: checklists[1].id: unknown checklist 'prod-readiness'
+    (did you mean 'production-readiness'?)` (on one line)
     """
 
     file: str

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.rules import Verdict
-
 from bot.core.decide import CONFIG_ACTOR, apply_human_ticks, decide
+from bot.core.rules import Verdict
 from bot.core.state import ItemState, RegressionPolicy, Status
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
