@@ -73,7 +73,7 @@ def enqueue_resyncs(engine: Engine, *, now: datetime, interval_seconds: float) -
     """One resync delivery per active repository for the bucket `now` is in; returns how many
     were new (0 when another replica already enqueued this bucket)."""
     when = bucket(now, interval_seconds)
-    with session_scope(engine) as session:
+    with session_scope(engine, immediate=True) as session:  # reads, then writes
         rows = [_row(r, when) for r in repos.active_repositories(session)]
         return sum(enqueue_many(session, rows, now=now))
 
@@ -82,7 +82,7 @@ def enqueue_summaries(engine: Engine, *, now: datetime) -> int:
     """(commands helper) One `readiness.summary` delivery per repository with a valid config and
     15-minute bucket: the worker checks whether its summary is due, in order with its webhooks."""
     when = bucket(now, SUMMARY_INTERVAL.total_seconds())
-    with session_scope(engine) as session:
+    with session_scope(engine, immediate=True) as session:  # reads, then writes
         rows = [
             _row(r, when, SUMMARY_EVENT)
             for r in repos.active_repositories(session)
