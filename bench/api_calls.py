@@ -13,8 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -22,7 +20,7 @@ from bot.config import load_settings
 from bot.platforms.github import GitHubClient
 from tests.platforms.conftest import FakeClock
 from tests.platforms.contract import MARKER, SPEC
-from tests.platforms.fake_github import APP_ID, INSTALLATION_ID, FakeGitHub
+from tests.platforms.fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, app_key_pair
 
 API = "https://github.test/api/v3"
 
@@ -32,15 +30,7 @@ def big_repo(n: int, top_dirs: int = 20) -> dict[str, bytes]:
 
 
 async def measure() -> list[tuple[str, int, str]]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    pem, public = app_key_pair()
     settings = load_settings(github_app_id=APP_ID, github_private_key=pem, github_api_url=API)
     clock = FakeClock()
     fake = FakeGitHub(dataclasses.replace(SPEC, files=big_repo(10_000)), API, public_key=public, now=clock)

@@ -18,8 +18,6 @@ from collections import Counter
 from pathlib import Path
 
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -27,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from platforms.conftest import FakeClock  # noqa: E402
 from platforms.contract import SPEC, SeedIssue  # noqa: E402
-from platforms.fake_github import APP_ID, INSTALLATION_ID, FakeGitHub  # noqa: E402
+from platforms.fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, app_key_pair  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.core.events import Platform, RepoRef  # noqa: E402
@@ -84,15 +82,7 @@ def counts(log: list[tuple[str, str, float]]) -> str:
 
 
 async def main(template_id: str) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    pem, public = app_key_pair()
     settings = load_settings(github_app_id=APP_ID, github_private_key=pem, github_api_url=API)
     files = {k: v for k, v in own_files().items() if k != ".readiness.yml"}
     files[".readiness.yml"] = f"checklists: [{template_id}]\n".encode()

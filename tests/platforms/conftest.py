@@ -6,14 +6,12 @@ import asyncio
 
 import pytest
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.config import Settings, load_settings
 from bot.platforms.github import GitHubClient, GitHubRepo
 
 from .contract import SPEC
-from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub
+from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, app_key_pair
 
 
 class FakeClock:
@@ -42,17 +40,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="session")
 def rsa_key() -> tuple[str, str]:
-    """A real 2048-bit key (private PEM, public PEM), so JWT signing is exercised end to end."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_key_pair()
 
 
 # ------------------------------------------------ GitHub: GHES base URL, fake server, client

@@ -33,6 +33,23 @@ PERMISSIONS = {"issues": "write", "contents": "read", "checks": "write", "metada
 Handler = Callable[..., httpx.Response]
 
 
+def app_key_pair() -> tuple[str, str]:
+    """A real 2048-bit GitHub App key (private PEM, public PEM), so JWT signing is exercised."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
 def _sha(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
