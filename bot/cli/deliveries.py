@@ -73,8 +73,8 @@ def _database(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+def _when(value: datetime | None, suffix: str = "") -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") + suffix if value is not None else "-"
 
 
 # ---------------------------------------------------------------------------------- migrate
@@ -204,10 +204,10 @@ def show(delivery_id: Annotated[int, typer.Argument(metavar="ID", help="The ID c
         ("repository", d.repo_key or "-"),
         ("status", d.status),
         ("attempts", str(d.attempts)),
-        ("received", _when(d.received_at)),
-        ("next attempt", _when(d.next_attempt_at) if d.status == "pending" else "-"),
-        ("finished", _when(d.finished_at)),
-        ("lease", f"{d.lease_owner} until {_when(d.lease_until)}" if d.lease_owner else "-"),
+        ("received", _when(d.received_at, " UTC")),
+        ("next attempt", _when(d.next_attempt_at, " UTC") if d.status == "pending" else "-"),
+        ("finished", _when(d.finished_at, " UTC")),
+        ("lease", f"{d.lease_owner} until {_when(d.lease_until, ' UTC')}" if d.lease_owner else "-"),
         ("payload size", f"{len(d.payload)} bytes"),
     ]
     for name, value in fields:
