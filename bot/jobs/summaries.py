@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 SUMMARY_EVENT = "readiness.summary"
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEK = timedelta(days=7)
+STALE_CLAIM = timedelta(hours=1)  # far longer than posting one comment takes
 Loaded = tuple[RepoConfig, list[ResolvedChecklist]]
 
 
@@ -117,7 +118,17 @@ def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bo
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(SummaryPost).values(repository_id=repository_id, week=week, posted_at=now)
     stmt = stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"]).returning(SummaryPost.id)
-    return session.execute(stmt).first() is not None  # psycopg reports rowcount -1 here
+    if session.execute(stmt).first() is not None:  # (psycopg reports rowcount -1 here)
+        return True
+    # A claim that never got its comment id long ago: its replica died mid-post. Take it over,
+    # compare-and-set on the claim time so only one replica can.
+    stale = update(SummaryPost).where(
+        SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
+        SummaryPost.week == week,  # type: ignore[arg-type]
+        SummaryPost.comment_id.is_(None),  # type: ignore[union-attr]
+        SummaryPost.posted_at < now - STALE_CLAIM,  # type: ignore[arg-type,operator]
+    )
+    return session.execute(stale.values(posted_at=now)).rowcount == 1  # type: ignore[attr-defined]
 
 
 async def post_summary(
@@ -190,7 +201,7 @@ class SummaryJob:
 
     def __init__(self, checklist: ChecklistHandler) -> None:
         self.checklist = checklist
-        self._cache: dict[tuple[str, str, str], Loaded | None] = {}
+        self._cache: dict[tuple[str, str], tuple[str, Loaded | None]] = {}  # repo -> (commit, config)
 
     async def __call__(self, event: Event) -> str:
         if event.repo is None:
@@ -205,10 +216,10 @@ class SummaryJob:
             return "no-config"
         platform = await ch._platform(repo, repo.installation_id or row.installation_id)
         commit = row.last_synced_commit or (await platform.default_branch()).commit
-        key = (repo.platform.value, repo.full_name, commit)
-        if key not in self._cache:
-            self._cache[key] = await load_checklists(ch, platform, repo, row.id, commit)
-        loaded = self._cache[key]
+        key = (repo.platform.value, repo.full_name)
+        if key not in self._cache or self._cache[key][0] != commit:
+            self._cache[key] = (commit, await load_checklists(ch, platform, repo, row.id, commit))
+        loaded = self._cache[key][1]
         if loaded is None:
             return "no-config"
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):

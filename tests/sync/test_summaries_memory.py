@@ -253,3 +253,18 @@ async def test_the_summary_delivery_reaches_the_summary_job_through_the_handler(
     )
     assert await handler(event) == []
     assert len(epic_comments(platform)) == 1
+
+
+@pytest.mark.parametrize(
+    ("claimed_ago", "outcome", "posts"),
+    [(timedelta(minutes=5), "claimed", 0), (timedelta(hours=2), "posted", 1)],
+)
+async def test_a_claim_whose_replica_died_mid_post_is_taken_over_later(
+    world, engine, claimed_ago, outcome, posts
+):
+    client, platform, _, _ = world
+    now = MONDAY_0905 + timedelta(hours=3)
+    with session_scope(engine) as s:
+        s.add(SummaryPost(repository_id=1, week="2026-W48", posted_at=now - claimed_ago))
+    assert await post_due_summaries(engine, {"github": client}, SHIPPED, now) == {REPO: outcome}
+    assert len(epic_comments(platform)) == posts
