@@ -14,7 +14,7 @@ from bot.core.settings import SummarySchedule
 from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
 from bot.jobs.scheduler import SUMMARY_EVENT, enqueue_summaries
-from bot.jobs.summaries import SummaryJob, due_week, post_due_summaries
+from bot.jobs.summaries import SummaryJob, due_week, load_checklists, post_due_summaries, post_summary
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
 from bot.store.db import make_engine, session_scope
@@ -268,3 +268,27 @@ async def test_a_claim_whose_replica_died_mid_post_is_taken_over_later(
         s.add(SummaryPost(repository_id=1, week="2026-W48", posted_at=now - claimed_ago))
     assert await post_due_summaries(engine, {"github": client}, SHIPPED, now) == {REPO: outcome}
     assert len(epic_comments(platform)) == posts
+
+
+async def test_a_second_poster_arriving_while_the_first_is_posting_backs_off(world, engine):
+    """The first poster is held inside its create_comment call until the second has finished."""
+    _, platform, handler, _ = world
+    loaded = await load_checklists(handler, platform, ref(), 1, "c1")
+    assert loaded is not None
+    gate, post = asyncio.Event(), platform.create_comment
+
+    async def slow_post(number: int, body: str):
+        await gate.wait()
+        return await post(number, body)
+
+    platform.create_comment = slow_post  # type: ignore[method-assign]
+
+    async def second() -> str:
+        try:
+            return await post_summary(engine, platform, 1, loaded, MONDAY_0905)
+        finally:
+            gate.set()
+
+    first = post_summary(engine, platform, 1, loaded, MONDAY_0905)
+    assert await asyncio.gather(first, second()) == ["posted", "claimed"]
+    assert len(epic_comments(platform)) == 1
