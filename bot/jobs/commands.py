@@ -24,7 +24,7 @@ from bot.core.commands import Command, CommandError
 from bot.core.decide import CONFIG_ACTOR
 from bot.core.events import Event, Kind
 from bot.core.state import ItemState, Status
-from bot.jobs.summaries import Loaded, changes_since, load_checklists, numbers_of
+from bot.jobs.summaries import ConfigCache, Loaded, changes_since, numbers_of
 from bot.platforms.base import NotFound, Platform
 from bot.store import tracking
 from bot.store.db import session_scope
@@ -50,7 +50,7 @@ class _Run:
     platform: Platform
     repository_id: int
     loaded: Loaded | None
-    lines: list[str] = field(default_factory=list)
+    lines: list[str | None] = field(default_factory=list)  # None: the status, rendered after the sync
     changed: bool = False  # an item state changed: sync so the issues show it
     sync: bool = False  # `/readiness sync` asked for
     permission: str | None = None
@@ -61,6 +61,7 @@ class CommandHandler:
 
     def __init__(self, checklist: ChecklistHandler) -> None:
         self.checklist = checklist
+        self.configs = ConfigCache(checklist)
 
     async def __call__(self, event: Event) -> list[SyncResult]:
         if (
@@ -77,7 +78,7 @@ class CommandHandler:
         ch = self.checklist
         platform = await ch._platform(event.repo, event.installation_id)
         if event.sender_is_bot or event.sender == platform.bot_login:
-            return []  # our own replies quote commands in their help text
+            return []  # never act on our own comments
         repository_id = ch._repository_id(event.repo, event.installation_id)
         with session_scope(ch.engine) as s:
             owned = tracking.owned_issues(s, repository_id=repository_id)
@@ -96,7 +97,8 @@ class CommandHandler:
         reply_id = None
         if run.lines:
             who = f"@{event.sender} " if event.sender else ""
-            reply = await platform.create_comment(event.issue_number, who + "\n\n".join(run.lines))
+            text = "\n\n".join(line if line is not None else self._status(run) for line in run.lines)
+            reply = await platform.create_comment(event.issue_number, who + text)
             reply_id = reply.id
         with session_scope(ch.engine) as s:
             _record(s, repository_id, event, reply_id)
@@ -114,7 +116,7 @@ class CommandHandler:
             row = s.get(Repository, repository_id)
             commit = row.last_synced_commit if row is not None else None
         commit = commit or (await platform.default_branch()).commit
-        return await load_checklists(self.checklist, platform, event.repo, repository_id, commit)
+        return await self.configs.get(platform, event.repo, repository_id, commit)
 
     async def _one(self, run: _Run, cmd: Command | CommandError) -> None:
         if isinstance(cmd, CommandError):
@@ -124,7 +126,7 @@ class CommandHandler:
         elif cmd.name == "sync":
             run.sync = True
         elif cmd.name == "status":
-            run.lines.append(self._status(run))
+            run.lines.append(None)  # rendered after any skip and sync in the same comment
         else:
             await self._skip_or_unskip(run, cmd)
 

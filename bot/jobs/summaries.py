@@ -195,13 +195,28 @@ async def post_summary(
     return "posted"
 
 
-class SummaryJob:
-    """Runs one repository's `readiness.summary` delivery; configs are cached by commit (a file
-    at a commit never changes), so a not-due check costs no platform call after the first."""
+class ConfigCache:
+    """Config and checklists per repository at its last synced commit (a file at a commit never
+    changes), so a not-due summary check or a command costs no platform call after the first."""
 
     def __init__(self, checklist: ChecklistHandler) -> None:
         self.checklist = checklist
         self._cache: dict[tuple[str, str], tuple[str, Loaded | None]] = {}  # repo -> (commit, config)
+
+    async def get(self, platform: Platform, repo: RepoRef, repository_id: int, commit: str) -> Loaded | None:
+        key = (repo.platform.value, repo.full_name)
+        if key not in self._cache or self._cache[key][0] != commit:
+            loaded = await load_checklists(self.checklist, platform, repo, repository_id, commit)
+            self._cache[key] = (commit, loaded)
+        return self._cache[key][1]
+
+
+class SummaryJob:
+    """Runs one repository's `readiness.summary` delivery."""
+
+    def __init__(self, checklist: ChecklistHandler) -> None:
+        self.checklist = checklist
+        self.configs = ConfigCache(checklist)
 
     async def __call__(self, event: Event) -> str:
         if event.repo is None:
@@ -216,10 +231,7 @@ class SummaryJob:
             return "no-config"
         platform = await ch._platform(repo, repo.installation_id or row.installation_id)
         commit = row.last_synced_commit or (await platform.default_branch()).commit
-        key = (repo.platform.value, repo.full_name)
-        if key not in self._cache or self._cache[key][0] != commit:
-            self._cache[key] = (commit, await load_checklists(ch, platform, repo, row.id, commit))
-        loaded = self._cache[key][1]
+        loaded = await self.configs.get(platform, repo, row.id, commit)
         if loaded is None:
             return "no-config"
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):

@@ -278,3 +278,12 @@ async def test_a_real_github_issue_comment_webhook_is_answered(engine):
     [reply] = replies(platform, epic.number)
     assert reply.startswith(f"@{payload['sender']['login']} **Readiness of `{name}`**")
     assert platform.reactions[0].comment_id == payload["comment"]["id"]
+
+
+async def test_status_after_sync_in_the_same_comment_shows_the_fresh_state(world):
+    platform, handler, _ = world
+    epic = issues(platform)["epic"]
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "x", "docs/runbooks/a.md": "x"})
+    await comment(handler, platform, "rita", epic.number, "/readiness status\n/readiness sync")
+    [reply] = replies(platform, epic.number)
+    assert "2 / 4 done (50%)" in reply and "`svc/runbook`: automatically" in reply
