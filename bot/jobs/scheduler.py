@@ -1,5 +1,6 @@
-"""Periodic work, run by `readiness serve`: a resync of every active repository, and pruning
-of done deliveries older than a week (the queue table would otherwise grow forever).
+"""Periodic work, run by `readiness serve`: a resync of every active repository, a weekly-summary
+check every 15 minutes (bot.jobs.summaries decides whether one is due), and pruning of done
+deliveries older than a week (the queue table would otherwise grow forever).
 
 The scheduler only *enqueues*; the worker does the work, in order with the repository's webhooks.
 Fire times are aligned to multiples of the interval since the Unix epoch and each delivery id
