@@ -1,11 +1,15 @@
 """Engines and sessions for SQLite (default, one process) and PostgreSQL (several replicas).
 
 SQLite is tuned for a web process plus a worker sharing one file: WAL (readers never block the
-writer), a busy timeout (writers queue instead of failing), foreign keys on. Python's sqlite3
-driver would otherwise open transactions lazily and on its own terms, so the driver is put in
-autocommit mode and SQLAlchemy emits BEGIN itself; `immediate=True` asks for BEGIN IMMEDIATE
-where a transaction reads and then writes (claiming work), so two writers cannot both read the
-same state and then collide on the upgrade to a write lock.
+writer), a busy timeout (writers queue instead of failing), foreign keys on, synchronous=FULL.
+Python's sqlite3 driver would otherwise open transactions lazily and on its own terms, so the
+driver is put in autocommit mode and SQLAlchemy emits BEGIN itself: BEGIN IMMEDIATE by default.
+In WAL mode a deferred transaction that reads and then writes fails at once with "database is
+locked" when another connection committed in between (the busy timeout does not apply to that
+case), and with the receiver committing all the time that would be the common case. Taking the
+write lock at BEGIN makes such transactions wait their turn instead. Read-only work that should
+not queue behind writers passes `immediate=False`. Keep transactions short: never hold a session
+across an `await` of network I/O.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-_IMMEDIATE = "readiness_sqlite_immediate"
+_DEFERRED = "readiness_sqlite_deferred"
 
 
 def normalize_url(url: str) -> str:
@@ -57,8 +61,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        deferred = conn.get_execution_options().get(_DEFERRED, False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -68,14 +72,14 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine, *, immediate: bool = True) -> Iterator[Session]:
     """One transaction: committed on success, rolled back on error. Objects stay usable after
     commit (no expiry), so callers can return rows they loaded.
 
-    `immediate=True` takes SQLite's write lock at BEGIN (no effect on PostgreSQL)."""
+    SQLite: `immediate=False` (read-only work) does not take the write lock at BEGIN."""
     with engine.connect() as conn:
-        if immediate and is_sqlite(engine):
-            conn = conn.execution_options(**{_IMMEDIATE: True})
+        if not immediate and is_sqlite(engine):
+            conn = conn.execution_options(**{_DEFERRED: True})
         with Session(bind=conn, expire_on_commit=False) as session:
             try:
                 yield session

@@ -263,7 +263,7 @@ def prune(engine: Engine, *, finished_before: datetime) -> int:
 
 
 def get(engine: Engine, delivery_id: int) -> Delivery | None:
-    with session_scope(engine) as session:
+    with session_scope(engine, immediate=False) as session:
         return session.get(Delivery, delivery_id)
 
 
@@ -272,13 +272,13 @@ def list_deliveries(engine: Engine, *, status: str | None = None, limit: int = 5
     query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
     if status is not None:
         query = query.where(Delivery.status == status)
-    with session_scope(engine) as session:
+    with session_scope(engine, immediate=False) as session:
         return list(session.scalars(query).all())
 
 
 def stats(engine: Engine, *, now: datetime) -> tuple[int, float]:
     """(deliveries pending or running, age in seconds of the oldest pending one or 0)."""
-    with session_scope(engine) as session:
+    with session_scope(engine, immediate=False) as session:
         depth = session.scalar(select(func.count()).where(Delivery.status.in_((PENDING, RUNNING))))
         oldest = session.scalar(select(func.min(Delivery.received_at)).where(Delivery.status == PENDING))
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0

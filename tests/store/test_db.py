@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import make_engine, normalize_url, session_scope
+from bot.store.migrate import upgrade
 from bot.store.models import ItemStateRow, Repository, utcnow
 
 
@@ -54,3 +56,31 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: Engine
 def test_foreign_keys_are_enforced(engine: Engine) -> None:
     with pytest.raises(IntegrityError), session_scope(engine) as s:
         s.add(ItemStateRow(repository_id=999, checklist="production-readiness", item_id="backups"))
+
+
+def test_sqlite_read_then_write_waits_its_turn_instead_of_failing(tmp_path: Path) -> None:
+    """In WAL mode a deferred transaction that read before another connection committed cannot
+    write any more ("database is locked", busy timeout or not); BEGIN IMMEDIATE queues it."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            with session_scope(engine) as s:
+                s.add(Repository(platform="gitlab", full_name="group/other"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Repository)) == 0  # read ...
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        writer.join(timeout=0.2)  # give it the chance to commit in between, which it must not get
+        s.add(Repository(platform="github", full_name="acme/api"))  # ... then write
+    writer.join()
+    assert errors == []
+    with session_scope(engine, immediate=False) as s:
+        assert sorted(s.scalars(select(Repository.full_name)).all()) == ["acme/api", "group/other"]
+    engine.dispose()
