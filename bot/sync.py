@@ -226,7 +226,13 @@ class Syncer:
         await self._apply(plan([epic], self._recorded()), labels=labels)
         await self._link_sections(wanted)
         await self._report_regressions(regressions, checklists)
-        self._set_repo(config_status="valid", config_error=None, last_synced_commit=commit)
+        schedule = config.summary
+        self._set_repo(
+            config_status="valid",
+            config_error=None,
+            last_synced_commit=commit,
+            summary_schedule=f"{schedule.day} {schedule.time} {schedule.timezone}" if schedule else None,
+        )
         log.info("sync.done", commit=commit, writes=self._writes, changed_items=changed)
         return SyncResult("synced", writes=self._writes, changed_items=changed)
 

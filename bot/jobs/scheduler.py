@@ -19,13 +19,15 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from bot.config import Settings
-from bot.jobs.summaries import SUMMARY_EVENT
+from bot.core.settings import SummarySchedule
+from bot.jobs.summaries import SUMMARY_EVENT, due_week
 from bot.logging import get_logger
 from bot.store import repos
 from bot.store.db import session_scope
-from bot.store.models import Repository, utcnow
+from bot.store.models import Repository, SummaryPost, utcnow
 from bot.store.queue import enqueue_many, prune
 
 log = get_logger(__name__)
@@ -80,16 +82,26 @@ def enqueue_resyncs(engine: Engine, *, now: datetime, interval_seconds: float) -
 
 
 def enqueue_summaries(engine: Engine, *, now: datetime) -> int:
-    """(commands helper) One `readiness.summary` delivery per repository with a valid config and
-    15-minute bucket: the worker checks whether its summary is due, in order with its webhooks."""
-    when = bucket(now, SUMMARY_INTERVAL.total_seconds())
+    """One `readiness.summary` delivery per repository whose weekly summary is due and not yet
+    posted (the schedule stored by its last sync), at most one per hour until it is posted; the
+    worker posts it in order with the repository's webhooks."""
+    when = bucket(now, 3600)
     with session_scope(engine, immediate=True) as session:  # reads, then writes
-        rows = [
-            _row(r, when, SUMMARY_EVENT)
-            for r in repos.active_repositories(session)
-            if r.config_status == "valid"
-        ]
-        return sum(enqueue_many(session, rows, now=now))
+        rows = []
+        for r in repos.active_repositories(session):
+            if r.config_status != "valid" or not r.summary_schedule or r.id is None:
+                continue
+            day, at, zone = r.summary_schedule.split(" ", 2)
+            week = due_week(SummarySchedule(day=day, time=at, timezone=zone), now)
+            if (
+                week is None
+                or session.exec(
+                    select(SummaryPost.id).where(SummaryPost.repository_id == r.id, SummaryPost.week == week)
+                ).first()
+            ):
+                continue
+            rows.append(_row(r, f"{week}:{when}", SUMMARY_EVENT))
+        return sum(enqueue_many(session, rows, now=now)) if rows else 0
 
 
 class Scheduler:

@@ -43,6 +43,9 @@ class Repository(SQLModel, table=True):
     active: bool = True  # False once removed from the installation
     config_status: str = Field(default="none", max_length=16)  # none | valid | invalid | deleted
     config_error: str | None = Field(default=None, sa_column=Column(Text))
+    # "monday 09:00 Europe/Berlin" from the last valid config, None when summaries are off: lets
+    # the scheduler enqueue a summary only when one is due, without reading every config.
+    summary_schedule: str | None = Field(default=None, max_length=100)
     last_synced_commit: str | None = Field(default=None, max_length=64)
     last_synced_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

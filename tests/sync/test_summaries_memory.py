@@ -230,19 +230,28 @@ async def test_two_replicas_post_one_summary(world, db_url):
     assert len(epic_comments(platform)) == 1
 
 
-async def test_the_scheduler_enqueues_one_summary_check_per_repository_and_bucket(world, engine):
+async def test_the_scheduler_enqueues_a_summary_only_when_due_and_not_yet_posted(world, engine):
+    """The schedule stored by the last sync decides: nothing is enqueued before Monday 09:00 UTC,
+    then one delivery per hour (for every replica together) until the week's summary is posted."""
+    assert enqueue_summaries(engine, now=MONDAY_0905 - timedelta(minutes=10)) == 0
     assert enqueue_summaries(engine, now=MONDAY_0905) == 1
-    assert (
-        enqueue_summaries(engine, now=MONDAY_0905 + timedelta(minutes=5)) == 0
-    )  # same bucket, other replica
-    assert enqueue_summaries(engine, now=MONDAY_0905 + timedelta(minutes=15)) == 1
+    assert enqueue_summaries(engine, now=MONDAY_0905 + timedelta(minutes=15)) == 0  # same hour, other replica
+    assert enqueue_summaries(engine, now=MONDAY_0905 + timedelta(hours=1)) == 1  # not posted yet: try again
     with session_scope(engine) as s:
         rows = s.exec(select(Delivery).where(Delivery.event == SUMMARY_EVENT)).all()
+        repository_id = s.exec(select(SummaryPost.repository_id)).first()
     assert [r.delivery_id for r in rows] == [
-        f"summary:github:{REPO}:2026-11-23T09:00Z",
-        f"summary:github:{REPO}:2026-11-23T09:15Z",
+        f"summary:github:{REPO}:2026-W48:2026-11-23T09:00Z",
+        f"summary:github:{REPO}:2026-W48:2026-11-23T10:00Z",
     ]
     assert {r.repo_key for r in rows} == {f"github:{REPO}"}  # ordered with the repository's webhooks
+    with session_scope(engine) as s:
+        from bot.store.models import Repository
+
+        repo = s.exec(select(Repository)).one()
+        s.add(SummaryPost(repository_id=repo.id, week="2026-W48", comment_id=1))
+    assert repository_id is None
+    assert enqueue_summaries(engine, now=MONDAY_0905 + timedelta(hours=2)) == 0  # posted: done for the week
 
 
 async def test_the_summary_delivery_reaches_the_summary_job_through_the_handler(world, engine):

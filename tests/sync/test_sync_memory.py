@@ -394,3 +394,25 @@ async def test_organisation_default_config_is_merged_under_the_repositorys(engin
     platform.set_commit("c2", {".readiness.yml": "extends: false\nchecklists: [svc]\n", "Dockerfile": "x"})
     await handler(push("c2"))
     assert issues_by_key(platform)["section:svc:build"].labels == ("platform-team", "readiness")
+
+
+async def test_sync_stores_the_summary_schedule_the_scheduler_reads(world):
+    from sqlmodel import select
+
+    from bot.jobs.scheduler import enqueue_summaries
+    from bot.store.db import session_scope
+    from bot.store.models import Repository
+
+    _, platform, handler = world
+    cfg = CONFIG + "summary: {day: tuesday, time: '07:30', timezone: Europe/Berlin}\n"
+    platform.set_commit("c1", {".readiness.yml": cfg})
+    await handler(push("c1"))
+    with session_scope(handler.engine) as s:
+        assert s.exec(select(Repository.summary_schedule)).one() == "tuesday 07:30 Europe/Berlin"
+    tuesday_0631_utc = datetime(2026, 11, 24, 6, 31, tzinfo=UTC)  # 07:31 in Berlin
+    assert enqueue_summaries(handler.engine, now=tuesday_0631_utc) == 1
+    platform.set_commit("c2", {".readiness.yml": CONFIG + "summary: off\n"})
+    await handler(push("c2"))
+    with session_scope(handler.engine) as s:
+        assert s.exec(select(Repository.summary_schedule)).one() is None
+    assert enqueue_summaries(handler.engine, now=tuesday_0631_utc.replace(hour=8)) == 0
