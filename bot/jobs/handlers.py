@@ -164,5 +164,21 @@ class Dispatcher:
 
 def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None) -> Dispatcher:
     """The handler `readiness serve` and `readiness worker` run: one place to wire `sync` (the
-    checklist work) so both commands always do the same thing with a delivery."""
+    checklist work) so both commands always do the same thing with a delivery. Without `sync`,
+    the checklist handler is built for every platform the settings configure."""
+    if sync is None:
+        from bot.core.templates import load_shipped
+        from bot.jobs.checklist import ChecklistHandler
+        from bot.platforms.factory import clients_from_settings
+
+        clients = clients_from_settings(settings)
+        if clients:
+            sync = ChecklistHandler(
+                engine, clients, load_shipped(), gitlab_defaults_project=settings.gitlab_defaults_project
+            )
+        else:
+            log.warning(
+                "no GitHub App (READINESS_GITHUB_APP_ID + READINESS_GITHUB_PRIVATE_KEY) and no "
+                "READINESS_GITLAB_TOKEN: deliveries are recorded, but no checklist work is done"
+            )
     return Dispatcher(engine, sync=sync)

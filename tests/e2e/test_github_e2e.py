@@ -25,6 +25,8 @@ from bot.core import tracker
 from bot.core.snapshot import SUCCESS, CIResult
 from bot.core.templates import load_shipped
 from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.handlers import make_handler
+from bot.jobs.worker import Worker
 from bot.platforms.github import GitHubClient
 from bot.webhooks.verify import github_signature
 from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot
@@ -383,3 +385,17 @@ async def test_failure_between_create_and_record_adopts_instead_of_duplicating(
     issues = ours(fake)  # raises on duplicates
     assert set(issues) == {"epic", "section:service:build", "section:service:operations"}
     assert len(fake.children[issues["epic"]["number"]]) == 2
+
+
+async def test_the_served_app_wires_the_checklist_work_from_settings(
+    settings: Settings, engine: Engine, fake: FakeGitHub
+) -> None:
+    """`readiness serve` / `readiness worker` build their handler with `make_handler(settings, …)`:
+    with GitHub App settings present, a delivery ends in issues, not just a recorded repository."""
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        router.route().mock(side_effect=fake)
+        async with running_bot(settings, engine, None, Clock()) as bot:
+            bot.worker = Worker(engine, make_handler(settings, engine), settings)
+            assert (await deliver(bot, "push", push_payload(HEAD1))).status_code == 202
+            await bot.drain()
+    assert set(ours(fake)) == {"epic", "section:service:build", "section:service:operations"}
