@@ -14,7 +14,8 @@ from __future__ import annotations
 import bisect
 import gc
 from collections.abc import Callable, Iterable, Sequence
-from operator import methodcaller
+from itertools import compress, islice
+from operator import eq, itemgetter, methodcaller
 
 import re2
 
@@ -32,6 +33,8 @@ _EMPTY: _Bucket = ([], [])
 
 
 _count = methodcaller("count", "/")
+_split = methodcaller("rpartition", "/")
+_split_ext = methodcaller("rpartition", ".")
 _Chunks = tuple[list[list[str]], list[list[str]]]  # lists of candidate files, of candidate dirs
 
 
@@ -58,14 +61,6 @@ def _group(names: list[str], entries: list[str]) -> tuple[dict[str, list[str]], 
     return by_name, by_ext
 
 
-def _join(files: dict[str, list[str]], dirs: dict[str, list[str]]) -> dict[str, _Bucket]:
-    joined: dict[str, _Bucket] = {key: (entries, []) for key, entries in files.items()}
-    for key, entries in dirs.items():
-        bucket = joined.get(key)
-        joined[key] = (bucket[0] if bucket else [], entries)
-    return joined
-
-
 class PathIndex:
     """Every file and directory of a snapshot, indexed once; answers are memoised per glob.
 
@@ -75,7 +70,7 @@ class PathIndex:
     """
 
     def __init__(self, paths: Iterable[str]) -> None:
-        # The build allocates ~100,000 containers and no reference cycles: pausing the cyclic
+        # The build allocates ~100,000 objects and no reference cycles: pausing the cyclic
         # garbage collector meanwhile saves about a third of the time and loses nothing.
         paused = gc.isenabled()
         gc.disable()
@@ -86,11 +81,16 @@ class PathIndex:
                 gc.enable()
 
     def _build(self, paths: Iterable[str]) -> None:
-        self.files: list[str] = sorted(dict.fromkeys(paths))  # path order, for directory ranges
-        by_depth = sorted(self.files, key=_count)
-        parts = [f.rpartition("/") for f in by_depth]  # (parent, "/", name): one call for both
-        names = [part[2] for part in parts]
-        parents = {f"{parent}/" for parent in {part[0] for part in parts} if parent}
+        files = sorted(paths)  # git trees arrive sorted: then this is one linear pass
+        if any(map(eq, files, islice(files, 1, None))):
+            files = sorted(set(files))
+        self.files: list[str] = files  # path order, for directory ranges
+        # Shallowest first (alphabetical within a depth, the sort is stable): buckets filled in
+        # this order need no sorting of their own.
+        self._order = sorted(files, key=_count)
+        parts = list(map(_split, self._order))  # (parent, "/", name): one call for both
+        self._names: list[str] = list(map(itemgetter(2), parts))
+        parents = {f"{parent}/" for parent in set(map(itemgetter(0), parts)) if parent}
         dirs = set(parents)
         for parent in parents:
             slash = parent.rfind("/", 0, len(parent) - 1)
@@ -100,10 +100,13 @@ class PathIndex:
         self.dirs: list[str] = sorted(dirs)
         dirs_by_depth = sorted(self.dirs, key=_count)
         dir_names = [d[d.rfind("/", 0, len(d) - 1) + 1 : -1] for d in dirs_by_depth]
-        files_by_name, files_by_ext = _group(names, by_depth)
-        dirs_by_name, dirs_by_ext = _group(dir_names, dirs_by_depth)
-        self.by_name = _join(files_by_name, dirs_by_name)
-        self.by_ext = _join(files_by_ext, dirs_by_ext)
+        self._dirs_by_name, self._dirs_by_ext = _group(dir_names, dirs_by_depth)
+        # Files by name and by extension are grouped on demand, for the keys globs ask about.
+        self._files_by_name: dict[str, list[str]] = {}
+        self._files_by_ext: dict[str, list[str]] = {}
+        self._complete = False  # every name and extension grouped
+        self._file_names: set[str] | None = None
+        self._all_names: list[str] | None = None
         self._blob: str | None = None
         self._infix: dict[str, list[str]] = {}
         self._sorted_names: list[str] | None = None
@@ -115,6 +118,81 @@ class PathIndex:
     @classmethod
     def build(cls, paths: Iterable[str]) -> PathIndex:
         return cls(paths)
+
+    # -- buckets, grouped on demand
+
+    def _every_name(self) -> list[str]:
+        """The distinct names of all files and directories."""
+        if self._all_names is None:
+            self._all_names = list(self._distinct_file_names().union(self._dirs_by_name))
+        return self._all_names
+
+    def _distinct_file_names(self) -> set[str]:
+        if self._file_names is None:
+            self._file_names = set(self._names)
+        return self._file_names
+
+    def by_name(self, name: str) -> _Bucket:
+        """Files and directories called `name`, shallowest first."""
+        files = self._files_by_name.get(name)
+        if files is None:
+            if not self._complete:
+                self._load_all()
+            files = self._files_by_name.get(name, [])
+        return files, self._dirs_by_name.get(name, [])
+
+    def by_ext(self, ext: str) -> _Bucket:
+        """Files and directories whose name ends in ".ext", shallowest first."""
+        files = self._files_by_ext.get(ext)
+        if files is None:
+            if not self._complete:
+                self._load_all()
+            files = self._files_by_ext.get(ext, [])
+        return files, self._dirs_by_ext.get(ext, [])
+
+    def _load_all(self) -> None:
+        """Group every file by name and extension: for globs resolved without `prime`."""
+        by_name, by_ext = _group(self._names, self._order)
+        self._files_by_name.update(by_name)
+        self._files_by_ext.update(by_ext)
+        self._complete = True
+
+    def _load(self, names: Iterable[str], exts: Iterable[str]) -> None:
+        """Group the files with these names or extensions, in one pass over the paths."""
+        if self._complete:
+            return
+        known = self._distinct_file_names()
+        first: dict[str, list[str]] = {}  # the bucket each wanted name's files go to
+        second: dict[str, list[str]] = {}  # the extension's bucket of a name also wanted by name
+        for name in names:
+            if name not in self._files_by_name:
+                self._files_by_name[name] = bucket = []
+                if name in known:
+                    first[name] = bucket
+        buckets = {e: [] for e in exts if e not in self._files_by_ext}
+        if buckets:
+            self._files_by_ext.update(buckets)
+            for name, (_, dot, ext) in zip(known, map(_split_ext, known), strict=True):
+                if dot and ext in buckets:
+                    (second if name in first else first)[name] = buckets[ext]
+        if not first:
+            return
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            get = first.get
+            for name, entry in zip(self._names, self._order, strict=True):
+                bucket = get(name)
+                if bucket is not None:
+                    bucket.append(entry)
+            if second:
+                for name, entry in compress(
+                    zip(self._names, self._order), map(second.__contains__, self._names)
+                ):
+                    second[name].append(entry)
+        finally:
+            if paused:
+                gc.enable()
 
     # -- resolving one glob
 
@@ -135,26 +213,17 @@ class PathIndex:
     def _resolve(self, glob: Glob) -> _Bucket | None:
         if glob.basename_only:
             if glob.name is not None:
-                files, dirs = self.by_name.get(glob.name, _EMPTY)
+                files, dirs = self.by_name(glob.name)
                 return ([] if glob.dir_only else files), dirs
             if glob.exact_ext:
-                files, dirs = self.by_ext.get(glob.ext or "", _EMPTY)
+                files, dirs = self.by_ext(glob.ext or "")
                 return ([] if glob.dir_only else files), dirs
             if glob.tail is not None:
                 return self._from_names(self._names_for(glob), glob.dir_only)
             return None
-        options: list[tuple[int, Callable[[], _Chunks]]] = []
-        key = glob.name if glob.name is not None else glob.ext
-        if key is not None:
-            files, dirs = (self.by_name if glob.name is not None else self.by_ext).get(key, _EMPTY)
-            options.append((len(files) + len(dirs), lambda files=files, dirs=dirs: ([files], [dirs])))
-        if glob.anchor:
-            options.append(self._below([glob.anchor]))
-        for literal in glob.dir_literals:
-            options.append(self._below(self.by_name.get(literal, _EMPTY)[1]))
-        only_ext = glob.ext is not None and not glob.prefix and glob.suffix == f".{glob.ext}"
-        if glob.tail is not None and not only_ext and (not options or min(s for s, _ in options) > 64):
-            buckets = [self.by_name[n] for n in self._names_for(glob)]
+        options = self._options(glob)
+        if self._wants_names(glob, options):
+            buckets = [self.by_name(n) for n in self._names_for(glob)]
             size = sum(len(f) + len(d) for f, d in buckets)
             options.append((size, lambda b=buckets: ([f for f, _ in b], [d for _, d in b])))
         if not options:
@@ -165,6 +234,35 @@ class PathIndex:
         files = [] if glob.dir_only else [e for chunk in file_chunks for e in filter(match, chunk)]
         dirs = [e for chunk in dir_chunks for e in filter(match, chunk)]
         return _by_depth(files), _by_depth(dirs)
+
+    def _options(self, glob: Glob) -> list[tuple[int, Callable[[], _Chunks]]]:
+        """Ways to list a superset of what a glob with a "/" matches, each with its size."""
+        options = self._spans(glob)
+        bucket = None
+        if glob.name is not None:
+            bucket = self.by_name(glob.name)
+        elif glob.ext is not None and (self._has_ext(glob.ext) or not (glob.anchor or glob.dir_literals)):
+            bucket = self.by_ext(glob.ext)
+        if bucket is not None:
+            files, dirs = bucket
+            options.append((len(files) + len(dirs), lambda files=files, dirs=dirs: ([files], [dirs])))
+        return options
+
+    def _spans(self, glob: Glob) -> list[tuple[int, Callable[[], _Chunks]]]:
+        """The entries below the glob's literal directories, as ranges of the sorted lists."""
+        options = [self._below([glob.anchor])] if glob.anchor else []
+        for literal in glob.dir_literals:
+            options.append(self._below(self._dirs_by_name.get(literal, [])))
+        return options
+
+    @staticmethod
+    def _wants_names(glob: Glob, options: list[tuple[int, Callable[[], _Chunks]]]) -> bool:
+        """Whether the names matching the last segment are worth looking up for this glob."""
+        only_ext = glob.ext is not None and not glob.prefix and glob.suffix == f".{glob.ext}"
+        return glob.tail is not None and not only_ext and (not options or min(s for s, _ in options) > 64)
+
+    def _has_ext(self, ext: str) -> bool:
+        return self._complete or ext in self._files_by_ext
 
     def _below(self, directories: Iterable[str]) -> tuple[int, Callable[[], _Chunks]]:
         """How many entries lie below these directories, and a way to list them (nested ones once)."""
@@ -197,12 +295,12 @@ class PathIndex:
         choices: list[tuple[int, str, Callable[[], list[str]]]] = []
         if glob.prefix:
             if self._sorted_names is None:
-                self._sorted_names = sorted(self.by_name)
+                self._sorted_names = sorted(self._every_name())
             names, (lo, hi) = self._sorted_names, _prefix_span(self._sorted_names, glob.prefix)
             choices.append((hi - lo, glob.prefix, lambda: names[lo:hi]))
         if glob.suffix:
             if self._reversed_names is None:
-                self._reversed_names = sorted([n[::-1] for n in self.by_name])
+                self._reversed_names = sorted([n[::-1] for n in self._every_name()])
             rnames, (rlo, rhi) = self._reversed_names, _prefix_span(self._reversed_names, glob.suffix[::-1])
             choices.append((rhi - rlo, glob.suffix, lambda: [n[::-1] for n in rnames[rlo:rhi]]))
         size, literal, produce = min(choices, default=(0, "", list))
@@ -220,14 +318,14 @@ class PathIndex:
     def _search_names(self, literals: Sequence[str]) -> None:
         """Names containing each literal, for all literals in one RE2 pass over all names."""
         if self._blob is None:
-            self._blob = "/" + "/".join(self.by_name) + "/"
+            self._blob = "/" + "/".join(self._every_name()) + "/"
         wanted = "|".join(re2.escape(literal) for literal in literals)
         names = re2.compile(f"/([^/]*(?:{wanted})[^/]*)").findall(self._blob)
         for literal in literals:
             self._infix[literal] = [n for n in names if literal in n]
 
     def _from_names(self, names: Sequence[str], dir_only: bool) -> _Bucket:
-        buckets = [self.by_name[n] for n in names]
+        buckets = [self.by_name(n) for n in names]
         if len(buckets) == 1:
             files, dirs = buckets[0]
         else:
@@ -236,31 +334,31 @@ class PathIndex:
         return ([] if dir_only else files), dirs
 
     def prime(self, globs: Iterable[Glob]) -> None:
-        """Resolve together what would otherwise cost one pass per glob: globs with no literal part
-        (one pass over the entries) and inner literals of name globs (one search over all names)."""
+        """Resolve together what would otherwise cost one pass per glob: the files of every name
+        and extension the globs need are grouped in one pass over the paths, inner literals are
+        searched in one pass over the names, and globs with no literal part share one pass."""
         pending = [g for g in {g.text: g for g in globs}.values() if g.text not in self._memo]
-        infix = {
-            literal
-            for g in pending
-            if g.basename_only and g.tail is not None and g.name is None and not g.exact_ext
-            for literal, _ in [self._lookup(g)]
-            if literal is not None and literal not in self._infix
-        }
-        if infix:
-            self._search_names(sorted(infix))
-        scans = [g for g in pending if self._needs_scan(g)]
-        by_name = [g for g in scans if g.basename_only]
-        if by_name:
-            combined = combined_regex(by_name)
-            hits: dict[str, list[str]] = {g.text: [] for g in by_name}
-            for name in self.by_name:
-                if combined.match(name) or combined.match(name + "/"):
-                    for g in by_name:
-                        if g.regex.match(name + ("/" if g.dir_only else "")):
-                            hits[g.text].append(name)
-            for g in by_name:
-                self._memo[g.text] = self._from_names(hits[g.text], g.dir_only)
-        full = [g for g in scans if not g.basename_only]
+        name_globs = [g for g in pending if g.basename_only and g.name is None and not g.exact_ext]
+        self._search_infixes(g for g in name_globs if g.tail is not None)
+        names = {g.name for g in pending if g.name is not None}
+        exts = {g.ext for g in pending if g.ext is not None and g.name is None and self._by_ext_only(g)}
+        for g in name_globs:
+            if g.tail is not None:
+                names.update(self._names_for(g))
+        scanned = self._scan_names([g for g in name_globs if self._needs_scan(g)])
+        for hits in scanned.values():
+            names.update(hits)
+        # Globs with a "/" that may be cheapest to find by the names matching their last segment
+        # (a superset: their extension's files, loaded below, can still turn out cheaper).
+        routed = [g for g in pending if not g.basename_only and self._wants_names(g, self._spans(g))]
+        self._search_infixes(routed)
+        for g in routed:
+            names.update(self._names_for(g))
+        self._load(names, exts)
+        for g in name_globs:
+            if g.text in scanned:
+                self._memo[g.text] = self._from_names(scanned[g.text], g.dir_only)
+        full = [g for g in pending if not g.basename_only and self._needs_scan(g)]
         if full:
             combined = combined_regex(full)
             found: dict[str, tuple[list[str], list[str]]] = {g.text: ([], []) for g in full}
@@ -272,6 +370,36 @@ class PathIndex:
             for g in full:
                 files, dirs = found[g.text]
                 self._memo[g.text] = (_by_depth(files), _by_depth(dirs))
+
+    @staticmethod
+    def _by_ext_only(glob: Glob) -> bool:
+        """A glob whose files are best found by their extension."""
+        if glob.basename_only:
+            return glob.exact_ext
+        return not (glob.anchor or glob.dir_literals)
+
+    def _search_infixes(self, globs: Iterable[Glob]) -> None:
+        literals = {
+            literal
+            for g in globs
+            for literal, _ in [self._lookup(g)]
+            if literal is not None and literal not in self._infix
+        }
+        if literals:
+            self._search_names(sorted(literals))
+
+    def _scan_names(self, globs: list[Glob]) -> dict[str, list[str]]:
+        """Names matching each of these globs (no literal part), from one pass over all names."""
+        if not globs:
+            return {}
+        combined = combined_regex(globs)
+        hits: dict[str, list[str]] = {g.text: [] for g in globs}
+        for name in self._every_name():
+            if combined.match(name) or combined.match(name + "/"):
+                for g in globs:
+                    if g.regex.match(name + ("/" if g.dir_only else "")):
+                        hits[g.text].append(name)
+        return hits
 
     @staticmethod
     def _needs_scan(glob: Glob) -> bool:
