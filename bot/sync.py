@@ -76,7 +76,7 @@ class Syncer:
         if raw is None:
             return await self._config_deleted()
         try:
-            config, checklists = await self._load_config(raw, commit)
+            config, checklists = await self.load_config(raw, commit)
         except InputError as err:
             return await self._config_invalid(err, commit)
         await self._config_valid(commit)
@@ -84,7 +84,7 @@ class Syncer:
 
     # ----------------------------------------------------------------------------- configuration
 
-    async def _load_config(self, raw: bytes, commit: str) -> tuple[RepoConfig, list[ResolvedChecklist]]:
+    async def load_config(self, raw: bytes, commit: str) -> tuple[RepoConfig, list[ResolvedChecklist]]:
         text = raw.decode("utf-8", errors="replace")
         base = None
         first = parse_config(text, shipped_ids=self.shipped.keys())

@@ -26,7 +26,7 @@ from bot.store import tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import Repository
-from bot.sync import Syncer, SyncResult
+from bot.sync import ReadOrgDefault, Syncer, SyncResult
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +75,7 @@ class ChecklistHandler:
         if event.kind is Kind.PUSH and not self._is_default_branch_push(event):
             return []
         if event.kind is Kind.ISSUE_EDITED:
-            platform = await self._platform(event.repo, event.installation_id)
+            platform = await self.platform_for(event.repo, event.installation_id)
             if event.sender_is_bot or event.sender == platform.bot_login:
                 return []  # the echo of our own edit
             if not self._record_ticks(event):
@@ -86,15 +86,15 @@ class ChecklistHandler:
     async def sync(
         self, repo: RepoRef, *, installation_id: int | None, commit: str | None = None
     ) -> SyncResult:
-        platform = await self._platform(repo, installation_id or repo.installation_id)
-        repository_id = self._repository_id(repo, installation_id)
+        platform = await self.platform_for(repo, installation_id or repo.installation_id)
+        repository_id = self.repository_id_for(repo, installation_id)
         syncer = Syncer(
             engine=self.engine,
             platform=platform,
             repository_id=repository_id,
             shipped=self.shipped,
             now=self.clock(),
-            read_org_default=self._org_reader(repo, installation_id),
+            read_org_default=self.org_reader(repo, installation_id),
             blobs=self.blobs,
         )
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
@@ -115,7 +115,7 @@ class ChecklistHandler:
         key = tracker.key_from_body(event.body)
         if key is None or not key.startswith("section:") or event.repo is None:
             return False
-        repo_id = self._repository_id(event.repo, event.installation_id)
+        repo_id = self.repository_id_for(event.repo, event.installation_id)
         with session_scope(self.engine) as s:
             row = tracking.owned_issues(s, repository_id=repo_id).get(key)
             before_body = (
@@ -137,12 +137,12 @@ class ChecklistHandler:
         log.info("ticks.recorded", by=event.sender, count=len(decided))
         return True
 
-    async def _platform(self, repo: RepoRef, installation_id: int | None) -> Platform:
+    async def platform_for(self, repo: RepoRef, installation_id: int | None) -> Platform:
         return await self.clients[repo.platform.value].for_repo(
             repo.full_name, installation_id=installation_id
         )
 
-    def _org_reader(self, repo: RepoRef, installation_id: int | None):
+    def org_reader(self, repo: RepoRef, installation_id: int | None) -> ReadOrgDefault | None:
         owner = repo.full_name.rsplit("/", 1)[0]
         source = f"{owner}/.github" if repo.platform.value == "github" else self.gitlab_defaults_project
         if not source or source == repo.full_name:
@@ -159,7 +159,7 @@ class ChecklistHandler:
 
         return read
 
-    def _repository_id(self, repo: RepoRef, installation_id: int | None) -> int:
+    def repository_id_for(self, repo: RepoRef, installation_id: int | None) -> int:
         with session_scope(self.engine) as s:
             row = s.exec(
                 select(Repository).where(

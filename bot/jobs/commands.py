@@ -76,10 +76,10 @@ class CommandHandler:
         if not parsed:
             return []
         ch = self.checklist
-        platform = await ch._platform(event.repo, event.installation_id)
+        platform = await ch.platform_for(event.repo, event.installation_id)
         if event.sender_is_bot or event.sender == platform.bot_login:
             return []  # never act on our own comments
-        repository_id = ch._repository_id(event.repo, event.installation_id)
+        repository_id = ch.repository_id_for(event.repo, event.installation_id)
         with session_scope(ch.engine) as s:
             owned = tracking.owned_issues(s, repository_id=repository_id)
             if not _ours(owned, event.issue_number) or _answered(s, repository_id, event.comment_id):

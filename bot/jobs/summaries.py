@@ -84,10 +84,10 @@ async def load_checklists(
         repository_id=repository_id,
         shipped=checklist.shipped,
         now=checklist.clock(),
-        read_org_default=checklist._org_reader(repo, repo.installation_id),
+        read_org_default=checklist.org_reader(repo, repo.installation_id),
     )
     try:
-        return await syncer._load_config(raw, commit)
+        return await syncer.load_config(raw, commit)
     except InputError:
         return None
 
@@ -229,7 +229,7 @@ class SummaryJob:
             row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
         if row is None or row.id is None or not row.active or row.config_status != "valid":
             return "no-config"
-        platform = await ch._platform(repo, repo.installation_id or row.installation_id)
+        platform = await ch.platform_for(repo, repo.installation_id or row.installation_id)
         commit = row.last_synced_commit or (await platform.default_branch()).commit
         loaded = await self.configs.get(platform, repo, row.id, commit)
         if loaded is None:
