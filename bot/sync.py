@@ -32,7 +32,7 @@ from bot.core.settings import (
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
-from bot.platforms.base import Annotation, CheckReport, Issue, IssueUpdate, Platform
+from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
 from bot.store.db import session_scope
@@ -395,8 +395,12 @@ class Syncer:
         children = {c.number for c in await self.platform.list_children(parent)}
         for row in pending:
             if row.number not in children:
-                await self.platform.link_child(parent, _stub(row))
-                self._writes += 1
+                try:
+                    await self.platform.link_child(parent, _stub(row))
+                except Invalid as exc:  # e.g. GitHub's 100 sub-issues per parent: the table still lists it
+                    log.warning("sync.link_refused", section=row.key, error=str(exc))
+                else:
+                    self._writes += 1
             with session_scope(self.engine) as s:
                 r = tracking.owned_issues(s, repository_id=self.repository_id)[row.key]
                 r.parent_linked = True

@@ -416,3 +416,16 @@ async def test_sync_stores_the_summary_schedule_the_scheduler_reads(world):
     with session_scope(handler.engine) as s:
         assert s.exec(select(Repository.summary_schedule)).one() is None
     assert enqueue_summaries(handler.engine, now=tuesday_0631_utc.replace(hour=8)) == 0
+
+
+async def test_a_refused_sub_issue_link_does_not_fail_the_sync(world):
+    from bot.platforms.base import Invalid
+
+    _, platform, handler = world
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    platform.fail("link_child", Invalid("422 parent already has 100 sub-issues"), times=2)
+    [result] = await handler(push("c1"))
+    assert result.outcome == "synced"
+    issues = issues_by_key(platform)
+    assert set(issues) == {"epic", "section:svc:build", "section:svc:ops"}
+    assert f"#{issues['section:svc:build'].number}" in issues["epic"].body  # still listed in the epic
