@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import bisect
 import gc
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from itertools import compress, islice
+from itertools import compress, islice, repeat
 from operator import eq, itemgetter, methodcaller
 
 import re2
@@ -34,7 +35,7 @@ _EMPTY: _Bucket = ([], [])
 
 _count = methodcaller("count", "/")
 _split = methodcaller("rpartition", "/")
-_split_ext = methodcaller("rpartition", ".")
+_reverse = itemgetter(slice(None, None, -1))
 _Chunks = tuple[list[list[str]], list[list[str]]]  # lists of candidate files, of candidate dirs
 
 
@@ -113,6 +114,7 @@ class PathIndex:
         self._reversed_names: list[str] | None = None
         self._memo: dict[str, _Bucket] = {}
         self._below_memo: dict[str, list[str]] = {}
+        self._spans_memo: dict[str, tuple[int, Callable[[], _Chunks]]] = {}
         self._candidates_memo: dict[tuple[tuple[str, ...], int], tuple[list[str], bool]] = {}
 
     @classmethod
@@ -161,35 +163,31 @@ class PathIndex:
         """Group the files with these names or extensions, in one pass over the paths."""
         if self._complete:
             return
-        known = self._distinct_file_names()
         first: dict[str, list[str]] = {}  # the bucket each wanted name's files go to
         second: dict[str, list[str]] = {}  # the extension's bucket of a name also wanted by name
-        for name in names:
-            if name not in self._files_by_name:
-                self._files_by_name[name] = bucket = []
-                if name in known:
-                    first[name] = bucket
         buckets = {e: [] for e in exts if e not in self._files_by_ext}
         if buckets:
             self._files_by_ext.update(buckets)
-            for name, (_, dot, ext) in zip(known, map(_split_ext, known), strict=True):
-                if dot and ext in buckets:
-                    (second if name in first else first)[name] = buckets[ext]
+            rnames = self._reversed()
+            for ext, bucket in buckets.items():
+                lo, hi = _prefix_span(rnames, f".{ext}"[::-1])
+                first.update(zip(map(_reverse, rnames[lo:hi]), repeat(bucket)))
+        for name in names:
+            if name not in self._files_by_name:
+                self._files_by_name[name] = bucket = []
+                if name in first:
+                    second[name] = first[name]
+                first[name] = bucket
         if not first:
             return
         paused = gc.isenabled()
         gc.disable()
         try:
-            get = first.get
-            for name, entry in zip(self._names, self._order, strict=True):
-                bucket = get(name)
-                if bucket is not None:
-                    bucket.append(entry)
-            if second:
-                for name, entry in compress(
-                    zip(self._names, self._order), map(second.__contains__, self._names)
-                ):
-                    second[name].append(entry)
+            for table in (first, second):
+                if table:  # C-level loops: files whose name is in the table, appended to its bucket
+                    hits = list(map(table.__contains__, self._names))
+                    targets = map(table.__getitem__, compress(self._names, hits))
+                    deque(map(list.append, targets, compress(self._order, hits)), maxlen=0)
         finally:
             if paused:
                 gc.enable()
@@ -250,9 +248,9 @@ class PathIndex:
 
     def _spans(self, glob: Glob) -> list[tuple[int, Callable[[], _Chunks]]]:
         """The entries below the glob's literal directories, as ranges of the sorted lists."""
-        options = [self._below([glob.anchor])] if glob.anchor else []
+        options = [self._below(glob.anchor, [glob.anchor])] if glob.anchor else []
         for literal in glob.dir_literals:
-            options.append(self._below(self._dirs_by_name.get(literal, [])))
+            options.append(self._below(literal, self._dirs_by_name.get(literal, [])))
         return options
 
     @staticmethod
@@ -264,8 +262,15 @@ class PathIndex:
     def _has_ext(self, ext: str) -> bool:
         return self._complete or ext in self._files_by_ext
 
-    def _below(self, directories: Iterable[str]) -> tuple[int, Callable[[], _Chunks]]:
-        """How many entries lie below these directories, and a way to list them (nested ones once)."""
+    def _below(self, key: str, directories: Iterable[str]) -> tuple[int, Callable[[], _Chunks]]:
+        """How many entries lie below these directories, and a way to list them (nested ones once);
+        memoised by `key` (an anchor or a directory name), as many globs share them."""
+        hit = self._spans_memo.get(key)
+        if hit is None:
+            hit = self._spans_memo[key] = self._below_all(directories)
+        return hit
+
+    def _below_all(self, directories: Iterable[str]) -> tuple[int, Callable[[], _Chunks]]:
         outer: list[str] = []
         for directory in sorted(directories):
             if not (outer and directory.startswith(outer[-1])):
@@ -299,14 +304,19 @@ class PathIndex:
             names, (lo, hi) = self._sorted_names, _prefix_span(self._sorted_names, glob.prefix)
             choices.append((hi - lo, glob.prefix, lambda: names[lo:hi]))
         if glob.suffix:
-            if self._reversed_names is None:
-                self._reversed_names = sorted([n[::-1] for n in self._every_name()])
-            rnames, (rlo, rhi) = self._reversed_names, _prefix_span(self._reversed_names, glob.suffix[::-1])
+            rnames = self._reversed()
+            rlo, rhi = _prefix_span(rnames, glob.suffix[::-1])
             choices.append((rhi - rlo, glob.suffix, lambda: [n[::-1] for n in rnames[rlo:rhi]]))
         size, literal, produce = min(choices, default=(0, "", list))
         if glob.literal and (not choices or (size > 256 and len(glob.literal) > len(literal))):
             return glob.literal, list
         return None, produce
+
+    def _reversed(self) -> list[str]:
+        """Every name spelt backwards, sorted: names ending in a suffix form one range."""
+        if self._reversed_names is None:
+            self._reversed_names = sorted(map(_reverse, self._every_name()))
+        return self._reversed_names
 
     def _names_containing(self, literal: str) -> list[str]:
         found = self._infix.get(literal)
