@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: SecretStr | None = None
     gitlab_defaults_project: str | None = None  # group-level project holding the org `.readiness.yml`
+    # auto: sections become child tasks of the epic (GraphQL) where the instance allows, else links
+    gitlab_hierarchy: Literal["auto", "links"] = "auto"
 
     # worker
     worker_concurrency: int = Field(default=4, gt=0)

@@ -3,8 +3,9 @@
 python-gitlab blocks, so every call runs in a worker thread (`GitLabClient.run`); retries, rate
 limits, metrics and error mapping happen per HTTP request in `gitlab_http.RetryingGitlab`, and
 waits there go through the same injected async `sleep` as write pacing (bridged back to the event
-loop), so one fake clock drives a whole test. The epic is an issue and its sections are issues
-linked to it with `relates_to` links (every tier and version; GraphQL child work items are not used).
+loop), so one fake clock drives a whole test. The epic is an issue; its sections become child
+tasks of it through GraphQL where the instance allows (`READINESS_GITLAB_HIERARCHY=auto`, see
+`gitlab_hierarchy`), else issues linked to it with `relates_to` links (every tier and version).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import requests
 
 from bot.config import Settings, SettingsError
 from bot.platforms.base import PlatformError, RepoInfo
+from bot.platforms.gitlab_graphql import GitLabGraphQL
+from bot.platforms.gitlab_hierarchy import Hierarchy
 from bot.platforms.gitlab_http import RetryingGitlab
 from bot.platforms.gitlab_repo import PER_PAGE, GitLabRepo
 from bot.platforms.http import RetryPolicy
@@ -73,6 +76,15 @@ class GitLabClient:
             sleep=self._sleep_in_thread,
             policy=policy or RetryPolicy(),
         )
+        self.graphql = GitLabGraphQL(
+            self.url,
+            settings.gitlab_token.get_secret_value(),
+            gl=self.gl,
+            clock=clock,
+            sleep=self._sleep_in_thread,
+            timeout=timeout,
+        )
+        self.hierarchy = Hierarchy(self.graphql, settings.gitlab_hierarchy)
         self._sleep = sleep
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pacer = pacer or gitlab_pacer(clock, sleep)
@@ -134,5 +146,6 @@ class GitLabClient:
         return self.user_ids[login]
 
     async def aclose(self) -> None:
+        self.graphql.close()
         if self._own_session:
             self.gl.session.close()

@@ -77,6 +77,18 @@ def issue(data: Mapping[str, Any]) -> Issue:
     )
 
 
+def work_item(node: Mapping[str, Any]) -> Issue:
+    """A GraphQL work item node (`id` global, `iid` a string) when REST did not return it."""
+    return Issue(
+        number=int(node["iid"]),
+        id=int(str(node["id"]).rsplit("/", 1)[1]),
+        title=node.get("title") or "",
+        body="",
+        state="closed" if node.get("state") == "CLOSED" else "open",
+        url=node.get("webUrl"),
+    )
+
+
 def ci_results(
     commit: str, jobs: Iterable[Mapping[str, Any]], statuses: Iterable[Mapping[str, Any]], bot_login: str
 ) -> list[CIResult]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -70,7 +70,7 @@ def endpoint_template(path: str) -> str:
     return "/" + "/".join(out)
 
 
-def _error_for(status: int, message: str, wait: float) -> PlatformError:
+def error_for(status: int, message: str, wait: float) -> PlatformError:
     if status == 404:
         return NotFound(message)
     if status in (401, 403):
@@ -84,7 +84,7 @@ def _error_for(status: int, message: str, wait: float) -> PlatformError:
     return Invalid(message)
 
 
-def _outcome(status: int) -> str:
+def outcome(status: int) -> str:
     return {404: "not_found", 401: "forbidden", 403: "forbidden", 429: "rate_limited"}.get(
         status, "transient" if status >= 500 else "invalid"
     )
@@ -118,13 +118,20 @@ class RetryingGitlab(gitlab.Gitlab):
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self._last.response = response
-        headers = response.headers
+        self.observe(response.headers)
+        return response
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """An exhausted quota (REST or GraphQL: the same user's budget) holds the next request."""
         if headers.get("RateLimit-Remaining") == "0" and headers.get("RateLimit-Reset"):
             with contextlib.suppress(ValueError):
                 self._not_before = max(self._not_before, float(headers["RateLimit-Reset"]))
-        return response
 
-    def _wait(self, seconds: float, why: str) -> None:
+    def wait_for_quota(self) -> None:
+        if self._not_before > (now := self._clock()):
+            self.wait(self._not_before - now, "rate limit exhausted (RateLimit-Remaining: 0)")
+
+    def wait(self, seconds: float, why: str) -> None:
         """Sleep up to `max_rate_wait`; longer waits become RateLimited so the job is rescheduled."""
         if seconds > self.policy.max_rate_wait:
             raise RateLimited(f"GitLab {why}; retry in {seconds:.0f}s", retry_after=seconds)
@@ -142,25 +149,24 @@ class RetryingGitlab(gitlab.Gitlab):
         idempotent = verb.lower() != "post"
         failures = rate_waits = 0
         while True:
-            if self._not_before > (now := self._clock()):
-                self._wait(self._not_before - now, "rate limit exhausted (RateLimit-Remaining: 0)")
+            self.wait_for_quota()
             self._last.response = None
             try:
                 response = super().http_request(verb, path, *args, **kwargs)
             except (gitlab.exceptions.GitlabHttpError, gitlab.exceptions.GitlabAuthenticationError) as exc:
                 status = exc.response_code or 0
-                API_CALLS.labels(PLATFORM, endpoint, _outcome(status)).inc()
+                API_CALLS.labels(PLATFORM, endpoint, outcome(status)).inc()
                 last = getattr(self._last, "response", None)
                 wait = rate_limit_wait(last.headers if last is not None else {}, self._clock())
                 if status == 429 and rate_waits < self.policy.rate_retries:
                     rate_waits += 1
-                    self._wait(wait, "rate limit (429)")
+                    self.wait(wait, "rate limit (429)")
                     continue
                 if status >= 500 and idempotent and failures + 1 < self.policy.attempts:
                     failures += 1
                     self._sleep(self.policy.backoff(failures))
                     continue
-                raise _error_for(status, f"{label}: {status} {exc.error_message}", wait) from None
+                raise error_for(status, f"{label}: {status} {exc.error_message}", wait) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 API_CALLS.labels(PLATFORM, endpoint, "transient").inc()
                 safe = idempotent or isinstance(exc, requests.ConnectTimeout)

@@ -20,6 +20,7 @@ import requests
 import responses
 
 from .contract import WorldSpec
+from .gitlab_fake_graphql import FakeGraphQL
 
 BASE = "https://gitlab.example.test"
 API = f"{BASE}/api/v4"
@@ -80,6 +81,9 @@ class FakeGitLab:
         ]
         self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
         self.link_base = BASE  # what GitLab thinks its URL is (its external_url) in Link headers
+        self.base = BASE
+        self.graphql = FakeGraphQL(self)  # mount on a respx router to serve /api/graphql
+        self.rest_hides_tasks = False  # GitLab before 16.3: the REST issues API 404s on tasks
         self.canned: list[Canned] = []
         self._path = ""  # of the request being answered, for pagination links
         self._tree_cache: dict[str, list[dict[str, Any]]] = {}
@@ -132,7 +136,7 @@ class FakeGitLab:
                 if c.error is not None:
                     return c.error
                 return c.status, {"Content-Type": "application/json", **c.headers}, json.dumps(c.body)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        query = {k: ",".join(v) if k.endswith("[]") else v[-1] for k, v in parse_qs(url.query).items()}
         self._path = url.path
         body = json.loads(request.body) if request.body else {}
         for method, pattern, handler in self.routes:
@@ -165,7 +169,7 @@ class FakeGitLab:
             ("POST", P + r"/statuses/(?P<sha>\w+)", self._post_status),
             ("GET", P + r"/issues", self._list_issues),
             ("POST", P + r"/issues", self._create_issue),
-            ("GET", I, lambda iid, **_: self._with_issue(iid, lambda i: (200, {}, i))),
+            ("GET", I, lambda iid, **_: self._with_issue(iid, self._get_issue)),
             ("PUT", I, self._update_issue),
             ("GET", P + r"/labels", lambda query, **_: self._page(list(self.labels.values()), query)),
             ("POST", P + r"/labels", self._create_label),
@@ -270,8 +274,18 @@ class FakeGitLab:
         self.posted_statuses.append(status)
         return 201, {}, status
 
+    def _get_issue(self, issue: dict[str, Any]) -> Reply:
+        if self.rest_hides_tasks and issue["issue_type"] == "task":
+            return _reply(404, {"message": "404 Not found"})
+        return 200, {}, issue
+
     def _list_issues(self, query: dict[str, str], **_: Any) -> Reply:
         found = list(self.issues.values())
+        if self.rest_hides_tasks:
+            found = [i for i in found if i["issue_type"] != "task"]
+        if "iids[]" in query:
+            wanted = {int(n) for n in query["iids[]"].split(",")}
+            found = [i for i in found if i["iid"] in wanted]
         if "author_id" in query:
             found = [i for i in found if str(i["author"]["id"]) == query["author_id"]]
         if query.get("state", "all") != "all":

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Literal
 
 import pytest
 import requests
 import responses
+import respx
 from prometheus_client import REGISTRY
 
 from bot.config import Settings, SettingsError
@@ -34,6 +36,7 @@ from bot.platforms.gitlab_http import endpoint_template
 from .conftest import FakeClock
 from .contract import SPEC, PlatformContract, WorldSpec
 from .gitlab_fake import BASE, PROJECT_ID, FakeGitLab
+from .gitlab_fake_graphql import GraphQLMode
 
 GITLAB_SPEC = dataclasses.replace(SPEC, bot_login="readiness-bot")
 
@@ -55,27 +58,48 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def make_client(clock: FakeClock) -> GitLabClient:
+def make_client(clock: FakeClock, hierarchy: Literal["auto", "links"] = "auto") -> GitLabClient:
     """Every wait (retries in worker threads, write pacing) goes through the fake clock."""
-    settings = Settings(gitlab_url=BASE, gitlab_token="glpat-test-token")
+    settings = Settings(gitlab_url=BASE, gitlab_token="glpat-test-token", gitlab_hierarchy=hierarchy)
     return GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
 
 
 async def build_world(
-    rsps: responses.RequestsMock, spec: WorldSpec = GITLAB_SPEC
+    rsps: responses.RequestsMock,
+    spec: WorldSpec = GITLAB_SPEC,
+    *,
+    hierarchy: Literal["auto", "links"] = "auto",
+    graphql: GraphQLMode = "hierarchy",
 ) -> AsyncIterator[GitLabWorld]:
+    """REST through `responses`, GraphQL (httpx) through respx, one stateful fake behind both."""
     fake = FakeGitLab(spec, rsps)
+    fake.graphql.mode = graphql
     clock = FakeClock()
-    client = make_client(clock)
-    platform = await client.for_repo(spec.full_name)
-    yield GitLabWorld(fake, platform, clock)
-    await client.aclose()
+    with respx.mock(assert_all_called=False) as router:
+        fake.graphql.mount(router)
+        client = make_client(clock, hierarchy)
+        platform = await client.for_repo(spec.full_name)
+        yield GitLabWorld(fake, platform, clock)
+        await client.aclose()
+
+
+# Child tasks on a current GitLab, relates_to links by setting, and the fallback on instances
+# whose GraphQL lacks work items or that have no GraphQL endpoint at all.
+MODES = {
+    "tasks": ("auto", "hierarchy"),
+    "links-setting": ("links", "hierarchy"),
+    "old-graphql": ("auto", "unsupported"),
+    "no-graphql": ("auto", "absent"),
+}
 
 
 class TestGitLabContract(PlatformContract):
-    @pytest.fixture
-    async def world(self, rsps: responses.RequestsMock) -> AsyncIterator[GitLabWorld]:
-        async for w in build_world(rsps):
+    @pytest.fixture(params=list(MODES))
+    async def world(
+        self, rsps: responses.RequestsMock, request: pytest.FixtureRequest
+    ) -> AsyncIterator[GitLabWorld]:
+        hierarchy, graphql = MODES[request.param]
+        async for w in build_world(rsps, hierarchy=hierarchy, graphql=graphql):  # type: ignore[arg-type]
             yield w
 
 
@@ -85,6 +109,13 @@ class TestGitLabContract(PlatformContract):
 @pytest.fixture
 async def world(rsps: responses.RequestsMock) -> AsyncIterator[GitLabWorld]:
     async for w in build_world(rsps):
+        yield w
+
+
+@pytest.fixture
+async def links_world(rsps: responses.RequestsMock) -> AsyncIterator[GitLabWorld]:
+    """READINESS_GITLAB_HIERARCHY=links: sections are linked with `relates_to` only."""
+    async for w in build_world(rsps, hierarchy="links"):
         yield w
 
 
@@ -311,7 +342,10 @@ async def test_unknown_assignee_is_invalid(world: GitLabWorld) -> None:
         await world.platform.create_issue(title="t", body="b", assignees=("nobody",))
 
 
-async def test_epic_with_17_sections_costs_35_calls(world: GitLabWorld, rsps: responses.RequestsMock) -> None:
+async def test_epic_with_17_sections_costs_35_calls(
+    links_world: GitLabWorld, rsps: responses.RequestsMock
+) -> None:
+    world = links_world
     start = len(rsps.calls)
     p = world.platform
     epic = await p.create_issue(title="Production readiness", body="epic", labels=("readiness",))
@@ -322,12 +356,13 @@ async def test_epic_with_17_sections_costs_35_calls(world: GitLabWorld, rsps: re
     assert [c.request.method for c in calls] == ["POST"] * 35
     assert sum(world.clock.slept) == 34.0  # paced one write a second (fake clock), none dropped
     assert len(await p.list_children(epic)) == 17
+    assert world.fake.graphql.operations == []  # the setting keeps GraphQL out entirely
 
 
 async def test_link_child_looks_up_the_numeric_project_id_once(
-    world: GitLabWorld, rsps: responses.RequestsMock
+    links_world: GitLabWorld, rsps: responses.RequestsMock
 ) -> None:
-    p = world.platform
+    p = links_world.platform
     epic, a, b = (Issue(n, 500_000 + n, "t", "", "open") for n in (1, 2, 4))
     await p.link_child(epic, a)
     await p.link_child(epic, b)
