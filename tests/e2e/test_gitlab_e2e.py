@@ -1,7 +1,8 @@
 """GitLab end to end: token-verified hooks → app → worker → sync → GitLab REST (`responses` fake).
 
 GitLab has no issue-under-issue on Free: the epic is an issue, sections are issues linked to it
-(`relates_to`) and listed in its description.
+(`relates_to`) and listed in its description. The fake's GraphQL answers like a GitLab without work
+items, so these runs cover the fallback from child tasks to links; one run has the hierarchy.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import requests
 import responses
+import respx
 from platforms.conftest import FakeClock
 from platforms.contract import SPEC, SeedIssue
 from platforms.gitlab_fake import BASE, PROJECT_ID, FakeGitLab
@@ -53,8 +55,13 @@ def fake() -> AsyncIterator[FakeGitLab]:
         issues=(SeedIssue(1, "Bug: widgets are square", "They should be round.", "hubot"),),
         comments=(),
     )
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with (
+        responses.RequestsMock(assert_all_requests_are_fired=False) as rsps,
+        respx.mock(assert_all_called=False) as router,
+    ):
         fake = FakeGitLab(spec, rsps)
+        fake.graphql.mode = "unsupported"  # READINESS_GITLAB_HIERARCHY=auto falls back to links
+        fake.graphql.mount(router)
         fake.pipelines.clear()
         fake.external.clear()
         fake.push(HEAD1, base_files(Dockerfile="FROM python:3.11\n"))
@@ -149,9 +156,29 @@ async def test_push_onboards_epic_and_linked_section_issues(bot: Bot, fake: Fake
     assert epic["title"] == f"Production readiness: {REPO}"
     assert f"#{build['iid']}" in epic["description"] and f"#{ops['iid']}" in epic["description"]
     assert linked_to(fake, epic["iid"]) == {build["iid"], ops["iid"]}
+    assert fake.graphql.operations == ["workItemChildren"]  # refused once, then links only
     assert boxes(build) == {"container": True, "ci-tests": False}
     assert all(i["state"] == "opened" for i in issues.values())
     assert "readiness" in build["labels"]
+
+
+async def test_sections_become_child_tasks_where_gitlab_allows(bot: Bot, fake: FakeGitLab) -> None:
+    fake.graphql.mode = "hierarchy"
+    issues = await onboard(bot, fake)
+    epic, build, ops = issues["epic"], issues["section:service:build"], issues["section:service:operations"]
+    assert fake.graphql.children_of(epic["iid"]) == [build["iid"], ops["iid"]]
+    assert (build["type"], ops["type"], epic["type"]) == ("TASK", "TASK", "ISSUE")
+    assert linked_to(fake, epic["iid"]) == set()  # no relates_to links needed
+    assert f"#{build['iid']}" in epic["description"] and boxes(build) == {
+        "container": True,
+        "ci-tests": False,
+    }
+    # A push after onboarding edits the task sections over REST and links nothing twice.
+    fake.push(HEAD2, base_files(Dockerfile="FROM x\n", **{"docs/runbooks/db.md": "# Restore\n"}))
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    assert boxes(ours(fake)["section:service:operations"])["runbook"] is True
+    assert fake.graphql.operations.count("workItemSetParent") == 2
 
 
 async def test_pipeline_success_ticks_and_closes_the_section(bot: Bot, fake: FakeGitLab) -> None:

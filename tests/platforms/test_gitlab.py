@@ -44,6 +44,7 @@ GITLAB_SPEC = dataclasses.replace(SPEC, bot_login="readiness-bot")
 class GitLabWorld:
     def __init__(self, fake: FakeGitLab, platform: GitLabRepo, clock: FakeClock) -> None:
         self.fake, self.platform, self.spec, self.clock = fake, platform, fake.spec, clock
+        self.router: respx.MockRouter | None = None  # GraphQL requests, when served
 
     def reactions(self) -> list[tuple[int, str]]:
         return self.fake.reactions()
@@ -79,7 +80,9 @@ async def build_world(
         fake.graphql.mount(router)
         client = make_client(clock, hierarchy)
         platform = await client.for_repo(spec.full_name)
-        yield GitLabWorld(fake, platform, clock)
+        world = GitLabWorld(fake, platform, clock)
+        world.router = router
+        yield world
         await client.aclose()
 
 
