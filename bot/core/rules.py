@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import re2
 
 from bot.core.globs import Glob, compile_glob
-from bot.core.pathindex import PathIndex
+from bot.core.pathindex import PathIndex, paused_gc
 from bot.core.rule_syntax import (
     CI,
     CONTAINS_KEYS,
@@ -277,14 +277,15 @@ def evaluate_many(
     compiled: Sequence[CompiledChecklist], snapshot: RepoSnapshot, *, index: PathIndex | None = None
 ) -> list[dict[str, Verdict]]:
     """Evaluate several checklists on one snapshot, sharing the path index and file reads."""
-    index = index or PathIndex.build(snapshot.paths)
-    index.prime(g for c in compiled for g in c.globs.values())
-    max_bytes = max(
-        (n.max_bytes for c in compiled for _, r in c.rules for n in _walk(r) if isinstance(n, Contains)),
-        default=DEFAULT_MAX_BYTES,
-    )
-    run = _Evaluation(snapshot, index, max_bytes)
-    return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
+    with paused_gc():  # thousands of short-lived containers, no cycles
+        index = index or PathIndex.build(snapshot.paths)
+        index.prime(g for c in compiled for g in c.globs.values())
+        max_bytes = max(
+            (n.max_bytes for c in compiled for _, r in c.rules for n in _walk(r) if isinstance(n, Contains)),
+            default=DEFAULT_MAX_BYTES,
+        )
+        run = _Evaluation(snapshot, index, max_bytes)
+        return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
 
 
 def evaluate(
