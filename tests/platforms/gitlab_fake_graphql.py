@@ -104,7 +104,7 @@ class FakeGraphQL:
         parent = self._issue(variables["parent"])
         if parent is None:
             return _not_available("workItemUpdate")
-        ref = f"#{child['iid']}"
+        ref = f"#{parent['iid']}"  # GitLab rewrites the message to name the parent
         refusal = self.reject_parent
         if child["issue_type"] != "task" or parent["issue_type"] != "issue":
             refusal = "is not allowed to add this type of parent"
