@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import bisect
 import gc
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import compress, islice, repeat
+from itertools import compress, groupby, islice, repeat
 from operator import eq, itemgetter, methodcaller
 
 import re2
@@ -470,8 +471,9 @@ class PathIndex:
         lists = [entries for entries in lists if entries]
         if len(lists) == 1:
             picked = lists[0][: limit + 1]
-        else:  # each list is shallowest first, so the first limit + 1 of each are enough
-            picked = _by_depth({p for entries in lists for p in entries[: limit + 1]})[: limit + 1]
+        else:  # each list is shallowest first: merge them, dropping repeats (they come together)
+            merged = heapq.merge(*lists, key=depth_key)
+            picked = [p for p, _ in islice(groupby(merged), limit + 1)]
         result = (picked[:limit], len(picked) > limit)
         self._candidates_memo[key] = result
         return result

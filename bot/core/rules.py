@@ -13,7 +13,9 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from itertools import compress, filterfalse, repeat
+from operator import is_not
+from typing import TYPE_CHECKING, cast
 
 import re2
 
@@ -217,10 +219,11 @@ class _Evaluation:
         slot = c.set_index.get((rule.pattern, rule.ignore_case))
         hits = self.hits.setdefault(id(c), {})
         raw, cap = self.raw, rule.max_bytes
-        for path in searched:
-            data = raw[path] if path in raw else self.load(path)
-            if data is None:
-                continue
+        for path in filterfalse(raw.__contains__, searched):
+            self.load(path)
+        # C-level skip of what could not be read (most candidates, when few files are readable)
+        for path in compress(searched, map(is_not, map(raw.__getitem__, searched), repeat(None))):
+            data = cast(bytes, raw[path])
             if slot is not None and len(data) <= cap:  # the set saw all the bytes this rule may
                 found = hits[path] if path in hits else self.scan(c, path, data)
                 if found is not None and slot not in found:
