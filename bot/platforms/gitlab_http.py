@@ -26,6 +26,7 @@ from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, Rate
 from bot.platforms.http import RetryPolicy, rate_limit_wait
 
 PLATFORM = "gitlab"
+PER_PAGE = 100  # GitLab's maximum page size (the tree endpoint included)
 
 
 class Conflict(Invalid):
