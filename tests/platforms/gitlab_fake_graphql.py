@@ -35,6 +35,7 @@ class FakeGraphQL:
     operations: list[str] = field(default_factory=list)  # operationName of every request
     reject_parent: str | None = None  # a refusal message for the next workItemSetParent calls
     canned: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer (RateLimit-*)
 
     def mount(self, router: respx.MockRouter) -> None:
         router.post(f"{self.gitlab.base}/api/graphql").mock(side_effect=self)
@@ -65,7 +66,7 @@ class FakeGraphQL:
         }.get(op)
         if handler is None:
             return httpx.Response(200, json={"errors": [{"message": f"unexpected operation {op}"}]})
-        return httpx.Response(200, json=handler(variables))
+        return httpx.Response(200, headers=self.headers, json=handler(variables))
 
     # ---------------------------------------------------------------------------- handlers
 

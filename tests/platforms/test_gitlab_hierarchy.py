@@ -209,6 +209,17 @@ async def test_graphql_5xx_is_retried_then_transient_without_giving_up(world: Gi
     assert world.fake.graphql.parents == {a.number: epic.number, b.number: epic.number}
 
 
+async def test_a_quota_spent_on_graphql_holds_the_next_rest_request(world: GitLabWorld) -> None:
+    # GraphQL and REST draw on the same user's budget: GitLab's RateLimit-* headers on either count.
+    epic = await world.platform.get_issue(1)
+    reset = int(world.clock.now) + 20
+    world.fake.graphql.headers = {"RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+    assert await world.platform.list_children(epic) == []  # REST links first, then GraphQL
+    assert world.clock.slept == []
+    await world.platform.get_issue(4)
+    assert world.clock.slept == [20.0]
+
+
 # --------------------------------------------------------------------------------- setting
 
 
