@@ -173,7 +173,7 @@ class PathIndex:
         if self._complete:
             return
         first: dict[str, list[str]] = {}  # the bucket each wanted name's files go to
-        second: dict[str, list[str]] = {}  # the extension's bucket of a name also wanted by name
+        second: dict[str, list[str]] = {}  # the own bucket of a name also wanted by extension
         buckets = {e: [] for e in exts if e not in self._files_by_ext}
         if buckets:
             self._files_by_ext.update(buckets)
@@ -184,9 +184,8 @@ class PathIndex:
         for name in names:
             if name not in self._files_by_name:
                 self._files_by_name[name] = bucket = []
-                if name in first:
-                    second[name] = first[name]
-                first[name] = bucket
+                # each bucket is filled by one pass, so it stays shallowest first
+                (second if name in first else first)[name] = bucket
         if not first:
             return
         for table in (first, second):

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from bot.core.errors import ConfigError, TemplateError
-from bot.core.globs import compile_glob, naive_files
+from bot.core.globs import compile_glob, depth_key, naive_files
 from bot.core.pathindex import PathIndex
 from bot.core.rules import (
     CI,
@@ -157,6 +157,33 @@ def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int) -> None:
         limited, capped = index.candidates([glob], 5)
         assert limited == naive_files(paths, text)[:5], text
         assert capped is (len(naive_files(paths, text)) > 5)
+
+
+# Globs whose answers share lookups: a literal name that also has a wanted extension, name
+# ranges next to extension buckets, anchored globs routed through the names of their last segment.
+SHARED = [
+    "README.md", "*.md", "x.py", "*.py", "test_*.py", "app_test.go", "*_test.go", "*.go",
+    "docs/**/*e*.md", "docs/**/*.md", "**/adr/*x*.md", "a/**/*.py", "*/src/*.py", "index.js",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_index_agrees_with_the_naive_matcher_when_lookups_overlap(seed: int) -> None:
+    rng = random.Random(seed)
+    paths = [
+        "/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 6))) for _ in range(2500)
+    ]  # with repeats: the index counts each path once
+    index = PathIndex.build(paths)
+    primed = SHARED[: 4 + seed]  # then the rest resolve without being primed
+    index.prime([compile_glob(text) for text in primed])
+    for text in SHARED + GLOBS[:10]:
+        assert index.matching_files([compile_glob(text)]) == naive_files(paths, text), text
+    for pair in [("*.py", "README.md"), ("*.md", "docs/adr/"), ("test_*.py", "x.py", "*.go")]:
+        expected = sorted({p for text in pair for p in naive_files(paths, text)}, key=depth_key)
+        assert index.candidates([compile_glob(text) for text in pair], 7) == (
+            expected[:7],
+            len(expected) > 7,
+        ), pair
 
 
 class CountingRegex:
