@@ -136,6 +136,8 @@ async def test_17_sections_cost_and_every_graphql_call_is_counted(
 async def test_an_instance_without_work_items_falls_back_to_links_once(
     rsps: responses.RequestsMock, graphql: str
 ) -> None:
+    outcome = "invalid" if graphql == "unsupported" else "not_found"  # HTTP 200 + errors, or 404
+    before = api_calls("graphql:workItemTypes", outcome)
     async for world in build_world(rsps, graphql=graphql):  # type: ignore[arg-type]
         epic, sections = await epic_and_sections(world, 3)
         with capture_logs() as logs:
@@ -146,6 +148,7 @@ async def test_an_instance_without_work_items_falls_back_to_links_once(
         assert {dst for _, _, dst in world.fake.links} == {s.number for s in sections}
         # One failed attempt to link, one to read: never again on this client.
         assert world.fake.graphql.operations == ["workItemTypes", "workItemChildren"]
+        assert api_calls("graphql:workItemTypes", outcome) - before == 1
         fallbacks = [e for e in logs if e["event"] == "gitlab_hierarchy_unavailable"]
         assert len(fallbacks) == 1 and fallbacks[0]["log_level"] == "info"
         reason = world.platform.client.hierarchy.reason or ""
