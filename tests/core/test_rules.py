@@ -186,6 +186,33 @@ def test_index_agrees_with_the_naive_matcher_when_lookups_overlap(seed: int) -> 
         ), pair
 
 
+def test_common_extensions_report_every_file_and_the_shallowest_first() -> None:
+    # thousands of .py files: the index keeps only the shallowest few until more are asked for
+    rng = random.Random(9)
+    words = ["a", "b", "c", "lib", "src", "tests", "x.py"]
+    paths = {
+        "/".join(rng.choice(words) for _ in range(rng.randint(0, 7))).strip("/")
+        + f"/{rng.choice(['m', 'n', 'x', 'test_m'])}{i}.{rng.choice(['py', 'py', 'md'])}"
+        for i in range(12_000)
+    }
+    paths = {p.lstrip("/") for p in paths} | {"x.py", "deep/er/x.py"}
+    texts = ["*.py", "*.md", "x.py", "test_*.py", "**/lib/*.py", "*/src/*.md"]
+    index, unprimed = PathIndex.build(paths), PathIndex.build(paths)
+    index.prime([compile_glob(text) for text in texts])
+    for text in texts:
+        expected = naive_files(paths, text)
+        glob = compile_glob(text)
+        files, dirs = unprimed.match(glob)  # every file and directory, grouped in full
+        assert index.best([glob]) == unprimed.best([glob]), text
+        assert index.best([glob])[1] == len(files) + len(dirs), text
+        assert index.candidates([glob], 200) == (expected[:200], len(expected) > 200), text
+        assert (
+            index.candidates([glob, compile_glob("x.py")], 300)[0]
+            == sorted(set(expected) | set(naive_files(paths, "x.py")), key=depth_key)[:300]
+        ), text
+        assert index.matching_files([glob]) == expected, text
+
+
 class CountingRegex:
     """Wraps a compiled regex and counts the paths it is asked about."""
 
