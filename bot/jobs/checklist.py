@@ -88,15 +88,7 @@ class ChecklistHandler:
     ) -> SyncResult:
         platform = await self.platform_for(repo, installation_id or repo.installation_id)
         repository_id = self.repository_id_for(repo, installation_id)
-        syncer = Syncer(
-            engine=self.engine,
-            platform=platform,
-            repository_id=repository_id,
-            shipped=self.shipped,
-            now=self.clock(),
-            read_org_default=self.org_reader(repo, installation_id),
-            blobs=self.blobs,
-        )
+        syncer = self.syncer(platform, repo, repository_id, installation_id)
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
             async with repository_lock(self.engine, repository_id):
                 return await syncer.run(commit=commit)
@@ -136,6 +128,20 @@ class ChecklistHandler:
             )
         log.info("ticks.recorded", by=event.sender, count=len(decided))
         return True
+
+    def syncer(
+        self, platform: Platform, repo: RepoRef, repository_id: int, installation_id: int | None
+    ) -> Syncer:
+        """A Syncer for one repository, sharing this handler's templates, clock and blob cache."""
+        return Syncer(
+            engine=self.engine,
+            platform=platform,
+            repository_id=repository_id,
+            shipped=self.shipped,
+            now=self.clock(),
+            read_org_default=self.org_reader(repo, installation_id),
+            blobs=self.blobs,
+        )
 
     async def platform_for(self, repo: RepoRef, installation_id: int | None) -> Platform:
         return await self.clients[repo.platform.value].for_repo(

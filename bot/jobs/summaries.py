@@ -32,7 +32,6 @@ from bot.store import repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
-from bot.sync import Syncer
 
 if TYPE_CHECKING:
     from bot.jobs.checklist import ChecklistHandler
@@ -78,14 +77,7 @@ async def load_checklists(
     raw = await platform.file(CONFIG_FILE, commit)
     if raw is None:
         return None
-    syncer = Syncer(
-        engine=checklist.engine,
-        platform=platform,
-        repository_id=repository_id,
-        shipped=checklist.shipped,
-        now=checklist.clock(),
-        read_org_default=checklist.org_reader(repo, repo.installation_id),
-    )
+    syncer = checklist.syncer(platform, repo, repository_id, repo.installation_id)
     try:
         return await syncer.load_config(raw, commit)
     except InputError:
