@@ -17,8 +17,8 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import compress, groupby, islice, repeat
-from operator import eq, itemgetter, methodcaller
+from itertools import groupby, islice, repeat
+from operator import call, eq, itemgetter, methodcaller
 
 import re2
 
@@ -76,6 +76,14 @@ def paused_gc() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
+
+
+def _both(first: Callable[[str], object], second: Callable[[str], object]) -> Callable[[str], None]:
+    def add(entry: str) -> None:
+        first(entry)
+        second(entry)
+
+    return add
 
 
 class PathIndex:
@@ -172,27 +180,22 @@ class PathIndex:
         """Group the files with these names or extensions, in one pass over the paths."""
         if self._complete:
             return
-        first: dict[str, list[str]] = {}  # the bucket each wanted name's files go to
-        second: dict[str, list[str]] = {}  # the own bucket of a name also wanted by extension
+        # what to do with a file of each wanted name: append it to its bucket (or to two)
+        adders: dict[str, Callable[[str], object]] = {}
         buckets = {e: [] for e in exts if e not in self._files_by_ext}
         if buckets:
             self._files_by_ext.update(buckets)
             rnames = self._reversed()
             for ext, bucket in buckets.items():
                 lo, hi = _prefix_span(rnames, f".{ext}"[::-1])
-                first.update(zip(map(_reverse, rnames[lo:hi]), repeat(bucket)))
+                adders.update(zip(map(_reverse, rnames[lo:hi]), repeat(bucket.append)))
         for name in names:
             if name not in self._files_by_name:
                 self._files_by_name[name] = bucket = []
-                # each bucket is filled by one pass, so it stays shallowest first
-                (second if name in first else first)[name] = bucket
-        if not first:
-            return
-        for table in (first, second):
-            if table:  # C-level loops: files whose name is in the table, appended to its bucket
-                hits = list(map(table.__contains__, self._names))
-                targets = map(table.__getitem__, compress(self._names, hits))
-                deque(map(list.append, targets, compress(self._order, hits)), maxlen=0)
+                add = adders.get(name)
+                adders[name] = bucket.append if add is None else _both(bucket.append, add)
+        if adders:  # one C-level pass: each file handed to its name's adder (or to `len`: no-op)
+            deque(map(call, map(adders.get, self._names, repeat(len)), self._order), maxlen=0)
 
     # -- resolving one glob
 
