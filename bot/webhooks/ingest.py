@@ -90,11 +90,18 @@ def write_batch(engine: Engine, items: Sequence[NewDelivery]) -> list[bool]:
             }
         )
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            # No WAL checkpoint inside an acknowledgement's commit: the Ingestor checkpoints
+            # off the write path (a checkpoint fsyncs the database file and can stall for 100s of ms).
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
         inserted = set(map(tuple, conn.execute(_insert_statement(engine.dialect.name), rows)))
     return [
         first[key] == index and key in inserted
         for index, key in enumerate((i.platform, i.delivery_id) for i in items)
     ]
+
+
+CHECKPOINT_SECONDS = 5.0
 
 
 class IngestClosed(RuntimeError):
@@ -124,11 +131,16 @@ class Ingestor:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._executor: ThreadPoolExecutor | None = None
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._last_checkpoint = 0.0
 
     async def start(self) -> None:
         self._wakeup = asyncio.Event()
         self._closed = False
         self._executor = ThreadPoolExecutor(max_workers=self._writers, thread_name_prefix="ingest")
+        if self._engine.dialect.name == "sqlite":
+            self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
         self._task = asyncio.create_task(self._run(), name="ingest-writer")
 
     @property
@@ -156,6 +168,9 @@ class Ingestor:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._checkpointer is not None:
+            self._checkpointer.shutdown(wait=True)
+            self._checkpointer = None
 
     async def _run(self) -> None:
         assert self._wakeup is not None
@@ -194,3 +209,23 @@ class Ingestor:
                 future.set_result(new)
         if self._on_commit is not None and any(results):
             self._on_commit(sum(results))
+        self._maybe_checkpoint(loop)
+
+    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SQLite: move the WAL into the database file at most every CHECKPOINT_SECONDS, on its own
+        thread, so acknowledgements never wait for it (PASSIVE: it never blocks a writer)."""
+        if self._checkpointer is None or (self._checkpoint is not None and not self._checkpoint.done()):
+            return
+        now = loop.time()
+        if now - self._last_checkpoint < CHECKPOINT_SECONDS:
+            return
+        self._last_checkpoint = now
+        self._checkpoint = loop.run_in_executor(self._checkpointer, _checkpoint, self._engine)
+
+
+def _checkpoint(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    except Exception as exc:  # the next one will try again; the WAL just grows meanwhile
+        log.warning("WAL checkpoint failed", error=str(exc))
