@@ -257,3 +257,84 @@ async def test_unhandled_gitlab_events_are_acknowledged(bot: Bot, fake: FakeGitL
     assert resp.status_code in (200, 202)
     await bot.drain()
     assert ours(fake) == {}
+
+
+@pytest.mark.parametrize("policy", ["untick", "keep"])
+async def test_evidence_removed_under_the_quiet_policies(bot: Bot, fake: FakeGitLab, policy: str) -> None:
+    files = base_files(Dockerfile="FROM x\n")
+    files[".readiness.yml"] += f"on_regression: {policy}\n"
+    fake.push(HEAD1, files)
+    await onboard(bot, fake)
+    files.pop("Dockerfile")
+    fake.push(HEAD2, files)
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    build = ours(fake)["section:service:build"]
+    assert boxes(build)["container"] is (policy == "keep")
+    assert [n for n in fake.notes[build["iid"]] if not n.get("system")] == []
+
+
+async def test_config_change_adds_and_removes_items_keeping_states(bot: Bot, fake: FakeGitLab) -> None:
+    first = await onboard(bot, fake)
+    files = base_files(Dockerfile="FROM x\n")
+    files[".readiness.yml"] += "    exclude_sections: [operations]\n"
+    fake.push(HEAD2, files)
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    ops_iid = first["section:service:operations"]["iid"]
+    assert ours(fake)["section:service:operations"]["state"] == "closed"
+    assert any("no longer part" in n["body"] for n in fake.notes[ops_iid])
+    files = base_files(Dockerfile="FROM x\n")
+    files[".github/readiness/service.yml"] = files[".github/readiness/service.yml"].replace(
+        "  - id: operations",
+        "      - id: sbom\n        title: SBOM published\n        why: Know what ships\n"
+        "        evidence: {files: [sbom.json]}\n  - id: operations",
+    )
+    fake.push(HEAD3, files)
+    await deliver(bot, "Push Hook", push_payload(HEAD3, HEAD2))
+    await bot.drain()
+    issues = ours(fake)
+    assert boxes(issues["section:service:build"]) == {"container": True, "ci-tests": False, "sbom": False}
+    assert issues["section:service:operations"]["iid"] == ops_iid
+    assert issues["section:service:operations"]["state"] == "opened"
+
+
+async def test_config_deleted_closes_epic_and_restoring_restores(bot: Bot, fake: FakeGitLab) -> None:
+    first = await onboard(bot, fake)
+    fake.push(HEAD2, {"README.md": "# widgets\n", "Dockerfile": "FROM x\n"})
+    await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    epic = ours(fake)["epic"]
+    assert epic["state"] == "closed" and any("removed" in n["body"] for n in fake.notes[epic["iid"]])
+    fake.push(HEAD3, base_files(Dockerfile="FROM x\n"))
+    await deliver(bot, "Push Hook", push_payload(HEAD3, HEAD2))
+    await bot.drain()
+    issues = ours(fake)
+    assert issues["epic"]["state"] == "opened" and issues["epic"]["iid"] == first["epic"]["iid"]
+    assert boxes(issues["section:service:build"])["container"] is True
+
+
+async def test_failure_between_create_and_record_adopts_instead_of_duplicating(
+    bot: Bot, fake: FakeGitLab
+) -> None:
+    # The second section's create reaches GitLab but the answer is lost (502 after the fact).
+    calls: list[int] = []
+    real = fake._create_issue
+
+    def lossy(body: dict[str, Any], **kw: Any) -> Any:
+        reply = real(body, **kw)
+        calls.append(reply[0])
+        return (502, {}, {"message": "502 Bad Gateway"}) if len(calls) == 2 else reply
+
+    fake.routes = [(m, rx, lossy if h == real else h) for m, rx, h in fake.routes]
+    await deliver(bot, "Push Hook", push_payload(HEAD1))
+    await bot.drain()
+    assert len(ours(fake)) == 2  # the first section, and the second one whose answer was lost
+    bot.clock.advance(hours=2)
+    await bot.drain()
+    issues = ours(fake)  # raises on duplicates
+    assert set(issues) == {"epic", "section:service:build", "section:service:operations"}
+    assert linked_to(fake, issues["epic"]["iid"]) == {
+        issues["section:service:build"]["iid"],
+        issues["section:service:operations"]["iid"],
+    }
