@@ -218,8 +218,10 @@ def _source(r: _Reader, item: dict, path: Path_) -> tuple[str | None, tuple[int,
 
 
 def shipped_dir() -> Path:
-    """The repository's `checklists/` directory, where the shipped templates live."""
-    return Path(__file__).resolve().parents[2] / "checklists"
+    """The shipped templates' directory (the checkout's `checklists/`, or the installed copy)."""
+    from bot.resources import data_dir  # file system knowledge stays out of the pure parser
+
+    return data_dir("checklists")
 
 
 def load_templates(directory: Path) -> dict[str, Template]:

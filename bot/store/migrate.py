@@ -6,17 +6,16 @@ release and every replica refuses to start on an old schema, so replicas never r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from bot.resources import data_dir
 from bot.store.db import make_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = data_dir("migrations")
 
 
 class SchemaOutdated(Exception):
