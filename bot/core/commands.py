@@ -7,10 +7,11 @@ bot to a colleague never triggers it. Mistakes become `CommandError`s carrying a
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from bot.core.yamlload import suggest
 
 PREFIX = "/readiness"
 NAMES = ("status", "sync", "skip", "unskip", "help")
@@ -52,8 +53,8 @@ Parsed = Command | CommandError
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return matches[0] if matches else None
+    """Commands are short words: a looser cutoff than config keys still finds `stauts` → `status`."""
+    return suggest(word, choices, cutoff=0.5)
 
 
 def command_lines(body: str | None) -> list[tuple[int, str]]:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine
-from sqlmodel import select
 
 from bot.core import tracker
 from bot.core.decide import apply_human_ticks
@@ -22,10 +21,9 @@ from bot.jobs.commands import CommandHandler  # commands helper
 from bot.jobs.summaries import SUMMARY_EVENT, SummaryJob  # commands helper
 from bot.platforms.base import NotFound, Platform, PlatformClient
 from bot.platforms.blobs import BlobCache
-from bot.store import tracking
+from bot.store import repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.store.models import Repository
 from bot.sync import ReadOrgDefault, Syncer, SyncResult
 
 log = structlog.get_logger(__name__)
@@ -166,21 +164,19 @@ class ChecklistHandler:
         return read
 
     def repository_id_for(self, repo: RepoRef, installation_id: int | None) -> int:
+        """The repository's row id; created (rename-aware) when no delivery recorded it yet."""
         with session_scope(self.engine) as s:
-            row = s.exec(
-                select(Repository).where(
-                    Repository.platform == repo.platform.value, Repository.full_name == repo.full_name
-                )
-            ).first()
+            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
             if row is None:
-                row = Repository(
+                row = repos.upsert_repository(
+                    s,
                     platform=repo.platform.value,
                     full_name=repo.full_name,
+                    now=self.clock(),
                     platform_id=repo.id,
                     installation_id=installation_id or repo.installation_id,
                     default_branch=repo.default_branch,
                 )
-                s.add(row)
                 s.flush()
             assert row.id is not None
             return row.id
