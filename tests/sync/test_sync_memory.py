@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from memory_world import CONFIG, REPO, TEMPLATE
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
@@ -14,37 +15,6 @@ from bot.jobs.checklist import ChecklistHandler
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
 
-TEMPLATE = """
-id: svc
-title: Service basics
-version: 1
-description: A tiny checklist for tests.
-sections:
-  - id: build
-    title: Build
-    items:
-      - id: container
-        title: Container image
-        why: Reproducible deploys
-        evidence: {files: [Dockerfile]}
-      - id: ci-tests
-        title: Tests in CI
-        why: Catch regressions
-        evidence: {ci: ["test*"]}
-  - id: ops
-    title: Operations
-    items:
-      - id: runbook
-        title: Runbook
-        why: On-call knows what to do
-        evidence: {files: ["docs/runbooks/"]}
-      - id: oncall
-        title: On-call rota agreed
-        why: Someone answers the pager
-        manual: true
-"""
-CONFIG = "checklists:\n  - svc\n"
-REPO = "octo-org/widgets"
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
