@@ -87,12 +87,13 @@ class Syncer:
     async def load_config(self, raw: bytes, commit: str) -> tuple[RepoConfig, list[ResolvedChecklist]]:
         text = raw.decode("utf-8", errors="replace")
         base = None
-        first = parse_config(text, shipped_ids=self.shipped.keys())
-        if first.extends == "organization" and self.read_org_default is not None:
+        # Only `extends` is read before merging: the file alone may refer to checklists and items
+        # that only the organisation default brings in, so it is validated once, merged.
+        if config_data(text).get("extends", "organization") is not False and self.read_org_default:
             org_text = await self.read_org_default()
             if org_text:
                 base = config_data(org_text, filename=f"organization default {CONFIG_FILE}")
-        config = parse_config(text, shipped_ids=self.shipped.keys(), base=base) if base else first
+        config = parse_config(text, shipped_ids=self.shipped.keys(), base=base)
         custom: dict[str, bytes | None] = {}
         for choice in config.chosen:
             if choice.path:

@@ -399,3 +399,17 @@ async def test_a_refused_sub_issue_link_does_not_fail_the_sync(world):
     issues = issues_by_key(platform)
     assert set(issues) == {"epic", "section:svc:build", "section:svc:ops"}
     assert f"#{issues['section:svc:build'].number}" in issues["epic"].body  # still listed in the epic
+
+
+async def test_a_repository_override_for_an_item_the_org_default_brings_in(engine):
+    """Valid only once merged: the repository skips an item of a checklist only the org chooses."""
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    org = client.add_repo("octo-org/.github")
+    org.set_commit("o1", {".readiness.yml": "checklists:\n  - svc\n"})
+    platform.set_commit("c1", {".readiness.yml": 'items:\n  svc/oncall: {skip: "No pager"}\n'})
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
+    [result] = await handler(push("c1"))
+    assert result.outcome == "synced"
+    assert "skipped in `.readiness.yml`: No pager" in issues_by_key(platform)["section:svc:ops"].body
