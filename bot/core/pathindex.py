@@ -1,12 +1,16 @@
 """Glob matching over a repository's paths without testing every path against every glob.
 
-The index is built once per snapshot: every file and directory grouped by name and by extension
-(shallowest first), plus the sorted path list for directory ranges. A glob then resolves through
-the cheapest of: its literal name, its extension, a sorted-range lookup of unique names by the
-literal prefix or suffix of its last segment (or a substring search for an inner literal), or
-the entries below a literal directory. The glob's own regex (the definition, see
-`bot.core.globs`) only checks those few candidates. Globs with no literal part at all share one
-combined pass. Cost grows with paths + matches + rules, not paths x rules.
+`PathIndex` answers the questions rules ask (the shallowest files a glob matches, how many) for
+any number of globs at once. With Hyperscan (`bot.core.pathscan`) it lists the paths shallowest
+first in blocks, learns from one pass which globs can match in which blocks, and checks only
+those blocks with each glob's own regex, stopping once it has the few files asked for.
+
+Without Hyperscan, `_Buckets` groups every file and directory by name and by extension and
+resolves a glob through the cheapest of: its literal name, its extension, a sorted-range lookup
+of unique names by the literal prefix or suffix of its last segment (or a substring search for
+an inner literal), or the entries below a literal directory; globs with no literal part share
+one combined pass. Either way the cost grows with paths + matches + rules, not paths x rules,
+and the regex in `bot.core.globs` is the definition both answer to.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import groupby, islice, repeat
-from operator import call, eq, itemgetter, methodcaller
+from itertools import compress, groupby, islice, repeat
+from operator import call, contains, eq, itemgetter, methodcaller
 
 import re2
 
+from bot.core import pathscan
 from bot.core.globs import Glob, GlobError, combined_regex, compile_glob, depth_key, naive_files
 
 
@@ -86,8 +91,9 @@ def _both(first: Callable[[str], object], second: Callable[[str], object]) -> Ca
     return add
 
 
-class PathIndex:
-    """Every file and directory of a snapshot, indexed once; answers are memoised per glob.
+class _Buckets:
+    """Every file and directory of a snapshot grouped by name and extension, in pure Python: the
+    index used where Hyperscan is not available. Answers are memoised per glob.
 
     Directories are entries ending in "/" so one regex serves files and directories alike. Buckets
     list entries shallowest first, so the first match is the one worth showing and `contains` can
@@ -133,10 +139,6 @@ class PathIndex:
         self._below_memo: dict[str, list[str]] = {}
         self._spans_memo: dict[str, tuple[int, Callable[[], _Chunks]]] = {}
         self._candidates_memo: dict[tuple[tuple[str, ...], int], tuple[list[str], bool]] = {}
-
-    @classmethod
-    def build(cls, paths: Iterable[str]) -> PathIndex:
-        return cls(paths)
 
     # -- buckets, grouped on demand
 
@@ -443,22 +445,6 @@ class PathIndex:
 
     # -- answers for rules
 
-    def best(self, globs: Iterable[Glob]) -> tuple[str | None, int]:
-        """The shallowest entry any glob matches (the one worth showing) and how many entries match."""
-        best: str | None = None
-        count = 0
-        for glob in globs:
-            files, dirs = self.match(glob)
-            count += len(files) + len(dirs)
-            for entries in (files, dirs):
-                if entries and (best is None or depth_key(entries[0]) < depth_key(best)):
-                    best = entries[0]
-        return best, count
-
-    def count_below(self, directory: str) -> int:
-        lo, hi = _span(self.files, directory)
-        return hi - lo
-
     def candidates(self, globs: Sequence[Glob], limit: int) -> tuple[list[str], bool]:
         """The `limit` shallowest files any glob matches (directories expanded); True if capped."""
         key = (tuple(g.text for g in globs), limit)
@@ -490,6 +476,153 @@ class PathIndex:
     def matching_files(self, globs: Sequence[Glob]) -> list[str]:
         """Every file any glob matches, shallowest first."""
         return self.candidates(globs, len(self.files))[0]
+
+
+BLOCK = 256  # paths per scanned block: a glob's few matches cost at most this many regex checks
+COUNT_CAP = 100  # matches counted for evidence ("and more than 99 others"): enough to say "many"
+
+
+class _Pending:
+    """A glob's matches found so far (positions in the shallowest-first order) and the blocks
+    still to look in."""
+
+    __slots__ = ("blocks", "found", "literal", "match", "next")
+
+    def __init__(self, glob: Glob, blocks: list[int]) -> None:
+        self.match = glob.regex.match
+        # every match contains its last segment's literal part: a C-level test before the regex
+        self.literal = glob.name or glob.literal
+        self.blocks = blocks
+        self.next = 0  # position in `blocks`
+        self.found: list[int] = []
+
+
+class PathIndex:
+    """A snapshot's paths, indexed once for every glob its rules use."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        with paused_gc():
+            files = sorted(paths)  # git trees arrive sorted: then this is one linear pass
+            if len(set(files)) != len(files):
+                files = sorted(set(files))
+            self.files: list[str] = files  # path order, for directory ranges
+            self._scanning = pathscan.available()  # else the pure-Python buckets answer
+            self._fallback: _Buckets | None = None
+            self._order: list[str] = []  # shallowest first, alphabetical within a depth
+            self._texts: list[bytes] = []  # the order in blocks, one path per line
+            self._odd: list[int] = []  # blocks holding a path with a newline: always checked
+            self._pending: dict[str, _Pending] = {}
+            self._answers: dict[tuple[tuple[str, ...], int], tuple[list[str], bool]] = {}
+
+    @classmethod
+    def build(cls, paths: Iterable[str]) -> PathIndex:
+        return cls(paths)
+
+    def _buckets(self) -> _Buckets:
+        if self._fallback is None:
+            self._fallback = _Buckets(self.files)
+        return self._fallback
+
+    def _blocks(self) -> list[bytes]:
+        if not self._texts and self.files:
+            self._order = order = sorted(self.files, key=_count)  # shallowest first, then by name
+            for start in range(0, len(order), BLOCK):
+                block = order[start : start + BLOCK]
+                text = "\n".join(block)
+                if text.count("\n") != len(block) - 1:
+                    self._odd.append(len(self._texts))
+                    text = "\n".join(p.replace("\n", pathscan.NEWLINE_STANDIN) for p in block)
+                self._texts.append(f"{text}\n".encode("utf-8", "surrogateescape"))
+        return self._texts
+
+    def prime(self, globs: Iterable[Glob]) -> None:
+        """Prepare many globs at once: one Hyperscan pass (or one pure-Python grouping pass)
+        instead of one per glob."""
+        with paused_gc():
+            wanted = [g for g in {g.text: g for g in globs}.values() if g.text not in self._pending]
+            if not self._scanning:
+                self._buckets().prime(wanted)
+                return
+            if not wanted:
+                return
+            scanner = pathscan.block_filter(wanted)
+            if scanner is None:  # Hyperscan was switched off since this index was built
+                self._scanning = False
+                self._buckets().prime(wanted)
+                return
+            hits = scanner.scan(self._blocks())
+            for glob in wanted:
+                blocks = hits[glob.text]
+                if self._odd:
+                    blocks = sorted(set(blocks).union(self._odd))
+                self._pending[glob.text] = _Pending(glob, blocks)
+
+    def _found(self, glob: Glob, need: int) -> tuple[list[int], bool]:
+        """Positions (in the shallowest-first order) of the glob's `need` shallowest files, and
+        whether it matches more; found block by block, only as far as asked."""
+        pending = self._pending[glob.text]
+        found, order, match, literal = pending.found, self._order, pending.match, pending.literal
+        while len(found) <= need and pending.next < len(pending.blocks):
+            start = pending.blocks[pending.next] * BLOCK
+            block = order[start : start + BLOCK]
+            if literal:
+                maybe = compress(range(start, start + len(block)), map(contains, block, repeat(literal)))
+                found.extend(i for i in maybe if match(order[i]))
+            else:
+                found.extend(compress(range(start, start + len(block)), map(match, block)))
+            pending.next += 1
+        return found[:need], len(found) > need
+
+    # -- answers for rules
+
+    def candidates(self, globs: Sequence[Glob], limit: int) -> tuple[list[str], bool]:
+        """The `limit` shallowest files any glob matches; True if there are more."""
+        key = (tuple(g.text for g in globs), limit)
+        answer = self._answers.get(key)
+        if answer is None:
+            if self._scanning:
+                self.prime(g for g in globs if g.text not in self._pending)
+            if not self._scanning:
+                answer = self._buckets().candidates(globs, limit)
+            else:
+                lists: list[list[int]] = []
+                more = False
+                for glob in globs:
+                    found, capped = self._found(glob, limit)
+                    lists.append(found)
+                    more = more or capped
+                merged = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
+                answer = ([self._order[i] for i in merged[:limit]], more or len(merged) > limit)
+            self._answers[key] = answer
+        return answer
+
+    def best(self, globs: Sequence[Glob]) -> tuple[str | None, int, bool]:
+        """What to show for these globs: the shallowest matching file, or the directory through
+        which it matches; how many files match (up to COUNT_CAP); and whether there are more."""
+        best: str | None = None
+        for glob in globs:
+            first, _ = self.candidates([glob], 1)
+            if first:
+                entry = _entry(glob, first[0])
+                if best is None or depth_key(entry) < depth_key(best):
+                    best = entry
+        files, more = self.candidates(globs, COUNT_CAP) if best is not None else ([], False)
+        return best, len(files), more
+
+    def count_below(self, directory: str) -> int:
+        lo, hi = _span(self.files, directory)
+        return hi - lo
+
+    def matching_files(self, globs: Sequence[Glob]) -> list[str]:
+        """Every file any glob matches, shallowest first."""
+        return self.candidates(globs, len(self.files))[0]
+
+
+def _entry(glob: Glob, path: str) -> str:
+    """The file itself, or the directory through which the glob matches it ("docs/adr/")."""
+    match = glob.regex.match(path)
+    end = match.end() if match is not None else len(path)
+    return path[:end] if end < len(path) else path
 
 
 __all__ = ["Glob", "GlobError", "PathIndex", "compile_glob", "depth_key", "naive_files", "paused_gc"]

@@ -190,14 +190,17 @@ class _Evaluation:
         return Verdict(True, tuple(passed))
 
     def files(self, rule: Files, c: CompiledChecklist) -> Verdict:
-        best, count = self.index.best([c.globs[g] for g in rule.globs])
+        best, count, more = self.index.best([c.globs[g] for g in rule.globs])
         if best is None:
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
-        text = f"found `{best}`"
+        text, shown = f"found `{best}`", 1
         if best.endswith("/"):
-            text += f" ({plural(self.index.count_below(best), 'file')})"
-        if count > 1:
-            text += f" and {count - 1} more"
+            shown = self.index.count_below(best)
+            text += f" ({plural(shown, 'file')})"
+        if more:
+            text += f" and more than {count - shown} others" if count > shown + 1 else " and more"
+        elif count > shown:
+            text += f" and {count - shown} more"
         return Verdict(True, (text,))
 
     def load(self, path: str) -> bytes | None:

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
+from bot.core import pathscan
 from bot.core.errors import ConfigError, TemplateError
 from bot.core.globs import compile_glob, depth_key, naive_files
-from bot.core.pathindex import PathIndex
+from bot.core.pathindex import BLOCK, COUNT_CAP, PathIndex
 from bot.core.rules import (
     CI,
     All,
@@ -120,10 +121,73 @@ def test_gitignore_glob_semantics(glob: str, path: str, matches: bool) -> None:
     assert (naive_files([path], glob) == [path]) is matches  # the reference agrees
 
 
-def test_directory_evidence_counts_the_files_below() -> None:
+def test_directory_evidence_counts_the_files_below(engine: str) -> None:
     paths = ["docs/adr/0001-a.md", "docs/adr/0002-b.md", "docs/index.md"]
     assert files_verdict("docs/adr/", paths).evidence == ("found `docs/adr/` (2 files)",)
     assert files_verdict("runbooks", ["ops/runbooks/db.md"]).evidence == ("found `ops/runbooks/` (1 file)",)
+    more = [*paths, "x/docs/adr/0003-c.md"]
+    assert files_verdict(["docs/adr/", "**/adr/*.md"], more).evidence == (
+        "found `docs/adr/` (2 files) and 1 more",
+    )
+
+
+def test_files_evidence_stops_counting_at_the_cap(engine: str) -> None:
+    paths = [f"pkg{i}/mod.py" for i in range(COUNT_CAP + 50)] + ["setup.py"]
+    assert files_verdict("*.py", paths).evidence == (
+        f"found `setup.py` and more than {COUNT_CAP - 1} others",
+    )
+    assert files_verdict("*.py", paths[: COUNT_CAP - 1]).evidence == (
+        f"found `pkg0/mod.py` and {COUNT_CAP - 2} more",
+    )
+
+
+def realistic_tree(rng: random.Random, n: int) -> list[str]:
+    """Paths shaped like a real service monorepo, with the names the shipped rules look for."""
+    dirs = ["", "src/", "src/app/", "services/api/", "docs/", "docs/adr/", "deploy/helm/app/templates/",
+            ".github/workflows/", "infra/terraform/", "tests/unit/", "node_modules/x/lib/", "ops/runbooks/",
+            "migrations/versions/", "k8s/overlays/prod/", "docs/architecture/"]  # fmt: skip
+    names = ["Dockerfile", "README.md", "main.py", "app.go", "index.ts", "Chart.yaml", "ci.yml", "main.tf",
+             "test_app.py", "app_test.go", "postmortem-template.md", "0001-use-adr.md", "openapi.yaml",
+             "values.yaml", "locustfile.py", "CODEOWNERS", "SECURITY.md", "renovate.json", "k6-load.js",
+             "docker-compose.yml", "runbook-db.md", "threat-model.md", "x.Test.java", "Makefile"]  # fmt: skip
+    return [f"{rng.choice(dirs)}{rng.choice(['', 'a/', 'b/c/'])}{rng.choice(names)}" for _ in range(n)]
+
+
+def test_both_engines_give_the_same_verdicts_for_every_shipped_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    if pathscan._hs is None:
+        pytest.skip("hyperscan is not installed on this platform")
+    from bot.core.templates import load_shipped
+
+    compiled = [compile_checklist(t) for t in load_shipped().values()]
+    paths = realistic_tree(random.Random(3), 3000)
+    contents = {p: f"# {p}\n@app.get('/healthz')\nprometheus_client\nretry\n".encode() for p in paths}
+    snap = RepoSnapshot(
+        paths=paths, read=contents.get, ci=(CIResult("lint", "success", commit=SHA),), commit=SHA
+    )
+    answers = {}
+    for engine in ("hyperscan", "python"):
+        monkeypatch.setattr(pathscan, "enabled", engine == "hyperscan")
+        answers[engine] = evaluate_many(compiled, snap)
+    assert answers["hyperscan"] == answers["python"]
+    assert sum(v.passed for verdicts in answers["python"] for v in verdicts.values()) > 40
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_a_glob_hyperscan_rejects_is_checked_everywhere_instead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pathscan, "enabled", True)
+    real = pathscan.hyperscan_expression
+    monkeypatch.setattr(
+        pathscan, "hyperscan_expression", lambda g: b"(unclosed" if g.text == "*.md" else real(g)
+    )
+    pathscan._compile.cache_clear()
+    paths = realistic_tree(random.Random(4), 2000)
+    index = PathIndex.build(paths)
+    texts = ["*.md", "Dockerfile", "docs/adr/*.md", "*.nothing"]
+    index.prime([compile_glob(t) for t in texts])
+    for text in texts:
+        assert index.matching_files([compile_glob(text)]) == naive_files(paths, text), text
+    assert pathscan.block_filter([compile_glob(t) for t in texts]).unfiltered == ["*.md"]
+    pathscan._compile.cache_clear()
 
 
 NAMES = [
@@ -145,7 +209,7 @@ GLOBS = [
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int) -> None:
+def test_index_agrees_with_the_naive_matcher_on_random_trees(seed: int, engine: str) -> None:
     rng = random.Random(seed)
     paths = {"/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 6))) for _ in range(2500)}
     index = PathIndex.build(paths)
@@ -168,7 +232,7 @@ SHARED = [
 
 
 @pytest.mark.parametrize("seed", [6, 7, 8])
-def test_index_agrees_with_the_naive_matcher_when_lookups_overlap(seed: int) -> None:
+def test_index_agrees_with_the_naive_matcher_when_lookups_overlap(seed: int, engine: str) -> None:
     rng = random.Random(seed)
     paths = [
         "/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 6))) for _ in range(2500)
@@ -186,7 +250,7 @@ def test_index_agrees_with_the_naive_matcher_when_lookups_overlap(seed: int) -> 
         ), pair
 
 
-def test_common_extensions_report_every_file_and_the_shallowest_first() -> None:
+def test_common_extensions_report_every_file_and_the_shallowest_first(engine: str) -> None:
     # thousands of .py files: the index keeps only the shallowest few until more are asked for
     rng = random.Random(9)
     words = ["a", "b", "c", "lib", "src", "tests", "x.py"]
@@ -202,9 +266,11 @@ def test_common_extensions_report_every_file_and_the_shallowest_first() -> None:
     for text in texts:
         expected = naive_files(paths, text)
         glob = compile_glob(text)
-        files, dirs = unprimed.match(glob)  # every file and directory, grouped in full
-        assert index.best([glob]) == unprimed.best([glob]), text
-        assert index.best([glob])[1] == len(files) + len(dirs), text
+        best, count, more = index.best([glob])
+        assert (best, count, more) == unprimed.best([glob]), text
+        # the shallowest file, or the directory (named like a file here: "x.py/") it matches through
+        assert best == expected[0] or (best.endswith("/") and expected[0].startswith(best)), text
+        assert (count, more) == (min(len(expected), COUNT_CAP), len(expected) > COUNT_CAP), text
         assert index.candidates([glob], 200) == (expected[:200], len(expected) > 200), text
         assert (
             index.candidates([glob, compile_glob("x.py")], 300)[0]
@@ -229,7 +295,17 @@ class CountingRegex:
         return self.regex.pattern
 
 
-def test_globs_with_a_literal_part_never_scan_the_path_list() -> None:
+@pytest.fixture(params=["hyperscan", "python"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the Hyperscan block filter and with the pure-Python buckets."""
+    if request.param == "hyperscan" and pathscan._hs is None:
+        pytest.skip("hyperscan is not installed on this platform")
+    monkeypatch.setattr(pathscan, "enabled", request.param == "hyperscan")
+    return request.param
+
+
+def test_globs_with_a_literal_part_never_scan_the_path_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pathscan, "enabled", False)  # the pure-Python buckets' promise
     rng = random.Random(11)
     words = ["api", "core", "auth", "billing", "user", "web", "lib", "docs", "adr", "migrations", "versions"]
     exts = ["py", "go", "ts", "js", "md", "yaml", "json"]
@@ -251,14 +327,41 @@ def test_globs_with_a_literal_part_never_scan_the_path_list() -> None:
     assert calls < len(paths) / 2, f"{calls} regex tests for {len(texts)} globs over {len(paths)} paths"
 
 
-def test_nested_directories_of_the_same_name_are_not_counted_twice() -> None:
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_the_block_filter_checks_only_blocks_that_can_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pathscan, "enabled", True)
+    paths = [f"pkg{i // 50}/mod{i}.py" for i in range(20_000)] + ["deploy/Dockerfile", "docs/adr/0001-x.md"]
+    texts = ["Dockerfile", "docs/adr/", "*.tf", "**/helm/**/Chart.yaml", "*.py"]
+    counted = [dataclasses.replace(g, regex=CountingRegex(g.regex)) for g in map(compile_glob, texts)]
+    index = PathIndex.build(paths)
+    index.prime(counted)
+    assert index.best(counted[:1]) == ("deploy/Dockerfile", 1, False)
+    assert index.best(counted[1:2]) == ("docs/adr/", 1, False)
+    assert index.best(counted[2:4]) == (None, 0, False)
+    files, more = index.candidates(counted[4:], 10)
+    assert files == naive_files(paths, "*.py")[:10] and more
+    calls = {g.text: g.regex.calls for g in counted}
+    assert calls["*.tf"] == calls["**/helm/**/Chart.yaml"] == 0  # no match anywhere: never checked
+    assert 0 < calls["Dockerfile"] <= BLOCK + 1 and 0 < calls["docs/adr/"] <= BLOCK + 1  # + the evidence
+    assert calls["*.py"] <= 2 * BLOCK  # the ten shallowest, not all 20,000
+
+
+def test_paths_with_newlines_and_non_ascii_globs_are_still_matched(engine: str) -> None:
+    paths = ["deploy/Dockerfile", "docs/über/x.md", "a.md", "line\nbreak.md", "odd\nname.md"]
+    index = PathIndex.build(paths)
+    for text in ["Dockerfile", "docs/über/*.md", "*.md", "*\n*", "d[ö]cs/**"]:
+        index.prime([compile_glob(text)])
+        assert index.matching_files([compile_glob(text)]) == naive_files(paths, text), text
+
+
+def test_nested_directories_of_the_same_name_are_not_counted_twice(engine: str) -> None:
     # many .py files make "files below a directory named src" the cheapest route for this glob
     paths = ["src/src/a.py", "src/b.py", *(f"pkg{i}/m.py" for i in range(200))]
     glob = compile_glob("**/src/*.py")
     assert PathIndex.build(paths).matching_files([glob]) == ["src/b.py", "src/src/a.py"]
 
 
-def test_candidates_merge_several_globs_shallowest_first_without_duplicates() -> None:
+def test_candidates_merge_several_globs_shallowest_first_without_duplicates(engine: str) -> None:
     paths = ["a/b/c/app.py", "app.py", "docs/x.md", "a/notes.md", "a/b/app.py"]
     index = PathIndex.build(paths)
     globs = [compile_glob("*.py"), compile_glob("*.md"), compile_glob("app.py")]

@@ -1,0 +1,132 @@
+"""Which blocks of a path listing can match which globs, from one Hyperscan pass over them all.
+
+A repository's paths are joined into a few hundred newline-separated blocks (shallowest paths
+first); a Hyperscan database holding every glob reports, per block, the globs with a match in
+it. Globs that match nowhere (most of them, on any real tree) then cost nothing more, and the
+others are checked with their own regex (`bot.core.globs`, the definition) only inside the
+blocks that can hold a match, stopping once enough of the shallowest files are found.
+
+Hyperscan compiles the whole glob set ahead of time into a matcher whose speed does not depend
+on which names a tree happens to contain (RE2's lazily built DFA was fast on a second look but
+slow and memory-bound the first time it met a new vocabulary). It is optional: without it,
+`PathIndex` falls back to its pure-Python buckets, with the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+try:
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - platforms without a wheel
+    _hs = None
+
+from bot.core.globs import Glob
+
+_GROUP = re.compile(r"\(\?P<\w+>")
+_ANY_DIRS = "^(?:.+/)?"
+_FLAGS = 0 if _hs is None else _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_SINGLEMATCH
+NEWLINE_STANDIN = "\0"  # a path containing "\n" (git allows it) is written with this in a block
+
+enabled = _hs is not None  # tests switch it off to exercise the pure-Python path
+
+
+def available() -> bool:
+    return enabled and _hs is not None
+
+
+def hyperscan_expression(glob: Glob) -> bytes | None:
+    """The glob's regex as a Hyperscan expression over newline-separated paths, or None when it
+    cannot be translated faithfully (non-ASCII classes would be compared byte by byte)."""
+    pattern = _GROUP.sub("(?:", glob.regex.pattern)
+    if not pattern.isascii():
+        return None
+    pattern = pattern.replace("[^", "[^\\n")  # a negated class must not run into the next line
+    if pattern.startswith(_ANY_DIRS):
+        # A filter may say "maybe" too often but never "no" wrongly: without its start anchor
+        # the expression matches a little more (rarely: "xDockerfile" for "Dockerfile") and
+        # Hyperscan scans twice as fast.
+        pattern = pattern[len(_ANY_DIRS) :]
+    return pattern.encode()
+
+
+class BlockFilter:
+    """A compiled glob set; `scan` tells which blocks each glob may match in."""
+
+    def __init__(self, texts: Sequence[str], database: Any, unfiltered: Sequence[str]) -> None:
+        self.texts = list(texts)  # Hyperscan id -> glob text
+        self.database = database
+        self.unfiltered = list(unfiltered)  # globs Hyperscan could not take: every block may match
+        self._local = threading.local()  # a scratch space per thread (they are not shareable)
+
+    def scan(self, blocks: Sequence[bytes]) -> dict[str, list[int]]:
+        """Glob text -> indices of the blocks it has a match in, in block order."""
+        hits: dict[str, list[int]] = {text: [] for text in self.texts}
+        if self.database is not None:
+            scratch = getattr(self._local, "scratch", None)
+            if scratch is None:
+                scratch = self._local.scratch = _hs.Scratch(self.database)
+            found: list[int] = []
+            report = found.append
+
+            def on_match(glob_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+                report(glob_id)
+
+            texts = self.texts
+            for number, block in enumerate(blocks):
+                self.database.scan(block, match_event_handler=on_match, scratch=scratch)
+                for glob_id in found:
+                    hits[texts[glob_id]].append(number)
+                found.clear()
+        everywhere = list(range(len(blocks)))
+        for text in self.unfiltered:
+            hits[text] = everywhere
+        return hits
+
+
+def block_filter(globs: Sequence[Glob]) -> BlockFilter | None:
+    """A filter for these globs (compiled once per distinct set), or None without Hyperscan."""
+    if not available():
+        return None
+    return _compile(tuple(sorted({g.text: g for g in globs}.items())))
+
+
+@lru_cache(maxsize=8)  # the shipped set is about 1.6 MB compiled
+def _compile(globs: tuple[tuple[str, Glob], ...]) -> BlockFilter:
+    texts: list[str] = []
+    expressions: list[bytes] = []
+    unfiltered: list[str] = []
+    for text, glob in globs:
+        expression = hyperscan_expression(glob)
+        if expression is None:
+            unfiltered.append(text)
+        else:
+            texts.append(text)
+            expressions.append(expression)
+    database = _database(expressions)
+    if database is None and expressions:  # one bad expression: find it, keep the rest filtered
+        kept = [(t, e) for t, e in zip(texts, expressions, strict=True) if _database([e]) is not None]
+        unfiltered += [t for t in texts if t not in {k for k, _ in kept}]
+        texts, expressions = [t for t, _ in kept], [e for _, e in kept]
+        database = _database(expressions)
+    return BlockFilter(texts, database, unfiltered)
+
+
+def _database(expressions: list[bytes]) -> Any:
+    if not expressions:
+        return None
+    database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    try:
+        database.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=[_FLAGS] * len(expressions),
+        )
+    except _hs.error:
+        return None
+    return database
