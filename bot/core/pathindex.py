@@ -506,7 +506,7 @@ class PathIndex:
             if len(set(files)) != len(files):
                 files = sorted(set(files))
             self.files: list[str] = files  # path order, for directory ranges
-            self._scanning = pathscan.available()  # else the pure-Python buckets answer
+            self._scanning: bool | None = None  # Hyperscan or the pure-Python buckets: decided once
             self._fallback: _Buckets | None = None
             self._order: list[str] = []  # shallowest first, alphabetical within a depth
             self._texts: list[bytes] = []  # the order in blocks, one path per line
@@ -540,14 +540,16 @@ class PathIndex:
         instead of one per glob."""
         with paused_gc():
             wanted = [g for g in {g.text: g for g in globs}.values() if g.text not in self._pending]
-            if not self._scanning:
-                self._buckets().prime(wanted)
-                return
             if not wanted:
                 return
-            scanner = pathscan.block_filter(wanted)
-            if scanner is None:  # Hyperscan was switched off since this index was built
-                self._scanning = False
+            scanner = None
+            if self._scanning is not False:
+                # the first globs decide: a big tree is worth compiling them, a small one is not
+                # unless a running bot compiled them already for a bigger tree
+                big = self._scanning or len(self.files) >= pathscan.MIN_PATHS
+                scanner = pathscan.block_filter(wanted, compile=big)
+                self._scanning = scanner is not None
+            if scanner is None:
                 self._buckets().prime(wanted)
                 return
             hits = scanner.scan(self._blocks())
@@ -580,7 +582,7 @@ class PathIndex:
         key = (tuple(g.text for g in globs), limit)
         answer = self._answers.get(key)
         if answer is None:
-            if self._scanning:
+            if self._scanning is not False:
                 self.prime(g for g in globs if g.text not in self._pending)
             if not self._scanning:
                 answer = self._buckets().candidates(globs, limit)

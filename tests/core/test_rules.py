@@ -165,6 +165,7 @@ def test_both_engines_give_the_same_verdicts_for_every_shipped_rule(monkeypatch:
         paths=paths, read=contents.get, ci=(CIResult("lint", "success", commit=SHA),), commit=SHA
     )
     answers = {}
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 0)
     for engine in ("hyperscan", "python"):
         monkeypatch.setattr(pathscan, "enabled", engine == "hyperscan")
         answers[engine] = evaluate_many(compiled, snap)
@@ -175,11 +176,12 @@ def test_both_engines_give_the_same_verdicts_for_every_shipped_rule(monkeypatch:
 @pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
 def test_a_glob_hyperscan_rejects_is_checked_everywhere_instead(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pathscan, "enabled", True)
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 0)
     real = pathscan.hyperscan_expression
     monkeypatch.setattr(
         pathscan, "hyperscan_expression", lambda g: b"(unclosed" if g.text == "*.md" else real(g)
     )
-    pathscan._compile.cache_clear()
+    monkeypatch.setattr(pathscan, "_cache", pathscan.OrderedDict())
     paths = realistic_tree(random.Random(4), 2000)
     index = PathIndex.build(paths)
     texts = ["*.md", "Dockerfile", "docs/adr/*.md", "*.nothing"]
@@ -187,7 +189,6 @@ def test_a_glob_hyperscan_rejects_is_checked_everywhere_instead(monkeypatch: pyt
     for text in texts:
         assert index.matching_files([compile_glob(text)]) == naive_files(paths, text), text
     assert pathscan.block_filter([compile_glob(t) for t in texts]).unfiltered == ["*.md"]
-    pathscan._compile.cache_clear()
 
 
 NAMES = [
@@ -301,6 +302,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     if request.param == "hyperscan" and pathscan._hs is None:
         pytest.skip("hyperscan is not installed on this platform")
     monkeypatch.setattr(pathscan, "enabled", request.param == "hyperscan")
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 0)  # small test trees too
     return request.param
 
 
@@ -330,6 +332,7 @@ def test_globs_with_a_literal_part_never_scan_the_path_list(monkeypatch: pytest.
 @pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
 def test_the_block_filter_checks_only_blocks_that_can_match(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pathscan, "enabled", True)
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 0)
     paths = [f"pkg{i // 50}/mod{i}.py" for i in range(20_000)] + ["deploy/Dockerfile", "docs/adr/0001-x.md"]
     texts = ["Dockerfile", "docs/adr/", "*.tf", "**/helm/**/Chart.yaml", "*.py"]
     counted = [dataclasses.replace(g, regex=CountingRegex(g.regex)) for g in map(compile_glob, texts)]
@@ -596,3 +599,27 @@ def test_parse_rule_builds_the_ast() -> None:
     assert rule == All(
         (Files(("Dockerfile",)), Not(CI(("*deploy*",))), Contains(("*.py",), "x", max_bytes=10))
     )
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_small_trees_skip_the_compile_unless_a_bigger_tree_paid_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pathscan, "enabled", True)
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 1000)
+    monkeypatch.setattr(pathscan, "_cache", pathscan.OrderedDict())
+    globs = [compile_glob(text) for text in ["Dockerfile", "*.md", "docs/adr/"]]
+    small_paths = ["Dockerfile", "README.md", "docs/adr/0001-x.md"]
+    small = PathIndex.build(small_paths)
+    small.prime(globs)
+    assert small.best(globs[:1]) == ("Dockerfile", 1, False)
+    assert not pathscan._cache  # `readiness check` on a small checkout compiles nothing
+    big = PathIndex.build([f"pkg{i}/README.md" for i in range(1000)])
+    big.prime(globs)
+    assert len(pathscan._cache) == 1 and big.candidates(globs[1:2], 2) == (
+        ["pkg0/README.md", "pkg1/README.md"],
+        True,
+    )
+    again = PathIndex.build(small_paths)
+    again.prime(globs)  # compiled now: the filter serves small trees too
+    assert again.matching_files(globs[1:]) == ["README.md", "docs/adr/0001-x.md"]
