@@ -224,6 +224,24 @@ async def test_a_human_tick_in_gitlab_is_kept(bot: Bot, fake: FakeGitLab) -> Non
     assert boxes(ops) == {"runbook": True, "oncall": True} and ops["state"] == "closed"
 
 
+async def test_a_human_tick_in_a_task_section_arrives_as_a_work_item_hook(bot: Bot, fake: FakeGitLab) -> None:
+    # Sections that are child tasks send "Issue Hook" with object_kind "work_item" (type "Task").
+    fake.graphql.mode = "hierarchy"
+    ops = (await onboard(bot, fake))["section:service:operations"]
+    assert ops["type"] == "TASK"
+    previous = ops["description"]
+    ops["description"] = previous.replace(
+        "- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->"
+    )
+    payload = issue_payload(ops, previous, "octocat")
+    payload["object_kind"] = payload["event_type"] = "work_item"
+    payload["object_attributes"]["type"] = "Task"
+    assert (await deliver(bot, "Issue Hook", payload)).status_code == 202
+    await bot.drain()
+    ops = ours(fake)["section:service:operations"]
+    assert boxes(ops)["oncall"] is True and "ticked by @octocat" in ops["description"]
+
+
 async def test_invalid_config_sets_a_failed_status_and_one_issue(bot: Bot, fake: FakeGitLab) -> None:
     await onboard(bot, fake)
     files = base_files(Dockerfile="FROM x\n")
