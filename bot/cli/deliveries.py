@@ -106,11 +106,24 @@ def worker(
     grace: Annotated[
         float, typer.Option(min=0, help="Seconds jobs in flight may finish after SIGTERM before release.")
     ] = 25.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve this worker's Prometheus metrics (GET /metrics) on this port; 0 picks a free one.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address for --metrics-port (0.0.0.0 in containers).")
+    ] = "127.0.0.1",
 ) -> None:
     """Process stored deliveries until SIGTERM/SIGINT (split deployments; `serve` includes one)."""
+    from prometheus_client import start_http_server
+
     from bot.jobs.handlers import make_handler
     from bot.jobs.worker import Worker
-    from bot.logging import configure_logging
+    from bot.logging import configure_logging, get_logger
     from bot.store.db import is_sqlite
     from bot.store.migrate import SchemaOutdated, ensure_schema
 
@@ -126,6 +139,16 @@ def worker(
         engine.dispose()
         _fail(f"cannot use the database {_shown(settings.database_url)}: {type(exc).__name__}")
 
+    metrics = None
+    if metrics_port is not None:
+        try:  # prometheus_client's own server, in a daemon thread: the jobs' counters, not the queue's
+            metrics, _ = start_http_server(metrics_port, metrics_host)
+        except OSError as exc:
+            engine.dispose()
+            _fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
+        host, port = metrics.server_address[:2]
+        get_logger("bot.cli.worker").info("metrics listening", url=f"http://{host}:{port}/metrics")
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -136,6 +159,8 @@ def worker(
     try:
         asyncio.run(main())
     finally:
+        if metrics is not None:
+            metrics.shutdown()
         engine.dispose()
 
 

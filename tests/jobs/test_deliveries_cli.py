@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -157,7 +159,7 @@ def test_worker_processes_then_stops_gracefully_on_sigterm(engine: Engine, db_ur
         )
     env = os.environ | {"READINESS_DATABASE_URL": db_url, "READINESS_LOG_FORMAT": "json"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; main()", "worker"],
+        [sys.executable, "-c", "from bot.cli import main; main()", "worker", "--metrics-port", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -171,6 +173,12 @@ def test_worker_processes_then_stops_gracefully_on_sigterm(engine: Engine, db_ur
             if events[-1]["event"] == "delivery done":
                 break
         assert events[-1]["delivery_id"] == "ping-1" and events[-1]["repo"] == "github:acme/api"
+        url = next(e["url"] for e in events if e["event"] == "metrics listening")
+        scraped = httpx.get(url, timeout=10).text  # the worker's own counters, on its own port
+        assert (
+            'readiness_deliveries_processed_total{event="ping",outcome="done",platform="github"} 1.0'
+            in scraped
+        )
         proc.send_signal(signal.SIGTERM)
         rest = [json.loads(line) for line in proc.stdout]
         assert proc.wait(timeout=30) == 0
@@ -179,3 +187,13 @@ def test_worker_processes_then_stops_gracefully_on_sigterm(engine: Engine, db_ur
             proc.kill()
     assert rest[-1]["event"] == "worker stopped"
     assert queue.get(engine, 1).status == "done"  # type: ignore[union-attr]
+
+
+def test_a_busy_metrics_port_is_one_line_not_a_traceback(engine: Engine, db_url: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("worker", "--metrics-port", str(port), url=db_url)
+    assert result.exit_code == 1
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.output
