@@ -261,8 +261,7 @@ def test_serve_process_stores_and_stops_gracefully_on_sigterm(tmp_path: Path) ->
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    # uvicorn re-raises SIGTERM after its graceful shutdown, so the parent sees the signal
-    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0  # a completed graceful stop is a success, not "killed" (143)
     logs = [json.loads(line) for line in proc.stderr.read().splitlines() if line.startswith("{")]
     assert [entry["event"] for entry in logs if entry["logger"] == "bot.app"][-1] == "readiness-bot stopped"
     engine = make_engine(env["READINESS_DATABASE_URL"])

@@ -3,11 +3,12 @@
 `--no-worker` / `--no-scheduler` split them for scaled deployments (receiver replicas behind a
 load balancer, worker replicas sharing the PostgreSQL queue). SIGTERM is graceful: uvicorn
 stops accepting connections and finishes the requests in flight, then the app commits what it
-acknowledged, lets running jobs finish (or releases their claims) and exits.
+acknowledged, lets running jobs finish (or releases their claims) and exits with status 0.
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated, NoReturn
 
 import typer
@@ -66,4 +67,13 @@ def serve(
         timeout_graceful_shutdown=30,
         server_header=False,
     )
+    # uvicorn re-raises the stop signal once it has shut down gracefully; with Python's default
+    # handler that ends the process as "killed by SIGTERM" (143) or with a KeyboardInterrupt.
+    # A completed graceful stop is a success: these handlers swallow the re-raise, so it exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
     uvicorn.Server(config).run()
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    """Runs only for the signal uvicorn re-raises after its own handlers finished the stop."""
