@@ -28,7 +28,7 @@ def _group() -> None:
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync")
+MODULES = ("check", "server", "deliveries", "sync", "summary")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -39,6 +39,7 @@ OWNER = {
     "worker": "deliveries",
     "deliveries": "deliveries",
     "sync": "sync",
+    "summary": "summary",
 }
 
 

@@ -145,28 +145,13 @@ async def post_summary(
     week = due_week(config.summary, now, not_before=_aware(began))
     if week is None:
         return "not-due"
+    previous = _last_posted(engine, repository_id)
     with session_scope(engine) as s:
-        previous = s.exec(
-            select(SummaryPost.posted_at)
-            .where(SummaryPost.repository_id == repository_id, SummaryPost.comment_id.is_not(None))  # type: ignore[union-attr]
-            .order_by(SummaryPost.posted_at.desc())  # type: ignore[attr-defined]
-        ).first()
         if not _claim(s, repository_id, week, now):
             return "claimed"
     try:
-        since = _aware(previous) if previous is not None else now - WEEK
-        assert since is not None
-        with session_scope(engine) as s:
-            states = tracking.load_states(s, repository_id=repository_id)
-            changes = changes_since(s, repository_id=repository_id, since=since)
-        body = summary.render_summary(
-            week=week,
-            checklists=checklists,
-            states=states,
-            changes=changes,
-            numbers=numbers_of(owned),
-            since=since,
-        )
+        since = previous or now - WEEK
+        body = render(engine, repository_id, checklists, owned, week=week, since=since)
         comment = await platform.create_comment(epic.number, body)
     except BaseException:
         with session_scope(engine) as s:  # give the week back: the next delivery retries
@@ -185,6 +170,39 @@ async def post_summary(
         s.add(row)
     log.info("summary.posted", week=week, issue=epic.number)
     return "posted"
+
+
+def render(
+    engine: Engine,
+    repository_id: int,
+    checklists: Sequence[ResolvedChecklist],
+    owned: Mapping[str, OwnedIssue],
+    *,
+    week: str,
+    since: datetime,
+) -> str:
+    """The summary comment for `week`: progress now, and what changed since `since`."""
+    with session_scope(engine) as s:
+        states = tracking.load_states(s, repository_id=repository_id)
+        changes = changes_since(s, repository_id=repository_id, since=since)
+    return summary.render_summary(
+        week=week,
+        checklists=checklists,
+        states=states,
+        changes=changes,
+        numbers=numbers_of(owned),
+        since=since,
+    )
+
+
+def _last_posted(engine: Engine, repository_id: int) -> datetime | None:
+    with session_scope(engine) as s:
+        posted = s.exec(
+            select(SummaryPost.posted_at)
+            .where(SummaryPost.repository_id == repository_id, SummaryPost.comment_id.is_not(None))  # type: ignore[union-attr]
+            .order_by(SummaryPost.posted_at.desc())  # type: ignore[attr-defined]
+        ).first()
+    return _aware(posted)
 
 
 class ConfigCache:
@@ -215,20 +233,42 @@ class SummaryJob:
             return "skipped"
         return await self.run(event.repo)
 
-    async def run(self, repo: RepoRef) -> str:
+    async def _load(self, repo: RepoRef) -> tuple[Platform, int, Loaded] | None:
         ch = self.checklist
         with session_scope(ch.engine) as s:
             row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
         if row is None or row.id is None or not row.active or row.config_status != "valid":
-            return "no-config"
+            return None
         platform = await ch.platform_for(repo, repo.installation_id or row.installation_id)
         commit = row.last_synced_commit or (await platform.default_branch()).commit
         loaded = await self.configs.get(platform, repo, row.id, commit)
-        if loaded is None:
+        return None if loaded is None else (platform, row.id, loaded)
+
+    async def run(self, repo: RepoRef) -> str:
+        found = await self._load(repo)
+        if found is None:
             return "no-config"
+        platform, repository_id, loaded = found
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
-            async with repository_lock(ch.engine, row.id):
-                return await post_summary(ch.engine, platform, row.id, loaded, ch.clock())
+            async with repository_lock(self.checklist.engine, repository_id):
+                return await post_summary(
+                    self.checklist.engine, platform, repository_id, loaded, self.checklist.clock()
+                )
+
+    async def preview(self, repo: RepoRef) -> str | None:
+        """This week's summary as it would be posted now, due or not; posts and claims nothing.
+        None when the repository is not tracked with a valid config."""
+        found = await self._load(repo)
+        if found is None:
+            return None
+        _, repository_id, (_, checklists) = found
+        now = self.checklist.clock()
+        with session_scope(self.checklist.engine) as s:
+            owned = tracking.owned_issues(s, repository_id=repository_id)
+        since = _last_posted(self.checklist.engine, repository_id) or now - WEEK
+        return render(
+            self.checklist.engine, repository_id, checklists, owned, week=iso_week(now), since=since
+        )
 
 
 def _ref(row: Repository) -> RepoRef:
@@ -246,9 +286,12 @@ async def post_due_summaries(
     clients: Mapping[str, PlatformClient],
     shipped: Mapping[str, Template],
     now: datetime,
+    *,
+    only: RepoRef | None = None,
 ) -> dict[str, str]:
-    """Every active repository's due summary, one after another (the `readiness summary` command
-    and tests; the server goes through the queue instead). full name -> outcome."""
+    """Every active repository's due summary (or `only` this one), one after another (the
+    `readiness summary` command and tests; the server goes through the queue instead).
+    full name -> outcome."""
     from bot.jobs.checklist import ChecklistHandler
 
     handler = ChecklistHandler(engine, clients, shipped, clock=lambda: now)
@@ -258,6 +301,8 @@ async def post_due_summaries(
     out: dict[str, str] = {}
     for row in rows:
         if row.platform not in clients:
+            continue
+        if only is not None and (row.platform, row.full_name) != (only.platform.value, only.full_name):
             continue
         try:
             out[row.full_name] = await job.run(_ref(row))

@@ -3,6 +3,7 @@ stateful fakes of GitHub (respx) and GitLab (`responses`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from platforms.fake_github import app_key_pair
+from platforms.contract import SPEC, SeedIssue
+from platforms.fake_github import APP_ID, FakeGitHub, app_key_pair
 from sqlalchemy import Engine
 
 from bot.app import create_app
@@ -68,6 +70,24 @@ def fixture(platform: str, name: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def rsa_pair() -> tuple[str, str]:
     return app_key_pair()
+
+
+CLI_API = "https://github.test/api/v3"
+
+
+@pytest.fixture
+def cli_github(rsa_pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    """A GitHub (Enterprise-style URL) the `readiness` commands reach through the environment,
+    holding one repository with a Dockerfile and the e2e checklist."""
+    monkeypatch.setenv("READINESS_GITHUB_APP_ID", str(APP_ID))
+    monkeypatch.setenv("READINESS_GITHUB_PRIVATE_KEY", rsa_pair[0])
+    monkeypatch.setenv("READINESS_GITHUB_API_URL", CLI_API)
+    spec = dataclasses.replace(
+        SPEC, files={}, ci=(), labels=(), comments=(), issues=(SeedIssue(1, "Bug", "x", "hubot"),)
+    )
+    fake = FakeGitHub(spec, CLI_API, public_key=rsa_pair[1])
+    fake.push("d" * 40, base_files(Dockerfile="FROM x\n"))
+    return fake
 
 
 class Clock:

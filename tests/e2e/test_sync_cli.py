@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import respx
-from platforms.contract import SPEC, SeedIssue
-from platforms.fake_github import APP_ID, INSTALLATION_ID, FakeGitHub
+from platforms.contract import SPEC
+from platforms.fake_github import INSTALLATION_ID, FakeGitHub
 from typer.testing import CliRunner
 
 import bot.cli
-from e2e.conftest import base_files
-
-API = "https://github.test/api/v3"
+from e2e.conftest import CLI_API
 
 
 @pytest.fixture
-def fake(rsa_pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    monkeypatch.setenv("READINESS_GITHUB_APP_ID", str(APP_ID))
-    monkeypatch.setenv("READINESS_GITHUB_PRIVATE_KEY", rsa_pair[0])
-    monkeypatch.setenv("READINESS_GITHUB_API_URL", API)
-    spec = dataclasses.replace(
-        SPEC, files={}, ci=(), labels=(), comments=(), issues=(SeedIssue(1, "Bug", "x", "hubot"),)
-    )
-    fake = FakeGitHub(spec, API, public_key=rsa_pair[1])
-    fake.push("d" * 40, base_files(Dockerfile="FROM x\n"))
-    return fake
+def fake(cli_github: FakeGitHub) -> FakeGitHub:
+    return cli_github
 
 
 def test_dry_run_prints_the_planned_issues_and_writes_nothing(fake: FakeGitHub) -> None:
     bot.cli._register()
-    with respx.mock(base_url=API, assert_all_called=False) as router:
+    with respx.mock(base_url=CLI_API, assert_all_called=False) as router:
         router.route().mock(side_effect=fake)
         result = CliRunner().invoke(
             bot.cli.app, ["sync", SPEC.full_name, "--installation", str(INSTALLATION_ID), "--dry-run"]

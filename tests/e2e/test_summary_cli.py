@@ -1,0 +1,68 @@
+"""`readiness summary`: the scheduler's weekly job in the foreground, and `--preview`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import respx
+from platforms.contract import SPEC
+from platforms.fake_github import INSTALLATION_ID, FakeGitHub
+from sqlalchemy import Engine
+from sqlmodel import select
+from typer.testing import CliRunner, Result
+
+import bot.cli
+from bot.store.db import session_scope
+from bot.store.models import ItemEvent
+from e2e.conftest import CLI_API
+
+REPO = SPEC.full_name
+
+
+@pytest.fixture
+def fake(cli_github: FakeGitHub, db_url: str, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    monkeypatch.setenv("READINESS_DATABASE_URL", db_url)
+    return cli_github
+
+
+def run(fake: FakeGitHub, *args: str) -> Result:
+    bot.cli._register()
+    with respx.mock(base_url=CLI_API, assert_all_called=False) as router:
+        router.route().mock(side_effect=fake)
+        return CliRunner().invoke(bot.cli.app, list(args))
+
+
+def comments_on_epic(fake: FakeGitHub) -> list[str]:
+    epic = next(i for i in fake.issues.values() if i["title"] == f"Production readiness: {REPO}")
+    return [c["body"] for c in fake.comments.get(epic["number"], [])]
+
+
+def test_summary_previews_then_posts_once_when_due(fake: FakeGitHub, engine: Engine) -> None:
+    synced = run(fake, "sync", REPO, "--installation", str(INSTALLATION_ID))
+    assert synced.exit_code == 0, synced.output
+
+    preview = run(fake, "summary", REPO, "--preview")
+    assert preview.exit_code == 0, preview.output
+    assert "## Weekly readiness summary" in preview.output and "done (" in preview.output
+    assert comments_on_epic(fake) == []  # a preview posts nothing
+
+    # Onboarded just now: this week's moment came before the repository was tracked.
+    assert run(fake, "summary").stdout.strip() == f"{REPO}: not-due (not due yet this week)"
+    with session_scope(engine) as s:  # ...as if the first sync had been a week ago
+        for row in s.exec(select(ItemEvent)).all():
+            row.at -= timedelta(days=8)
+            s.add(row)
+    posted = run(fake, "summary", REPO)
+    assert (posted.exit_code, posted.stdout.strip()) == (0, f"{REPO}: posted (posted on the epic)")
+    assert len(comments_on_epic(fake)) == 1 and "## Weekly readiness summary" in comments_on_epic(fake)[0]
+    again = run(fake, "summary").stdout.strip()
+    assert again == f"{REPO}: claimed (this week's summary is already posted)"
+    assert len(comments_on_epic(fake)) == 1
+
+
+def test_summary_usage_errors_and_unknown_repositories(fake: FakeGitHub) -> None:
+    missing = run(fake, "summary", "--preview")
+    assert missing.exit_code == 2 and "--preview needs a repository" in missing.output
+    unknown = run(fake, "summary", "octo-org/elsewhere")
+    assert unknown.exit_code == 1 and "not tracked" in unknown.output
