@@ -17,7 +17,7 @@ import typer
 from bot.cli import app
 from bot.core import rules, settings, templates, yamlload
 from bot.core.errors import InputError
-from bot.core.resolve import without_own_inputs
+from bot.core.resolve import vendored, without_own_inputs
 from bot.core.snapshot import CIResult, RepoSnapshot
 from bot.local import LocalCheckout, load_ci_results, scan_local
 from bot.report import RENDERERS, ChecklistResult, Report, SectionResult, item_results, render_text
@@ -161,7 +161,13 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
                 )
     own_removed = without_own_inputs(config, checkout.snapshot)
     snapshot = settings.apply_ignore(config, own_removed)
-    if hidden := len(own_removed.paths) - len(snapshot.paths):
+    third_party = len(vendored(own_removed.paths)) if config.ignore_vendored else 0
+    if third_party:
+        notes.append(
+            f"{third_party} of them in vendored dependency directories (node_modules/, vendor/, …) "
+            "not looked at (`ignore_vendored: false` includes them)"
+        )
+    if hidden := len(own_removed.paths) - len(snapshot.paths) - third_party:
         notes.append(f"{hidden} of them not looked at, as `ignore:` asks")
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")

@@ -6,8 +6,10 @@ bot (reading through an API at a commit) and the CLI (reading a checkout) share 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
 from pathspec import GitIgnoreSpec
@@ -199,12 +201,39 @@ def suggest_id(word: str, choices: Collection[str]) -> str | None:
     return close
 
 
+# Dependency directories people commit (Go modules, npm, Composer, Bazel, Bower, CocoaPods,
+# virtualenvs): their Dockerfiles, SECURITY.md files and tests belong to someone else.
+VENDORED_DIRS = (
+    "node_modules",
+    "vendor",
+    "third_party",
+    "bower_components",
+    "Pods",
+    ".venv",
+    "venv",
+    "site-packages",
+)
+_VENDORED = re.compile(f"(?<![^/])(?:{'|'.join(map(re.escape, VENDORED_DIRS))})/")
+
+
+def vendored(paths: Iterable[str]) -> list[str]:
+    """The paths inside a vendored dependency directory (one C-level regex search per path)."""
+    return list(filter(_VENDORED.search, paths))
+
+
 def apply_ignore(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
-    """The snapshot without the paths `ignore:` names, so no rule can tick on them."""
-    if not config.ignore:
+    """The snapshot without vendored dependencies (unless `ignore_vendored: false`) and without
+    the paths `ignore:` names, so no rule can tick on them."""
+    paths: Iterable[str] = snapshot.paths
+    if config.ignore_vendored:
+        paths = filterfalse(_VENDORED.search, paths)
+    if config.ignore:
+        spec = GitIgnoreSpec.from_lines(config.ignore)
+        paths = (p for p in paths if not spec.match_file(p))
+    if paths is snapshot.paths:
         return snapshot
-    spec = GitIgnoreSpec.from_lines(config.ignore)
-    return replace(snapshot, paths=tuple(p for p in snapshot.paths if not spec.match_file(p)))
+    kept = tuple(paths)
+    return snapshot if len(kept) == len(snapshot.paths) else replace(snapshot, paths=kept)
 
 
 def without_own_inputs(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:

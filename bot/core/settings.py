@@ -27,7 +27,14 @@ from pydantic_core import PydanticCustomError
 from bot.core import settings_errors, settings_schema, yamlload
 from bot.core.errors import ConfigError
 from bot.core.pathindex import GlobError, compile_glob
-from bot.core.resolve import ResolvedChecklist, apply_ignore, parse_extra_rule, resolve_checklists, suggest_id
+from bot.core.resolve import (
+    VENDORED_DIRS,
+    ResolvedChecklist,
+    apply_ignore,
+    parse_extra_rule,
+    resolve_checklists,
+    suggest_id,
+)
 from bot.core.state import RegressionPolicy
 
 __all__ = [
@@ -212,6 +219,12 @@ class RepoConfig(_Model):
         (),
         description="Paths the evidence rules never look at (gitignore-style globs): vendored code, "
         "fixtures or docs that would otherwise tick items falsely.",
+    )
+    ignore_vendored: bool = Field(
+        True,
+        description="Leave out dependency directories committed into the repository, at any depth: "
+        + ", ".join(f"`{d}/`" for d in VENDORED_DIRS)
+        + ". What third parties wrote is not this service's evidence.",
     )
     issues: IssueSettings = Field(IssueSettings(), description="Labels and assignees for the issues.")
     summary: SummarySchedule | None = Field(

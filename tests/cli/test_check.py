@@ -353,6 +353,7 @@ def test_schema_is_json_with_every_key() -> None:
         "checklists",
         "items",
         "ignore",
+        "ignore_vendored",
         "issues",
         "summary",
         "on_regression",
@@ -386,8 +387,20 @@ def test_ignored_paths_cannot_tick_items(repo: Path) -> None:
     data = json.loads(run("check", str(repo), "--format", "json").stdout)
     items = _items(json.dumps(data))
     assert items["dockerfile"]["status"] == "open"
-    assert "2 of them not looked at, as `ignore:` asks" in data["notes"]
+    assert "1 of them not looked at, as `ignore:` asks" in data["notes"]
+    assert (
+        "1 of them in vendored dependency directories (node_modules/, vendor/, …) not looked at "
+        "(`ignore_vendored: false` includes them)" in data["notes"]
+    )
     assert data["files"] == 5  # the report still says how many files the checkout has
+
+
+def test_vendored_dependencies_tick_nothing_unless_included(repo: Path) -> None:
+    (repo / "Dockerfile").unlink()
+    write(repo, {"vendor/github.com/acme/lib/Dockerfile": "FROM scratch\n"})
+    assert _items(run("check", str(repo), "--format", "json").stdout)["dockerfile"]["status"] == "open"
+    write(repo, {".readiness.yml": CONFIG + "ignore_vendored: false\n"})
+    assert _items(run("check", str(repo), "--format", "json").stdout)["dockerfile"]["status"] == "auto"
 
 
 def test_the_documented_example_is_valid(repo_root: Path, tmp_path: Path) -> None:

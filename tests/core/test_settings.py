@@ -107,7 +107,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "checklist: [production-readiness]\n",
             ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
-            "items, ignore, issues, summary, on_regression (did you mean 'checklists'?)",
+            "items, ignore, ignore_vendored, issues, summary, on_regression (did you mean 'checklists'?)",
         ),
         (
             "checklists:\n  - prod-readiness\n",
@@ -360,6 +360,7 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
         "checklists",
         "items",
         "ignore",
+        "ignore_vendored",
         "issues",
         "summary",
         "on_regression",
@@ -573,3 +574,27 @@ def test_ignore_hides_paths_from_every_rule() -> None:
     assert apply_ignore(config, snapshot).paths == ("Dockerfile",)
     assert apply_ignore(parse(""), snapshot) is snapshot
     assert parse("ignore: vendor/\n").ignore == ("vendor/",)
+
+
+def test_vendored_dependencies_are_left_out_unless_asked_for() -> None:
+    paths = (
+        "Dockerfile",
+        "go.mod",
+        "vendor/github.com/acme/lib/SECURITY.md",
+        "web/node_modules/left-pad/Dockerfile",
+        "tools/.venv/lib/python3.11/site-packages/x/test_x.py",
+        "third_party/re2/BUILD",
+        "docs/vendoring.md",  # a name that only starts like one
+        "src/myvendor/app.go",
+    )
+    snapshot = RepoSnapshot(paths=paths)
+    assert apply_ignore(parse(""), snapshot).paths == (
+        "Dockerfile",
+        "go.mod",
+        "docs/vendoring.md",
+        "src/myvendor/app.go",
+    )
+    assert apply_ignore(parse("ignore_vendored: false\n"), snapshot) is snapshot
+    both = parse("ignore: [docs/]\n")
+    assert apply_ignore(both, snapshot).paths == ("Dockerfile", "go.mod", "src/myvendor/app.go")
+    assert error_of("ignore_vendored: sometimes\n").startswith(".readiness.yml:1:18: ignore_vendored:")
