@@ -623,3 +623,25 @@ def test_small_trees_skip_the_compile_unless_a_bigger_tree_paid_for_it(
     again = PathIndex.build(small_paths)
     again.prime(globs)  # compiled now: the filter serves small trees too
     assert again.matching_files(globs[1:]) == ["README.md", "docs/adr/0001-x.md"]
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_threads_share_a_compiled_filter_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the bot evaluates repositories in worker threads; Hyperscan scratch space is per thread
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 0)
+    monkeypatch.setattr(pathscan, "enabled", True)
+    texts = ["Dockerfile", "*.md", "docs/adr/*.md", "**/runbook*", "*_test.go", "Chart.yaml"]
+    globs = [compile_glob(t) for t in texts]
+    trees = [realistic_tree(random.Random(seed), 1500) for seed in range(8)]
+
+    def answer(paths: list[str]) -> list[list[str]]:
+        index = PathIndex.build(paths)
+        index.prime(globs)
+        return [index.matching_files([g]) for g in globs]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(answer, trees * 3))
+    for paths, got in zip(trees * 3, answers, strict=True):
+        assert got == [naive_files(paths, t) for t in texts]
