@@ -41,13 +41,13 @@ async def measure() -> list[tuple[str, int, str]]:
 
     def since(start: int) -> tuple[int, str]:
         kinds = Counter(
-            "token" if p.endswith("/access_tokens") else "read" if m == "GET" else "write"
+            "token" if p.endswith("/access_tokens") else "read" if m == "GET" or p == "/graphql" else "write"
             for m, p, _ in fake.log[start:]
         )
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
         return len(fake.log) - start, detail
 
-    with respx.mock(base_url=API, assert_all_called=False) as mock:
+    with respx.mock(base_url=fake.host, assert_all_called=False) as mock:
         mock.route().mock(side_effect=fake)
         client = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
         s = mark()

@@ -18,9 +18,10 @@ from sqlalchemy import Engine
 from bot.core import tracker
 from bot.core.decide import Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
+from bot.core.pathindex import PathIndex
 from bot.core.reconcile import Create, Retire, Update, plan
 from bot.core.resolve import apply_ignore, without_own_inputs
-from bot.core.rules import compile_checklist, evaluate_many
+from bot.core.rules import compile_checklist, evaluate_many, files_to_read, read_budget
 from bot.core.settings import (
     CONFIG_FILE,
     RepoConfig,
@@ -154,8 +155,11 @@ class Syncer:
         tree = await self.platform.tree(commit)
         ci = await self.platform.ci_results(commit)
         loop = asyncio.get_running_loop()
+        fetched: dict[str, bytes | None] = {}
 
         def read(path: str) -> bytes | None:  # called from the evaluation thread
+            if path in fetched:
+                return fetched[path]
             sha = tree.blobs.get(path)
             if sha is not None and self.blobs is not None:
                 hit, content = self.blobs.get(self.platform.full_name, sha)
@@ -169,7 +173,10 @@ class Syncer:
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
         snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
         compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
-        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot)
+        index = await asyncio.to_thread(PathIndex.build, snapshot.paths)
+        wanted = await asyncio.to_thread(files_to_read, compiled, index)
+        fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
+        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index)
 
         with session_scope(self.engine) as s:
             before = tracking.load_states(s, repository_id=self.repository_id)
@@ -236,6 +243,30 @@ class Syncer:
         )
         log.info("sync.done", commit=commit, writes=self._writes, changed_items=changed)
         return SyncResult("synced", writes=self._writes, changed_items=changed)
+
+    async def _prefetch(
+        self, paths: list[str], blobs: Mapping[str, str], commit: str, max_bytes: int
+    ) -> dict[str, bytes | None]:
+        """The files `contains` rules will read that the blob cache lacks, in one batched read
+        (a push that leaves files alone reads nothing)."""
+        out: dict[str, bytes | None] = {}
+        missing: list[str] = []
+        for path in paths:
+            sha = blobs.get(path)
+            hit, content = (False, None)
+            if sha is not None and self.blobs is not None:
+                hit, content = self.blobs.get(self.platform.full_name, sha)
+            if hit:
+                out[path] = content
+            else:
+                missing.append(path)
+        if missing:
+            read = await self.platform.files(missing, commit, max_bytes=max(max_bytes, 1_000_000))
+            for path, content in read.items():
+                out[path] = content
+                if (sha := blobs.get(path)) is not None and self.blobs is not None:
+                    self.blobs.put(self.platform.full_name, sha, content)
+        return out
 
     def _desired_sections(
         self,

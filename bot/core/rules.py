@@ -59,7 +59,9 @@ __all__ = [
     "compile_pattern",
     "evaluate",
     "evaluate_many",
+    "files_to_read",
     "parse_rule",
+    "read_budget",
 ]
 
 
@@ -279,6 +281,29 @@ def _is_text(data: bytes) -> bool:
     return True
 
 
+def read_budget(compiled: Sequence[CompiledChecklist]) -> int:
+    """The most bytes of one file any `contains` rule looks at."""
+    return max(
+        (n.max_bytes for c in compiled for _, r in c.rules for n in _walk(r) if isinstance(n, Contains)),
+        default=DEFAULT_MAX_BYTES,
+    )
+
+
+def files_to_read(compiled: Sequence[CompiledChecklist], index: PathIndex) -> list[str]:
+    """Every file a `contains` rule may read (its capped, shallowest-first candidates), so a
+    caller can fetch them in a few batched calls before evaluating instead of one call each."""
+    with paused_gc():
+        index.prime(g for c in compiled for g in c.globs.values())
+        wanted: dict[str, None] = {}
+        for c in compiled:
+            for _, rule in c.rules:
+                for node in _walk(rule):
+                    if isinstance(node, Contains):
+                        found, _ = index.candidates([c.globs[g] for g in node.globs], node.max_files)
+                        wanted.update(dict.fromkeys(found))
+        return list(wanted)
+
+
 def evaluate_many(
     compiled: Sequence[CompiledChecklist], snapshot: RepoSnapshot, *, index: PathIndex | None = None
 ) -> list[dict[str, Verdict]]:
@@ -286,11 +311,7 @@ def evaluate_many(
     with paused_gc():  # thousands of short-lived containers, no cycles
         index = index or PathIndex.build(snapshot.paths)
         index.prime(g for c in compiled for g in c.globs.values())
-        max_bytes = max(
-            (n.max_bytes for c in compiled for _, r in c.rules for n in _walk(r) if isinstance(n, Contains)),
-            default=DEFAULT_MAX_BYTES,
-        )
-        run = _Evaluation(snapshot, index, max_bytes)
+        run = _Evaluation(snapshot, index, read_budget(compiled))
         return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
 
 

@@ -8,6 +8,7 @@ commented on and read back). Nothing is ever sent that changes the repository.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields, replace
 
 from bot.core.snapshot import CIResult
@@ -35,6 +36,11 @@ class DryRunPlatform:
 
     async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
         return await self.inner.file(path, commit, max_bytes=max_bytes)
+
+    async def files(
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+    ) -> dict[str, bytes | None]:
+        return await self.inner.files(paths, commit, max_bytes=max_bytes)
 
     async def ci_results(self, commit: str) -> list[CIResult]:
         return await self.inner.ci_results(commit)

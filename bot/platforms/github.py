@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
+import structlog
 
 from bot.config import Settings
 from bot.core.snapshot import PENDING, CIResult
@@ -36,6 +37,7 @@ from bot.platforms.base import (
     Issue,
     IssueUpdate,
     NotFound,
+    PlatformError,
     RepoInfo,
     Tree,
 )
@@ -43,6 +45,8 @@ from bot.platforms.github_api import GitHubApi
 from bot.platforms.http import RetryPolicy, Sleep
 
 LEVELS = ("admin", "maintain", "write", "triage", "read", "none")
+FILES_PER_QUERY = 50  # blobs per GraphQL query: well inside its node limit and response size
+log = structlog.get_logger(__name__)
 MAX_ANNOTATIONS = 50  # per check-run request
 
 
@@ -170,6 +174,43 @@ class GitHubRepo:
         except NotFound:
             return None
         return response.content[:max_bytes]
+
+    async def files(
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+    ) -> dict[str, bytes | None]:
+        """Up to FILES_PER_QUERY files per GraphQL query (against GraphQL's own rate limit, one
+        point a query); any file the query cannot give exactly (binary, truncated, an error) is
+        read through REST instead."""
+        out: dict[str, bytes | None] = {}
+        for start in range(0, len(paths), FILES_PER_QUERY):
+            batch = list(paths[start : start + FILES_PER_QUERY])
+            try:
+                found = await self._blobs(batch, commit)
+            except PlatformError as exc:  # GraphQL refused (rate limit, outage): REST still works
+                log.info("github.graphql_read_failed", files=len(batch), error=str(exc))
+                found = {}
+            for path in batch:
+                if path in found:
+                    content = found[path]
+                    out[path] = None if content is None else content[:max_bytes]
+                else:
+                    out[path] = await self.file(path, commit, max_bytes=max_bytes)
+        return out
+
+    async def _blobs(self, paths: list[str], commit: str) -> dict[str, bytes | None]:
+        """What one GraphQL query tells exactly: text files' bytes, None for missing files."""
+        variables: dict[str, str] = {"owner": self.owner, "name": self.repo}
+        variables.update({f"e{i}": f"{commit}:{path}" for i, path in enumerate(paths)})
+        response = await self.api.request(
+            "POST",
+            "/graphql",
+            url=self.api.graphql_url,
+            installation_id=self.installation_id,
+            json={"query": convert.blob_query(len(paths)), "variables": variables},
+            idempotent=True,  # a query: retrying it cannot duplicate anything
+            write=False,
+        )
+        return convert.blob_texts(response.json(), paths)
 
     async def ci_results(self, commit: str) -> list[CIResult]:
         app_slug = self.bot_login.removesuffix("[bot]")

@@ -102,6 +102,7 @@ class GitHubApi:
             "user_agent": "readiness-bot",
         }
         key = _private_key(settings.github_private_key.get_secret_value())
+        self.graphql_url = graphql_endpoint(settings.github_api_url)
         self._app = GitHub(AppAuthStrategy(settings.github_app_id, key), **common)
         self._installation = GitHub(UnauthAuthStrategy(), **common)
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
@@ -126,6 +127,7 @@ class GitHubApi:
         json: Any = None,
         accept: str | None = None,
         idempotent: bool | None = None,
+        write: bool | None = None,
         **path: str | int,
     ) -> httpx.Response:
         """Send `method template` (path parameters filled from `path`); `installation_id=None`
@@ -134,7 +136,8 @@ class GitHubApi:
         A POST is not retried after a 5xx or timeout unless `idempotent=True`: GitHub may have
         applied it, and a retried create would duplicate the issue or comment. The worker retries
         the whole sync instead, which adopts what exists. Rate-limited requests were refused
-        outright, so those are always retried."""
+        outright, so those are always retried. `write=False` marks a POST that only reads (a
+        GraphQL query): it is not paced like the writes GitHub's secondary limits count."""
         target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
         endpoint = f"{method} {template}"
         policy = self.policy
@@ -155,8 +158,10 @@ class GitHubApi:
             except _ExpiredToken:
                 raise Forbidden(f"{endpoint}: 401 even with a fresh installation token") from None
 
+        paced = (method in WRITE_METHODS) if write is None else write
+
         async def attempt() -> httpx.Response:
-            if method in WRITE_METHODS and installation_id is not None:
+            if paced and installation_id is not None:
                 async with self.pacer(installation_id).slot():
                     return await send()
             return await send()
@@ -257,6 +262,15 @@ class GitHubApi:
     async def aclose(self) -> None:
         self._tokens.clear()
         await self._transport.aclose()
+
+
+def graphql_endpoint(api_url: str) -> str:
+    """GitHub's GraphQL URL for a REST base: api.github.com/graphql, or <host>/api/graphql for
+    GitHub Enterprise Server (whose REST base ends in /api/v3)."""
+    url = httpx.URL(api_url)
+    path = url.path.rstrip("/")
+    path = path[: -len("/v3")] + "/graphql" if path.endswith("/api/v3") else path + "/graphql"
+    return str(url.copy_with(path=path))
 
 
 def _private_key(pem: str) -> str:

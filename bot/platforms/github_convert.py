@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.core.snapshot import CANCELLED, FAILURE, PENDING, SKIPPED, SUCCESS
-from bot.platforms.base import Comment, Issue
+from bot.platforms.base import Comment, Issue, PlatformError
 
 CHECK_CONCLUSIONS = {
     "success": SUCCESS,
@@ -54,3 +55,37 @@ def check_conclusion(run: dict[str, Any]) -> str:
 def label_colour(name: str) -> str:
     """A stable colour per label name, so the same label looks the same in every repository."""
     return f"{sum(name.encode()) * 2654435761 % 0xFFFFFF:06x}"
+
+
+def blob_query(count: int) -> str:
+    """A GraphQL query for `count` blobs, each named by a `<commit>:<path>` variable (`e0`, ...),
+    so paths need no escaping inside the query text."""
+    params = "".join(f", $e{i}: String!" for i in range(count))
+    fields = "".join(
+        f"    f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated }} }}\n"
+        for i in range(count)
+    )
+    return (
+        f"query ($owner: String!, $name: String!{params}) {{\n"
+        f"  repository(owner: $owner, name: $name) {{\n{fields}  }}\n}}"
+    )
+
+
+def blob_texts(payload: dict[str, Any], paths: Sequence[str]) -> dict[str, bytes | None]:
+    """The files a blob query answered exactly: bytes of text blobs, None where the path does not
+    exist. Left out (to be read through REST): binary or truncated blobs, and every path that came
+    back null while the response also carries errors. Raises when the query failed as a whole."""
+    repository = (payload.get("data") or {}).get("repository")
+    errors = payload.get("errors") or []
+    if repository is None:
+        detail = "; ".join(str(e.get("message", e)) for e in errors[:3]) or "no data"
+        raise PlatformError(f"POST /graphql: {detail}")
+    out: dict[str, bytes | None] = {}
+    for i, path in enumerate(paths):
+        blob = repository.get(f"f{i}")
+        if blob is None:
+            if not errors:  # no object at that path in that commit
+                out[path] = None
+        elif isinstance(blob.get("text"), str) and not blob.get("isBinary") and not blob.get("isTruncated"):
+            out[path] = blob["text"].encode("utf-8")
+    return out

@@ -7,7 +7,7 @@ Every blocking call runs in a worker thread through `client.run`; errors arrive 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -26,6 +26,7 @@ from bot.platforms.base import (
     RateLimited,
     Transient,
     Tree,
+    read_each,
 )
 from bot.platforms.gitlab_children import ChildLinks
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
@@ -76,6 +77,12 @@ class GitLabRepo(ChildLinks):
 
     async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
         return await self.client.run(lambda: self._read_capped(path, commit, max_bytes))
+
+    async def files(
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+    ) -> dict[str, bytes | None]:
+        # GitLab's REST API has no batch read; GraphQL's repository.blobs could be one later
+        return await read_each(self, paths, commit, max_bytes=max_bytes)
 
     def _read_capped(self, path: str, commit: str, max_bytes: int) -> bytes | None:
         """Streams the raw file and stops at `max_bytes`: a 200 MB file costs one capped read."""

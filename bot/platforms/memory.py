@@ -10,7 +10,7 @@ world changing, not for the bot acting.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
@@ -82,7 +82,7 @@ class MemoryPlatform:
         self.default = default_branch
         self.archived = False
         self.branches: dict[str, str] = {}
-        self.files: dict[str, dict[str, bytes]] = {}
+        self.contents: dict[str, dict[str, bytes]] = {}
         self.ci: dict[str, list[CIResult]] = {}
         self.issues: dict[int, Issue] = {}
         self.labels: set[str] = set()
@@ -100,7 +100,7 @@ class MemoryPlatform:
 
     def set_commit(self, commit: str, files: Mapping[str, bytes | str], *, branch: str | None = None) -> None:
         """Add a commit with exactly these files and move `branch` (default branch if None) to it."""
-        self.files[commit] = {p: c.encode() if isinstance(c, str) else c for p, c in files.items()}
+        self.contents[commit] = {p: c.encode() if isinstance(c, str) else c for p, c in files.items()}
         self.branches[branch or self.default] = commit
 
     def set_ci(self, commit: str, results: Iterable[CIResult]) -> None:
@@ -195,6 +195,13 @@ class MemoryPlatform:
         self._log("file", path, commit)
         content = self._commit(commit).get(path)
         return None if content is None else content[:max_bytes]
+
+    async def files(
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+    ) -> dict[str, bytes | None]:
+        self._log("files", len(paths), commit)  # one batched read, as GitHub makes them
+        known = self._commit(commit)
+        return {p: None if known.get(p) is None else known[p][:max_bytes] for p in paths}
 
     async def ci_results(self, commit: str) -> list[CIResult]:
         self._log("ci_results", commit)
@@ -312,7 +319,7 @@ class MemoryPlatform:
     def _commit(self, commit: str) -> dict[str, bytes]:
         commit = self.branches.get(commit, commit)  # refs work like on GitHub
         try:
-            return self.files[commit]
+            return self.contents[commit]
         except KeyError:
             raise NotFound(f"{self.full_name}: no commit {commit}") from None
 

@@ -29,7 +29,7 @@ from bot.jobs.handlers import make_handler
 from bot.jobs.worker import Worker
 from bot.platforms.github import GitHubClient
 from bot.webhooks.verify import github_signature
-from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot
+from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, new_delivery, running_bot
 
 SECRET = "e2e-github-secret"
 API = "https://github.test/api/v3"
@@ -66,7 +66,7 @@ def fake(rsa_pair: tuple[str, str]) -> FakeGitHub:
 @pytest.fixture
 async def bot(settings: Settings, engine: Engine, fake: FakeGitHub) -> AsyncIterator[Bot]:
     clock = FakeClock()
-    with respx.mock(base_url=API, assert_all_called=False) as router:
+    with respx.mock(base_url=fake.host, assert_all_called=False) as router:
         router.route().mock(side_effect=fake)
         client = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
         handler = ChecklistHandler(engine, {"github": client}, load_shipped())
@@ -160,7 +160,11 @@ def boxes(issue: dict[str, Any]) -> dict[str, bool]:
 
 
 def writes(fake: FakeGitHub) -> list[tuple[str, str]]:
-    return [(m, p) for m, p, _ in fake.log if m in ("POST", "PATCH", "DELETE") and "access_tokens" not in p]
+    return [
+        (m, p)
+        for m, p, _ in fake.log
+        if m in ("POST", "PATCH", "DELETE") and "access_tokens" not in p and p != "/graphql"
+    ]
 
 
 HEAD1 = "c0ffee0000000000000000000000000000000001"
@@ -208,6 +212,23 @@ async def test_push_that_adds_a_runbook_ticks_it_and_changes_nothing_else(bot: B
     assert boxes(issues["section:service:operations"])["runbook"] is True
     assert "2 / 4 done (50%)" in issues["epic"]["body"]
     assert len(new) == 2 and all(m == "PATCH" for m, _ in new)  # the section and the epic
+
+
+async def test_contains_rules_read_their_files_in_one_graphql_query(bot: Bot, fake: FakeGitHub) -> None:
+    # an extra rule searches every Markdown file: the sync fetches them in one batch, not one by one
+    config = CONFIG + "items:\n  runbook:\n    evidence: {contains: {files: '*.md', pattern: 'Restore'}}\n"
+    docs = {f"docs/notes/n{i}.md": f"# Note {i}\n" for i in range(30)}
+    docs.update({".readiness.yml": config, "ops.md": "Restore: run db.sh\n"})
+    for head, before, dockerfile in ((HEAD2, HEAD1, "FROM x\n"), (HEAD3, HEAD2, "FROM y\n")):
+        fake.push(head, base_files(Dockerfile=dockerfile, **docs))
+        await deliver(bot, "push", push_payload(head, before))
+        await bot.drain()
+        assert "`ops.md:1` matches `Restore`" in ours(fake)["section:service:operations"]["body"]
+        reads = [p for m, p, _ in fake.log if (m, p) == ("POST", "/graphql") or "/contents/" in p]
+        # README, ops.md and the 30 notes in one query; the second push changes no Markdown file,
+        # so their cached blobs are used and nothing is read again
+        assert reads.count("/graphql") == 1
+        assert all(".readiness.yml" in p or "service.yml" in p for p in reads if p != "/graphql")
 
 
 async def test_push_that_changes_nothing_writes_nothing(bot: Bot, fake: FakeGitHub) -> None:
@@ -393,7 +414,7 @@ async def test_the_served_app_wires_the_checklist_work_from_settings(
 ) -> None:
     """`readiness serve` / `readiness worker` build their handler with `make_handler(settings, …)`:
     with GitHub App settings present, a delivery ends in issues, not just a recorded repository."""
-    with respx.mock(base_url=API, assert_all_called=False) as router:
+    with respx.mock(base_url=fake.host, assert_all_called=False) as router:
         router.route().mock(side_effect=fake)
         async with running_bot(settings, engine, None, Clock()) as bot:
             bot.worker = Worker(engine, make_handler(settings, engine), settings)

@@ -15,7 +15,6 @@ from typer.testing import CliRunner, Result
 import bot.cli
 from bot.store.db import session_scope
 from bot.store.models import ItemEvent
-from e2e.conftest import CLI_API
 
 REPO = SPEC.full_name
 
@@ -28,7 +27,7 @@ def fake(cli_github: FakeGitHub, db_url: str, monkeypatch: pytest.MonkeyPatch) -
 
 def run(fake: FakeGitHub, *args: str) -> Result:
     bot.cli._register()
-    with respx.mock(base_url=CLI_API, assert_all_called=False) as router:
+    with respx.mock(base_url=fake.host, assert_all_called=False) as router:
         router.route().mock(side_effect=fake)
         return CliRunner().invoke(bot.cli.app, list(args))
 

@@ -9,7 +9,6 @@ from platforms.fake_github import INSTALLATION_ID, FakeGitHub
 from typer.testing import CliRunner
 
 import bot.cli
-from e2e.conftest import CLI_API
 
 
 @pytest.fixture
@@ -19,7 +18,7 @@ def fake(cli_github: FakeGitHub) -> FakeGitHub:
 
 def test_dry_run_prints_the_planned_issues_and_writes_nothing(fake: FakeGitHub) -> None:
     bot.cli._register()
-    with respx.mock(base_url=CLI_API, assert_all_called=False) as router:
+    with respx.mock(base_url=fake.host, assert_all_called=False) as router:
         router.route().mock(side_effect=fake)
         result = CliRunner().invoke(
             bot.cli.app, ["sync", SPEC.full_name, "--installation", str(INSTALLATION_ID), "--dry-run"]

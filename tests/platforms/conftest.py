@@ -63,7 +63,7 @@ def fake(settings: Settings, rsa_key: tuple[str, str], clock: FakeClock) -> Fake
 
 @pytest.fixture
 def router(settings: Settings, fake: FakeGitHub):
-    with respx.mock(base_url=settings.github_api_url, assert_all_called=False) as mock:
+    with respx.mock(base_url=fake.host, assert_all_called=False) as mock:
         mock.route().mock(side_effect=fake)
         yield mock
 

@@ -151,6 +151,15 @@ class PlatformContract:
         content = await world.platform.file("docs/runbook.md", world.spec.head, max_bytes=100)
         assert content == world.spec.files["docs/runbook.md"][:100]
 
+    async def test_files_reads_several_as_file_reads_each(self, world: World) -> None:
+        p, head = world.platform, world.spec.head
+        paths = [".readiness.yml", "src/widgets/__init__.py", "does/not/exist.txt", "docs/runbook.md"]
+        got = await p.files(paths, head, max_bytes=100)
+        assert got == {path: await p.file(path, head, max_bytes=100) for path in paths}
+        assert got["docs/runbook.md"] == world.spec.files["docs/runbook.md"][:100]
+        assert got["does/not/exist.txt"] is None and got["src/widgets/__init__.py"] == b""
+        assert await p.files([], head) == {}
+
     async def test_ci_results_are_normalised(self, world: World) -> None:
         results = await world.platform.ci_results(world.spec.head)
         assert sorted((r.name, r.conclusion) for r in results) == sorted(

@@ -22,6 +22,7 @@ import httpx
 import jwt
 
 from bot.core.snapshot import CIResult
+from bot.platforms.github_api import graphql_endpoint
 
 from .contract import WorldSpec
 
@@ -140,6 +141,7 @@ class FakeGitHub:
             ("PATCH", repo + r"/issues/comments/(?P<cid>\d+)", self.h_update_comment),
             ("POST", repo + r"/issues/comments/(?P<cid>\d+)/reactions", self.h_reaction),
             ("GET", repo + r"/collaborators/(?P<login>[^/]+)/permission", self.h_permission),
+            ("POST", r"/graphql", self.h_graphql),
         ]:
             self.routes.append((method, re.compile(pattern + "$"), handler))
 
@@ -161,9 +163,17 @@ class FakeGitHub:
 
     # --------------------------------------------------------------------------- dispatch
 
+    @property
+    def host(self) -> str:
+        """The server root, for routers that must also see GraphQL (GHES serves it at /api/graphql,
+        outside the REST base)."""
+        return str(httpx.URL(self.api).copy_with(path="/"))
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         base = httpx.URL(self.api).path.rstrip("/")
         path = request.url.path.removeprefix(base)
+        if request.url.path == httpx.URL(graphql_endpoint(self.api)).path:
+            path = "/graphql"
         self.log.append((request.method, path, self.now()))
         for i, (pattern, reply) in enumerate(self.fail_next):
             if re.search(pattern, f"{request.method} {path}"):
@@ -450,6 +460,33 @@ class FakeGitHub:
             entries, truncated = entries[: self.truncate_over], True
         url = f"{self.api}/repos/{self.full_name}/git/trees/{sha}"
         return httpx.Response(200, json={"sha": sha, "url": url, "tree": entries, "truncated": truncated})
+
+    def h_graphql(self, request: httpx.Request) -> httpx.Response:
+        """GitHub's GraphQL, for the one query shape the bot sends: blobs by `<commit>:<path>`
+        expressions (`object(expression:) { ... on Blob }`), null where nothing is there."""
+        body = json.loads(request.content)
+        variables = body.get("variables") or {}
+        if f"{variables.get('owner')}/{variables.get('name')}" != self.full_name:
+            name = f"{variables.get('owner')}/{variables.get('name')}"
+            error = {
+                "type": "NOT_FOUND",
+                "path": ["repository"],
+                "message": f"Could not resolve to a Repository with the name '{name}'.",
+            }
+            return httpx.Response(200, json={"data": {"repository": None}, "errors": [error]})
+        repository: dict[str, Any] = {}
+        for alias, var in re.findall(r"(\w+): object\(expression: \$(\w+)\)", body["query"]):
+            commit, _, path = str(variables[var]).partition(":")
+            content = self.spec.files.get(path) if self.commits.get(commit) == self.root else None
+            if content is None:
+                repository[alias] = None
+                continue
+            try:
+                text: str | None = None if b"\0" in content else content.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            repository[alias] = {"text": text, "isBinary": text is None, "isTruncated": False}
+        return httpx.Response(200, json={"data": {"repository": repository}})
 
     def h_contents(self, request: httpx.Request, owner: str, repo: str, path: str) -> httpx.Response:
         ref = request.url.params.get("ref", self.spec.default_branch)

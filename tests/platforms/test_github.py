@@ -20,6 +20,7 @@ from bot.platforms.base import (
     IssueUpdate,
     Platform,
     PlatformClient,
+    PlatformError,
     RateLimited,
     Transient,
 )
@@ -161,6 +162,33 @@ async def test_untruncated_tree_is_one_call(repo: GitHubRepo, fake: FakeGitHub) 
     before = _calls(fake, "GET", "/git/trees/")
     await repo.tree(SPEC.head)
     assert _calls(fake, "GET", "/git/trees/") - before == 1
+
+
+# ------------------------------------------------------------------------- batched file reads
+
+
+async def test_files_come_fifty_to_a_graphql_query(repo: GitHubRepo, fake: FakeGitHub) -> None:
+    files = {f"src/mod{i}.py": f"import os  # {i}\n" for i in range(120)}
+    fake.push(SPEC.head, {**SPEC.files, **files})
+    got = await repo.files([*files, "src/missing.py"], SPEC.head)
+    assert got == {**{p: c.encode() for p, c in files.items()}, "src/missing.py": None}
+    assert _calls(fake, "POST", "/graphql") == 3 and _calls(fake, "GET", "/contents/") == 0
+
+
+async def test_binary_files_and_graphql_failures_fall_back_to_rest(
+    repo: GitHubRepo, fake: FakeGitHub
+) -> None:
+    fake.push(SPEC.head, {**SPEC.files, "logo.png": b"\x89PNG\r\n\x1a\n\0\0", "a.md": b"# a\n"})
+    got = await repo.files(["logo.png", "a.md"], SPEC.head)
+    assert got == {"logo.png": b"\x89PNG\r\n\x1a\n\0\0", "a.md": b"# a\n"}
+    assert _calls(fake, "GET", "/contents/") == 1  # only the binary one
+    refused = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for installation."}]}
+    fake.fail_next.append((r"POST /graphql$", httpx.Response(200, json=refused)))
+    assert await repo.files(["a.md", "README.md"], SPEC.head) == {
+        "a.md": b"# a\n",
+        "README.md": SPEC.files["README.md"],
+    }
+    assert _calls(fake, "GET", "/contents/") == 3
 
 
 # --------------------------------------------------------------------- retries and rate limits
@@ -317,3 +345,21 @@ async def test_a_token_refused_twice_is_forbidden(repo: GitHubRepo, fake: FakeGi
     with pytest.raises(Forbidden):
         await repo.get_issue(4)
     assert fake.minted == 2
+
+
+def test_blob_queries_carry_paths_as_variables_only() -> None:
+    from bot.platforms.github_convert import blob_query, blob_texts
+
+    query = blob_query(2)
+    assert "$e0: String!" in query and "f1: object(expression: $e1)" in query and '"' not in query
+    answer = {
+        "data": {"repository": {"f0": {"text": "é\n", "isBinary": False, "isTruncated": False}, "f1": None}}
+    }
+    assert blob_texts(answer, ["a.md", "gone.md"]) == {"a.md": "é\n".encode(), "gone.md": None}
+    partial = {**answer, "errors": [{"message": "Something went wrong"}]}
+    assert blob_texts(partial, ["a.md", "gone.md"]) == {"a.md": "é\n".encode()}  # unsure: read via REST
+    with pytest.raises(PlatformError, match="Could not resolve"):
+        blob_texts(
+            {"data": {"repository": None}, "errors": [{"message": "Could not resolve to a Repository"}]},
+            ["a"],
+        )
