@@ -218,10 +218,3 @@ class PlatformClient(Protocol):
         ...
 
     async def aclose(self) -> None: ...
-
-
-async def read_each(
-    platform: Platform, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
-) -> dict[str, bytes | None]:
-    """`files` one call per path: for platforms without a batch read."""
-    return {path: await platform.file(path, commit, max_bytes=max_bytes) for path in paths}

@@ -85,6 +85,7 @@ class GitLabClient:
             timeout=timeout,
         )
         self.hierarchy = Hierarchy(self.graphql, settings.gitlab_hierarchy)
+        self.blob_queries = True  # until GitLab refuses `repository.blobs`: then files come by REST
         self._sleep = sleep
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pacer = pacer or gitlab_pacer(clock, sleep)

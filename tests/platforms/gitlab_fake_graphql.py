@@ -63,12 +63,29 @@ class FakeGraphQL:
             "workItemConvert": self._convert,
             "workItemSetParent": self._set_parent,
             "workItemChildren": self._children,
+            "repositoryBlobs": self._blobs,
         }.get(op)
         if handler is None:
             return httpx.Response(200, json={"errors": [{"message": f"unexpected operation {op}"}]})
         return httpx.Response(200, headers=self.headers, json=handler(variables))
 
     # ---------------------------------------------------------------------------- handlers
+
+    def _blobs(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """project.repository.blobs(ref, paths): a node per existing path; rawTextBlob is null
+        for binary content."""
+        if variables.get("project") != self.gitlab.spec.full_name:
+            return {"data": {"project": None}}
+        files = self.gitlab.commits.get(variables.get("ref", ""), {})
+        nodes = []
+        for path in variables.get("paths") or []:
+            if path in files:
+                try:
+                    text = None if b"\0" in files[path] else files[path].decode("utf-8")
+                except UnicodeDecodeError:
+                    text = None
+                nodes.append({"path": path, "rawTextBlob": text})
+        return {"data": {"project": {"repository": {"blobs": {"nodes": nodes}}}}}
 
     def _issue(self, global_id: str | None) -> dict[str, Any] | None:
         if not global_id or not global_id.startswith("gid://gitlab/WorkItem/"):
