@@ -567,9 +567,10 @@ class PathIndex:
         while len(found) <= need and pending.next < len(pending.blocks):
             start = pending.blocks[pending.next] * BLOCK
             block = order[start : start + BLOCK]
-            if literal:
-                maybe = compress(range(start, start + len(block)), map(contains, block, repeat(literal)))
-                found.extend(i for i in maybe if match(order[i]))
+            if literal:  # all C-level: the literal test, then the regex on what passed it
+                hits = list(map(contains, block, repeat(literal)))
+                maybe = list(compress(range(start, start + len(block)), hits))
+                found.extend(compress(maybe, map(match, compress(block, hits))))
             else:
                 found.extend(compress(range(start, start + len(block)), map(match, block)))
             pending.next += 1
@@ -582,8 +583,8 @@ class PathIndex:
         key = (tuple(g.text for g in globs), limit)
         answer = self._answers.get(key)
         if answer is None:
-            if self._scanning is not False:
-                self.prime(g for g in globs if g.text not in self._pending)
+            if self._scanning is not False and (missing := [g for g in globs if g.text not in self._pending]):
+                self.prime(missing)
             if not self._scanning:
                 answer = self._buckets().candidates(globs, limit)
             else:
