@@ -75,6 +75,9 @@ async def measure() -> list[tuple[str, int, str]]:
         s = mark()
         await repo.file(".readiness.yml", SPEC.head)
         rows.append(("one file's content", *since(s)))
+        s = mark()
+        await repo.files(sorted(fake.spec.files)[:120], SPEC.head)
+        rows.append((f"contents of {min(120, len(fake.spec.files))} files (GraphQL, 50 a query)", *since(s)))
 
         s = mark()
         await repo.ensure_labels(("readiness", "readiness:service"))
