@@ -525,14 +525,8 @@ class PathIndex:
 
     def _blocks(self) -> list[bytes]:
         if not self._texts and self.files:
-            self._order = order = sorted(self.files, key=_count)  # shallowest first, then by name
-            for start in range(0, len(order), BLOCK):
-                block = order[start : start + BLOCK]
-                text = "\n".join(block)
-                if text.count("\n") != len(block) - 1:
-                    self._odd.append(len(self._texts))
-                    text = "\n".join(p.replace("\n", pathscan.NEWLINE_STANDIN) for p in block)
-                self._texts.append(f"{text}\n".encode("utf-8", "surrogateescape"))
+            self._order = sorted(self.files, key=_count)  # shallowest first, then by name
+            self._texts, self._odd = _blocks_of(self._order)
         return self._texts
 
     def prime(self, globs: Iterable[Glob]) -> None:
@@ -621,6 +615,36 @@ class PathIndex:
         return self.candidates(globs, len(self.files))[0]
 
 
+def _blocks_of(paths: Sequence[str]) -> tuple[list[bytes], list[int]]:
+    """`paths` as newline-separated blocks of BLOCK, and the blocks holding a path with a newline
+    (written with a stand-in there, so every block must be checked for those)."""
+    texts: list[bytes] = []
+    odd: list[int] = []
+    for start in range(0, len(paths), BLOCK):
+        block = paths[start : start + BLOCK]
+        text = "\n".join(block)
+        if text.count("\n") != len(block) - 1:
+            odd.append(len(texts))
+            text = "\n".join(p.replace("\n", pathscan.NEWLINE_STANDIN) for p in block)
+        texts.append(f"{text}\n".encode("utf-8", "surrogateescape"))
+    return texts, odd
+
+
+def matching_any(paths: Sequence[str], globs: Sequence[Glob]) -> set[str] | None:
+    """Every path any glob matches, from one Hyperscan pass in path order (no depth order is
+    needed for a set): what `ignore:` hides. None without Hyperscan."""
+    scanner = pathscan.block_filter(globs)
+    if scanner is None:
+        return None
+    texts, odd = _blocks_of(paths)
+    hits = scanner.scan(texts)
+    found: set[str] = set()
+    for glob in {g.text: g for g in globs}.values():
+        for number in sorted(set(hits[glob.text]).union(odd)):
+            found.update(filter(glob.regex.match, paths[number * BLOCK : (number + 1) * BLOCK]))
+    return found
+
+
 def _entry(glob: Glob, path: str) -> str:
     """The file itself, or the directory through which the glob matches it ("docs/adr/")."""
     match = glob.regex.match(path)
@@ -628,4 +652,13 @@ def _entry(glob: Glob, path: str) -> str:
     return path[:end] if end < len(path) else path
 
 
-__all__ = ["Glob", "GlobError", "PathIndex", "compile_glob", "depth_key", "naive_files", "paused_gc"]
+__all__ = [
+    "Glob",
+    "GlobError",
+    "PathIndex",
+    "compile_glob",
+    "depth_key",
+    "matching_any",
+    "naive_files",
+    "paused_gc",
+]

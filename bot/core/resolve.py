@@ -7,7 +7,7 @@ bot (reading through an API at a commit) and the CLI (reading a checkout) share 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,8 @@ from pathspec import GitIgnoreSpec
 
 from bot.core import yamlload
 from bot.core.errors import ConfigError
+from bot.core.globs import compile_glob
+from bot.core.pathindex import matching_any
 from bot.core.rules import Rule, parse_rule
 from bot.core.snapshot import RepoSnapshot
 from bot.core.templates import Template, parse_template
@@ -224,15 +226,19 @@ def vendored(paths: Iterable[str]) -> list[str]:
 def apply_ignore(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
     """The snapshot without vendored dependencies (unless `ignore_vendored: false`) and without
     the paths `ignore:` names, so no rule can tick on them."""
-    paths: Iterable[str] = snapshot.paths
-    if config.ignore_vendored:
-        paths = filterfalse(_VENDORED.search, paths)
-    if config.ignore:
-        spec = GitIgnoreSpec.from_lines(config.ignore)
-        paths = (p for p in paths if not spec.match_file(p))
-    if paths is snapshot.paths:
+    globs = [*(f"{d}/" for d in VENDORED_DIRS if config.ignore_vendored), *config.ignore]
+    if not globs:
         return snapshot
-    kept = tuple(paths)
+    paths: Sequence[str] = snapshot.paths
+    hidden = matching_any(paths, [compile_glob(g) for g in globs])  # one Hyperscan pass for all
+    if hidden is not None:
+        kept = tuple(p for p in paths if p not in hidden) if hidden else tuple(paths)
+    else:  # no Hyperscan: a regex for the vendored names, pathspec for the rest, path by path
+        rest: Iterable[str] = filterfalse(_VENDORED.search, paths) if config.ignore_vendored else paths
+        if config.ignore:
+            spec = GitIgnoreSpec.from_lines(config.ignore)
+            rest = (p for p in rest if not spec.match_file(p))
+        kept = tuple(rest)
     return snapshot if len(kept) == len(snapshot.paths) else replace(snapshot, paths=kept)
 
 

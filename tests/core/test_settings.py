@@ -598,3 +598,25 @@ def test_vendored_dependencies_are_left_out_unless_asked_for() -> None:
     both = parse("ignore: [docs/]\n")
     assert apply_ignore(both, snapshot).paths == ("Dockerfile", "go.mod", "src/myvendor/app.go")
     assert error_of("ignore_vendored: sometimes\n").startswith(".readiness.yml:1:18: ignore_vendored:")
+
+
+def test_ignore_gives_the_same_paths_with_and_without_hyperscan(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from bot.core import pathscan
+
+    rng = random.Random(5)
+    words = ["docs", "tests", "fixtures", "src", "gen", "a.snap", "x.py", "README.md", "build"]
+    paths = tuple(
+        sorted({"/".join(rng.choice(words) for _ in range(rng.randint(1, 5))) for _ in range(3000)})
+    )
+    paths += ("vendor/x/README.md", "a/node_modules/b/x.py", "src/myvendor/x.py")
+    ignore = "ignore: ['tests/**/fixtures/', '*.snap', 'gen/', build, '/docs/*.md']\n"
+    for vendored in (True, False):
+        config = parse(ignore + f"ignore_vendored: {str(vendored).lower()}\n")
+        answers = []
+        for enabled in (True, False):
+            monkeypatch.setattr(pathscan, "enabled", enabled)
+            answers.append(apply_ignore(config, RepoSnapshot(paths=paths)).paths)
+        assert answers[0] == answers[1] and 0 < len(answers[0]) < len(paths)
+        assert ("vendor/x/README.md" in answers[0]) is not vendored and "src/myvendor/x.py" in answers[0]
