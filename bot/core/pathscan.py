@@ -14,6 +14,7 @@ slow and memory-bound the first time it met a new vocabulary). It is optional: w
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -26,6 +27,8 @@ except ImportError:  # pragma: no cover - platforms without a wheel
     _hs = None
 
 from bot.core.globs import Glob
+
+log = logging.getLogger(__name__)
 
 _GROUP = re.compile(r"\(\?P<\w+>")
 _ANY_DIRS = "^(?:.+/)?"
@@ -90,7 +93,7 @@ class BlockFilter:
 
 MIN_PATHS = 20_000  # below this a tree is indexed in pure Python unless its globs are compiled
 _CACHE_SIZE = 8  # compiled glob sets kept; the shipped set is about 1.6 MB
-_cache: OrderedDict[tuple[str, ...], BlockFilter] = OrderedDict()
+_cache: OrderedDict[tuple[str, ...], BlockFilter | None] = OrderedDict()  # None: refused
 _cache_lock = threading.Lock()
 
 
@@ -103,13 +106,19 @@ def block_filter(globs: Sequence[Glob], *, compile: bool = True) -> BlockFilter 
     unique = {g.text: g for g in globs}
     key = tuple(sorted(unique))
     with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
+        if key in _cache:
             _cache.move_to_end(key)
-            return found
+            return _cache[key]
     if not compile:
         return None
-    found = _compile([unique[text] for text in key])
+    found: BlockFilter | None = _compile([unique[text] for text in key])
+    if found is not None and len(found.unfiltered) > max(8, len(key) // 4):
+        # Hyperscan took too few of them (or none: an unsupported CPU): checking every block for
+        # the rest would be slower than the pure-Python index, which the caller falls back to
+        log.warning(
+            "Hyperscan refused %d of %d globs; using the pure-Python index", len(found.unfiltered), len(key)
+        )
+        found = None
     with _cache_lock:
         _cache[key] = found
         while len(_cache) > _CACHE_SIZE:

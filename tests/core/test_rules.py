@@ -645,3 +645,22 @@ def test_threads_share_a_compiled_filter_safely(monkeypatch: pytest.MonkeyPatch)
         answers = list(pool.map(answer, trees * 3))
     for paths, got in zip(trees * 3, answers, strict=True):
         assert got == [naive_files(paths, t) for t in texts]
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_when_hyperscan_refuses_most_globs_the_python_index_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # e.g. a CPU Hyperscan does not support: every compile fails
+    monkeypatch.setattr(pathscan, "enabled", True)
+    monkeypatch.setattr(pathscan, "MIN_PATHS", 0)
+    monkeypatch.setattr(pathscan, "_cache", pathscan.OrderedDict())
+    compiles = []
+    monkeypatch.setattr(pathscan, "_database", lambda expressions: compiles.append(len(expressions)))
+    paths = realistic_tree(random.Random(6), 2000)
+    texts = ["*.md", "Dockerfile", "docs/adr/*.md", "**/runbook*", "*.go", "Chart.yaml", "*.tf", "a/", "b/"]
+    globs = [compile_glob(t) for t in texts]
+    for _ in range(2):
+        index = PathIndex.build(paths)
+        index.prime(globs)
+        assert [index.matching_files([g]) for g in globs] == [naive_files(paths, t) for t in texts]
+    assert pathscan.block_filter(globs) is None
+    assert compiles.count(len(texts)) == 1  # the refusal is remembered, not retried every sync
