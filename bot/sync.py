@@ -340,7 +340,11 @@ class Syncer:
         with session_scope(self.engine) as s:
             tracking.record_intent(s, repository_id=self.repository_id, key=want.key)
         issue = await self.platform.create_issue(
-            title=want.title, body=want.body, labels=want.labels, assignees=want.assignees
+            title=want.title,
+            body=want.body,
+            labels=want.labels,
+            assignees=want.assignees,
+            child=want.key.startswith(tracker.SECTION_PREFIX),
         )
         self._writes += 1
         if want.state == "closed":

@@ -28,13 +28,16 @@ _ITEM_LINE = re.compile(r"^\s*[-*+] \[([ xX~])\] <!-- readiness:item (?P<key>[^\
 _MARKER = re.compile(r"<!-- readiness:(?P<kind>epic|section|config-error)(?: (?P<ref>\S+))? (?P<v>v\d+) -->")
 
 
+SECTION_PREFIX = "section:"
+
+
 def section_key(checklist: str, section: str) -> str:
-    return f"section:{checklist}:{section}"
+    return f"{SECTION_PREFIX}{checklist}:{section}"
 
 
 def marker_for(key: str) -> str:
     """The hidden marker for an issue key: how the bot recognises its own issues."""
-    if key.startswith("section:"):
+    if key.startswith(SECTION_PREFIX):
         _, checklist, section = key.split(":", 2)
         return f"{MARKER_PREFIX}section {checklist}/{section} {SCHEMA} -->"
     return f"{MARKER_PREFIX}{key} {SCHEMA} -->"

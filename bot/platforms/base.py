@@ -167,8 +167,17 @@ class Platform(Protocol):
     async def ci_results(self, commit: str) -> list[CIResult]: ...
 
     async def create_issue(
-        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
-    ) -> Issue: ...
+        self,
+        *,
+        title: str,
+        body: str,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        child: bool = False,
+    ) -> Issue:
+        """`child`: it will be linked under a parent (a section under the epic); a platform
+        that has a child type (GitLab tasks) may create it as one directly."""
+        ...
 
     async def get_issue(self, number: int) -> Issue: ...
 

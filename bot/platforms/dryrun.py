@@ -66,7 +66,13 @@ class DryRunPlatform:
     # ---------------------------------------------------------------------------- writes
 
     async def create_issue(
-        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+        self,
+        *,
+        title: str,
+        body: str,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        child: bool = False,
     ) -> Issue:
         number, self._next = self._next, self._next - 1
         issue = Issue(number, number, title, body, "open", labels, assignees, self.bot_login)

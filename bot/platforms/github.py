@@ -237,7 +237,13 @@ class GitHubRepo:
     # --------------------------------------------------------------------------------- issues
 
     async def create_issue(
-        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+        self,
+        *,
+        title: str,
+        body: str,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        child: bool = False,
     ) -> Issue:
         payload = {"title": title, "body": body, "labels": list(labels), "assignees": list(assignees)}
         return convert.issue((await self._call("POST", "/issues", json=payload)).json())

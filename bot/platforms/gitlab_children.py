@@ -78,7 +78,8 @@ class ChildLinks:
         """Convert the child to a Task and set the epic as its parent; False: use links instead."""
         hierarchy = self.client.hierarchy
         task_type, issue_type = await self.client.run(lambda: hierarchy.types(self.full_name))
-        await self._write(lambda: hierarchy.convert(child.id, task_type))
+        if child.id not in hierarchy.created_tasks:  # created as a task: nothing to convert
+            await self._write(lambda: hierarchy.convert(child.id, task_type))
         if not hierarchy.rest_checked:
             # Before GitLab 16.3 the REST issues API hid tasks (404): every later edit of the
             # section would fail. Checked once per client, on the first converted section.

@@ -69,6 +69,10 @@ class Hierarchy:
         self.linking = mode == "auto"  # make new children through the hierarchy
         self.reading = mode == "auto"  # list children through GraphQL
         self.rest_checked = False  # the REST issues API served a converted task once
+        # Once tasks are known to work here, sections are created as tasks (REST `issue_type`,
+        # GitLab 16.3+), saving the conversion; False after this GitLab refused that once.
+        self.create_tasks = True
+        self.created_tasks: set[int] = set()  # ids of issues created as tasks (no conversion)
         self.reason: str | None = None  # why we fell back, for logs and tests
         self._types: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()

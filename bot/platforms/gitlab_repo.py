@@ -182,15 +182,53 @@ class GitLabRepo(ChildLinks):
     # ------------------------------------------------------------------------------ issues
 
     async def create_issue(
-        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+        self,
+        *,
+        title: str,
+        body: str,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        child: bool = False,
     ) -> Issue:
-        def create() -> Issue:
+        hierarchy = self.client.hierarchy
+        as_task = child and hierarchy.linking and hierarchy.create_tasks
+
+        def create(issue_type: str | None) -> Issue:
             data: dict[str, Any] = {"title": title, "description": body, "labels": list(labels)}
             if assignees:
                 data["assignee_ids"] = self._user_ids(assignees)
+            if issue_type:
+                data["issue_type"] = issue_type
             return self._issue(self._project.issues.create(data).attributes)
 
-        return await self._write(create)
+        if as_task:  # a section: a task from the start saves converting it when it is linked
+            try:
+                issue = await self._write(lambda: create("task"))
+            except Invalid as exc:  # a GitLab whose REST API does not create tasks: convert instead
+                log.info("gitlab.create_task_refused", error=str(exc))
+                hierarchy.create_tasks = False
+            else:
+                if await self._rest_serves(issue):
+                    hierarchy.created_tasks.add(issue.id)
+                return issue
+        return await self._write(lambda: create(None))
+
+    async def _rest_serves(self, task: Issue) -> bool:
+        """Before GitLab 16.3 the REST issues API hid tasks (404), so every later edit of a task
+        section would fail: checked once per client, on its first task. If hidden, the task is
+        made an issue again and sections are linked with `relates_to` from then on."""
+        hierarchy = self.client.hierarchy
+        if hierarchy.rest_checked:
+            return True
+        try:
+            await self.client.run(lambda: self._project.issues.get(task.number))
+        except NotFound:
+            _, issue_type = await self.client.run(lambda: hierarchy.types(self.full_name))
+            await self._convert_back(task, issue_type)
+            hierarchy.give_up("the REST issues API does not serve tasks on this GitLab")
+            return False
+        hierarchy.rest_checked = True
+        return True
 
     async def get_issue(self, number: int) -> Issue:
         return await self.client.run(lambda: self._issue(self._project.issues.get(number).attributes))

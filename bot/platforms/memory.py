@@ -208,7 +208,13 @@ class MemoryPlatform:
         return list(self.ci.get(commit, []))
 
     async def create_issue(
-        self, *, title: str, body: str, labels: tuple[str, ...] = (), assignees: tuple[str, ...] = ()
+        self,
+        *,
+        title: str,
+        body: str,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        child: bool = False,
     ) -> Issue:
         self._log("create_issue", title)
         if not title.strip():

@@ -168,6 +168,8 @@ async def test_sections_become_child_tasks_where_gitlab_allows(bot: Bot, fake: F
     epic, build, ops = issues["epic"], issues["section:service:build"], issues["section:service:operations"]
     assert fake.graphql.children_of(epic["iid"]) == [build["iid"], ops["iid"]]
     assert (build["type"], ops["type"], epic["type"]) == ("TASK", "TASK", "ISSUE")
+    # sections are created as tasks (REST issue_type=task): none needs converting
+    assert fake.graphql.operations.count("workItemConvert") == 0
     assert linked_to(fake, epic["iid"]) == set()  # no relates_to links needed
     assert f"#{build['iid']}" in epic["description"] and boxes(build) == {
         "container": True,

@@ -244,6 +244,16 @@ class PlatformContract:
         await p.unlink_child(epic, a)
         assert [c.number for c in await p.list_children(epic)] == [b.number]
 
+    async def test_children_created_as_children_work_like_any_issue(self, world: World) -> None:
+        p = world.platform
+        epic = await p.get_issue(1)
+        a = await p.create_issue(title="Section A", body="- [ ] a", labels=("readiness",), child=True)
+        await p.link_child(epic, a)
+        assert [c.number for c in await p.list_children(epic)] == [a.number]
+        edited = await p.update_issue(a.number, IssueUpdate(body="- [x] a", state="closed"))
+        assert (edited.body, edited.state, edited.labels) == ("- [x] a", "closed", ("readiness",))
+        assert (await p.get_issue(a.number)).title == "Section A"
+
     # ---------------------------------------------------------------------------- comments
 
     async def test_comments_create_update_list(self, world: World) -> None:

@@ -84,6 +84,7 @@ class FakeGitLab:
         self.base = BASE
         self.graphql = FakeGraphQL(self)  # mount on a respx router to serve /api/graphql
         self.rest_hides_tasks = False  # GitLab before 16.3: the REST issues API 404s on tasks
+        self.rest_creates_tasks = True  # GitLab 16.3+: POST issues takes issue_type=task
         self.canned: list[Canned] = []
         self._path = ""  # of the request being answered, for pagination links
         self._tree_cache: dict[str, list[dict[str, Any]]] = {}
@@ -301,8 +302,16 @@ class FakeGitLab:
         labels = tuple(_labels(body.get("labels", "")))
         for name in labels:  # GitLab creates unknown labels on use
             self.labels.setdefault(name, self._label(name))
+        kind = body.get("issue_type") or "issue"
+        if kind not in (
+            ("issue", "incident", "test_case", "task")
+            if self.rest_creates_tasks
+            else ("issue", "incident", "test_case")
+        ):
+            return _reply(400, {"error": "issue_type does not have a valid value"})
         self.issues[iid] = self._issue(iid, body["title"], body.get("description", ""),
                                        self.spec.bot_login, labels, assignees, "open")  # fmt: skip
+        self.issues[iid].update(issue_type=kind, type=kind.upper())
         self.notes[iid] = []
         return 201, {}, self.issues[iid]
 

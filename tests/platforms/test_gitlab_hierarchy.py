@@ -184,6 +184,50 @@ async def test_a_rest_api_that_hides_tasks_keeps_sections_as_issues(world: GitLa
     assert convert_types == [TASK_TYPE, ISSUE_TYPE]
 
 
+# ------------------------------------------------------------ sections created as tasks
+
+
+async def sections_as_tasks(world: GitLabWorld, n: int) -> tuple[Issue, list[Issue]]:
+    p = world.platform
+    epic = await p.create_issue(title="Production readiness", body="epic")
+    sections = [await p.create_issue(title=f"Section {i}", body=f"- [ ] {i}", child=True) for i in range(n)]
+    for section in sections:
+        await p.link_child(epic, section)
+    return epic, sections
+
+
+async def test_sections_created_as_tasks_need_no_conversion(
+    world: GitLabWorld, rsps: responses.RequestsMock
+) -> None:
+    start = len(rsps.calls)
+    epic, sections = await sections_as_tasks(world, 17)
+    fake = world.fake
+    assert [fake.issues[s.number]["type"] for s in sections] == ["TASK"] * 17
+    assert fake.issues[epic.number]["type"] == "ISSUE"
+    assert fake.graphql.children_of(epic.number) == [s.number for s in sections]
+    # REST: 18 creations + one check that the REST API serves tasks; GraphQL: 1 type lookup + 17
+    # parents (converting first cost 17 more)
+    assert len(rsps.calls) - start == 19 and len(graphql_calls(world)) == 18
+    assert "workItemConvert" not in fake.graphql.operations
+
+
+async def test_a_gitlab_that_will_not_create_tasks_converts_them(world: GitLabWorld) -> None:
+    world.fake.rest_creates_tasks = False
+    epic, sections = await sections_as_tasks(world, 2)
+    assert [world.fake.issues[s.number]["type"] for s in sections] == ["TASK", "TASK"]
+    assert world.fake.graphql.operations.count("workItemConvert") == 2
+    assert world.fake.graphql.children_of(epic.number) == [s.number for s in sections]
+
+
+async def test_a_task_the_rest_api_hides_becomes_an_issue_again(world: GitLabWorld) -> None:
+    world.fake.rest_hides_tasks = True  # GitLab before 16.3
+    epic, sections = await sections_as_tasks(world, 2)
+    assert [world.fake.issues[s.number]["type"] for s in sections] == ["ISSUE", "ISSUE"]
+    assert [link[1:] for link in world.fake.links] == [(epic.number, s.number) for s in sections]
+    assert world.fake.graphql.parents == {}
+    assert "does not serve tasks" in (world.platform.client.hierarchy.reason or "")
+
+
 # ---------------------------------------------------------------- retries and rate limits
 
 
