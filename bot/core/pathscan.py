@@ -92,7 +92,10 @@ class BlockFilter:
 
 
 MIN_PATHS = 20_000  # below this a tree is indexed in pure Python unless its globs are compiled
-_CACHE_SIZE = 8  # compiled glob sets kept; the shipped set is about 1.6 MB
+_CACHE_SIZE = 64  # compiled glob sets kept: checklists' sets (the shipped one is about 1.6 MB
+# and 0.3 s to compile) and repositories' `ignore:` sets (a few KB each)
+_LARGE = 100  # globs: at most _LARGE_KEPT sets this big stay compiled
+_LARGE_KEPT = 8
 _cache: OrderedDict[tuple[str, ...], BlockFilter | None] = OrderedDict()  # None: refused
 _cache_lock = threading.Lock()
 
@@ -121,8 +124,14 @@ def block_filter(globs: Sequence[Glob], *, compile: bool = True) -> BlockFilter 
         found = None
     with _cache_lock:
         _cache[key] = found
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        # evict the least recently used, but never let the many small `ignore:` sets push out
+        # the few large sets that are expensive to compile again
+        large = [k for k in _cache if len(k) >= _LARGE]
+        while len(large) > _LARGE_KEPT:
+            del _cache[large.pop(0)]
+        small = [k for k in _cache if len(k) < _LARGE]
+        while len(small) > _CACHE_SIZE - _LARGE_KEPT:
+            del _cache[small.pop(0)]
     return found
 
 

@@ -664,3 +664,17 @@ def test_when_hyperscan_refuses_most_globs_the_python_index_answers(monkeypatch:
         assert [index.matching_files([g]) for g in globs] == [naive_files(paths, t) for t in texts]
     assert pathscan.block_filter(globs) is None
     assert compiles.count(len(texts)) == 1  # the refusal is remembered, not retried every sync
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_many_small_ignore_sets_do_not_evict_the_checklists_compiled_globs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pathscan, "enabled", True)
+    monkeypatch.setattr(pathscan, "_cache", pathscan.OrderedDict())
+    checklist = [compile_glob(f"*.ext{i}") for i in range(pathscan._LARGE)]
+    compiled = pathscan.block_filter(checklist)
+    for i in range(2 * pathscan._CACHE_SIZE):  # one repository's `ignore:` after another
+        pathscan.block_filter([compile_glob(f"generated{i}/"), compile_glob("vendor/")])
+    assert pathscan.block_filter(checklist, compile=False) is compiled
+    assert len(pathscan._cache) <= pathscan._CACHE_SIZE
