@@ -160,8 +160,10 @@ class Platform(Protocol):
     async def files(
         self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
     ) -> dict[str, bytes | None]:
-        """Several files at once, as `file` would give each: in as few calls as the platform
-        allows (GitHub: 50 per GraphQL query), so a sync's `contains` rules cost a few reads."""
+        """Several files in as few calls as the platform allows (GitHub and GitLab: 50 per
+        GraphQL query), so a sync's `contains` rules cost a few reads. Best effort: the result
+        holds the paths read that way, each as `file` would give it (None: no such file); the
+        caller reads any other path with `file`, if it still needs it."""
         ...
 
     async def ci_results(self, commit: str) -> list[CIResult]: ...

@@ -179,8 +179,8 @@ class GitHubRepo:
         self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
     ) -> dict[str, bytes | None]:
         """Up to FILES_PER_QUERY files per GraphQL query (against GraphQL's own rate limit, one
-        point a query); any file the query cannot give exactly (binary, truncated, an error) is
-        read through REST instead."""
+        point a query). Files a query cannot give exactly (binary, truncated, an error) are left
+        out, as are all when GraphQL refuses: the caller reads those through REST if needed."""
         out: dict[str, bytes | None] = {}
         for start in range(0, len(paths), FILES_PER_QUERY):
             batch = list(paths[start : start + FILES_PER_QUERY])
@@ -188,13 +188,8 @@ class GitHubRepo:
                 found = await self._blobs(batch, commit)
             except PlatformError as exc:  # GraphQL refused (rate limit, outage): REST still works
                 log.info("github.graphql_read_failed", files=len(batch), error=str(exc))
-                found = {}
-            for path in batch:
-                if path in found:
-                    content = found[path]
-                    out[path] = None if content is None else content[:max_bytes]
-                else:
-                    out[path] = await self.file(path, commit, max_bytes=max_bytes)
+                return out
+            out.update({p: None if c is None else c[:max_bytes] for p, c in found.items()})
         return out
 
     async def _blobs(self, paths: list[str], commit: str) -> dict[str, bytes | None]:

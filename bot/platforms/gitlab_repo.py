@@ -97,27 +97,24 @@ class GitLabRepo(ChildLinks):
     async def files(
         self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
     ) -> dict[str, bytes | None]:
-        """FILES_PER_QUERY files per GraphQL `repository.blobs` query (REST has no batch read);
-        binary files, and every file when GraphQL is refused or absent, are read through REST."""
+        """FILES_PER_QUERY files per GraphQL `repository.blobs` query (REST has no batch read).
+        Binary files are left out, as is everything on a GitLab that refuses the query (asked
+        once per client): the caller reads those through REST if needed."""
 
         def fetch() -> dict[str, bytes | None]:
             out: dict[str, bytes | None] = {}
             for start in range(0, len(paths), FILES_PER_QUERY):
+                if not self.client.blob_queries:
+                    break
                 batch = list(paths[start : start + FILES_PER_QUERY])
-                found: dict[str, bytes | None] = {}
-                if self.client.blob_queries:
-                    try:
-                        found = self._blobs(batch, commit)
-                    except PlatformError as exc:
-                        log.info("gitlab.graphql_read_failed", files=len(batch), error=str(exc))
-                        if isinstance(exc, Invalid | NotFound):  # this GitLab has no such query
-                            self.client.blob_queries = False
-                for path in batch:
-                    if path in found:
-                        content = found[path]
-                        out[path] = None if content is None else content[:max_bytes]
-                    else:
-                        out[path] = self._read_capped(path, commit, max_bytes)
+                try:
+                    found = self._blobs(batch, commit)
+                except PlatformError as exc:
+                    log.info("gitlab.graphql_read_failed", files=len(batch), error=str(exc))
+                    if isinstance(exc, Invalid | NotFound):  # this GitLab has no such query
+                        self.client.blob_queries = False
+                    break
+                out.update({p: None if c is None else c[:max_bytes] for p, c in found.items()})
             return out
 
         return await self.client.run(fetch)

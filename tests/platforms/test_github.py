@@ -175,20 +175,13 @@ async def test_files_come_fifty_to_a_graphql_query(repo: GitHubRepo, fake: FakeG
     assert _calls(fake, "POST", "/graphql") == 3 and _calls(fake, "GET", "/contents/") == 0
 
 
-async def test_binary_files_and_graphql_failures_fall_back_to_rest(
-    repo: GitHubRepo, fake: FakeGitHub
-) -> None:
+async def test_binary_files_and_refused_queries_are_left_to_rest(repo: GitHubRepo, fake: FakeGitHub) -> None:
     fake.push(SPEC.head, {**SPEC.files, "logo.png": b"\x89PNG\r\n\x1a\n\0\0", "a.md": b"# a\n"})
-    got = await repo.files(["logo.png", "a.md"], SPEC.head)
-    assert got == {"logo.png": b"\x89PNG\r\n\x1a\n\0\0", "a.md": b"# a\n"}
-    assert _calls(fake, "GET", "/contents/") == 1  # only the binary one
+    assert await repo.files(["logo.png", "a.md"], SPEC.head) == {"a.md": b"# a\n"}  # no text: not batched
     refused = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for installation."}]}
     fake.fail_next.append((r"POST /graphql$", httpx.Response(200, json=refused)))
-    assert await repo.files(["a.md", "README.md"], SPEC.head) == {
-        "a.md": b"# a\n",
-        "README.md": SPEC.files["README.md"],
-    }
-    assert _calls(fake, "GET", "/contents/") == 3
+    assert await repo.files(["a.md", "README.md"], SPEC.head) == {}
+    assert _calls(fake, "GET", "/contents/") == 0  # the caller reads what it still needs, one by one
 
 
 # --------------------------------------------------------------------- retries and rate limits
