@@ -43,8 +43,9 @@ def available() -> bool:
 
 
 def hyperscan_expression(glob: Glob) -> bytes | None:
-    """The glob's regex as a Hyperscan expression over newline-separated paths, or None when it
-    cannot be translated faithfully (non-ASCII classes would be compared byte by byte)."""
+    """A Hyperscan expression over newline-separated paths that matches in every line the glob's
+    regex matches (and rarely in a few more: the regex has the last word), or None when the regex
+    cannot be carried over safely (non-ASCII classes would be compared byte by byte)."""
     pattern = _GROUP.sub("(?:", glob.regex.pattern)
     if not pattern.isascii():
         return None
