@@ -1,4 +1,11 @@
-"""The small checklist the in-memory sync tests share."""
+"""The small checklist and the helpers the in-memory sync tests share."""
+
+from __future__ import annotations
+
+from bot.core import tracker
+from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.platforms.base import Issue
+from bot.platforms.memory import MemoryPlatform
 
 TEMPLATE = """
 id: svc
@@ -31,3 +38,43 @@ sections:
 """
 CONFIG = "checklists:\n  - svc\n"
 REPO = "octo-org/widgets"
+
+
+def ref() -> RepoRef:
+    return RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main")
+
+
+def push(commit: str, sender: str | None = "alice") -> Event:
+    return Event(
+        Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit, sender=sender
+    )
+
+
+def issues_by_key(platform: MemoryPlatform) -> dict[str, Issue]:
+    """The bot's issues by their key (epic, section:…); issues without a marker left out."""
+    return {key: i for i in platform.issues.values() if (key := tracker.key_from_body(i.body))}
+
+
+def boxes(issue: Issue) -> dict[str, bool]:
+    return {item: checked for (_, item), checked in tracker.parse_checkboxes(issue.body).items()}
+
+
+def tick_as(platform: MemoryPlatform, login: str, issue: Issue, item: str, *, ticked: bool = True) -> Event:
+    """A person (un)ticks one item in the web UI: the edit, and the `issues.edited` webhook it sends."""
+    previous = issue.body
+    was, now = ("[ ]", "[x]") if ticked else ("[x]", "[ ]")
+    body = previous.replace(
+        f"- {was} <!-- readiness:item {item} -->", f"- {now} <!-- readiness:item {item} -->"
+    )
+    platform.edit_issue_as(login, issue.number, body)
+    return Event(
+        Platform.GITHUB,
+        Kind.ISSUE_EDITED,
+        "issues",
+        action="edited",
+        repo=ref(),
+        sender=login,
+        issue_number=issue.number,
+        body=body,
+        previous_body=previous,
+    )

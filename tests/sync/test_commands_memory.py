@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE
+from memory_world import CONFIG, REPO, TEMPLATE, ref
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
@@ -40,10 +40,6 @@ async def world(engine):
     platform.set_permission("maria", "maintain")
     platform.set_permission("rita", "read")
     return platform, handler, clock
-
-
-def ref() -> RepoRef:
-    return RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main")
 
 
 def issues(platform) -> dict:

@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from memory_world import issues_by_key, push, ref, tick_as
 from sqlmodel import select
 
 from bot.core import tracker
-from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.core.events import Event, Kind, Platform
 from bot.core.settings import SummarySchedule
 from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
@@ -95,14 +96,6 @@ class Clock:
         return self.now
 
 
-def ref() -> RepoRef:
-    return RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main")
-
-
-def push(commit: str) -> Event:
-    return Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit)
-
-
 @pytest.fixture
 async def world(engine):
     client = MemoryClient()
@@ -130,24 +123,8 @@ async def a_week_of_work(platform, handler, clock) -> None:
     )
     await handler(push("c2"))
     clock.now = ONBOARDED + timedelta(days=3)
-    ops = next(i for i in platform.issues.values() if tracker.key_from_body(i.body) == "section:svc:ops")
-    ticked = ops.body.replace(
-        "- [ ] <!-- readiness:item svc/oncall -->", "- [x] <!-- readiness:item svc/oncall -->"
-    )
-    platform.edit_issue_as("carol", ops.number, ticked)
-    await handler(
-        Event(
-            Platform.GITHUB,
-            Kind.ISSUE_EDITED,
-            "issues",
-            action="edited",
-            repo=ref(),
-            sender="carol",
-            issue_number=ops.number,
-            body=ticked,
-            previous_body=ops.body,
-        )
-    )
+    ops = issues_by_key(platform)["section:svc:ops"]
+    await handler(tick_as(platform, "carol", ops, "svc/oncall"))
 
 
 async def test_the_weekly_summary_reports_the_weeks_changes_once(world, engine):

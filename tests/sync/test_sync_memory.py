@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE
+from memory_world import CONFIG, REPO, TEMPLATE, boxes, issues_by_key, push, ref, tick_as
 
-from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.snapshot import SUCCESS, CIResult
 from bot.core.templates import parse_template
@@ -25,26 +24,6 @@ def world(engine):
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
     return client, platform, handler
-
-
-def ref() -> RepoRef:
-    return RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main")
-
-
-def push(commit: str) -> Event:
-    return Event(
-        Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit, sender="alice"
-    )
-
-
-def issues_by_key(platform) -> dict:
-    return {
-        tracker.key_from_body(i.body): i for i in platform.issues.values() if tracker.key_from_body(i.body)
-    }
-
-
-def boxes(issue) -> dict:
-    return {item: checked for (_, item), checked in tracker.parse_checkboxes(issue.body).items()}
 
 
 def writes(platform) -> list:
@@ -140,47 +119,13 @@ async def test_a_human_tick_is_recorded_and_survives_reevaluation(world):
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     await handler(push("c1"))
     ops = issues_by_key(platform)["section:svc:ops"]
-    previous = ops.body
-    edited = previous.replace(
-        "- [ ] <!-- readiness:item svc/oncall -->", "- [x] <!-- readiness:item svc/oncall -->"
-    )
-    platform.edit_issue_as("carol", ops.number, edited)
-    await handler(
-        Event(
-            Platform.GITHUB,
-            Kind.ISSUE_EDITED,
-            "issues",
-            action="edited",
-            repo=ref(),
-            sender="carol",
-            issue_number=ops.number,
-            body=edited,
-            previous_body=previous,
-        )
-    )
+    await handler(tick_as(platform, "carol", ops, "svc/oncall"))
     ops = issues_by_key(platform)["section:svc:ops"]
     assert boxes(ops)["oncall"] is True
     assert "ticked by @carol" in ops.body
     # a person unticks an automatically ticked item: evidence must not tick it again
     build = issues_by_key(platform)["section:svc:build"]
-    prev = build.body
-    unticked = prev.replace(
-        "- [x] <!-- readiness:item svc/container -->", "- [ ] <!-- readiness:item svc/container -->"
-    )
-    platform.edit_issue_as("dave", build.number, unticked)
-    await handler(
-        Event(
-            Platform.GITHUB,
-            Kind.ISSUE_EDITED,
-            "issues",
-            action="edited",
-            repo=ref(),
-            sender="dave",
-            issue_number=build.number,
-            body=unticked,
-            previous_body=prev,
-        )
-    )
+    await handler(tick_as(platform, "dave", build, "svc/container", ticked=False))
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y", "docs/runbooks/a.md": "x"})
     await handler(push("c2"))
     assert boxes(issues_by_key(platform)["section:svc:build"])["container"] is False
