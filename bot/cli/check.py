@@ -161,7 +161,8 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
                 )
     own_removed = without_own_inputs(config, checkout.snapshot)
     snapshot = settings.apply_ignore(config, own_removed)
-    third_party = len(vendored(own_removed.paths)) if config.ignore_vendored else 0
+    removed = set(own_removed.paths).difference(snapshot.paths)
+    third_party = len(vendored(sorted(removed))) if config.ignore_vendored and removed else 0
     if third_party:
         notes.append(
             f"{third_party} of them in vendored dependency directories (node_modules/, vendor/, …) "

@@ -6,10 +6,8 @@ bot (reading through an API at a commit) and the CLI (reading a checkout) share 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
 from pathspec import GitIgnoreSpec
@@ -215,31 +213,32 @@ VENDORED_DIRS = (
     "venv",
     "site-packages",
 )
-_VENDORED = re.compile(f"(?<![^/])(?:{'|'.join(map(re.escape, VENDORED_DIRS))})/")
+VENDORED_GLOBS = tuple(f"{d}/" for d in VENDORED_DIRS)  # directories of that name, at any depth
 
 
-def vendored(paths: Iterable[str]) -> list[str]:
-    """The paths inside a vendored dependency directory (one C-level regex search per path)."""
-    return list(filter(_VENDORED.search, paths))
+def hidden_by(paths: Sequence[str], globs: Sequence[str]) -> set[str]:
+    """The paths any of these gitignore-style globs hides: one Hyperscan pass for all of them,
+    or pathspec one path at a time where Hyperscan is not installed."""
+    found = matching_any(paths, [compile_glob(g) for g in globs])
+    if found is None:
+        spec = GitIgnoreSpec.from_lines(globs)
+        found = {p for p in paths if spec.match_file(p)}
+    return found
+
+
+def vendored(paths: Sequence[str]) -> set[str]:
+    """The paths inside a vendored dependency directory."""
+    return hidden_by(paths, VENDORED_GLOBS)
 
 
 def apply_ignore(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
     """The snapshot without vendored dependencies (unless `ignore_vendored: false`) and without
     the paths `ignore:` names, so no rule can tick on them."""
-    globs = [*(f"{d}/" for d in VENDORED_DIRS if config.ignore_vendored), *config.ignore]
-    if not globs:
+    globs = [*(VENDORED_GLOBS if config.ignore_vendored else ()), *config.ignore]
+    hidden = hidden_by(snapshot.paths, globs) if globs else set()
+    if not hidden:
         return snapshot
-    paths: Sequence[str] = snapshot.paths
-    hidden = matching_any(paths, [compile_glob(g) for g in globs])  # one Hyperscan pass for all
-    if hidden is not None:
-        kept = tuple(p for p in paths if p not in hidden) if hidden else tuple(paths)
-    else:  # no Hyperscan: a regex for the vendored names, pathspec for the rest, path by path
-        rest: Iterable[str] = filterfalse(_VENDORED.search, paths) if config.ignore_vendored else paths
-        if config.ignore:
-            spec = GitIgnoreSpec.from_lines(config.ignore)
-            rest = (p for p in rest if not spec.match_file(p))
-        kept = tuple(rest)
-    return snapshot if len(kept) == len(snapshot.paths) else replace(snapshot, paths=kept)
+    return replace(snapshot, paths=tuple(p for p in snapshot.paths if p not in hidden))
 
 
 def without_own_inputs(config: RepoConfig, snapshot: RepoSnapshot) -> RepoSnapshot:
