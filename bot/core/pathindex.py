@@ -138,7 +138,6 @@ class _Buckets:
         self._memo: dict[str, _Bucket] = {}
         self._below_memo: dict[str, list[str]] = {}
         self._spans_memo: dict[str, tuple[int, Callable[[], _Chunks]]] = {}
-        self._candidates_memo: dict[tuple[tuple[str, ...], int], tuple[list[str], bool]] = {}
 
     # -- buckets, grouped on demand
 
@@ -446,11 +445,8 @@ class _Buckets:
     # -- answers for rules
 
     def candidates(self, globs: Sequence[Glob], limit: int) -> tuple[list[str], bool]:
-        """The `limit` shallowest files any glob matches (directories expanded); True if capped."""
-        key = (tuple(g.text for g in globs), limit)
-        hit = self._candidates_memo.get(key)
-        if hit is not None:
-            return hit
+        """The `limit` shallowest files any glob matches (directories expanded); True if capped.
+        Not memoised here: `PathIndex` keeps every answer."""
         lists: list[list[str]] = []
         for glob in globs:
             files, dirs = self.match(glob)
@@ -462,9 +458,7 @@ class _Buckets:
         else:  # each list is shallowest first: merge them, dropping repeats (they come together)
             merged = heapq.merge(*lists, key=depth_key)
             picked = [p for p, _ in islice(groupby(merged), limit + 1)]
-        result = (picked[:limit], len(picked) > limit)
-        self._candidates_memo[key] = result
-        return result
+        return picked[:limit], len(picked) > limit
 
     def _files_below(self, directory: str) -> list[str]:
         below = self._below_memo.get(directory)
@@ -472,10 +466,6 @@ class _Buckets:
             lo, hi = _span(self.files, directory)
             below = self._below_memo[directory] = _by_depth(self.files[lo:hi])
         return below
-
-    def matching_files(self, globs: Sequence[Glob]) -> list[str]:
-        """Every file any glob matches, shallowest first."""
-        return self.candidates(globs, len(self.files))[0]
 
 
 BLOCK = 256  # paths per scanned block: a glob's few matches cost at most this many regex checks
@@ -546,12 +536,9 @@ class PathIndex:
             if scanner is None:
                 self._buckets().prime(wanted)
                 return
-            hits = scanner.scan(self._blocks())
+            hits = scanner.scan(self._blocks(), always=self._odd)
             for glob in wanted:
-                blocks = hits[glob.text]
-                if self._odd:
-                    blocks = sorted(set(blocks).union(self._odd))
-                self._pending[glob.text] = _Pending(glob, blocks)
+                self._pending[glob.text] = _Pending(glob, hits[glob.text])
 
     def _found(self, glob: Glob, need: int) -> tuple[list[int], bool]:
         """Positions (in the shallowest-first order) of the glob's `need` shallowest files, and
@@ -637,10 +624,10 @@ def matching_any(paths: Sequence[str], globs: Sequence[Glob]) -> set[str] | None
     if scanner is None:
         return None
     texts, odd = _blocks_of(paths)
-    hits = scanner.scan(texts)
+    hits = scanner.scan(texts, always=odd)
     found: set[str] = set()
     for glob in {g.text: g for g in globs}.values():
-        for number in sorted(set(hits[glob.text]).union(odd)):
+        for number in hits[glob.text]:
             found.update(filter(glob.regex.match, paths[number * BLOCK : (number + 1) * BLOCK]))
     return found
 

@@ -67,8 +67,9 @@ class BlockFilter:
         self.unfiltered = list(unfiltered)  # globs Hyperscan could not take: every block may match
         self._local = threading.local()  # a scratch space per thread (they are not shareable)
 
-    def scan(self, blocks: Sequence[bytes]) -> dict[str, list[int]]:
-        """Glob text -> indices of the blocks it has a match in, in block order."""
+    def scan(self, blocks: Sequence[bytes], *, always: Sequence[int] = ()) -> dict[str, list[int]]:
+        """Glob text -> indices of the blocks it may have a match in, in block order; `always`:
+        blocks every glob must check (a path with a newline was written with a stand-in)."""
         hits: dict[str, list[int]] = {text: [] for text in self.texts}
         if self.database is not None:
             scratch = getattr(self._local, "scratch", None)
@@ -89,6 +90,8 @@ class BlockFilter:
         everywhere = list(range(len(blocks)))
         for text in self.unfiltered:
             hits[text] = everywhere
+        if always:
+            hits = {text: sorted(set(found).union(always)) for text, found in hits.items()}
         return hits
 
 
