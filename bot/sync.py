@@ -160,14 +160,10 @@ class Syncer:
         def read(path: str) -> bytes | None:  # called from the evaluation thread
             if path in fetched:
                 return fetched[path]
-            sha = tree.blobs.get(path)
-            if sha is not None and self.blobs is not None:
-                hit, content = self.blobs.get(self.platform.full_name, sha)
-                if hit:
-                    return content
-            content = asyncio.run_coroutine_threadsafe(self.platform.file(path, commit), loop).result()
-            if sha is not None and self.blobs is not None:
-                self.blobs.put(self.platform.full_name, sha, content)
+            hit, content = self._cached(tree.blobs.get(path))
+            if not hit:
+                content = asyncio.run_coroutine_threadsafe(self.platform.file(path, commit), loop).result()
+                self._remember(tree.blobs.get(path), content)
             return content
 
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
@@ -248,25 +244,24 @@ class Syncer:
         self, paths: list[str], blobs: Mapping[str, str], commit: str, max_bytes: int
     ) -> dict[str, bytes | None]:
         """The files `contains` rules will read that the blob cache lacks, in one batched read
-        (a push that leaves files alone reads nothing)."""
-        out: dict[str, bytes | None] = {}
-        missing: list[str] = []
-        for path in paths:
-            sha = blobs.get(path)
-            hit, content = (False, None)
-            if sha is not None and self.blobs is not None:
-                hit, content = self.blobs.get(self.platform.full_name, sha)
-            if hit:
-                out[path] = content
-            else:
-                missing.append(path)
-        if missing:
-            read = await self.platform.files(missing, commit, max_bytes=max(max_bytes, 1_000_000))
-            for path, content in read.items():
-                out[path] = content
-                if (sha := blobs.get(path)) is not None and self.blobs is not None:
-                    self.blobs.put(self.platform.full_name, sha, content)
-        return out
+        (a push that leaves files alone reads nothing); `read` finds the cached ones itself."""
+        missing = [path for path in paths if not self._cached(blobs.get(path))[0]]
+        if not missing:
+            return {}
+        found = await self.platform.files(missing, commit, max_bytes=max(max_bytes, 1_000_000))
+        for path, content in found.items():
+            self._remember(blobs.get(path), content)
+        return found
+
+    def _cached(self, sha: str | None) -> tuple[bool, bytes | None]:
+        """(hit, content) from the blob cache shared across syncs."""
+        if sha is None or self.blobs is None:
+            return False, None
+        return self.blobs.get(self.platform.full_name, sha)
+
+    def _remember(self, sha: str | None, content: bytes | None) -> None:
+        if sha is not None and self.blobs is not None:
+            self.blobs.put(self.platform.full_name, sha, content)
 
     def _desired_sections(
         self,
