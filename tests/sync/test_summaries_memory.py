@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from memory_world import issues_by_key, push, ref, tick_as
+from memory_world import REPO, TEMPLATE, issues_by_key, push, ref, tick_as
 from sqlmodel import select
 
 from bot.core import tracker
@@ -21,23 +21,6 @@ from bot.platforms.memory import MemoryClient
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Delivery, SummaryPost
 
-TEMPLATE = """
-id: svc
-title: Service basics
-version: 1
-sections:
-  - id: build
-    title: Build
-    items:
-      - {id: container, title: Container image, why: x, evidence: {files: [Dockerfile]}}
-      - {id: ci-tests, title: Tests in CI, why: x, evidence: {ci: ["test*"]}}
-  - id: ops
-    title: Operations
-    items:
-      - {id: runbook, title: Runbook, why: x, evidence: {files: ["docs/runbooks/"]}}
-      - {id: oncall, title: On-call rota agreed, why: x, manual: true}
-"""
-REPO = "octo-org/widgets"
 SHIPPED = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
 ONBOARDED = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # Monday, before 09:00
 MONDAY_0905 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
