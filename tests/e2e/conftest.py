@@ -63,6 +63,15 @@ def base_files(**extra: str) -> dict[str, str]:
     return {".readiness.yml": CONFIG, TEMPLATE_PATH: TEMPLATE, "README.md": "# widgets\n", **extra}
 
 
+def with_sbom_item(files: dict[str, str]) -> dict[str, str]:
+    """The same repository after a template change: a new `sbom` item in the build section."""
+    sbom = (
+        "      - id: sbom\n        title: SBOM published\n        why: Know what ships\n"
+        "        evidence: {files: [sbom.json]}\n  - id: operations"
+    )
+    return {**files, TEMPLATE_PATH: files[TEMPLATE_PATH].replace("  - id: operations", sbom)}
+
+
 def fixture(platform: str, name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / platform / name).read_text())
 

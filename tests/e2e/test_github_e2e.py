@@ -29,7 +29,7 @@ from bot.jobs.handlers import make_handler
 from bot.jobs.worker import Worker
 from bot.platforms.github import GitHubClient
 from bot.webhooks.verify import github_signature
-from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, new_delivery, running_bot
+from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
 
 SECRET = "e2e-github-secret"
 API = "https://github.test/api/v3"
@@ -313,12 +313,7 @@ async def test_config_change_adds_and_removes_items_keeping_states(bot: Bot, fak
     assert any("no longer part" in c["body"] for c in fake.comments[ops_number])
     assert "1 / 2 done (50%)" in issues["epic"]["body"]
     # a new item appears in the template; the existing tick survives (matched by item id)
-    files = base_files(Dockerfile="FROM x\n")
-    files[".github/readiness/service.yml"] = files[".github/readiness/service.yml"].replace(
-        "  - id: operations",
-        "      - id: sbom\n        title: SBOM published\n        why: Know what ships\n"
-        "        evidence: {files: [sbom.json]}\n  - id: operations",
-    )
+    files = with_sbom_item(base_files(Dockerfile="FROM x\n"))
     fake.push(HEAD3, files)
     await deliver(bot, "push", push_payload(HEAD3, HEAD2))
     await bot.drain()

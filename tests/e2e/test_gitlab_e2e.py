@@ -28,7 +28,7 @@ from bot.core import tracker
 from bot.core.templates import load_shipped
 from bot.jobs.checklist import ChecklistHandler
 from bot.platforms.gitlab import GitLabClient
-from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot
+from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
 
 TOKEN = "e2e-gitlab-hook-token"
 REPO = SPEC.full_name
@@ -304,12 +304,7 @@ async def test_config_change_adds_and_removes_items_keeping_states(bot: Bot, fak
     ops_iid = first["section:service:operations"]["iid"]
     assert ours(fake)["section:service:operations"]["state"] == "closed"
     assert any("no longer part" in n["body"] for n in fake.notes[ops_iid])
-    files = base_files(Dockerfile="FROM x\n")
-    files[".github/readiness/service.yml"] = files[".github/readiness/service.yml"].replace(
-        "  - id: operations",
-        "      - id: sbom\n        title: SBOM published\n        why: Know what ships\n"
-        "        evidence: {files: [sbom.json]}\n  - id: operations",
-    )
+    files = with_sbom_item(base_files(Dockerfile="FROM x\n"))
     fake.push(HEAD3, files)
     await deliver(bot, "Push Hook", push_payload(HEAD3, HEAD2))
     await bot.drain()
