@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.errors import ConfigError, InputError
-from bot.core.yamlload import MAX_ALIAS_NODES, format_path, load_yaml, suggest
+from bot.core.yamlload import MAX_ALIAS_NODES, MAX_DEPTH, format_path, load_yaml, suggest
 
 DOC = """\
 checklists:
@@ -173,9 +173,18 @@ def test_more_than_one_document_is_rejected() -> None:
 
 
 def test_deep_nesting_is_rejected_instead_of_crashing() -> None:
-    # libyaml's own composer segfaults on this; we must answer with an error
+    # libyaml's own composer segfaults on this; whichever layer stops it (newer PyYAML
+    # refuses deep flow levels itself), the answer is an error with the file and position
     err = error_of("[" * 5000 + "]" * 5000)
-    assert "nesting deeper than" in err.message
+    assert (err.file, err.line) == ("f.yml", 1)
+    assert err.column is not None
+
+
+def test_nesting_past_our_limit_names_the_limit_and_the_line() -> None:
+    deep = "".join(f"{'  ' * i}k{i}:\n" for i in range(MAX_DEPTH + 2)) + "  " * (MAX_DEPTH + 2) + "v: 1\n"
+    err = error_of(deep)
+    assert str(MAX_DEPTH) in err.message
+    assert err.line == MAX_DEPTH + 1  # the first mapping past the limit
 
 
 def test_merge_keys_are_rejected() -> None:
