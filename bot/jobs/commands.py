@@ -1,4 +1,4 @@
-"""Answer `/readiness …` comments on the bot's own issues: status, sync, skip, unskip, help.
+"""Answer `/readiness …` comments on the bot's own issues: status, sync, done, undo, skip, unskip, help.
 
 Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is written
 right *after* the reply, not before the work: the worker runs a repository's deliveries one at a
@@ -128,7 +128,7 @@ class CommandHandler:
         elif cmd.name == "status":
             run.lines.append(None)  # rendered after any skip and sync in the same comment
         else:
-            await self._skip_or_unskip(run, cmd)
+            await self._change_state(run, cmd)
 
     def _status(self, run: _Run) -> str:
         if run.loaded is None:
@@ -147,7 +147,7 @@ class CommandHandler:
             since=now - RECENT,
         )
 
-    async def _skip_or_unskip(self, run: _Run, cmd: Command) -> None:
+    async def _change_state(self, run: _Run, cmd: Command) -> None:
         login = run.event.sender or ""
         if run.permission is None:
             run.permission = await run.platform.permission(login) if login else "none"
@@ -158,9 +158,9 @@ class CommandHandler:
             )
             return
         if run.loaded is None:
-            run.lines.append("This repository has no valid `.readiness.yml`, so no item can be skipped.")
+            run.lines.append("This repository has no valid `.readiness.yml`, so no item can be changed.")
             return
-        known = {c.template.id: [i.id for _, i in c.template.items()] for c in run.loaded[1]}
+        known = {c.template.id: {i.id: i.title for _, i in c.template.items()} for c in run.loaded[1]}
         found = commands.resolve_item(cmd.target or "", known)
         if isinstance(found, str):
             run.lines.append(f"`/readiness {cmd.name} {cmd.target}`: {found}")
@@ -181,16 +181,39 @@ class CommandHandler:
 
 
 def _decide(cmd: Command, old: ItemState, login: str, now: datetime) -> tuple[str, ItemState | None]:
-    """The reply and the new state (None: nothing changes) for a permitted skip or unskip."""
+    """The reply and the new state (None: nothing changes) for a permitted state-changing command.
+
+    Repeating a command (a retry after a failed sync) changes nothing more and says the same."""
     ident = f"`{old.checklist}/{old.item_id}`"
     if old.status is Status.SKIPPED and old.actor == CONFIG_ACTOR:
         return f"{ident} is skipped in `.readiness.yml` ({old.reason}); change it there.", None
+    if cmd.name == "skip" and cmd.until is not None:
+        return (
+            f"Skips with an end date (`until {cmd.until}`) are not available yet; nothing was changed.",
+            None,
+        )
     if cmd.name == "skip":
         new = ItemState(
             old.checklist, old.item_id, Status.SKIPPED, actor=login, reason=cmd.reason, changed_at=now
         )
-        # the same skip again (a retry after a failed sync) changes nothing and says the same
         return f"⏭ Skipped {ident}: {cmd.reason}", new
+    if cmd.name == "done":
+        note = f": {cmd.reason}" if cmd.reason else ""
+        if old.status is Status.SKIPPED:
+            return f"{ident} is skipped ({old.reason}); `unskip` it first.", None
+        new = ItemState(
+            old.checklist, old.item_id, Status.DONE, actor=login, reason=cmd.reason, changed_at=now
+        )
+        return f"✔ Ticked {ident}{note}", new
+    if cmd.name == "undo":
+        if old.status is Status.SKIPPED:
+            return f"{ident} is skipped, not ticked; use `unskip` to track it again.", None
+        if not old.ticked:
+            return f"{ident} is not ticked, so there is nothing to undo.", None
+        # a person's untick outranks evidence from now on, exactly like unticking the box by hand
+        return f"↩ Unticked {ident}; evidence will not tick it again until a person does.", ItemState(
+            old.checklist, old.item_id, Status.OPEN, actor=login, changed_at=now
+        )
     if old.status is not Status.SKIPPED:
         return f"{ident} is not skipped, so there is nothing to unskip.", None
     return f"↩ {ident} is tracked again; evidence can tick it.", ItemState(

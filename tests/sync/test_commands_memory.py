@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, ref
+from memory_world import CONFIG, REPO, TEMPLATE, boxes, ref
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
@@ -204,7 +204,8 @@ async def test_sync_reacts_when_done_and_help_lists_the_commands(world):
     assert replies(platform, epic.number) == []
     await comment(handler, platform, "rita", epic.number, "/readiness help")
     [reply] = replies(platform, epic.number)
-    assert "`/readiness skip <checklist/item> <reason>`" in reply
+    assert "`/readiness skip <item> <reason>`" in reply
+    assert "`/readiness done <item> [note]`" in reply and "`/readiness undo <item>`" in reply
 
 
 async def test_recent_changes_in_status_cover_the_last_week(world):
@@ -254,3 +255,42 @@ async def test_status_after_sync_in_the_same_comment_shows_the_fresh_state(world
     await comment(handler, platform, "rita", epic.number, "/readiness status\n/readiness sync")
     [reply] = replies(platform, epic.number)
     assert "2 / 4 done (50%)" in reply and "`svc/runbook`: automatically" in reply
+
+
+async def test_done_by_title_part_ticks_with_the_note_and_undo_unticks_for_good(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    await comment(
+        handler,
+        platform,
+        "maria",
+        ops.number,
+        '/readiness done "on-call" agreed with SRE in the   weekly sync',
+    )
+    ops = issues(platform)["section:svc:ops"]
+    assert boxes(ops)["oncall"] is True
+    assert "ticked by @maria on 2026-11-22: agreed with SRE in the weekly sync" in ops.body
+    assert replies(platform, ops.number) == [
+        "@maria ✔ Ticked `svc/oncall`: agreed with SRE in the weekly sync"
+    ]
+    await comment(handler, platform, "maria", ops.number, "/readiness undo svc/oncall")
+    assert boxes(issues(platform)["section:svc:ops"])["oncall"] is False
+    # an automatic tick undone by a person stays unticked though its evidence is still there
+    build = issues(platform)["section:svc:build"]
+    await comment(handler, platform, "maria", build.number, "/readiness undo container")
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    build = issues(platform)["section:svc:build"]
+    assert boxes(build)["container"] is False and "unticked by @maria" in build.body
+
+
+async def test_done_by_a_read_only_user_and_an_ambiguous_title_change_nothing(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    before = ops.body
+    await comment(handler, platform, "rita", ops.number, "/readiness done svc/oncall")
+    assert issues(platform)["section:svc:ops"].body == before
+    assert "needs write access" in replies(platform, ops.number)[-1]
+    await comment(handler, platform, "maria", ops.number, "/readiness undo a")
+    assert issues(platform)["section:svc:ops"].body == before
+    assert "No item `a`" in replies(platform, ops.number)[-1]
