@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from bot.core.yamlload import suggest
 
 PREFIX = "/readiness"
-# `approve` and `why` are parsed already; they join NAMES when their handlers land
-NAMES = ("status", "sync", "done", "undo", "skip", "unskip", "help")
+# `approve` is parsed already; it joins NAMES when governed exemptions land
+NAMES = ("status", "sync", "why", "done", "undo", "skip", "unskip", "help")
 TARGETED = frozenset({"done", "undo", "skip", "unskip", "approve", "why"})
 # commands whose whole rest is the item, so an unquoted title part may have spaces
 WHOLE_REST = frozenset({"undo", "unskip", "approve", "why"})
@@ -28,6 +28,7 @@ _COMMAND = re.compile(r"^ {0,3}/readiness(?:\s+(?P<rest>.*))?$", re.IGNORECASE)
 USAGE = {
     "status": "`/readiness status`: progress, recent changes and what is next",
     "sync": "`/readiness sync` (or `refresh`): re-check the repository now",
+    "why": "`/readiness why <item>`: what the item looks for, what was found, and why it is (not) ticked",
     "done": "`/readiness done <item> [note]`: tick an item by hand, with an optional note (write access)",
     "undo": "`/readiness undo <item>`: untick an item ticked by hand (write access)",
     "skip": "`/readiness skip <item> <reason>`: mark an item not applicable (write access)",

@@ -62,6 +62,41 @@ def describe_rule(rule: Rule) -> str:
     return "evidence in the repository"
 
 
+def explain_item(checklist: ResolvedChecklist, item_id: str, state: ItemState) -> str:
+    """The answer to `/readiness why <item>`: what the item asks, what would tick it, and why it
+    is, or is not, ticked now."""
+    template = checklist.template
+    item = next(i for _, i in template.items() if i.id == item_id)
+    rule = checklist.extra_rules.get(item_id)
+    rules = [r for r in (item.rule, rule) if r is not None]
+    lines = [f"**{item.title}** `{template.id}/{item_id}`: {item.why}"]
+    if rules:
+        looked = " or ".join(describe_rule(r) for r in rules)
+        lines.append(f"- It ticks itself when the default branch has {looked}.")
+    else:
+        lines.append("- It is manual: no evidence can show it, so a person ticks it when it is done.")
+    who = _who(state.actor)
+    if state.status is Status.AUTO:
+        lines.append(f"- Ticked automatically: {state.evidence or 'the evidence was found'}.")
+    elif state.status is Status.DONE:
+        note = f" ({state.reason})" if state.reason else ""
+        lines.append(f"- Ticked by {who}{_on(state)}{note}; evidence no longer changes it.")
+    elif state.status is Status.SKIPPED:
+        by = "in `.readiness.yml`" if state.actor == CONFIG_ACTOR else f"by {who}{_on(state)}"
+        lines.append(f"- Not applicable: skipped {by} ({state.reason}). It does not count toward progress.")
+    elif state.actor:
+        lines.append(f"- Unticked by {who}{_on(state)}; evidence does not tick it again until a person does.")
+    elif rules:
+        lines.append("- Not ticked: the last check found none of that.")
+    else:
+        lines.append("- Not ticked yet.")
+    return "\n".join(lines)
+
+
+def _on(state: ItemState) -> str:
+    return f" on {state.changed_at:%Y-%m-%d}" if state.changed_at else ""
+
+
 def _state(states: Mapping[str, Mapping[str, ItemState]], checklist: str, item: str) -> ItemState:
     return states.get(checklist, {}).get(item) or ItemState(checklist=checklist, item_id=item)
 

@@ -1,4 +1,4 @@
-"""Answer `/readiness …` comments on the bot's own issues: status, sync, done, undo, skip, unskip, help.
+"""Answer `/readiness …` comments on the bot's own issues: status, sync, why, done, undo, skip, unskip, help.
 
 Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is written
 right *after* the reply, not before the work: the worker runs a repository's deliveries one at a
@@ -127,6 +127,8 @@ class CommandHandler:
             run.sync = True
         elif cmd.name == "status":
             run.lines.append(None)  # rendered after any skip and sync in the same comment
+        elif cmd.name == "why":
+            run.lines.append(self._why(run, cmd))
         else:
             await self._change_state(run, cmd)
 
@@ -146,6 +148,21 @@ class CommandHandler:
             numbers=numbers,
             since=now - RECENT,
         )
+
+    def _why(self, run: _Run, cmd: Command) -> str:
+        """Anyone may ask why: it reads, never changes."""
+        if run.loaded is None:
+            return "This repository has no valid `.readiness.yml` right now, so there is nothing to explain."
+        known = {c.template.id: {i.id: i.title for _, i in c.template.items()} for c in run.loaded[1]}
+        found = commands.resolve_item(cmd.target or "", known)
+        if isinstance(found, str):
+            return f"`/readiness why {cmd.target}`: {found}"
+        checklist_id, item = found
+        resolved = next(c for c in run.loaded[1] if c.template.id == checklist_id)
+        with session_scope(self.checklist.engine) as s:
+            states = tracking.load_states(s, repository_id=run.repository_id)
+        state = states.get(checklist_id, {}).get(item) or ItemState(checklist=checklist_id, item_id=item)
+        return summary.explain_item(resolved, item, state)
 
     async def _change_state(self, run: _Run, cmd: Command) -> None:
         login = run.event.sender or ""

@@ -294,3 +294,18 @@ async def test_done_by_a_read_only_user_and_an_ambiguous_title_change_nothing(wo
     await comment(handler, platform, "maria", ops.number, "/readiness undo a")
     assert issues(platform)["section:svc:ops"].body == before
     assert "No item `a`" in replies(platform, ops.number)[-1]
+
+
+async def test_why_explains_the_rule_and_the_state_to_anyone(world):
+    platform, handler, _ = world
+    build = issues(platform)["section:svc:build"]
+    await comment(
+        handler, platform, "rita", build.number, "/readiness why container\n/readiness why svc/oncall"
+    )
+    [reply] = replies(platform, build.number)
+    container, oncall = reply.removeprefix("@rita ").split("\n\n")
+    assert "**Container image** `svc/container`" in container
+    assert "ticks itself when the default branch has a file matching `Dockerfile`" in container
+    assert "Ticked automatically: found `Dockerfile`" in container
+    assert "It is manual" in oncall and "Not ticked yet" in oncall
+    assert issues(platform)["section:svc:build"].body == build.body  # read-only
