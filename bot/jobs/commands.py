@@ -11,8 +11,9 @@ would silently drop the command instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -84,6 +85,8 @@ class CommandHandler:
             owned = tracking.owned_issues(s, repository_id=repository_id)
             if not _ours(owned, event.issue_number) or _answered(s, repository_id, event.comment_id):
                 return []
+        if await self._flooded(event, platform, repository_id):
+            return []
         try:
             await platform.add_reaction(event.issue_number, event.comment_id, "eyes")
         except NotFound:
@@ -101,13 +104,54 @@ class CommandHandler:
             reply = await platform.create_comment(event.issue_number, who + text)
             reply_id = reply.id
         with session_scope(ch.engine) as s:
-            _record(s, repository_id, event, reply_id)
+            _record(s, repository_id, event, reply_id, self.checklist.clock())
         if run.sync:
             await platform.add_reaction(event.issue_number, event.comment_id, "+1")
         log.info(
             "commands.answered", by=event.sender, commands=[c.name for c in parsed if isinstance(c, Command)]
         )
         return results
+
+    async def _flooded(self, event: Event, platform: Platform, repository_id: int) -> bool:
+        """Past the per-person limit: one reply saying when to try again, then silence until then.
+        The comment is recorded either way, so a redelivery is not answered twice."""
+        limit, now = self.checklist.command_limit, self.checklist.clock()
+        with session_scope(self.checklist.engine) as s:
+            sent = s.exec(
+                select(CommandComment.processed_at).where(
+                    CommandComment.repository_id == repository_id,
+                    CommandComment.sender == event.sender,
+                    CommandComment.processed_at >= now - limit.window,
+                    CommandComment.throttled == False,  # noqa: E712 - SQL, not Python
+                )
+            ).all()
+        retry_at = commands.flood_retry_at([_aware(t) for t in sent], now, limit)
+        if retry_at is None:
+            return False
+        reply_id = None
+        with session_scope(self.checklist.engine) as s:
+            told = s.exec(
+                select(CommandComment.id).where(
+                    CommandComment.repository_id == repository_id,
+                    CommandComment.sender == event.sender,
+                    CommandComment.processed_at >= now - limit.window,
+                    CommandComment.throttled == True,  # noqa: E712
+                    CommandComment.reply_id != None,  # noqa: E711
+                )
+            ).first()
+        if told is None:  # the first comment over the limit is told, later ones are not
+            minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+            reply = await platform.create_comment(
+                event.issue_number or 0,
+                f"@{event.sender} you sent {limit.count} `/readiness` commands in a short while; "
+                f"please try again in {minutes} minute{'s' if minutes != 1 else ''} "
+                f"(after {retry_at:%H:%M} UTC). Nothing was done for this comment.",
+            )
+            reply_id = reply.id
+        with session_scope(self.checklist.engine) as s:
+            _record(s, repository_id, event, reply_id, now, throttled=True)
+        log.info("commands.flooded", by=event.sender, retry_at=retry_at.isoformat())
+        return True
 
     async def _load(self, event: Event, platform: Platform, repository_id: int) -> Loaded | None:
         """Config and checklists as of the last sync: what the issues show."""
@@ -256,7 +300,19 @@ def _answered(session: Session, repository_id: int, comment_id: int) -> bool:
     )
 
 
-def _record(session: Session, repository_id: int, event: Event, reply_id: int | None) -> None:
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _record(
+    session: Session,
+    repository_id: int,
+    event: Event,
+    reply_id: int | None,
+    at: datetime | None = None,
+    *,
+    throttled: bool = False,
+) -> None:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = {
         "repository_id": repository_id,
@@ -264,7 +320,8 @@ def _record(session: Session, repository_id: int, event: Event, reply_id: int | 
         "issue_number": event.issue_number,
         "sender": event.sender,
         "reply_id": reply_id,
-        "processed_at": utcnow(),
+        "processed_at": at or utcnow(),
+        "throttled": throttled,
     }
     stmt = insert(CommandComment).values(**values)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "comment_id"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -168,3 +169,5 @@ class CommandComment(SQLModel, table=True):
     sender: str | None = Field(default=None, max_length=255)
     reply_id: int | None = Field(default=None, sa_type=BigInteger)  # our answer, if any
     processed_at: datetime = Field(default_factory=utcnow)
+    # refused by the flood limit: recorded against redelivery, not counted as a command sent
+    throttled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})

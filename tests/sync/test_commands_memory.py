@@ -10,6 +10,7 @@ import pytest
 from memory_world import CONFIG, REPO, TEMPLATE, boxes, ref
 
 from bot.core import tracker
+from bot.core.commands import FloodLimit
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
@@ -309,3 +310,24 @@ async def test_why_explains_the_rule_and_the_state_to_anyone(world):
     assert "Ticked automatically: found `Dockerfile`" in container
     assert "It is manual" in oncall and "Not ticked yet" in oncall
     assert issues(platform)["section:svc:build"].body == build.body  # read-only
+
+
+async def test_a_flood_of_commands_gets_one_reply_saying_when_to_try_again(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    limit = FloodLimit(3, timedelta(minutes=10))
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock, command_limit=limit)
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    epic = issues(platform)["epic"]
+    for minute in range(5):
+        clock.now = NOW + timedelta(minutes=minute)
+        await comment(handler, platform, "rita", epic.number, "/readiness help")
+    answers = replies(platform, epic.number)
+    assert len(answers) == 4  # three answered, one "try again", the fifth ignored
+    assert "try again in 7 minutes (after 09:10 UTC)" in answers[3]
+    clock.now = NOW + timedelta(minutes=10, seconds=1)  # the first command left the window
+    await comment(handler, platform, "rita", epic.number, "/readiness help")
+    assert replies(platform, epic.number)[-1].startswith("@rita Commands")
