@@ -31,7 +31,8 @@ USAGE = {
     "why": "`/readiness why <item>`: what the item looks for, what was found, and why it is (not) ticked",
     "done": "`/readiness done <item> [note]`: tick an item by hand, with an optional note (write access)",
     "undo": "`/readiness undo <item>`: untick an item ticked by hand (write access)",
-    "skip": "`/readiness skip <item> <reason>`: mark an item not applicable (write access)",
+    "skip": "`/readiness skip <item> [until YYYY-MM-DD] <reason>`: mark an item not applicable, "
+    "optionally until a day (write access)",
     "unskip": "`/readiness unskip <item>`: track a skipped item again (write access)",
     "help": "`/readiness help`: this list",
 }

@@ -248,16 +248,20 @@ def _decide(cmd: Command, old: ItemState, login: str, now: datetime) -> tuple[st
     ident = f"`{old.checklist}/{old.item_id}`"
     if old.status is Status.SKIPPED and old.actor == CONFIG_ACTOR:
         return f"{ident} is skipped in `.readiness.yml` ({old.reason}); change it there.", None
-    if cmd.name == "skip" and cmd.until is not None:
-        return (
-            f"Skips with an end date (`until {cmd.until}`) are not available yet; nothing was changed.",
-            None,
-        )
     if cmd.name == "skip":
+        if cmd.until is not None and cmd.until < now.date():
+            return f"`until {cmd.until}` is in the past; give the last day the skip should hold.", None
         new = ItemState(
-            old.checklist, old.item_id, Status.SKIPPED, actor=login, reason=cmd.reason, changed_at=now
+            old.checklist,
+            old.item_id,
+            Status.SKIPPED,
+            actor=login,
+            reason=cmd.reason,
+            changed_at=now,
+            until=cmd.until,
         )
-        return f"⏭ Skipped {ident}: {cmd.reason}", new
+        end = f" until {cmd.until}" if cmd.until else ""
+        return f"⏭ Skipped {ident}{end}: {cmd.reason}", new
     if cmd.name == "done":
         note = f": {cmd.reason}" if cmd.reason else ""
         if old.status is Status.SKIPPED:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
@@ -99,6 +99,7 @@ class ItemStateRow(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=255)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     changed_at: datetime = Field(default_factory=utcnow)
+    until: date | None = None  # a skip's last day
 
 
 class ItemEvent(SQLModel, table=True):

@@ -29,6 +29,7 @@ def load_states(session: Session, *, repository_id: int) -> dict[str, dict[str, 
             actor=r.actor,
             reason=r.reason,
             changed_at=_aware(r.changed_at),
+            until=r.until,
         )
     return out
 
@@ -49,11 +50,12 @@ def save_states(
     n = 0
     for s in states:
         old = previous.get(s.checklist, {}).get(s.item_id)
-        if old is not None and (old.status, old.evidence, old.actor, old.reason) == (
+        if old is not None and (old.status, old.evidence, old.actor, old.reason, old.until) == (
             s.status,
             s.evidence,
             s.actor,
             s.reason,
+            s.until,
         ):
             continue
         row = existing.get((s.checklist, s.item_id))
@@ -62,6 +64,7 @@ def save_states(
                 continue  # the implicit default: no row needed
             row = ItemStateRow(repository_id=repository_id, checklist=s.checklist, item_id=s.item_id)
         row.status, row.evidence, row.actor, row.reason = s.status.value, s.evidence, s.actor, s.reason
+        row.until = s.until
         row.changed_at = s.changed_at or now
         session.add(row)
         session.add(

@@ -184,7 +184,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "items:\n  load-testing: {skipped: yes}\n",
             ".readiness.yml:2:18: items.load-testing.skipped: unknown key 'skipped'; expected one of: "
-            "skip, evidence (did you mean 'skip'?)",
+            "skip, until, evidence (did you mean 'skip'?)",
         ),
         (
             "items:\n  Load Testing: {skip: n/a}\n",

@@ -205,7 +205,7 @@ async def test_sync_reacts_when_done_and_help_lists_the_commands(world):
     assert replies(platform, epic.number) == []
     await comment(handler, platform, "rita", epic.number, "/readiness help")
     [reply] = replies(platform, epic.number)
-    assert "`/readiness skip <item> <reason>`" in reply
+    assert "`/readiness skip <item> [until YYYY-MM-DD] <reason>`" in reply
     assert "`/readiness done <item> [note]`" in reply and "`/readiness undo <item>`" in reply
 
 
@@ -331,3 +331,54 @@ async def test_a_flood_of_commands_gets_one_reply_saying_when_to_try_again(engin
     clock.now = NOW + timedelta(minutes=10, seconds=1)  # the first command left the window
     await comment(handler, platform, "rita", epic.number, "/readiness help")
     assert replies(platform, epic.number)[-1].startswith("@rita Commands")
+
+
+async def test_a_skip_until_a_day_holds_through_it_and_ends_the_day_after(world):
+    platform, handler, clock = world
+    build = issues(platform)["section:svc:build"]
+    await comment(
+        handler,
+        platform,
+        "maria",
+        build.number,
+        "/readiness skip container until 2026-11-30 moving to zip deploys",
+    )
+    assert (
+        replies(platform, build.number)[-1]
+        == "@maria ⏭ Skipped `svc/container` until 2026-11-30: moving to zip deploys"
+    )
+    assert (
+        "skipped by @maria until 2026-11-30: moving to zip deploys"
+        in issues(platform)["section:svc:build"].body
+    )
+    await comment(
+        handler, platform, "maria", build.number, "/readiness skip ci-tests until 2026-11-01 too late"
+    )
+    assert "is in the past" in replies(platform, build.number)[-1]
+    clock.now = NOW.replace(day=30, hour=23)  # the last day: still skipped
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    assert "~~Container image~~" in issues(platform)["section:svc:build"].body
+    clock.now = NOW.replace(month=12, day=1, hour=0, minute=1)  # the day after: tracked again
+    platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "z"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3"))
+    build = issues(platform)["section:svc:build"]
+    assert "~~Container image~~" not in build.body and boxes(build)["container"] is True  # evidence again
+
+
+async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock)
+    config = CONFIG + '\nitems:\n  svc/container: {skip: "zip deploys for now", until: 2026-11-25}\n'
+    platform.set_commit("c1", {".readiness.yml": config, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    build = issues(platform)["section:svc:build"]
+    assert "skipped in `.readiness.yml` until 2026-11-25: zip deploys for now" in build.body
+    clock.now = NOW.replace(day=26)
+    platform.set_commit("c2", {".readiness.yml": config, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    build = issues(platform)["section:svc:build"]
+    assert "skipped in" not in build.body and boxes(build)["container"] is True
