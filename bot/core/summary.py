@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from bot.core import tracker
 from bot.core.decide import CONFIG_ACTOR
@@ -80,12 +80,14 @@ def explain_item(checklist: ResolvedChecklist, item_id: str, state: ItemState) -
         lines.append(f"- Ticked automatically: {state.evidence or 'the evidence was found'}.")
     elif state.status is Status.DONE:
         note = f" ({state.reason})" if state.reason else ""
-        lines.append(f"- Ticked by {who}{_on(state)}{note}; evidence no longer changes it.")
+        lines.append(f"- Ticked {who}{_on(state)}{note}; evidence no longer changes it.")
     elif state.status is Status.SKIPPED:
-        by = "in `.readiness.yml`" if state.actor == CONFIG_ACTOR else f"by {who}{_on(state)}"
-        lines.append(f"- Not applicable: skipped {by} ({state.reason}). It does not count toward progress.")
+        when = "" if state.actor == CONFIG_ACTOR else _on(state)
+        lines.append(
+            f"- Not applicable: skipped {who}{when} ({state.reason}). It does not count toward progress."
+        )
     elif state.actor:
-        lines.append(f"- Unticked by {who}{_on(state)}; evidence does not tick it again until a person does.")
+        lines.append(f"- Unticked {who}{_on(state)}; evidence does not tick it again until a person does.")
     elif rules:
         lines.append("- Not ticked: the last check found none of that.")
     else:
@@ -230,6 +232,62 @@ def trend(now: Progress, then: Progress, regressions: int) -> str:
     return f"➖ No progress this week; {left} to go."
 
 
+TREND_WEEKS = 8
+ENDING_SOON = timedelta(days=7)
+
+
+def weekly_percent(
+    checklists: Sequence[ResolvedChecklist],
+    states: Mapping[str, Mapping[str, ItemState]],
+    changes: Sequence[Change],
+    now: datetime,
+    weeks: int = TREND_WEEKS,
+) -> list[tuple[date, int]]:
+    """(day, percent done) at `now` and at each of the `weeks - 1` weeks before, oldest first.
+    Weeks before the first recorded change show the state the history starts from."""
+    points = []
+    for k in range(weeks - 1, -1, -1):
+        at = now - timedelta(weeks=k)
+        p = progress_since(checklists, states, changes, at) if k else total(sections(checklists, states))
+        points.append((at.date(), p.percent))
+    return points
+
+
+def trend_chart(points: Sequence[tuple[date, int]]) -> list[str]:
+    """A Mermaid `xychart-beta` line of weekly progress: GitHub and GitLab draw it in comments."""
+    labels = ", ".join(f'"{d:%m-%d}"' for d, _ in points)
+    values = ", ".join(str(v) for _, v in points)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "Done, % of tracked items, last {len(points)} weeks"',
+        f"    x-axis [{labels}]",
+        '    y-axis "% done" 0 --> 100',
+        f"    line [{values}]",
+        "```",
+    ]
+
+
+def ending_exemptions(
+    checklists: Sequence[ResolvedChecklist], states: Mapping[str, Mapping[str, ItemState]], today: date
+) -> list[str]:
+    """Skips whose last day is within a week, each naming (and so notifying) who decided it."""
+    out = []
+    for c in checklists:
+        for _, item in c.template.items():
+            st = _state(states, c.template.id, item.id)
+            if (
+                st.status is Status.SKIPPED
+                and st.until is not None
+                and today <= st.until < today + ENDING_SOON
+            ):
+                out.append(
+                    f"- ⏳ **{item.title}** `{c.template.id}/{item.id}`: the skip {_who(st.actor)} "
+                    f"ends {st.until} ({st.reason}); from the day after it is tracked again"
+                )
+    return out
+
+
 def _line(p: Progress) -> str:
     skipped = f" · {p.skipped} skipped" if p.skipped else ""
     return f"`{bar(p)}` **{p.done} / {p.total - p.skipped} done ({p.percent}%)**{skipped}"
@@ -268,8 +326,11 @@ def render_summary(
     changes: Sequence[Change],
     numbers: Mapping[str, int],
     since: datetime,
+    chart_weeks: int = 0,
 ) -> str:
-    """The weekly comment on the epic: progress and its delta, what changed, what is next, trend."""
+    """The weekly comment on the epic: progress and its delta, a trend chart of the last
+    `chart_weeks` weeks (`changes` must reach back that far), what changed, exemptions ending
+    soon, what is next."""
     views = sections(checklists, states)
     now_p, then_p = total(views), progress_since(checklists, states, changes, since)
     done_delta, points = now_p.done - then_p.done, now_p.percent - then_p.percent
@@ -286,13 +347,19 @@ def render_summary(
         "",
         trend(now_p, then_p, len(grouped.get("regressed", []))),
         "",
-        "### What changed",
     ]
+    if chart_weeks > 1:
+        now = since + timedelta(weeks=1)
+        lines += [*trend_chart(weekly_percent(checklists, states, changes, now, chart_weeks)), ""]
+    lines += ["### What changed"]
     if not grouped:
         lines.append("Nothing changed this week.")
     for kind, heading in _GROUPS:
         if grouped.get(kind):
             lines += ["", f"**{heading}**", *_capped(grouped[kind])]
+    ending = ending_exemptions(checklists, states, (since + timedelta(weeks=1)).date())
+    if ending:
+        lines += ["", "### Exemptions ending soon", *_capped(ending)]
     nxt = next_items(views, numbers)
     lines += ["", "### What is next", *(nxt or ["Nothing: every item is done or skipped."])]
     lines += [

@@ -309,6 +309,12 @@ async def test_why_explains_the_rule_and_the_state_to_anyone(world):
     assert "ticks itself when the default branch has a file matching `Dockerfile`" in container
     assert "Ticked automatically: found `Dockerfile`" in container
     assert "It is manual" in oncall and "Not ticked yet" in oncall
+    await comment(handler, platform, "maria", build.number, "/readiness done oncall agreed")
+    await comment(handler, platform, "rita", build.number, "/readiness why oncall")
+    assert (
+        "- Ticked by @maria on 2026-11-22 (agreed); evidence no longer changes it."
+        in replies(platform, build.number)[-1]
+    )
     assert issues(platform)["section:svc:build"].body == build.body  # read-only
 
 
