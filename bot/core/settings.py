@@ -197,7 +197,7 @@ class SummarySchedule(_Model):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
             raise PydanticCustomError(
                 "timezone",
                 "unknown time zone {zone}; expected an IANA name like Europe/Berlin",

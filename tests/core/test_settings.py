@@ -243,6 +243,14 @@ def test_a_single_label_string_is_a_list() -> None:
             ".readiness.yml:2:13: summary.timezone: unknown time zone '../../etc/passwd'; expected an IANA "
             "name like Europe/Berlin",
         ),
+        *(
+            (  # a time-zone directory is not a zone (it crashed with IsADirectoryError)
+                f"summary:\n  timezone: {zone}\n",
+                f".readiness.yml:2:13: summary.timezone: unknown time zone '{zone}'; expected an IANA "
+                "name like Europe/Berlin",
+            )
+            for zone in ("Europe", "America", "Etc")
+        ),
         (
             "summary:\n  day: mondy\n",
             ".readiness.yml:2:8: summary.day: expected 'monday', 'tuesday', 'wednesday', 'thursday', "
