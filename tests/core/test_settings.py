@@ -179,12 +179,12 @@ def test_a_single_label_string_is_a_list() -> None:
         ),
         (
             "items:\n  load-testing: {}\n",
-            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>` or `evidence: <rule>`",
+            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>`, `evidence: <rule>` or `ttl: <duration>`",
         ),
         (
             "items:\n  load-testing: {skipped: yes}\n",
             ".readiness.yml:2:18: items.load-testing.skipped: unknown key 'skipped'; expected one of: "
-            "skip, until, evidence (did you mean 'skip'?)",
+            "skip, ttl, until, evidence (did you mean 'skip'?)",
         ),
         (
             "items:\n  Load Testing: {skip: n/a}\n",
