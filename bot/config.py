@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FIELDS = (
@@ -21,6 +21,9 @@ SECRET_FIELDS = (
     "gitlab_token",
     "encryption_key",
 )
+
+
+MIN_SECRET_BYTES = 16
 
 
 class SettingsError(Exception):
@@ -37,6 +40,9 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_secret: SecretStr | None = None  # the X-Gitlab-Token value
     gitlab_signing_secret: SecretStr | None = None  # whsec_… for GitLab's signed webhooks
+    # With a signing secret set, token-only GitLab deliveries are refused unless this is true
+    # (a migration from token to signed hooks); logged at start while it is on.
+    gitlab_allow_unsigned: bool = False
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     webhook_tolerance_seconds: int = Field(default=300, gt=0)  # signed-webhook timestamp skew
 
@@ -82,6 +88,16 @@ class Settings(BaseSettings):
                 except OSError as exc:
                     raise ValueError(f"{env}={path}: cannot read the file ({exc.strerror})") from exc
         return data
+
+    @field_validator("github_webhook_secret", "gitlab_webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """A short shared secret can be guessed or brute-forced offline from one signed delivery."""
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes long (generate one: openssl rand -hex 32)"
+            )
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -134,6 +134,7 @@ class Receiver:
                 headers,
                 now=self.clock(),
                 tolerance_seconds=self.settings.webhook_tolerance_seconds,
+                allow_unsigned=self.settings.gitlab_allow_unsigned,
             )
 
     def _identify(self, platform: str, headers: Any, body: bytes) -> tuple[str, str]:
