@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     # worker
     worker_concurrency: int = Field(default=4, gt=0)
     max_attempts: int = Field(default=8, gt=0)
-    lease_seconds: int = Field(default=300, gt=0)
+    # a killed worker's deliveries are taken over after at most this long; a running job renews
+    # its lease every heartbeat_seconds (SQLite also takes over a dead process's claims at start)
+    lease_seconds: int = Field(default=30, gt=0)
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     poll_interval_seconds: float = Field(default=1.0, gt=0)
