@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # (a migration from token to signed hooks); logged at start while it is on.
     gitlab_allow_unsigned: bool = False
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # receiver limits (docs/security.md): request line + headers, header fields, the time to send
+    # them and the body, simultaneous connections/requests (503 beyond), idle keep-alive
+    max_header_bytes: int = Field(default=32 * 1024, gt=0)
+    max_headers: int = Field(default=100, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=1000, gt=0)
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
     webhook_tolerance_seconds: int = Field(default=300, gt=0)  # signed-webhook timestamp skew
 
     # GitHub App
