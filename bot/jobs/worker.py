@@ -93,7 +93,7 @@ class Worker:
         self.engine, self.handler, self.settings = engine, handler, settings
         self.owner = owner or default_owner()
         self.clock = clock
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # retry jitter, not a secret  # noqa: S311  # nosec B311
         self.grace_seconds = grace_seconds
         self._sleep = sleep  # the heartbeat's timer (tests drive it with their clock)
         self._wake = asyncio.Event()

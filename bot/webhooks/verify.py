@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 GITHUB_SIGNATURE = "x-hub-signature-256"
 GITHUB_SHA1_SIGNATURE = "x-hub-signature"
-GITLAB_TOKEN = "x-gitlab-token"
+GITLAB_TOKEN = "x-gitlab-token"  # a header name, not a secret  # noqa: S105  # nosec B105
 WEBHOOK_ID = "webhook-id"
 WEBHOOK_TIMESTAMP = "webhook-timestamp"
 WEBHOOK_SIGNATURE = "webhook-signature"
