@@ -65,7 +65,12 @@ def _git(root: Path, *args: str) -> bytes | None:
     try:
         # git from PATH like the user's own shell; argv is fixed by this module, never a shell string
         done = subprocess.run(  # noqa: S603  # nosec B603 B607
-            ["git", *args],  # noqa: S607 cwd=root, capture_output=True, check=False, timeout=60, stdin=subprocess.DEVNULL
+            ["git", *args],  # noqa: S607
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired):  # git not installed, or stuck
         return None
