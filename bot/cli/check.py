@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import zoneinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -366,4 +367,6 @@ def templates_show(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of .readiness.yml (point your editor's YAML plugin at it)."""
-    typer.echo(json.dumps(settings.config_json_schema(shipped_ids=sorted(_shipped())), indent=2))
+    zones = zoneinfo.available_timezones()
+    schema_ = settings.config_json_schema(shipped_ids=sorted(_shipped()), timezones=zones)
+    typer.echo(json.dumps(schema_, indent=2))
