@@ -242,6 +242,7 @@ class RepoConfig(_Model):
     )
     ignore_vendored: bool = Field(
         True,
+        strict=True,  # YAML's 0 or 1 is not a boolean here (the JSON Schema says the same)
         description="Leave out dependency directories committed into the repository, at any depth: "
         + ", ".join(f"`{d}/`" for d in VENDORED_DIRS)
         + ". What third parties wrote is not this service's evidence.",
@@ -261,11 +262,19 @@ class RepoConfig(_Model):
     def _empty_means_default(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if v is not None}
-            if data.get("summary") in (False, "off"):
+            summary = data.get("summary")
+            if summary is False or summary == "off":  # `is`: 0 and 1 are not booleans here
                 data["summary"] = None
-            elif data.get("summary") in (True, "on"):
+            elif summary is True or summary == "on":
                 data["summary"] = {}
         return data
+
+    @field_validator("extends", mode="before")
+    @classmethod
+    def _no_number_for_false(cls, value: Any) -> Any:
+        if not isinstance(value, str | bool):  # pydantic's lax literal takes 0 for False
+            raise PydanticCustomError("config", "expected 'organization' or false")
+        return value
 
     @field_validator("ignore", mode="before")
     @classmethod
@@ -441,11 +450,14 @@ def _keys_at(loc: tuple[str | int, ...]) -> list[str]:
 # ------------------------------------------------------------------------------------------- schema
 
 
-def config_json_schema(*, shipped_ids: Collection[str] = ()) -> dict[str, Any]:
-    """JSON Schema (2020-12) for `.readiness.yml`, with the shipped ids as an enum hint."""
+def config_json_schema(
+    *, shipped_ids: Collection[str] = (), timezones: Collection[str] = ()
+) -> dict[str, Any]:
+    """JSON Schema (2020-12) for `.readiness.yml`; the shipped ids and time zones become enums."""
     return settings_schema.refine(
         RepoConfig.model_json_schema(),
         shipped_ids=shipped_ids,
         item_key=_ITEM_KEY.pattern,
         time=_TIME.pattern,
+        timezones=timezones,
     )
