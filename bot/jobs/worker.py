@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.jobs.health import Heartbeat
 from bot.logging import get_logger
 from bot.metrics import DEAD_LETTERS, DELIVERIES, PROCESSING_SECONDS, RETRIES
 from bot.platforms.base import RateLimited
@@ -89,6 +90,7 @@ class Worker:
         rng: random.Random | None = None,
         grace_seconds: float = 25.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.engine, self.handler, self.settings = engine, handler, settings
         self.owner = owner or default_owner()
@@ -96,6 +98,7 @@ class Worker:
         self.rng = rng or random.Random()  # retry jitter, not a secret  # noqa: S311  # nosec B311
         self.grace_seconds = grace_seconds
         self._sleep = sleep  # the heartbeat's timer (tests drive it with their clock)
+        self.heartbeat = heartbeat or Heartbeat()  # read by the health server's /healthz and /readyz
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -127,6 +130,7 @@ class Worker:
         log.info("worker started", owner=self.owner, concurrency=self.settings.worker_concurrency)
         try:
             while not stop.is_set():
+                self.heartbeat.beat()
                 free = self.settings.worker_concurrency - len(running)
                 if free > 0:
                     self._wake.clear()  # a notify() during the claim below wakes the next round
@@ -146,6 +150,7 @@ class Worker:
                         # and the delivery will be taken again, so nothing is lost
                         log.error("recording a delivery outcome failed", error=repr(task.exception()))
         finally:
+            self.heartbeat.stopping = True
             stop_wait.cancel()
             await self._shutdown(running)
             _LIVE_OWNERS.discard(self.owner)
