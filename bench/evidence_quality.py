@@ -209,7 +209,11 @@ def load_labels(directory: Path, only: set[str] | None) -> list[dict[str, Any]]:
 
 def find_mirror(mirrors: Path, repo: str) -> Path | None:
     owner, name = repo.split("/", 1)
-    for candidate in (mirrors / f"{owner}+{name}" / "repo", mirrors / f"{owner}+{name}.git", mirrors / f"{owner}__{name}.git"):
+    for candidate in (
+        mirrors / f"{owner}+{name}" / "repo",
+        mirrors / f"{owner}+{name}.git",
+        mirrors / f"{owner}__{name}.git",
+    ):
         if (candidate / "HEAD").exists() or (candidate / "objects").is_dir():
             return candidate
     return None
@@ -224,7 +228,9 @@ def checkout(mirror: Path, repo: str, commit: str, cache: Path) -> Path:
         shutil.rmtree(target)
     cache.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(mirror), str(target)], check=True, env=env)
+    subprocess.run(
+        ["git", "clone", "-q", "--shared", "--no-checkout", str(mirror), str(target)], check=True, env=env
+    )
     subprocess.run(["git", "-C", str(target), "checkout", "-q", "--detach", commit], check=True, env=env)
     return target
 
@@ -265,7 +271,7 @@ def _fmt(value: float | None) -> str:
 
 def _row(name: str, c: Counts) -> str:
     return (
-        f"  {name:<34} P {_fmt(c.precision)}  R {_fmt(c.recall)}  F1 {_fmt(c.f1)}"
+        f"  {name:<46} P {_fmt(c.precision)}  R {_fmt(c.recall)}  F1 {_fmt(c.f1)}"
         f"   tp {c.tp:>3} fp {c.fp:>3} fn {c.fn:>3} tn {c.tn:>3}"
     )
 
@@ -298,7 +304,9 @@ def print_report(result: dict[str, Any], outcomes: list[Outcome], items: dict[st
         if o.label and not o.predicted:
             tag = " [borderline]" if o.borderline else ""
             where = ", ".join(o.label_evidence) or "-"
-            print(f"  {o.repo}  {o.concept}{tag}  label evidence: {where}" + (f"  ({o.note})" if o.note else ""))
+            print(
+                f"  {o.repo}  {o.concept}{tag}  label evidence: {where}" + (f"  ({o.note})" if o.note else "")
+            )
 
 
 def to_json(result: dict[str, Any], outcomes: list[Outcome], items: dict[str, Counts]) -> dict[str, Any]:
