@@ -188,6 +188,7 @@ class Syncer:
                 verdicts=v,
                 current=before.get(c.template.id, {}),
                 skips=c.skips,
+                skip_until=c.skip_until,
                 policy=config.on_regression,
                 now=self.now,
             )

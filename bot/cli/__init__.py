@@ -28,7 +28,7 @@ def _group() -> None:
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync", "summary")
+MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -40,6 +40,7 @@ OWNER = {
     "deliveries": "deliveries",
     "sync": "sync",
     "summary": "summary",
+    "exemptions": "exemptions",
 }
 
 

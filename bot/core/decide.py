@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.core.rules import Verdict
 from bot.core.state import ItemState, RegressionPolicy, Status
@@ -47,14 +47,27 @@ def decide(
     skips: Mapping[str, str],
     policy: RegressionPolicy,
     now: datetime,
+    skip_until: Mapping[str, date] | None = None,
 ) -> Decisions:
-    """The next state of every item of one checklist. Pure."""
+    """The next state of every item of one checklist. Pure.
+
+    A skip with an end (`until`, from a comment or the config file) holds through that day; the
+    day after, the item is tracked again and evidence may tick it."""
+    today = now.date()
+    ends = skip_until or {}
     states: dict[str, ItemState] = {}
     changed: list[str] = []
     regressions: list[Regression] = []
     for item_id in item_ids:
         old = current.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
-        new = _next(old, item_id in automatic, verdicts.get(item_id), skips.get(item_id), policy)
+        reason = skips.get(item_id)
+        if reason is not None and item_id in ends and ends[item_id] < today:
+            reason = None  # the config file's exemption has ended
+        if old.status is Status.SKIPPED and old.until is not None and old.until < today:
+            old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)  # ended
+        new = _next(old, item_id in automatic, verdicts.get(item_id), reason, policy)
+        if reason is not None:
+            new = replace(new, until=ends.get(item_id))
         if new.status is Status.OPEN and old.status is Status.AUTO and policy is RegressionPolicy.REOPEN:
             regressions.append(Regression(checklist, item_id, old.evidence))
         if _differs(old, new):
@@ -73,8 +86,8 @@ def _next(
 ) -> ItemState:
     if skip_reason is not None:
         return replace(old, status=Status.SKIPPED, reason=skip_reason, actor=CONFIG_ACTOR, evidence=None)
-    if old.actor == CONFIG_ACTOR:  # the config skip was removed: back to evidence
-        old = replace(old, status=Status.OPEN, reason=None, actor=None)
+    if old.actor == CONFIG_ACTOR:  # the config skip was removed (or ended): back to evidence
+        old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)
     if human_decided(old) or not automatic or verdict is None:
         return old
     evidence = "; ".join(verdict.evidence) or None
@@ -86,7 +99,13 @@ def _next(
 
 
 def _differs(a: ItemState, b: ItemState) -> bool:
-    return (a.status, a.evidence, a.actor, a.reason) != (b.status, b.evidence, b.actor, b.reason)
+    return (a.status, a.evidence, a.actor, a.reason, a.until) != (
+        b.status,
+        b.evidence,
+        b.actor,
+        b.reason,
+        b.until,
+    )
 
 
 def shown_checked(state: ItemState) -> bool:

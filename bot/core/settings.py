@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -119,6 +120,10 @@ class ItemOverride(_Model):
     skip: str | None = Field(
         None, description="Why this item does not apply; a non-empty reason is required."
     )
+    until: date | None = Field(
+        None,
+        description="The last day the skip holds (YYYY-MM-DD); the day after, the item is tracked again.",
+    )
     evidence: Any = Field(  # validated by rules.parse_rule, which words rule errors best
         None,
         description="An extra evidence rule (same syntax as in templates), OR'ed with the template's rule.",
@@ -137,6 +142,8 @@ class ItemOverride(_Model):
     def _something(self) -> ItemOverride:
         if self.skip is None and self.evidence is None:
             raise PydanticCustomError("config", "expected `skip: <reason>` or `evidence: <rule>`")
+        if self.until is not None and self.skip is None:
+            raise PydanticCustomError("config", "`until` ends a skip: give `skip: <reason>` with it")
         return self
 
 
@@ -190,7 +197,7 @@ class SummarySchedule(_Model):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
             raise PydanticCustomError(
                 "timezone",
                 "unknown time zone {zone}; expected an IANA name like Europe/Berlin",

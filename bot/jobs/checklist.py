@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import Engine
 
 from bot.core import tracker
+from bot.core.commands import FloodLimit
 from bot.core.decide import apply_human_ticks
 from bot.core.events import Event, Kind, RepoRef
 from bot.core.settings import CONFIG_FILE
@@ -47,8 +48,10 @@ class ChecklistHandler:
         *,
         clock: Callable[[], datetime] = _utcnow,
         gitlab_defaults_project: str | None = None,
+        command_limit: FloodLimit | None = None,
     ) -> None:
         self.engine = engine
+        self.command_limit = command_limit or FloodLimit()
         self.clients = clients
         self.shipped = shipped
         self.clock = clock

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.logging import get_logger
 from bot.store import queue
@@ -198,11 +199,18 @@ class Ingestor:
         items = [item for item, _ in batch]
         try:
             results = await loop.run_in_executor(self._executor, self._write, self._engine, items)
-        except Exception as exc:  # the whole batch failed: every request gets the error (503)
-            log.error("storing webhook deliveries failed", count=len(items), error=str(exc))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+        except Exception as exc:
+            if len(batch) == 1 or not _row_specific(exc):  # its request(s) get the error (503)
+                log.error("storing webhook deliveries failed", count=len(items), error=str(exc))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            # One bad row must not fail the others: store each alone, so only it gets the error
+            # (and a database that is really down fails them all, one by one).
+            log.warning("a group commit failed; storing its deliveries one by one", count=len(items))
+            for one in batch:
+                await self._commit(loop, [one])
             return
         for (_, future), new in zip(batch, results, strict=True):
             if not future.done():  # a request cancelled by a disconnect has nobody to tell
@@ -221,6 +229,13 @@ class Ingestor:
             return
         self._last_checkpoint = now
         self._checkpoint = loop.run_in_executor(self._checkpointer, _checkpoint, self._engine)
+
+
+def _row_specific(exc: Exception) -> bool:
+    """Could this failure be one row's fault (a value the column cannot hold, a constraint)?
+    Not when the database itself is unreachable or locked: retrying row by row would only
+    multiply the wait."""
+    return not isinstance(exc, OperationalError | InterfaceError | TimeoutError)
 
 
 def _checkpoint(engine: Engine) -> None:

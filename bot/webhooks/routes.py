@@ -26,7 +26,7 @@ from bot.core.events import Event, Kind
 from bot.logging import get_logger
 from bot.metrics import WEBHOOKS
 from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery
-from bot.webhooks.normalize import normalize
+from bot.webhooks.normalize import IGNORED_REASON, normalize
 from bot.webhooks.verify import VerificationError, verify_github, verify_gitlab
 
 log = get_logger(__name__)
@@ -65,14 +65,21 @@ async def read_limited(request: Request, headers: dict[str, str], limit: int) ->
     return b"".join(chunks)
 
 
+class TooDeep(Exception):
+    """Valid JSON nested deeper than any webhook is: authentic, so answered 2xx as ignored."""
+
+
 def parse_json(body: bytes) -> Any:
     """orjson (about twice as fast on webhook bodies); the standard library only for what orjson
-    refuses but JSON allows (integers beyond 64 bits), so a valid body is never a 400."""
+    refuses but JSON allows (integers beyond 64 bits), so a valid body is never a 400. A nesting
+    bomb (orjson stops at 1024 levels, the standard library with RecursionError) is TooDeep."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         try:
             return json.loads(body)
+        except RecursionError:
+            raise TooDeep from None
         except (ValueError, UnicodeDecodeError):
             raise Rejected(400, "malformed", "body is not JSON") from None
 
@@ -158,7 +165,10 @@ class Receiver:
                 raise Rejected(401, "unauthorized", str(exc)) from None
             event_name, delivery_id = self._identify(platform, headers, body)
             event_label = event_name[:64]
-            payload = parse_json(body)
+            try:
+                payload = parse_json(body)
+            except TooDeep:
+                return self._ignored(platform, event_label, delivery_id, "JSON nested too deeply")
             if not isinstance(payload, dict):
                 raise Rejected(400, "malformed", "body is not a JSON object")
             return await self._accept(platform, event_label, delivery_id, body, payload)
@@ -177,14 +187,31 @@ class Receiver:
         except ClientDisconnect:
             return Response(status_code=400)
 
+    def _ignored(self, platform: str, event_name: str, delivery_id: str, reason: str | None) -> Response:
+        """200: authentic but not acted on. A reason means the payload was unusable: logged (an
+        operator may want to know) and told to the sender, who shows it in its delivery log."""
+        _count(platform, event_name, "ignored").inc()
+        body = {"status": "ignored", "delivery_id": delivery_id[:128]}
+        if reason:
+            body["reason"] = reason
+            log.warning(
+                "webhook ignored",
+                platform=platform,
+                webhook_event=event_name,
+                delivery_id=delivery_id[:128],
+                reason=reason,
+            )
+        return _json(200, body)
+
     async def _accept(
         self, platform: str, event_name: str, delivery_id: str, body: bytes, payload: dict[str, Any]
     ) -> Response:
         event = normalize(platform, event_name, payload)
-        if event.kind in (Kind.PING, Kind.IGNORED):
+        if event.kind is Kind.PING:
             _count(platform, event_name, "ignored").inc()
-            status = "pong" if event.kind is Kind.PING else "ignored"
-            return _json(200, {"status": status, "delivery_id": delivery_id})
+            return _json(200, {"status": "pong", "delivery_id": delivery_id})
+        if event.kind is Kind.IGNORED:
+            return self._ignored(platform, event_name, delivery_id, event.extra.get(IGNORED_REASON))
         item = NewDelivery(
             platform=platform,
             delivery_id=delivery_id[:128],
