@@ -171,6 +171,14 @@ def item_counts(
     return dict(counts)
 
 
+def total(counts: Iterable[Counts]) -> Counts:
+    """The sum of several slices (e.g. every item's counts: the item-level overall figure)."""
+    out = Counts()
+    for c in counts:
+        out.tp, out.fp, out.fn, out.tn = out.tp + c.tp, out.fp + c.fp, out.fn + c.fn, out.tn + c.tn
+    return out
+
+
 def tally(outcomes: Iterable[Outcome], *, borderline: bool) -> dict[str, Any]:
     """Overall, per-concept and per-ecosystem counts over the strict (or the borderline) labels."""
     overall = Counts()
@@ -281,6 +289,7 @@ def print_report(result: dict[str, Any], outcomes: list[Outcome], items: dict[st
     print(f"Repositories: {', '.join(result['repos'])}")
     print("\nStrict labels")
     print(_row("overall", strict["overall"]))
+    print(_row("overall, per item", total(items.values())))
     print("\nBorderline labels (scored apart)")
     print(_row("overall", border["overall"]))
     print("\nPer ecosystem (strict)")
@@ -322,6 +331,7 @@ def to_json(result: dict[str, Any], outcomes: list[Outcome], items: dict[str, Co
         "missing": result["missing"],
         "strict": slices(result["strict"]),
         "borderline": slices(result["borderline"]),
+        "items_overall": total(items.values()).as_dict(),
         "items": {k: v.as_dict() for k, v in sorted(items.items())},
         "false_ticks": [o.__dict__ for o in outcomes if o.predicted and not o.label],
         "misses": [o.__dict__ for o in outcomes if o.label and not o.predicted],

@@ -128,3 +128,10 @@ def test_the_labelled_set_names_only_known_concepts_and_shipped_items() -> None:
         assert set(doc["labels"]) <= set(concepts), doc["repo"]
         assert all(isinstance(v["value"], bool) for v in doc["labels"].values())
     assert yaml.safe_load((ROOT / "bench" / "evidence" / "concepts.yaml").read_text())
+
+
+def test_the_item_level_overall_is_the_sum_of_the_items() -> None:
+    a, b = eq.Counts(tp=2, fp=1), eq.Counts(fn=3, tn=4)
+    t = eq.total([a, b])
+    assert (t.tp, t.fp, t.fn, t.tn) == (2, 1, 3, 4)
+    assert t.precision == pytest.approx(2 / 3) and t.recall == pytest.approx(0.4)
