@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from bot.config import Settings, SettingsError
+from bot.config import MIN_SECRET_BYTES, Settings, SettingsError
 from bot.jobs.handlers import make_handler
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.scheduler import start as start_scheduler
@@ -40,10 +40,20 @@ def check_webhook_settings(settings: Settings) -> list[str]:
     """Problems that should stop start-up (SettingsError) or be warned about (returned)."""
     if settings.gitlab_signing_secret is not None:
         try:
-            signing_key(settings.gitlab_signing_secret.get_secret_value())
+            key = signing_key(settings.gitlab_signing_secret.get_secret_value())
         except ValueError as exc:
             raise SettingsError(f"READINESS_GITLAB_SIGNING_SECRET: {exc}") from None
+        if len(key) < MIN_SECRET_BYTES:
+            raise SettingsError(
+                f"READINESS_GITLAB_SIGNING_SECRET: the key must be at least {MIN_SECRET_BYTES} bytes long"
+            )
     warnings = []
+    if settings.gitlab_allow_unsigned and settings.gitlab_signing_secret is not None:
+        warnings.append(
+            "READINESS_GITLAB_ALLOW_UNSIGNED=true: GitLab deliveries with only X-Gitlab-Token are accepted "
+            "although READINESS_GITLAB_SIGNING_SECRET is set (no replay protection); turn it off once "
+            "every hook is signed"
+        )
     if settings.github_webhook_secret is None:
         warnings.append(
             "READINESS_GITHUB_WEBHOOK_SECRET is not set: every POST /webhooks/github will be refused (401)"
