@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Container, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -47,6 +47,7 @@ class ChecklistHandler:
         *,
         clock: Callable[[], datetime] = _utcnow,
         gitlab_defaults_project: str | None = None,
+        org_default_ttl: timedelta = timedelta(minutes=10),
     ) -> None:
         self.engine = engine
         self.clients = clients
@@ -55,6 +56,9 @@ class ChecklistHandler:
         self.gitlab_defaults_project = gitlab_defaults_project
         self.blobs = BlobCache()
         self._heads: dict[tuple[str, str], deque[str]] = {}  # superseded heads, newest last
+        self.org_default_ttl = org_default_ttl
+        self._org_missing: dict[tuple[str, str], datetime] = {}  # org default source -> 404 until
+        self._org_text: dict[tuple[str, str], tuple[str, str]] = {}  # source -> (commit, text)
         # commands and weekly summaries (commands helper): their own jobs, same clients
         self.commands = CommandHandler(self)
         self.summaries = SummaryJob(self)
@@ -64,6 +68,8 @@ class ChecklistHandler:
         if which is None or event.platform.value not in self.clients:
             return []
         last = self._last_synced(event.repo) if event.kind is Kind.CI and event.repo else None
+        if event.kind is Kind.PUSH and event.repo is not None:  # the org default may have changed
+            self._org_missing.pop((event.platform.value, event.repo.full_name), None)
         reason = drop_reason(event, last_synced_commit=last, superseded=self._superseded(event.repo))
         if reason is not None:
             DISPATCH_DROPS.labels(event.platform.value, reason).inc()
@@ -172,14 +178,27 @@ class ChecklistHandler:
         if not source or source == repo.full_name:
             return None
 
+        key = (repo.platform.value, source)
+
         async def read() -> str | None:
+            missing_until = self._org_missing.get(key)
+            if missing_until is not None and self.clock() < missing_until:
+                return None  # a 404 remembered until the source's next push or the TTL
             try:
                 p = await self.clients[repo.platform.value].for_repo(source, installation_id=installation_id)
                 branch = await p.default_branch()
+                cached = self._org_text.get(key)
+                if cached is not None and cached[0] == branch.commit:
+                    return cached[1]
                 data = await p.file(CONFIG_FILE, branch.commit)
             except NotFound:
+                data = None
+            if data is None:
+                self._org_missing[key] = self.clock() + self.org_default_ttl
                 return None
-            return data.decode("utf-8", errors="replace") if data is not None else None
+            text = data.decode("utf-8", errors="replace")
+            self._org_text[key] = (branch.commit, text)
+            return text
 
         return read
 
