@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     poll_interval_seconds: float = Field(default=1.0, gt=0)
+    sync_settle_seconds: float = Field(default=2.0, ge=0)  # wait for a burst before one sync
 
     # operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -21,7 +21,7 @@ from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
 from bot.core.reconcile import Create, Retire, Update, plan
 from bot.core.resolve import apply_ignore, without_own_inputs
-from bot.core.rules import compile_checklist, evaluate_many, files_to_read, read_budget
+from bot.core.rules import compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
 from bot.core.settings import (
     CONFIG_FILE,
     RepoConfig,
@@ -153,7 +153,8 @@ class Syncer:
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str
     ) -> SyncResult:
         tree = await self.platform.tree(commit)
-        ci = await self.platform.ci_results(commit)
+        compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
+        ci = await self.platform.ci_results(commit) if needs_ci(compiled) else []
         loop = asyncio.get_running_loop()
         fetched: dict[str, bytes | None] = {}
 
@@ -168,7 +169,6 @@ class Syncer:
 
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
         snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
-        compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
         index = await asyncio.to_thread(PathIndex.build, snapshot.paths)
         wanted = await asyncio.to_thread(files_to_read, compiled, index)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))

@@ -82,6 +82,7 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     received_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    covered_by: int | None = None  # done without its own sync: this delivery's sync covered it
 
 
 class ItemStateRow(SQLModel, table=True):

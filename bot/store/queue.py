@@ -306,3 +306,28 @@ def stats(engine: Engine, *, now: datetime) -> tuple[int, float]:
         oldest = session.scalar(select(func.min(Delivery.received_at)).where(Delivery.status == PENDING))
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return int(depth or 0), age
+
+
+def pending_for_repo(engine: Engine, *, repo_key: str, after_id: int) -> list[Delivery]:
+    """The pending deliveries queued behind `after_id` for one repository, oldest first."""
+    query = (
+        select(Delivery)
+        .where(Delivery.repo_key == repo_key, Delivery.status == PENDING, Delivery.id > after_id)
+        .order_by(Delivery.id)
+    )
+    with session_scope(engine, immediate=False) as session:
+        return list(session.scalars(query).all())
+
+
+def coalesce(engine: Engine, ids: Iterable[int], *, covered_by: int, now: datetime) -> int:
+    """Mark pending deliveries done because delivery `covered_by`'s sync covers them; how many."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    with session_scope(engine, immediate=True) as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == PENDING)
+            .values(status=DONE, finished_at=now, covered_by=covered_by)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
