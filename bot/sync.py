@@ -33,6 +33,7 @@ from bot.core.settings import (
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
+from bot.core.yamlload import READ_CAP
 from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
@@ -253,7 +254,7 @@ class Syncer:
         missing = [path for path in paths if not self._cached(blobs.get(path))[0]]
         if not missing:
             return {}
-        found = await self.platform.files(missing, commit, max_bytes=max(max_bytes, 1_000_000))
+        found = await self.platform.files(missing, commit, max_bytes=max(max_bytes, READ_CAP))
         for path, content in found.items():
             self._remember(blobs.get(path), content)
         return found

@@ -15,14 +15,14 @@ from pathlib import Path
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import TemplateError
 from bot.core.rules import Rule, parse_rule
-from bot.core.yamlload import Node, load_yaml, suggest
+from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
 SECTION_KEYS = ("id", "title", "items")
 ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual", "ttl")
 SOURCE_KEYS = ("section", "lines")
-MAX_TEMPLATE_BYTES = 1_048_576
+MAX_TEMPLATE_BYTES = MAX_FILE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
