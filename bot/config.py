@@ -20,6 +20,7 @@ SECRET_FIELDS = (
     "github_private_key",
     "gitlab_token",
     "encryption_key",
+    "setup_token",
 )
 
 
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     encryption_key: SecretStr | None = None  # Fernet key for secrets stored in the database
     resync_interval_hours: float = Field(default=24.0, gt=0)
+
+    # GitHub App setup flow (GET /setup while no App is configured)
+    public_url: str | None = None  # https://bot.example.com: where GitHub reaches the bot
+    setup_token: SecretStr | None = None  # default: a random one, printed in the log at start
 
     @model_validator(mode="before")
     @classmethod

@@ -28,7 +28,7 @@ def _group() -> None:
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync", "summary")
+MODULES = ("check", "server", "deliveries", "sync", "summary", "keys", "manifest", "gitlab")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -40,6 +40,10 @@ OWNER = {
     "deliveries": "deliveries",
     "sync": "sync",
     "summary": "summary",
+    "keygen": "keys",
+    "rotate-key": "keys",
+    "app-manifest": "manifest",
+    "gitlab": "gitlab",
 }
 
 

@@ -168,3 +168,15 @@ class CommandComment(SQLModel, table=True):
     sender: str | None = Field(default=None, max_length=255)
     reply_id: int | None = Field(default=None, sa_type=BigInteger)  # our answer, if any
     processed_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredSecret(SQLModel, table=True):
+    """A secret the bot obtained itself (setup flow, `gitlab connect`), Fernet-encrypted.
+
+    `ciphertext` is a Fernet token under READINESS_ENCRYPTION_KEY; the name is not secret."""
+
+    __tablename__ = "stored_secrets"
+
+    name: str = Field(primary_key=True, max_length=200)
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
