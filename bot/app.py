@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
@@ -26,6 +27,8 @@ from bot.jobs.scheduler import start as start_scheduler
 from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
+from bot.secrets import apply_stored, open_store, parse_keys
+from bot.setup.routes import Setup
 from bot.store import migrate, queue
 from bot.store.db import is_sqlite, make_engine
 from bot.store.models import utcnow
@@ -162,21 +165,38 @@ def create_app(
     start_worker: bool = True,
     start_scheduler: bool = True,
     dispatcher: Handler | None = None,
+    setup_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The ASGI app. `engine` (tests) is used as given and not disposed; `dispatcher` is handed
     to the worker (None: the default handlers)."""
     warnings = check_webhook_settings(settings)
+    if settings.encryption_key is not None:
+        parse_keys(settings.encryption_key.get_secret_value())  # SettingsError naming the setting
     owns_engine = engine is None
     db = engine if engine is not None else make_engine(settings.database_url)
     services = Services(settings, db, start_worker=start_worker, start_scheduler=start_scheduler)
     ingestor = Ingestor(db, on_commit=services.notify)
     receiver = Receiver(settings, ingestor)
+    setup = Setup(settings, transport=setup_transport)
+
+    async def reconfigure(effective: Settings) -> None:
+        """Use stored credentials (start-up, or an App the setup flow just created)."""
+        receiver.configure(effective)
+        if services.settings is not effective:
+            await services.stop()
+            services.settings = effective
+            await services.start(dispatcher)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for line in warnings:
             log.warning(line)
         await asyncio.to_thread(prepare_schema, db)
+        store = await asyncio.to_thread(open_store, settings, db)  # SettingsError: missing/wrong key
+        effective = await asyncio.to_thread(apply_stored, settings, store)
+        receiver.configure(effective)
+        services.settings = effective
+        setup.start(store, effective, reconfigure)
         await ingestor.start()
         await services.start(dispatcher)
         app.state.ready = True
@@ -218,4 +238,7 @@ def create_app(
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/metrics", metrics, methods=["GET"])
+    app.add_route("/setup", setup.page, methods=["GET"])
+    app.add_route("/github/manifest/callback", setup.callback, methods=["GET"])
+    app.state.setup = setup
     return app

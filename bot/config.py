@@ -20,6 +20,7 @@ SECRET_FIELDS = (
     "github_private_key",
     "gitlab_token",
     "encryption_key",
+    "setup_token",
 )
 
 
@@ -87,6 +88,10 @@ class Settings(BaseSettings):
     # `/readiness` comments one person may send per window before the bot asks them to wait
     command_rate_limit: int = Field(default=10, gt=0)
     command_rate_window_seconds: int = Field(default=600, gt=0)
+
+    # GitHub App setup flow (GET /setup while no App is configured)
+    public_url: str | None = None  # https://bot.example.com: where GitHub reaches the bot
+    setup_token: SecretStr | None = None  # default: a random one, printed in the log at start
 
     @model_validator(mode="before")
     @classmethod

@@ -40,7 +40,7 @@ def _group(
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions")
+MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions", "keys", "manifest", "gitlab")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -53,6 +53,10 @@ OWNER = {
     "sync": "sync",
     "summary": "summary",
     "exemptions": "exemptions",
+    "keygen": "keys",
+    "rotate-key": "keys",
+    "app-manifest": "manifest",
+    "gitlab": "gitlab",
 }
 
 

@@ -41,6 +41,7 @@ def serve(
 
     from bot.app import create_app, prepare_schema
     from bot.logging import configure_logging
+    from bot.secrets import open_store
     from bot.store.migrate import SchemaOutdated
 
     try:
@@ -55,6 +56,10 @@ def serve(
         _fail(str(exc), EXIT_SCHEMA)
     except Exception as exc:
         _fail(f"cannot use the database: {type(exc).__name__}: {exc}", EXIT_SCHEMA)
+    try:
+        open_store(settings, web.state.engine)  # stored secrets need READINESS_ENCRYPTION_KEY
+    except SettingsError as exc:
+        _fail(str(exc), EXIT_SETTINGS)
     config = uvicorn.Config(
         web,
         host=host,

@@ -121,9 +121,13 @@ class Receiver:
     def __init__(
         self, settings: Settings, ingestor: Ingestor, clock: Callable[[], float] = time.time
     ) -> None:
-        self.settings = settings
         self.ingestor = ingestor
         self.clock = clock
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Use these secrets from now on (start-up and the setup flow add stored ones)."""
+        self.settings = settings
         secret = settings.github_webhook_secret
         self._github_secret = secret.get_secret_value() if secret else None
         token, signing = settings.gitlab_webhook_secret, settings.gitlab_signing_secret
