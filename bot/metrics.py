@@ -6,7 +6,14 @@ Queue depth and oldest pending age are read from the database at scrape time (se
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import platform
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+from bot import __version__
+
+BUILD = Info("readiness_build", "The running readiness-bot: its version and Python (always 1)")
+BUILD.info({"version": __version__, "python": platform.python_version()})
 
 WEBHOOKS = Counter(
     "readiness_webhooks_total",

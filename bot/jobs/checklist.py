@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import Engine
 
 from bot.core import tracker
+from bot.core.commands import FloodLimit
 from bot.core.decide import apply_human_ticks
 from bot.core.events import Event, Kind, RepoRef
 from bot.core.settings import CONFIG_FILE
@@ -47,9 +48,11 @@ class ChecklistHandler:
         *,
         clock: Callable[[], datetime] = _utcnow,
         gitlab_defaults_project: str | None = None,
+        command_limit: FloodLimit | None = None,
         org_default_ttl: timedelta = timedelta(minutes=10),
     ) -> None:
         self.engine = engine
+        self.command_limit = command_limit or FloodLimit()
         self.clients = clients
         self.shipped = shipped
         self.clock = clock

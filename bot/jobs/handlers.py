@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -224,6 +224,7 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
     checklist work) so both commands always do the same thing with a delivery. Without `sync`,
     the checklist handler is built for every platform the settings configure."""
     if sync is None:
+        from bot.core.commands import FloodLimit
         from bot.core.templates import load_shipped
         from bot.jobs.checklist import ChecklistHandler
         from bot.platforms.factory import clients_from_settings
@@ -231,7 +232,13 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
         clients = clients_from_settings(settings)
         if clients:
             sync = ChecklistHandler(
-                engine, clients, load_shipped(), gitlab_defaults_project=settings.gitlab_defaults_project
+                engine,
+                clients,
+                load_shipped(),
+                gitlab_defaults_project=settings.gitlab_defaults_project,
+                command_limit=FloodLimit(
+                    settings.command_rate_limit, timedelta(seconds=settings.command_rate_window_seconds)
+                ),
             )
         else:
             log.warning(

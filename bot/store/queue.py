@@ -220,6 +220,29 @@ def extend(engine: Engine, delivery_id: int, *, owner: str, until: datetime) -> 
         return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def claim_owners(engine: Engine) -> list[str]:
+    """Who holds claims now (distinct `lease_owner` of running rows)."""
+    with session_scope(engine, immediate=False) as session:
+        query = select(Delivery.lease_owner).where(Delivery.status == RUNNING).distinct()
+        return [owner for owner in session.scalars(query) if owner]
+
+
+def expire_claims(engine: Engine, owners: Iterable[str], *, now: datetime) -> int:
+    """End the leases of `owners` (dead processes) now, so the next claim takes their deliveries
+    over at once. Unlike `release` the attempt is not refunded: a delivery that keeps killing
+    its worker is still dead-lettered after `max_attempts`. Returns how many were expired."""
+    owners = list(owners)
+    if not owners:
+        return 0
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.status == RUNNING, Delivery.lease_owner.in_(owners))
+            .values(lease_until=now)
+        )
+        return result.rowcount  # type: ignore[attr-defined]
+
+
 def release(engine: Engine, owner: str, *, ids: Iterable[int] | None = None) -> int:
     """Give back `owner`'s claims (graceful shutdown): running → pending, the attempt refunded,
     due at once for the next worker. Returns how many were released."""

@@ -1,7 +1,7 @@
 """deliveries remember which delivery's sync covered them when coalesced
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
