@@ -106,6 +106,8 @@ async def main() -> None:
                     assert (await deliver(bot, event, json.loads(json.dumps(payload)))).status_code == 202
                 await bot.drain()
                 rows.append((name, counted(fake.log)))
+                if "-v" in sys.argv:
+                    print(name, [(m, p) for m, p, _ in fake.log if "access_tokens" not in p])
 
             await scenario("onboarding, 2 sections (S), one custom template", [("push", push_payload(HEAD1))])
             await scenario("CI on a pull-request branch (16 deliveries)", ci_burst(PR_HEAD, "feature"))

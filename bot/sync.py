@@ -34,13 +34,14 @@ from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
 from bot.core.yamlload import READ_CAP
-from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform
+from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
 from bot.store.db import session_scope
 from bot.store.models import OwnedIssue, Repository
 
 log = structlog.get_logger(__name__)
+TREE_CACHE_SIZE = 256  # trees kept per process (a tree is paths + blob shas)
 
 CHECK_NAME = "readiness / configuration"
 ReadOrgDefault = Callable[[], Awaitable[str | None]]
@@ -65,6 +66,7 @@ class Syncer:
     now: datetime
     read_org_default: ReadOrgDefault | None = None
     blobs: BlobCache | None = None  # file contents by blob sha, shared across syncs
+    trees: dict[tuple[str, str], Tree] | None = None  # (repo, commit) -> tree, shared across syncs
     _writes: int = 0
     _checklists: dict[str, ResolvedChecklist] = field(default_factory=dict)
     _issue_opts: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -74,19 +76,45 @@ class Syncer:
     async def run(self, *, commit: str | None = None) -> SyncResult:
         if commit is None:
             commit = (await self.platform.default_branch()).commit
-        raw = await self.platform.file(CONFIG_FILE, commit)
+        tree = await self._tree(commit)
+        raw = await self._read(CONFIG_FILE, tree, commit)
         if raw is None:
             return await self._config_deleted()
         try:
-            config, checklists = await self.load_config(raw, commit)
+            config, checklists = await self.load_config(raw, commit, tree=tree)
         except InputError as err:
             return await self._config_invalid(err, commit)
         await self._config_valid(commit)
-        return await self._sync_checklists(config, checklists, commit)
+        return await self._sync_checklists(config, checklists, commit, tree)
+
+    async def _tree(self, commit: str) -> Tree:
+        """The tree at a commit; a commit's tree never changes, so it is cached by sha."""
+        key = (self.platform.full_name, commit)
+        if self.trees is not None and key in self.trees:
+            return self.trees[key]
+        tree = await self.platform.tree(commit)
+        if self.trees is not None:
+            self.trees[key] = tree
+            while len(self.trees) > TREE_CACHE_SIZE:
+                del self.trees[next(iter(self.trees))]
+        return tree
+
+    async def _read(self, path: str, tree: Tree | None, commit: str) -> bytes | None:
+        """One file, by blob sha from the cache when the tree names it (config, templates)."""
+        if tree is not None and tree.complete and path not in tree.blobs and path not in tree.paths:
+            return None  # not in the commit: no call needed
+        sha = tree.blobs.get(path) if tree is not None else None
+        hit, content = self._cached(sha)
+        if not hit:
+            content = await self.platform.file(path, commit)
+            self._remember(sha, content)
+        return content
 
     # ----------------------------------------------------------------------------- configuration
 
-    async def load_config(self, raw: bytes, commit: str) -> tuple[RepoConfig, list[ResolvedChecklist]]:
+    async def load_config(
+        self, raw: bytes, commit: str, *, tree: Tree | None = None
+    ) -> tuple[RepoConfig, list[ResolvedChecklist]]:
         text = raw.decode("utf-8", errors="replace")
         base = None
         # Only `extends` is read before merging: the file alone may refer to checklists and items
@@ -99,7 +127,7 @@ class Syncer:
         custom: dict[str, bytes | None] = {}
         for choice in config.chosen:
             if choice.path:
-                custom[choice.path] = await self.platform.file(choice.path, commit)
+                custom[choice.path] = await self._read(choice.path, tree, commit)
         return config, resolve_checklists(config, shipped=self.shipped, read=custom.get)
 
     async def _config_invalid(self, err: InputError, commit: str) -> SyncResult:
@@ -151,9 +179,8 @@ class Syncer:
     # ---------------------------------------------------------------------------------- checklists
 
     async def _sync_checklists(
-        self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str
+        self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
     ) -> SyncResult:
-        tree = await self.platform.tree(commit)
         compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
         ci = await self.platform.ci_results(commit) if needs_ci(compiled) else []
         loop = asyncio.get_running_loop()

@@ -23,7 +23,7 @@ from bot.jobs.commands import CommandHandler  # commands helper
 from bot.jobs.routing import Route, drop_reason, route
 from bot.jobs.summaries import SummaryJob  # commands helper
 from bot.metrics import DISPATCH_DROPS
-from bot.platforms.base import NotFound, Platform, PlatformClient
+from bot.platforms.base import NotFound, Platform, PlatformClient, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import repos, tracking
 from bot.store.db import session_scope
@@ -58,6 +58,7 @@ class ChecklistHandler:
         self.clock = clock
         self.gitlab_defaults_project = gitlab_defaults_project
         self.blobs = BlobCache()
+        self.trees: dict[tuple[str, str], Tree] = {}  # trees by commit sha, shared by syncs
         self._heads: dict[tuple[str, str], deque[str]] = {}  # superseded heads, newest last
         self.org_default_ttl = org_default_ttl
         self._org_missing: dict[tuple[str, str], datetime] = {}  # org default source -> 404 until
@@ -168,6 +169,7 @@ class ChecklistHandler:
             now=self.clock(),
             read_org_default=self.org_reader(repo, installation_id),
             blobs=self.blobs,
+            trees=self.trees,
         )
 
     async def platform_for(self, repo: RepoRef, installation_id: int | None) -> Platform:

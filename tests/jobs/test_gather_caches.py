@@ -86,3 +86,15 @@ async def test_ci_results_are_read_only_when_a_chosen_checklist_has_a_ci_rule(en
     platform.set_commit("c2", {".readiness.yml": "checklists: [svc, ci]\n"})
     await handler(push(REPO, "c2"))
     assert [c for c in client.calls if c[0] == "ci_results"] == [("ci_results", REPO, "c2")]
+
+
+async def test_config_and_tree_are_read_once_per_commit_and_blob(engine):
+    client, platform, handler = make(engine, Clock())
+    platform.set_commit("c1", {".readiness.yml": "checklists: [svc]\n"})
+    await handler(push(REPO, "c1"))
+    platform.set_commit("c2", {".readiness.yml": "checklists: [svc]\n", "NOTES.md": "x"})
+    client.calls.clear()
+    await handler(push(REPO, "c2"))  # same .readiness.yml blob: only the new tree is read
+    await handler(push(REPO, "c2"))  # a redelivery: nothing to read at all
+    reads = [c for c in client.calls if c[0] in ("tree", "file", "files")]
+    assert reads == [("tree", REPO, "c2")]

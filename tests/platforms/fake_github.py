@@ -55,6 +55,11 @@ def _sha(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
+def git_blob_sha(content: bytes) -> str:
+    """The sha git gives a blob: callers may cache contents by it, so it must follow content."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
 def _user(login: str, uid: int) -> dict[str, Any]:
     bot = login.endswith("[bot]")
     return {
@@ -326,7 +331,7 @@ class FakeGitHub:
             entries = []
             for name, (kind, full) in sorted(dirs[d].items()):
                 if kind == "blob":
-                    sha = _sha("blob " + full)
+                    sha = git_blob_sha(files[full])  # content-addressed, as in git
                     self.blobs[sha] = files[full]
                     entries.append(
                         {

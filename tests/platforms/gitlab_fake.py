@@ -20,6 +20,7 @@ import requests
 import responses
 
 from .contract import WorldSpec
+from .fake_github import git_blob_sha
 from .gitlab_fake_graphql import FakeGraphQL
 
 BASE = "https://gitlab.example.test"
@@ -231,7 +232,7 @@ class FakeGitLab:
             dirs = sorted({"/".join(p.split("/")[:n]) for p in files for n in range(1, p.count("/") + 1)})
             entries = [{"id": f"{abs(hash(d)):040x}"[:40], "name": d.rsplit("/", 1)[-1], "type": "tree",
                         "path": d, "mode": "040000"} for d in dirs] if self.tree_dirs else []  # fmt: skip
-            entries += [{"id": f"{abs(hash(p)):040x}"[:40], "name": p.rsplit("/", 1)[-1], "type": "blob",
+            entries += [{"id": git_blob_sha(files[p]), "name": p.rsplit("/", 1)[-1], "type": "blob",
                          "path": p, "mode": "100644"} for p in sorted(files)]  # fmt: skip
             self._tree_cache[ref] = entries
         return self._tree_cache[ref]
