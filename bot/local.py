@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import subprocess  # only _git below, with a fixed argv  # nosec B404
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +64,14 @@ def scan_local(
 
 def _git(root: Path, *args: str) -> bytes | None:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, check=False, timeout=60, stdin=subprocess.DEVNULL
+        # git from PATH like the user's own shell; argv is fixed by this module, never a shell string
+        done = subprocess.run(  # noqa: S603  # nosec B603 B607
+            ["git", *args],  # noqa: S607
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired):  # git not installed, or stuck
         return None

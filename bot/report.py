@@ -10,10 +10,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from rich.console import Console
 from rich.text import Text
 
+from bot import __version__
 from bot.core.state import Status
 
 JSON_SCHEMA_ID = "readiness-report/v1"
@@ -337,7 +339,7 @@ def to_sarif_data(report: Report, *, level: str = "warning") -> dict[str, object
                     }
                 )
     run: dict[str, object] = {
-        "tool": {"driver": {"name": "readiness", "informationUri": TOOL_URI, "rules": rules}},
+        "tool": {"driver": _driver(rules)},
         "results": results,
     }
     if report.commit:
@@ -345,8 +347,62 @@ def to_sarif_data(report: Report, *, level: str = "warning") -> dict[str, object
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
+def _driver(rules: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "name": "readiness",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": TOOL_URI,
+        "rules": rules,
+    }
+
+
 def render_sarif(report: Report) -> str:
     return json.dumps(to_sarif_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+CONFIG_ERROR_RULE = "readiness/configuration-error"
+
+
+def sarif_error_data(
+    message: str, *, file: str | None, line: int | None = None, column: int | None = None
+) -> dict[str, object]:
+    """SARIF 2.1.0 for a run that could not evaluate anything (bad config, missing file).
+
+    An upload step after a failed `readiness check --format sarif` then shows the error in the
+    code-scanning UI instead of failing on an empty file. The run is marked unsuccessful.
+    """
+    region: dict[str, int] = {"startLine": line or 1}
+    if column:
+        region["startColumn"] = column
+    result: dict[str, object] = {
+        "ruleId": CONFIG_ERROR_RULE,
+        "ruleIndex": 0,
+        "level": "error",
+        "message": {"text": message},
+    }
+    if file:
+        uri = PurePath(file).as_uri() if PurePath(file).is_absolute() else PurePath(file).as_posix()
+        result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}]
+    rule = {
+        "id": CONFIG_ERROR_RULE,
+        "name": "configuration-error",
+        "shortDescription": {"text": "readiness could not read its configuration or input"},
+        "help": {"text": "Fix the file named in the message; `readiness validate` checks it locally."},
+        "defaultConfiguration": {"level": "error"},
+    }
+    run = {
+        "tool": {"driver": _driver([rule])},
+        "invocations": [
+            {
+                "executionSuccessful": False,
+                "exitCode": 2,
+                "toolExecutionNotifications": [{"level": "error", "message": {"text": message}}],
+            }
+        ],
+        "results": [result],
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown, "sarif": render_sarif}

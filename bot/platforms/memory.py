@@ -189,7 +189,10 @@ class MemoryPlatform:
     async def tree(self, commit: str) -> Tree:
         self._log("tree", commit)
         files = self._commit(commit)
-        blobs = {p: hashlib.sha1(b"blob %d\0" % len(c) + c).hexdigest() for p, c in files.items()}
+        blobs = {
+            p: hashlib.sha1(b"blob %d\0" % len(c) + c, usedforsecurity=False).hexdigest()
+            for p, c in files.items()
+        }
         return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
