@@ -119,16 +119,23 @@ class Syncer:
         base = None
         # Only `extends` is read before merging: the file alone may refer to checklists and items
         # that only the organisation default brings in, so it is validated once, merged.
-        if config_data(text).get("extends", "organization") is not False and self.read_org_default:
+        # Parsing, compiling and evaluating what a repository supplies runs in a thread: the event
+        # loop (and /healthz, and every other tenant's webhooks) must never wait on it.
+        own = await asyncio.to_thread(config_data, text)
+        if own.get("extends", "organization") is not False and self.read_org_default:
             org_text = await self.read_org_default()
             if org_text:
-                base = config_data(org_text, filename=f"organization default {CONFIG_FILE}")
-        config = parse_config(text, shipped_ids=self.shipped.keys(), base=base)
+                base = await asyncio.to_thread(
+                    config_data, org_text, filename=f"organization default {CONFIG_FILE}"
+                )
+        config = await asyncio.to_thread(parse_config, text, shipped_ids=self.shipped.keys(), base=base)
         custom: dict[str, bytes | None] = {}
         for choice in config.chosen:
             if choice.path:
                 custom[choice.path] = await self._read(choice.path, tree, commit)
-        return config, resolve_checklists(config, shipped=self.shipped, read=custom.get)
+        return config, await asyncio.to_thread(
+            resolve_checklists, config, shipped=self.shipped, read=custom.get
+        )
 
     async def _config_invalid(self, err: InputError, commit: str) -> SyncResult:
         body = tracker.render_config_error(filename=err.file, error=str(err))
@@ -181,7 +188,9 @@ class Syncer:
     async def _sync_checklists(
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
     ) -> SyncResult:
-        compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
+        compiled = await asyncio.to_thread(
+            lambda: [compile_checklist(c.template, c.extra_rules) for c in checklists]
+        )
         ci = await self.platform.ci_results(commit) if needs_ci(compiled) else []
         loop = asyncio.get_running_loop()
         fetched: dict[str, bytes | None] = {}
@@ -196,7 +205,7 @@ class Syncer:
             return content
 
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
-        snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
+        snapshot = await asyncio.to_thread(lambda: apply_ignore(config, without_own_inputs(config, snapshot)))
         index = await asyncio.to_thread(PathIndex.build, snapshot.paths)
         wanted = await asyncio.to_thread(files_to_read, compiled, index)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))

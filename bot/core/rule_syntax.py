@@ -64,21 +64,34 @@ Where = Positions | Callable[[tuple], tuple[int | None, int | None]]
 KeyPath = tuple[str | int, ...]
 
 
+PATTERN_MAX_MEM = 2 << 20  # RE2 memory for one pattern; `\pL{446}` alone needs about 4.6 MB
+MAX_PROGRAM_SIZE = 20_000  # RE2 instructions in one pattern (real ones need a few hundred)
+
+
 def compile_pattern(pattern: str, ignore_case: bool = False) -> re2._Regexp:
-    """Compile a content pattern with RE2; raises ValueError with a user-facing reason."""
+    """Compile a content pattern with RE2, bounded in memory; raises ValueError with a
+    user-facing reason."""
     options = re2.Options()
     options.log_errors = False  # RE2 would otherwise print parse errors to stderr itself
     options.case_sensitive = not ignore_case
+    options.max_mem = PATTERN_MAX_MEM
+    too_big = (
+        f"pattern is too large: it compiles to more than {MAX_PROGRAM_SIZE} RE2 instructions "
+        "(a counted repetition such as \\pL{400} costs one copy per count); shorten it"
+    )
     try:
-        return re2.compile(
-            pattern.encode("utf-8", "surrogatepass"), options
-        )  # bytes: no re-encoding per file
+        compiled = re2.compile(pattern.encode("utf-8", "surrogatepass"), options)  # bytes: no re-encoding
     except re2.error as exc:
+        if b"too large" in (exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else b""):
+            raise ValueError(too_big) from None
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise ValueError(
             f"pattern is not valid RE2 syntax ({detail}); RE2 runs in linear time and does not "
             "support lookaround ((?=, (?!, (?<=, (?<!) or backreferences (\\1)"
         ) from None
+    if compiled.programsize > MAX_PROGRAM_SIZE:
+        raise ValueError(too_big)
+    return compiled
 
 
 # ---------------------------------------------------------------- parsing

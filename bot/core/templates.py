@@ -14,9 +14,11 @@ from pathlib import Path
 
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import TemplateError
-from bot.core.rules import Rule, parse_rule
+from bot.core.rule_syntax import compile_pattern
+from bot.core.rules import Contains, Rule, _walk, parse_rule
 from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 
+MAX_TEMPLATE_PROGRAM = 200_000  # RE2 instructions for all of a template's patterns together
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
 SECTION_KEYS = ("id", "title", "items")
@@ -156,7 +158,27 @@ def parse_template(text: str | bytes, *, filename: str) -> Template:
             for i_index, raw_item in enumerate(r.items_list(section, s_path, "items"))
         )
         sections.append(Section(section_id, r.text(section, s_path, "title") or "", items))
+    _check_program_size(r, sections)
     return Template(template_id, title or "", version, description, source, tuple(sections), filename)
+
+
+def _check_program_size(r: _Reader, sections: list[Section]) -> None:
+    """Bound what validating and evaluating the template's patterns costs: 300 items with
+    `\\pL{446}` each took 1.4 GB and 108 s; the item that crosses the budget is named."""
+    total = 0
+    seen: set[tuple[str, bool]] = set()
+    for s_index, section in enumerate(sections):
+        for i_index, item in enumerate(section.items):
+            for node in _walk(item.rule) if item.rule is not None else ():
+                if isinstance(node, Contains) and (node.pattern, node.ignore_case) not in seen:
+                    seen.add((node.pattern, node.ignore_case))
+                    total += compile_pattern(node.pattern, node.ignore_case).programsize
+                    if total > MAX_TEMPLATE_PROGRAM:
+                        raise r.fail(
+                            ("sections", s_index, "items", i_index, "evidence"),
+                            f"the template's patterns compile to more than {MAX_TEMPLATE_PROGRAM} RE2 "
+                            "instructions together; use fewer or shorter patterns",
+                        )
 
 
 def _unique(r: _Reader, seen: dict[str, int], value: str, path: Path_, what: str) -> None:

@@ -24,7 +24,37 @@ CONFIG_ERROR_KEY = "config-error"
 BAR_WIDTH = 10
 MAX_BODY = 65_000  # GitHub rejects issue bodies over 65,536 characters
 
-_ITEM_LINE = re.compile(r"^\s*[-*+] \[([ xX~])\] <!-- readiness:item (?P<key>[^\s]+) -->", re.MULTILINE)
+# Only lines as the bot writes them count: at the start of a line, not indented (nested under a
+# note), and the first line per key. Repository text is escaped to one line with no "<" (`inline`),
+# so nothing a template or a file name holds can start a line, let alone plant a marker.
+_ITEM_LINE = re.compile(r"^[-*+] \[([ xX~])\] <!-- readiness:item (?P<key>[^\s]+) -->", re.MULTILINE)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]~|#!])")
+_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_BACKTICKS = re.compile(r"`+")
+
+
+def inline(text: str) -> str:
+    """Repository text (titles, why, evidence with file names) as one line of literal Markdown:
+    line breaks become spaces, HTML is inert (`<!--` cannot start a marker), Markdown is escaped."""
+    text = _BREAKS.sub(" ", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def one_line(text: str) -> str:
+    """Text whose inline Markdown (`code`, *emphasis*) is meant, such as a `why` or evidence
+    naming files in backticks: one line, and HTML inert, so it can neither start a line nor hide
+    the rest of the body in an unclosed comment."""
+    return _BREAKS.sub(" ", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fenced(text: str) -> str:
+    """A code block holding `text` verbatim: the fence is longer than any backtick run in it."""
+    longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
 _MARKER = re.compile(r"<!-- readiness:(?P<kind>epic|section|config-error)(?: (?P<ref>\S+))? (?P<v>v\d+) -->")
 
 
@@ -142,7 +172,7 @@ def render_section(
     p = progress_of(_state_of(states, template.id, i.id) for i in section.items)
     lines = [
         marker_for(section_key(template.id, section.id)),
-        f"**{template.title}** · {section.title}",
+        f"**{inline(template.title)}** · {inline(section.title)}",
         "",
         f"`{bar(p)}` **{p.done} / {p.total - p.skipped} done ({p.percent}%)**"
         + (f" · {p.skipped} skipped" if p.skipped else ""),
@@ -151,12 +181,13 @@ def render_section(
     for item in section.items:
         state = _state_of(states, template.id, item.id)
         box = "x" if shown_checked(state) else " "
-        title = f"~~{item.title}~~" if state.status is Status.SKIPPED else f"**{item.title}**"
+        title = f"~~{inline(item.title)}~~" if state.status is Status.SKIPPED else f"**{inline(item.title)}**"
         hint = " *(manual)*" if item.id in manual else ""
-        lines.append(f"- [{box}] <!-- readiness:item {template.id}/{item.id} --> {title}{hint}: {item.why}")
+        key = f"{template.id}/{item.id}"
+        lines.append(f"- [{box}] <!-- readiness:item {key} --> {title}{hint}: {one_line(item.why)}")
         note = _item_note(state)
         if note:
-            lines.append(f"  - {note}")
+            lines.append(f"  - {one_line(note)}")
     lines += [
         "",
         "<sub>Managed by readiness-bot. Tick or untick boxes by hand: the bot records who decided and "
@@ -184,7 +215,7 @@ def render_epic(
             n = numbers.get(section_key(t.id, s.id))
             link = f"#{n}" if n else "—"
             rows.append(
-                f"| {t.title} | {s.title} | `{bar(p)}` {p.done}/{p.total - p.skipped} "
+                f"| {inline(t.title)} | {inline(s.title)} | `{bar(p)}` {p.done}/{p.total - p.skipped} "
                 f"({p.percent}%) | {link} |"
             )
     lines = [
@@ -216,11 +247,9 @@ def render_config_error(*, filename: str, error: str) -> str:
     return "\n".join(
         [
             marker_for(CONFIG_ERROR_KEY),
-            f"`{filename}`{at} is invalid, so the readiness checklist was **not** updated:",
+            f"{inline(filename)}{at} is invalid, so the readiness checklist was **not** updated:",
             "",
-            "```",
-            error,
-            "```",
+            fenced(error),
             "",
             "Fix the file on the default branch; this issue closes itself once it is valid again.",
         ]
@@ -243,7 +272,7 @@ def parse_checkboxes(body: str | None) -> dict[tuple[str, str], bool]:
     out: dict[tuple[str, str], bool] = {}
     for m in _ITEM_LINE.finditer(body or ""):
         checklist, _, item = m["key"].partition("/")
-        if item:
+        if item and (checklist, item) not in out:  # the first line per key is the bot's
             out[(checklist, item)] = m.group(1) in "xX"
     return out
 
