@@ -49,3 +49,14 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
 )
 SYNCS = Counter("readiness_syncs_total", "Repository syncs, by platform and outcome", ["platform", "outcome"])
 WRITES = Counter("readiness_sync_writes_total", "Platform writes made by syncs, by action", ["action"])
+DISPATCH_DROPS = Counter(
+    "readiness_dispatch_dropped_total",
+    "Events dropped at dispatch before any API call, by platform and reason "
+    "(ci_other_branch, ci_stale_commit, push_other_branch, push_deleted, own_echo)",
+    ["platform", "reason"],
+)
+COALESCED = Counter(
+    "readiness_deliveries_coalesced_total",
+    "Deliveries marked done because a sync for the same repository covered them",
+    ["platform"],
+)

@@ -40,7 +40,7 @@ def _group(
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync", "summary")
+MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions", "keys", "manifest", "gitlab")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -52,6 +52,11 @@ OWNER = {
     "deliveries": "deliveries",
     "sync": "sync",
     "summary": "summary",
+    "exemptions": "exemptions",
+    "keygen": "keys",
+    "rotate-key": "keys",
+    "app-manifest": "manifest",
+    "gitlab": "gitlab",
 }
 
 

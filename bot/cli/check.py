@@ -6,6 +6,7 @@ User mistakes (bad YAML, unknown checklist, missing file) print one line on stde
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import zoneinfo
@@ -20,7 +21,7 @@ from bot.core import rules, settings, templates, yamlload
 from bot.core.errors import InputError
 from bot.core.resolve import vendored, without_own_inputs
 from bot.core.snapshot import CIResult, RepoSnapshot
-from bot.local import LocalCheckout, load_ci_results, scan_local
+from bot.local import LocalCheckout, load_ci_results, read_capped, scan_local
 from bot.report import (
     RENDERERS,
     ChecklistResult,
@@ -29,6 +30,7 @@ from bot.report import (
     item_results,
     render_text,
     sarif_error_data,
+    terminal_safe,
 )
 
 EXIT_BELOW_THRESHOLD = 1
@@ -43,13 +45,16 @@ class Format(StrEnum):
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {terminal_safe(message)}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
 
 def _read_input(path: Path) -> bytes:
+    """At most one byte more than the size limit (`/dev/zero` or a 2 GiB file is never read whole):
+    the loaders then report the file as too big, with its name."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as fh:
+            return fh.read(yamlload.READ_CAP)
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None
     except OSError as exc:
@@ -215,7 +220,7 @@ def _load_config(
         return settings.RepoConfig(), None
     label = str(config_file) if config_file else settings.CONFIG_FILE
     if config_file is not None:
-        resolved = config_file.resolve()
+        resolved = Path(os.path.realpath(config_file))
         if resolved.is_relative_to(checkout.root):
             label = resolved.relative_to(checkout.root).as_posix()
     config = settings.parse_config(_read_input(candidate), filename=label, shipped_ids=shipped)
@@ -274,7 +279,7 @@ def validate(
             return
         shipped = _shipped()
         config = settings.parse_config(raw, filename=str(file), shipped_ids=shipped)
-        root = file.resolve().parent
+        root = Path(os.path.realpath(file)).parent
         resolved = settings.resolve_checklists(config, shipped=shipped, read=lambda p: _read_under(root, p))
         for chosen in resolved:
             rules.compile_checklist(chosen.template, extra=dict(chosen.extra_rules))
@@ -311,10 +316,7 @@ def _looks_like_template(raw: bytes, filename: str) -> bool:
 
 
 def _read_under(root: Path, rel: str) -> bytes | None:
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        return None
-    return target.read_bytes()
+    return read_capped(root, rel)
 
 
 def _count_items(chosen: list[templates.Template]) -> int:

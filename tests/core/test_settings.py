@@ -180,12 +180,12 @@ def test_a_single_label_string_is_a_list() -> None:
         ),
         (
             "items:\n  load-testing: {}\n",
-            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>` or `evidence: <rule>`",
+            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>`, `evidence: <rule>` or `ttl: <duration>`",
         ),
         (
             "items:\n  load-testing: {skipped: yes}\n",
             ".readiness.yml:2:18: items.load-testing.skipped: unknown key 'skipped'; expected one of: "
-            "skip, evidence (did you mean 'skip'?)",
+            "skip, ttl, until, evidence (did you mean 'skip'?)",
         ),
         (
             "items:\n  Load Testing: {skip: n/a}\n",
@@ -243,6 +243,14 @@ def test_a_single_label_string_is_a_list() -> None:
             "summary:\n  timezone: ../../etc/passwd\n",
             ".readiness.yml:2:13: summary.timezone: unknown time zone '../../etc/passwd'; expected an IANA "
             "name like Europe/Berlin",
+        ),
+        *(
+            (  # a time-zone directory is not a zone (it crashed with IsADirectoryError)
+                f"summary:\n  timezone: {zone}\n",
+                f".readiness.yml:2:13: summary.timezone: unknown time zone '{zone}'; expected an IANA "
+                "name like Europe/Berlin",
+            )
+            for zone in ("Europe", "America", "Etc")
         ),
         (
             "summary:\n  day: mondy\n",
