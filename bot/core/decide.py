@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.core.rules import Verdict
 from bot.core.state import ItemState, RegressionPolicy, Status
@@ -26,10 +26,22 @@ class Regression:
 
 
 @dataclass(frozen=True, slots=True)
+class Expired:
+    """A person's tick of a re-attested (`ttl`) item ran out: the item is open again."""
+
+    checklist: str
+    item_id: str
+    ticked_by: str | None
+    ticked_at: datetime | None
+    ttl_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class Decisions:
     states: dict[str, ItemState]  # item id -> new state (every item of the checklist)
     changed: tuple[str, ...]  # item ids whose state changed
     regressions: tuple[Regression, ...]
+    expired: tuple[Expired, ...] = ()
 
 
 def human_decided(state: ItemState) -> bool:
@@ -48,13 +60,19 @@ def decide(
     policy: RegressionPolicy,
     now: datetime,
     skip_until: Mapping[str, date] | None = None,
+    ttl_days: Mapping[str, int] | None = None,
 ) -> Decisions:
     """The next state of every item of one checklist. Pure.
 
     A skip with an end (`until`, from a comment or the config file) holds through that day; the
-    day after, the item is tracked again and evidence may tick it."""
+    day after, the item is tracked again and evidence may tick it.
+
+    A person's tick of an item with a `ttl` lasts that many days; then the item reopens. It is the
+    one case where a person's decision is undone automatically, and only where `ttl` says so."""
     today = now.date()
     ends = skip_until or {}
+    ttls = ttl_days or {}
+    expired: list[Expired] = []
     states: dict[str, ItemState] = {}
     changed: list[str] = []
     regressions: list[Regression] = []
@@ -65,6 +83,16 @@ def decide(
             reason = None  # the config file's exemption has ended
         if old.status is Status.SKIPPED and old.until is not None and old.until < today:
             old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)  # ended
+        ttl = ttls.get(item_id)
+        if (
+            ttl
+            and old.status is Status.DONE
+            and human_decided(old)
+            and old.changed_at is not None
+            and now - old.changed_at >= timedelta(days=ttl)
+        ):
+            expired.append(Expired(checklist, item_id, old.actor, old.changed_at, ttl))
+            old = replace(old, status=Status.OPEN, reason=None, actor=None)
         new = _next(old, item_id in automatic, verdicts.get(item_id), reason, policy)
         if reason is not None:
             new = replace(new, until=ends.get(item_id))
@@ -74,7 +102,7 @@ def decide(
             new = replace(new, changed_at=now)
             changed.append(item_id)
         states[item_id] = new
-    return Decisions(states, tuple(changed), tuple(regressions))
+    return Decisions(states, tuple(changed), tuple(regressions), tuple(expired))
 
 
 def _next(

@@ -289,6 +289,11 @@ def read_budget(compiled: Sequence[CompiledChecklist]) -> int:
     )
 
 
+def needs_ci(compiled: Sequence[CompiledChecklist]) -> bool:
+    """True when some item has a `ci` rule: only then is reading CI results worth API calls."""
+    return any(isinstance(n, CI) for c in compiled for _, r in c.rules for n in _walk(r))
+
+
 def files_to_read(compiled: Sequence[CompiledChecklist], index: PathIndex) -> list[str]:
     """Every file a `contains` rule may read (its capped, shallowest-first candidates), so a
     caller can fetch them in a few batched calls before evaluating instead of one call each."""

@@ -27,6 +27,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.logging import get_logger
 from bot.store import queue
+from bot.store.db import checkpoint_wal
 from bot.store.models import Delivery, utcnow
 
 log = get_logger(__name__)
@@ -239,8 +240,9 @@ def _row_specific(exc: Exception) -> bool:
 
 
 def _checkpoint(engine: Engine) -> None:
+    """A PASSIVE checkpoint cannot collide with a writer (it copies what no reader needs and
+    stops), so a failure here is a real problem (disk full, I/O error) worth a warning."""
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        checkpoint_wal(engine)
     except Exception as exc:  # the next one will try again; the WAL just grows meanwhile
         log.warning("WAL checkpoint failed", error=str(exc))

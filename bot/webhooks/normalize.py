@@ -123,7 +123,8 @@ def _gh_ci(event: str, p: dict[str, Any]) -> dict[str, Any]:
         name = obj.get("name") or _d(p.get("workflow")).get("name") or obj.get("path")
     else:
         name = obj.get("name")
-    branch = _str(obj.get("head_branch"))
+    # a check_run names its branch through its suite
+    branch = _str(obj.get("head_branch")) or _str(_d(obj.get("check_suite")).get("head_branch"))
     return {
         "commit": _str(obj.get("head_sha")),
         "ref": f"refs/heads/{branch}" if branch else None,

@@ -9,6 +9,7 @@ re-serialised.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -50,18 +51,30 @@ def header_map(request: Request) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
 
 
-async def read_limited(request: Request, headers: dict[str, str], limit: int) -> bytes:
-    """The body, or TooLarge as soon as it (or its declared length) exceeds `limit` bytes."""
+class TooSlow(Exception):
+    pass
+
+
+async def read_limited(
+    request: Request, headers: dict[str, str], limit: int, deadline: float | None = None
+) -> bytes:
+    """The body, or TooLarge as soon as it (or its declared length) exceeds `limit` bytes, or
+    TooSlow when it has not all arrived within `deadline` seconds (a slow sender holds a
+    connection and a request slot for as long as it likes otherwise)."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise TooSlow from None
     return b"".join(chunks)
 
 
@@ -108,9 +121,13 @@ class Receiver:
     def __init__(
         self, settings: Settings, ingestor: Ingestor, clock: Callable[[], float] = time.time
     ) -> None:
-        self.settings = settings
         self.ingestor = ingestor
         self.clock = clock
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Use these secrets from now on (start-up and the setup flow add stored ones)."""
+        self.settings = settings
         secret = settings.github_webhook_secret
         self._github_secret = secret.get_secret_value() if secret else None
         token, signing = settings.gitlab_webhook_secret, settings.gitlab_signing_secret
@@ -134,6 +151,7 @@ class Receiver:
                 headers,
                 now=self.clock(),
                 tolerance_seconds=self.settings.webhook_tolerance_seconds,
+                allow_unsigned=self.settings.gitlab_allow_unsigned,
             )
 
     def _identify(self, platform: str, headers: Any, body: bytes) -> tuple[str, str]:
@@ -156,9 +174,15 @@ class Receiver:
         headers = header_map(request)
         try:
             try:
-                body = await read_limited(request, headers, self.settings.max_body_bytes)
+                body = await read_limited(
+                    request, headers, self.settings.max_body_bytes, self.settings.body_timeout_seconds
+                )
             except TooLarge:
                 raise Rejected(413, "too_large", f"body over {self.settings.max_body_bytes} bytes") from None
+            except TooSlow:
+                raise Rejected(
+                    408, "too_slow", f"body not received within {self.settings.body_timeout_seconds}s"
+                ) from None
             try:
                 self._verify(platform, body, headers)
             except VerificationError as exc:
@@ -182,7 +206,7 @@ class Receiver:
                 reason=exc.reason,
                 delivery_id=sent_id and sent_id[:128],
             )
-            extra = {"connection": "close"} if exc.status == 413 else None
+            extra = {"connection": "close"} if exc.status in (408, 413) else None
             return _json(exc.status, {"status": exc.outcome, "detail": exc.reason}, extra)
         except ClientDisconnect:
             return Response(status_code=400)

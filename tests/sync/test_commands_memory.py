@@ -388,3 +388,38 @@ async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
     await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
     build = issues(platform)["section:svc:build"]
     assert "skipped in" not in build.body and boxes(build)["container"] is True
+
+
+async def test_a_ttl_item_reopens_when_the_persons_tick_runs_out_and_says_who_ticked(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    template = TEMPLATE.replace(
+        "        why: Someone answers the pager\n",
+        "        why: Someone answers the pager\n        ttl: 30d\n",
+    )
+    assert "ttl: 30d" in template
+    handler = ChecklistHandler(
+        engine, {"github": client}, {"svc": parse_template(template, filename="svc.yaml")}, clock=clock
+    )
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    platform.set_permission("maria", "maintain")
+    ops = issues(platform)["section:svc:ops"]
+    await comment(handler, platform, "maria", ops.number, "/readiness done oncall")
+    clock.now = NOW + timedelta(days=29)
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    assert boxes(issues(platform)["section:svc:ops"])["oncall"] is True  # still within its 30 days
+    clock.now = NOW + timedelta(days=30)
+    platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "z"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3"))
+    assert boxes(issues(platform)["section:svc:ops"])["oncall"] is False
+    notes = [c.body for c in platform.comments.get(ops.number, []) if c.body.startswith("Re-attestation due")]
+    assert notes == [
+        "Re-attestation due, so these items are open again:\n\n- **On-call rota agreed** `svc/oncall`: ticked by "
+        "@maria on 2026-11-22; it is re-attested every 30 days. Please check it still holds and tick it again."
+    ]
+    platform.set_commit("c4", {".readiness.yml": CONFIG, "Dockerfile": "w"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c4"))
+    assert len([c for c in platform.comments.get(ops.number, []) if c.body.startswith("Re-attestation")]) == 1

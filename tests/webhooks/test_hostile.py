@@ -4,6 +4,7 @@ with a reason or is stored, never a 500; one that cannot be stored never takes o
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any
 
@@ -13,11 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from bot.app import check_webhook_settings, create_app
+from bot.config import Settings, SettingsError, load_settings
 from bot.core.events import Kind
 from bot.webhooks.ingest import Ingestor, NewDelivery
 from bot.webhooks.normalize import IGNORED_REASON, normalize
 
-from .helpers import FIXTURES, dumps, github_headers, gitlab_token_headers, stored
+from .helpers import FIXTURES, dumps, github_headers, gitlab_signed_headers, gitlab_token_headers, stored
 
 
 def fixture(platform: str, name: str) -> dict[str, Any]:
@@ -217,3 +220,46 @@ def test_the_normaliser_is_total(platform: str, event: str, payload: dict[str, A
     assert all(i is None or -(2**63) <= i < 2**63 for i in ids)
     if result.kind is Kind.IGNORED and IGNORED_REASON in result.extra:
         assert isinstance(result.extra[IGNORED_REASON], str)
+
+
+# ---------------------------------------------------------------- findings 10 and 12: secrets
+
+
+@pytest.mark.parametrize("name", ["github_webhook_secret", "gitlab_webhook_secret"])
+@pytest.mark.parametrize("value", ["", "abc", "fifteen-bytes!!"])
+def test_short_webhook_secrets_are_refused_at_start_with_one_line_naming_the_setting(
+    name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(**{name: value})
+    message = str(err.value)
+    assert message.startswith(f"READINESS_{name.upper()}:") and "16 bytes" in message
+    assert "\n" not in message and (not value or value not in message)
+
+
+def test_a_short_gitlab_signing_key_is_refused_at_start(db_url: str) -> None:
+    short = "whsec_" + base64.b64encode(b"0123456789").decode()
+    with pytest.raises(SettingsError, match=r"^READINESS_GITLAB_SIGNING_SECRET: .*16 bytes"):
+        create_app(load_settings(database_url=db_url, gitlab_signing_secret=short), start_worker=False)
+
+
+async def test_with_a_signing_secret_a_token_only_gitlab_delivery_is_refused(
+    settings: Settings, engine: Engine
+) -> None:
+    strict = settings.model_copy(update={"gitlab_allow_unsigned": False})
+    app = create_app(strict, engine=engine, start_worker=False, start_scheduler=False)
+    body = dumps(fixture("gitlab", "push.json"))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http,
+    ):
+        refused = await http.post("/webhooks/gitlab", content=body, headers=gitlab_token_headers())
+        signed = await http.post("/webhooks/gitlab", content=body, headers=gitlab_signed_headers(body))
+    assert (refused.status_code, signed.status_code) == (401, 202)
+    assert [d.delivery_id for d in stored(engine)] == [signed.json()["delivery_id"]]
+
+
+def test_allowing_unsigned_gitlab_hooks_is_announced_at_start(settings: Settings) -> None:
+    assert any("READINESS_GITLAB_ALLOW_UNSIGNED=true" in w for w in check_webhook_settings(settings))
+    strict = settings.model_copy(update={"gitlab_allow_unsigned": False})
+    assert not any("ALLOW_UNSIGNED" in w for w in check_webhook_settings(strict))
