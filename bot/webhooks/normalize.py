@@ -115,10 +115,7 @@ def _gh_ci(event: str, p: dict[str, Any]) -> dict[str, Any]:
     if event == "status":
         return _gh_status(p)
     obj = _d(p.get(event))
-    if event == "check_suite":
-        name = _d(obj.get("app")).get("name")
-    else:
-        name = obj.get("name")
+    name = _d(obj.get("app")).get("name") if event == "check_suite" else obj.get("name")
     branch = _str(obj.get("head_branch"))
     return {
         "commit": _str(obj.get("head_sha")),
