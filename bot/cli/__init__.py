@@ -40,7 +40,7 @@ def _group(
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions", "keys", "manifest")
+MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions", "keys", "manifest", "gitlab")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -56,6 +56,7 @@ OWNER = {
     "keygen": "keys",
     "rotate-key": "keys",
     "app-manifest": "manifest",
+    "gitlab": "gitlab",
 }
 
 

@@ -115,7 +115,23 @@ def _gh_installation(p: dict[str, Any], installation_id: int | None) -> dict[str
     return {"repos_added": repos} if p.get("action") in ("created", "new_permissions_accepted") else {}
 
 
+_GITHUB_STATES = {"success": "success", "failure": "failure", "error": "failure"}
+
+
+def _gh_status(p: dict[str, Any]) -> dict[str, Any]:
+    """A commit status (external CI): `state` is pending|success|failure|error."""
+    state = p.get("state")
+    return {
+        "commit": _str(p.get("sha")),
+        "extra": {
+            "ci": [_ci(p.get("context"), github_conclusion(_GITHUB_STATES.get(state)), p.get("target_url"))]
+        },
+    }
+
+
 def _gh_ci(event: str, p: dict[str, Any]) -> dict[str, Any]:
+    if event == "status":
+        return _gh_status(p)
     obj = _d(p.get(event))
     if event == "check_suite":
         name = _d(obj.get("app")).get("name")
@@ -173,8 +189,7 @@ _GITHUB_KINDS = {
     "push": Kind.PUSH,
     "check_run": Kind.CI,
     "check_suite": Kind.CI,
-    "workflow_run": Kind.CI,
-    "workflow_job": Kind.CI,
+    "status": Kind.CI,
     "issues": Kind.ISSUE_EDITED,
     "issue_comment": Kind.COMMENT,
     "sub_issues": Kind.ISSUE_EDITED,

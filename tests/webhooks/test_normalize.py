@@ -27,8 +27,9 @@ GITHUB_FILES = {
     "issues.edited.payload.json": ("issues", Kind.ISSUE_EDITED),
     "issues.opened.payload.json": ("issues", Kind.ISSUE_EDITED),
     "push.with-new-branch.payload.json": ("push", Kind.PUSH),
-    "workflow_job.completed.success.with-organization.payload.json": ("workflow_job", Kind.CI),
-    "workflow_run.completed.payload.json": ("workflow_run", Kind.CI),
+    # GitHub Actions jobs also arrive as check runs: the App does not subscribe to workflow events
+    "workflow_job.completed.success.with-organization.payload.json": ("workflow_job", Kind.IGNORED),
+    "workflow_run.completed.payload.json": ("workflow_run", Kind.IGNORED),
 }
 GITLAB_FILES = {
     "push.json": ("Push Hook", Kind.PUSH),
@@ -113,11 +114,33 @@ def test_github_check_run_and_suite() -> None:
     assert suite.extra["ci"][0]["name"] == "octocoders-linter"
 
 
-def test_github_workflow_run_falls_back_to_workflow_name() -> None:
-    event = normalize("github", "workflow_run", load("github", "workflow_run.completed.payload.json"))
-    assert event.extra["ci"][0]["name"] == "test"
-    assert event.commit == "3484a3fb816e0859fd6e1cea078d76385ff50625"
-    assert event.repo is not None and event.repo.full_name == "octo-org/octo-repo"
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("success", snapshot.SUCCESS),
+        ("failure", snapshot.FAILURE),
+        ("error", snapshot.FAILURE),
+        ("pending", snapshot.PENDING),
+    ],
+)
+def test_github_commit_status_is_ci_evidence(state: str, expected: str) -> None:
+    payload = load("github", "check_run.completed.payload.json")
+    payload = {  # the `status` event: an external CI reporting on a commit
+        "id": 1,
+        "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+        "name": payload["repository"]["full_name"],
+        "context": "ci/jenkins",
+        "state": state,
+        "target_url": "https://ci.example.com/1",
+        "branches": [],
+        "repository": payload["repository"],
+        "sender": payload["sender"],
+    }
+    event = normalize("github", "status", payload)
+    assert event.kind is Kind.CI and event.commit == "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+    assert event.extra["ci"] == [
+        {"name": "ci/jenkins", "conclusion": expected, "url": "https://ci.example.com/1"}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -132,11 +155,11 @@ def test_github_workflow_run_falls_back_to_workflow_name() -> None:
     ],
 )
 def test_github_conclusions_are_normalised(status: str, conclusion: str | None, expected: str) -> None:
-    payload = load("github", "workflow_job.completed.success.with-organization.payload.json")
-    payload["workflow_job"] |= {"status": status, "conclusion": conclusion}
-    event = normalize("github", "workflow_job", payload)
+    payload = load("github", "check_run.completed.payload.json")
+    payload["check_run"] |= {"status": status, "conclusion": conclusion}
+    event = normalize("github", "check_run", payload)
     assert event.extra["ci"][0]["conclusion"] == expected
-    assert event.extra["ci"][0]["name"] == "linters"
+    assert event.extra["ci"][0]["name"] == payload["check_run"]["name"]
 
 
 def test_github_issue_edit_carries_previous_body() -> None:
