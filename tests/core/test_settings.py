@@ -196,7 +196,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "items:\n  runbooks:\n    evidence: files\n",
             ".readiness.yml:3:15: items.runbooks.evidence: expected a rule: a mapping with one key out of "
-            "files, contains, ci, all, any, not, got str 'files'",
+            "files, contains, dependency, ci, all, any, not, got str 'files'",
         ),
         (
             "checklists:\n  - 1\n",
@@ -555,7 +555,7 @@ def test_custom_template_by_path(shipped: dict[str, Template]) -> None:
 def test_extra_evidence_rules_are_validated_with_positions() -> None:
     assert error_of("items:\n  runbooks:\n    evidence: {file: docs/}\n") == (
         ".readiness.yml:3:16: items.runbooks.evidence.file: unknown rule kind 'file'; expected one of "
-        "files, contains, ci, all, any, not (did you mean 'files'?)"
+        "files, contains, dependency, ci, all, any, not (did you mean 'files'?)"
     )
     assert error_of(
         "items:\n  runbooks:\n    evidence:\n      contains: {files: '*.py', pattern: '(?=x)'}\n"
