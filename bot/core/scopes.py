@@ -2,7 +2,7 @@
 
 A claim about the running service ("shuts down gracefully", "times out external calls") is only
 evidence when it sits in production code: a benchmark sending SIGTERM or a test using
-`sslmode=require` says nothing about the service. The directory and file-name conventions below
+an encrypted-connection flag says nothing about the service. The directory and file-name conventions below
 cover the major ecosystems; `.readiness.yml` `scopes:` adds globs to any of them.
 """
 
