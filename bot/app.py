@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
@@ -19,13 +20,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from bot.config import Settings, SettingsError
+from bot.config import MIN_SECRET_BYTES, Settings, SettingsError
 from bot.jobs.handlers import make_handler
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.scheduler import start as start_scheduler
 from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
+from bot.secrets import apply_stored, open_store, parse_keys
+from bot.setup.routes import Setup
 from bot.store import migrate, queue
 from bot.store.db import is_sqlite, make_engine
 from bot.store.models import utcnow
@@ -40,10 +43,20 @@ def check_webhook_settings(settings: Settings) -> list[str]:
     """Problems that should stop start-up (SettingsError) or be warned about (returned)."""
     if settings.gitlab_signing_secret is not None:
         try:
-            signing_key(settings.gitlab_signing_secret.get_secret_value())
+            key = signing_key(settings.gitlab_signing_secret.get_secret_value())
         except ValueError as exc:
             raise SettingsError(f"READINESS_GITLAB_SIGNING_SECRET: {exc}") from None
+        if len(key) < MIN_SECRET_BYTES:
+            raise SettingsError(
+                f"READINESS_GITLAB_SIGNING_SECRET: the key must be at least {MIN_SECRET_BYTES} bytes long"
+            )
     warnings = []
+    if settings.gitlab_allow_unsigned and settings.gitlab_signing_secret is not None:
+        warnings.append(
+            "READINESS_GITLAB_ALLOW_UNSIGNED=true: GitLab deliveries with only X-Gitlab-Token are accepted "
+            "although READINESS_GITLAB_SIGNING_SECRET is set (no replay protection); turn it off once "
+            "every hook is signed"
+        )
     if settings.github_webhook_secret is None:
         warnings.append(
             "READINESS_GITHUB_WEBHOOK_SECRET is not set: every POST /webhooks/github will be refused (401)"
@@ -152,21 +165,38 @@ def create_app(
     start_worker: bool = True,
     start_scheduler: bool = True,
     dispatcher: Handler | None = None,
+    setup_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The ASGI app. `engine` (tests) is used as given and not disposed; `dispatcher` is handed
     to the worker (None: the default handlers)."""
     warnings = check_webhook_settings(settings)
+    if settings.encryption_key is not None:
+        parse_keys(settings.encryption_key.get_secret_value())  # SettingsError naming the setting
     owns_engine = engine is None
     db = engine if engine is not None else make_engine(settings.database_url)
     services = Services(settings, db, start_worker=start_worker, start_scheduler=start_scheduler)
     ingestor = Ingestor(db, on_commit=services.notify)
     receiver = Receiver(settings, ingestor)
+    setup = Setup(settings, transport=setup_transport)
+
+    async def reconfigure(effective: Settings) -> None:
+        """Use stored credentials (start-up, or an App the setup flow just created)."""
+        receiver.configure(effective)
+        if services.settings is not effective:
+            await services.stop()
+            services.settings = effective
+            await services.start(dispatcher)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for line in warnings:
             log.warning(line)
         await asyncio.to_thread(prepare_schema, db)
+        store = await asyncio.to_thread(open_store, settings, db)  # SettingsError: missing/wrong key
+        effective = await asyncio.to_thread(apply_stored, settings, store)
+        receiver.configure(effective)
+        services.settings = effective
+        setup.start(store, effective, reconfigure)
         await ingestor.start()
         await services.start(dispatcher)
         app.state.ready = True
@@ -208,4 +238,7 @@ def create_app(
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/metrics", metrics, methods=["GET"])
+    app.add_route("/setup", setup.page, methods=["GET"])
+    app.add_route("/github/manifest/callback", setup.callback, methods=["GET"])
+    app.state.setup = setup
     return app

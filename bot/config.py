@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FIELDS = (
@@ -20,7 +20,11 @@ SECRET_FIELDS = (
     "github_private_key",
     "gitlab_token",
     "encryption_key",
+    "setup_token",
 )
+
+
+MIN_SECRET_BYTES = 16
 
 
 class SettingsError(Exception):
@@ -37,7 +41,18 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_secret: SecretStr | None = None  # the X-Gitlab-Token value
     gitlab_signing_secret: SecretStr | None = None  # whsec_… for GitLab's signed webhooks
+    # With a signing secret set, token-only GitLab deliveries are refused unless this is true
+    # (a migration from token to signed hooks); logged at start while it is on.
+    gitlab_allow_unsigned: bool = False
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # receiver limits (docs/security.md): request line + headers, header fields, the time to send
+    # them and the body, simultaneous connections/requests (503 beyond), idle keep-alive
+    max_header_bytes: int = Field(default=32 * 1024, gt=0)
+    max_headers: int = Field(default=100, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=1000, gt=0)
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
     webhook_tolerance_seconds: int = Field(default=300, gt=0)  # signed-webhook timestamp skew
 
     # GitHub App
@@ -56,16 +71,27 @@ class Settings(BaseSettings):
     # worker
     worker_concurrency: int = Field(default=4, gt=0)
     max_attempts: int = Field(default=8, gt=0)
-    lease_seconds: int = Field(default=300, gt=0)
+    # a killed worker's deliveries are taken over after at most this long; a running job renews
+    # its lease every heartbeat_seconds (SQLite also takes over a dead process's claims at start)
+    lease_seconds: int = Field(default=30, gt=0)
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     poll_interval_seconds: float = Field(default=1.0, gt=0)
+    sync_settle_seconds: float = Field(default=2.0, ge=0)  # wait for a burst before one sync
 
     # operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     encryption_key: SecretStr | None = None  # Fernet key for secrets stored in the database
     resync_interval_hours: float = Field(default=24.0, gt=0)
+    # `/readiness` comments one person may send per window before the bot asks them to wait
+    command_rate_limit: int = Field(default=10, gt=0)
+    command_rate_window_seconds: int = Field(default=600, gt=0)
+
+    # GitHub App setup flow (GET /setup while no App is configured)
+    public_url: str | None = None  # https://bot.example.com: where GitHub reaches the bot
+    setup_token: SecretStr | None = None  # default: a random one, printed in the log at start
 
     @model_validator(mode="before")
     @classmethod
@@ -82,6 +108,16 @@ class Settings(BaseSettings):
                 except OSError as exc:
                     raise ValueError(f"{env}={path}: cannot read the file ({exc.strerror})") from exc
         return data
+
+    @field_validator("github_webhook_secret", "gitlab_webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """A short shared secret can be guessed or brute-forced offline from one signed delivery."""
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes long (generate one: openssl rand -hex 32)"
+            )
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import subprocess  # only _git below, with a fixed argv  # nosec B404
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +17,9 @@ from pathspec import GitIgnoreSpec
 
 from bot.core.errors import InputError
 from bot.core.snapshot import CANCELLED, FAILURE, PENDING, SKIPPED, SUCCESS, CIResult, RepoSnapshot
+from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
 
-DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_MAX_BYTES = READ_CAP  # as the bot reads: one byte over the limit, so loaders can say "too big"
 _CONCLUSIONS = (SUCCESS, FAILURE, PENDING, SKIPPED, CANCELLED)
 
 
@@ -48,7 +49,7 @@ def local_snapshot(
 def scan_local(
     path: Path, *, ci: Sequence[CIResult] = (), max_bytes: int = DEFAULT_MAX_BYTES
 ) -> LocalCheckout:
-    root = path.resolve()
+    root = Path(os.path.realpath(path))  # realpath: a symlink loop is "not a directory", not a crash
     if not root.is_dir():
         raise NotADirectoryError(f"{path}: not a directory")
     tracked = _git_tracked(root)
@@ -63,8 +64,14 @@ def scan_local(
 
 def _git(root: Path, *args: str) -> bytes | None:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, check=False, timeout=60, stdin=subprocess.DEVNULL
+        # git from PATH like the user's own shell; argv is fixed by this module, never a shell string
+        done = subprocess.run(  # noqa: S603  # nosec B603 B607
+            ["git", *args],  # noqa: S607
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired):  # git not installed, or stuck
         return None
@@ -144,24 +151,36 @@ def _reader(root: Path, max_bytes: int):
     def read(rel: str) -> bytes | None:
         if rel.startswith("/") or ".." in rel.split("/"):
             return None
-        target = root / rel
-        try:
-            if not target.resolve().is_relative_to(root) or not target.is_file():
-                return None
-            with target.open("rb") as fh:
-                return fh.read(max_bytes)
-        except OSError:
-            return None
+        return read_capped(root, rel, max_bytes)
 
     return read
 
 
+def read_capped(root: Path, rel: str, max_bytes: int = READ_CAP) -> bytes | None:
+    """A regular file below `root`, at most `max_bytes` of it; None when it is outside `root`,
+    missing, not a regular file (a device, a FIFO) or a symlink loop (`resolve()` raised there)."""
+    target = Path(os.path.realpath(root / rel))
+    try:
+        if not target.is_relative_to(root) or not target.is_file():
+            return None
+        with target.open("rb") as fh:
+            return fh.read(max_bytes)
+    except OSError:
+        return None
+
+
 def load_ci_results(text: str, *, filename: str) -> list[CIResult]:
     """`--ci-results FILE`: a JSON list of `{"name": ..., "conclusion": ...}` from a CI run."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise InputError(
+            filename, f"file is more than {MAX_FILE_BYTES} bytes; the limit is {MAX_FILE_BYTES} bytes"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(filename, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
+    except RecursionError:  # the decoder recurses once per nesting level
+        raise InputError(filename, "JSON nested too deeply; expected a flat list of results") from None
     if not isinstance(data, list):
         raise InputError(filename, 'expected a JSON list like [{"name": "test", "conclusion": "success"}]')
     results = []

@@ -6,7 +6,14 @@ Queue depth and oldest pending age are read from the database at scrape time (se
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import platform
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+from bot import __version__
+
+BUILD = Info("readiness_build", "The running readiness-bot: its version and Python (always 1)")
+BUILD.info({"version": __version__, "python": platform.python_version()})
 
 WEBHOOKS = Counter(
     "readiness_webhooks_total",
@@ -42,3 +49,14 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
 )
 SYNCS = Counter("readiness_syncs_total", "Repository syncs, by platform and outcome", ["platform", "outcome"])
 WRITES = Counter("readiness_sync_writes_total", "Platform writes made by syncs, by action", ["action"])
+DISPATCH_DROPS = Counter(
+    "readiness_dispatch_dropped_total",
+    "Events dropped at dispatch before any API call, by platform and reason "
+    "(ci_other_branch, ci_stale_commit, push_other_branch, push_deleted, own_echo)",
+    ["platform", "reason"],
+)
+COALESCED = Counter(
+    "readiness_deliveries_coalesced_total",
+    "Deliveries marked done because a sync for the same repository covered them",
+    ["platform"],
+)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from rich.console import Console
 from rich.text import Text
 
+from bot import __version__
 from bot.core.state import Status
 
 JSON_SCHEMA_ID = "readiness-report/v1"
@@ -163,6 +166,16 @@ def render_json(report: Report) -> str:
 # ---------------------------------------------------------------------------------------------- text
 
 
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def terminal_safe(text: str) -> str:
+    """Control characters (ESC sequences, BEL, newlines, C1 codes) and bidi overrides from file
+    names and templates shown as escapes, so what a repository holds cannot drive the terminal
+    or break one line in two."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _bar(percent: float, width: int) -> Text:
     filled = round(width * percent / 100)
     bar = Text("█" * filled, style="green")
@@ -183,17 +196,20 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         file=out, force_terminal=color, no_color=None if color else True, width=width, highlight=False
     )
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="dim"))
+        console.print(Text(f"note: {terminal_safe(note)}", style="dim"))
     if report.notes:
         console.print()
     for checklist in report.checklists:
         t = checklist.tally
-        head = Text.assemble((checklist.title, "bold"), (f"  [{checklist.id}]", "dim"))
+        head = Text.assemble(
+            (terminal_safe(checklist.title), "bold"), (f"  [{terminal_safe(checklist.id)}]", "dim")
+        )
         console.print(head)
         console.print(Text.assemble("  ", _bar(t.percent, 30), f"  {_counts(t)}"))
         for section in checklist.sections:
             st = section.tally
-            label = section.title if len(section.title) <= 44 else section.title[:43] + "…"
+            title = terminal_safe(section.title)
+            label = title if len(title) <= 44 else title[:43] + "…"
             console.print(
                 Text.assemble("  ", (f"{label:<45}", "bold"), _bar(st.percent, 16), f" {_counts(st)}")
             )
@@ -213,17 +229,18 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
 
 def _item_line(item: ItemResult, width: int) -> Text:
     style = {Status.AUTO: "green", Status.DONE: "green", Status.OPEN: "red", Status.SKIPPED: "yellow"}
-    line = Text.assemble("    ", (_MARKS[item.status], style[item.status]), " ", item.title)
+    line = Text.assemble("    ", (_MARKS[item.status], style[item.status]), " ", terminal_safe(item.title))
     if item.ticked and item.evidence:
-        line.append(f" — {item.evidence}", style="dim")
+        line.append(f" — {terminal_safe(item.evidence)}", style="dim")
     elif item.status is Status.SKIPPED:
-        line.append(f" — skipped: {item.reason}", style="yellow")
+        line.append(f" — skipped: {terminal_safe(item.reason or '')}", style="yellow")
     elif item.manual:
         line.append(" (manual)", style="dim")
     elif item.missing:  # one line at most: the full text is in the json/markdown/sarif reports
         room = width - len(line) - 3
         if room >= 20:
-            missing = item.missing if len(item.missing) <= room else item.missing[: room - 1] + "…"
+            missing = terminal_safe(item.missing)
+            missing = missing if len(missing) <= room else missing[: room - 1] + "…"
             line.append(f" — {missing}", style="dim")
     return line
 
@@ -322,7 +339,7 @@ def to_sarif_data(report: Report, *, level: str = "warning") -> dict[str, object
                     }
                 )
     run: dict[str, object] = {
-        "tool": {"driver": {"name": "readiness", "informationUri": TOOL_URI, "rules": rules}},
+        "tool": {"driver": _driver(rules)},
         "results": results,
     }
     if report.commit:
@@ -330,8 +347,62 @@ def to_sarif_data(report: Report, *, level: str = "warning") -> dict[str, object
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
+def _driver(rules: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "name": "readiness",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": TOOL_URI,
+        "rules": rules,
+    }
+
+
 def render_sarif(report: Report) -> str:
     return json.dumps(to_sarif_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+CONFIG_ERROR_RULE = "readiness/configuration-error"
+
+
+def sarif_error_data(
+    message: str, *, file: str | None, line: int | None = None, column: int | None = None
+) -> dict[str, object]:
+    """SARIF 2.1.0 for a run that could not evaluate anything (bad config, missing file).
+
+    An upload step after a failed `readiness check --format sarif` then shows the error in the
+    code-scanning UI instead of failing on an empty file. The run is marked unsuccessful.
+    """
+    region: dict[str, int] = {"startLine": line or 1}
+    if column:
+        region["startColumn"] = column
+    result: dict[str, object] = {
+        "ruleId": CONFIG_ERROR_RULE,
+        "ruleIndex": 0,
+        "level": "error",
+        "message": {"text": message},
+    }
+    if file:
+        uri = PurePath(file).as_uri() if PurePath(file).is_absolute() else PurePath(file).as_posix()
+        result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}]
+    rule = {
+        "id": CONFIG_ERROR_RULE,
+        "name": "configuration-error",
+        "shortDescription": {"text": "readiness could not read its configuration or input"},
+        "help": {"text": "Fix the file named in the message; `readiness validate` checks it locally."},
+        "defaultConfiguration": {"level": "error"},
+    }
+    run = {
+        "tool": {"driver": _driver([rule])},
+        "invocations": [
+            {
+                "executionSuccessful": False,
+                "exitCode": 2,
+                "toolExecutionNotifications": [{"level": "error", "message": {"text": message}}],
+            }
+        ],
+        "results": [result],
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown, "sarif": render_sarif}

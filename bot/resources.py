@@ -1,16 +1,32 @@
-"""Where the shipped data lives: next to `bot/` in a checkout (and editable installs), or under
-`<prefix>/share/readiness-bot/` when installed from a wheel (pyproject's data-files)."""
+"""Where the shipped data lives: the packages `bot.checklists` and `bot.migrations`.
+
+pyproject maps the top-level `checklists/` and `migrations/` directories to those package names, so
+a wheel carries them inside `bot/` wherever pip installs it (virtualenv, `--target`, `--user`), and an
+editable install's import hook points at the checkout's directories. importlib.resources finds
+them either way; nothing depends on `sys.prefix`.
+"""
 
 from __future__ import annotations
 
-import sys
+import importlib.resources
 from pathlib import Path
 
+_PACKAGES = {"checklists": "bot.checklists", "migrations": "bot.migrations"}
 _CHECKOUT = Path(__file__).resolve().parents[1]
-_INSTALLED = Path(sys.prefix) / "share" / "readiness-bot"
+
+
+class MissingData(RuntimeError):
+    """The installation lacks its shipped data (a broken or partial install)."""
 
 
 def data_dir(name: str) -> Path:
-    """`checklists` or `migrations`: the checkout's copy when present, else the installed one."""
-    here = _CHECKOUT / name
-    return here if here.is_dir() else _INSTALLED / name
+    """The directory of `checklists` or `migrations` as a real path (Alembic and the loader need one)."""
+    try:
+        found = importlib.resources.files(_PACKAGES[name])
+    except ModuleNotFoundError:
+        # Running from a source tree that was never installed (PYTHONPATH=.): use the checkout's copy.
+        found = _CHECKOUT / name
+    path = Path(str(found))
+    if not isinstance(found, Path) or not path.is_dir():
+        raise MissingData(f"readiness-bot's {name} are missing at {found}: reinstall the package")
+    return path

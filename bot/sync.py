@@ -16,12 +16,12 @@ import structlog
 from sqlalchemy import Engine
 
 from bot.core import tracker
-from bot.core.decide import Regression, apply_human_ticks, decide
+from bot.core.decide import Expired, Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
 from bot.core.reconcile import Create, Retire, Update, plan
 from bot.core.resolve import apply_ignore, without_own_inputs
-from bot.core.rules import compile_checklist, evaluate_many, files_to_read, read_budget
+from bot.core.rules import compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
 from bot.core.scopes import Scopes
 from bot.core.settings import (
     CONFIG_FILE,
@@ -34,6 +34,7 @@ from bot.core.settings import (
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
+from bot.core.yamlload import READ_CAP
 from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
@@ -154,7 +155,8 @@ class Syncer:
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str
     ) -> SyncResult:
         tree = await self.platform.tree(commit)
-        ci = await self.platform.ci_results(commit)
+        compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
+        ci = await self.platform.ci_results(commit) if needs_ci(compiled) else []
         loop = asyncio.get_running_loop()
         fetched: dict[str, bytes | None] = {}
 
@@ -169,7 +171,6 @@ class Syncer:
 
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
         snapshot = apply_ignore(config, without_own_inputs(config, snapshot))
-        compiled = [compile_checklist(c.template, c.extra_rules) for c in checklists]
         index = await asyncio.to_thread(PathIndex.build, snapshot.paths)
         scopes = Scopes.from_config(config.scopes)
         wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes)
@@ -180,6 +181,7 @@ class Syncer:
             before = tracking.load_states(s, repository_id=self.repository_id)
         states: dict[str, dict[str, ItemState]] = {}
         regressions: list[Regression] = []
+        expired: list[Expired] = []
         changed = 0
         for c, v in zip(checklists, verdicts, strict=True):
             items = [i for _, i in c.template.items()]
@@ -190,11 +192,14 @@ class Syncer:
                 verdicts=v,
                 current=before.get(c.template.id, {}),
                 skips=c.skips,
+                skip_until=c.skip_until,
+                ttl_days=c.ttl_days,
                 policy=config.on_regression,
                 now=self.now,
             )
             states[c.template.id] = d.states
             regressions += d.regressions
+            expired += d.expired
             changed += len(d.changed)
         self._save(states, before)
 
@@ -232,6 +237,7 @@ class Syncer:
         await self._apply(plan([epic], self._recorded()), labels=labels)
         await self._link_sections(wanted)
         await self._report_regressions(regressions, checklists)
+        await self._report_expired(expired, checklists)
         schedule = config.summary
         self._set_repo(
             config_status="valid",
@@ -250,7 +256,7 @@ class Syncer:
         missing = [path for path in paths if not self._cached(blobs.get(path))[0]]
         if not missing:
             return {}
-        found = await self.platform.files(missing, commit, max_bytes=max(max_bytes, 1_000_000))
+        found = await self.platform.files(missing, commit, max_bytes=max(max_bytes, READ_CAP))
         for path, content in found.items():
             self._remember(blobs.get(path), content)
         return found
@@ -460,6 +466,31 @@ class Syncer:
             )
         for number, lines in by_section.items():
             body = "Reopened because evidence went away:\n\n" + "\n".join(lines)
+            await self.platform.create_comment(number, body)
+            self._writes += 1
+
+    async def _report_expired(self, expired: list[Expired], checklists: list[ResolvedChecklist]) -> None:
+        """One comment per section whose re-attested items ran out, naming who ticked them."""
+        if not expired:
+            return
+        titles = {
+            (c.template.id, i.id): (sec.id, i.title) for c in checklists for sec, i in c.template.items()
+        }
+        rows = self._owned()
+        by_section: dict[int, list[str]] = {}
+        for e in expired:
+            sec_id, title = titles[(e.checklist, e.item_id)]
+            row = rows.get(tracker.section_key(e.checklist, sec_id))
+            if row is None or row.number is None:
+                continue
+            who = f"@{e.ticked_by}" if e.ticked_by and e.ticked_by != tracker.UNKNOWN_PERSON else "a person"
+            when = f" on {e.ticked_at:%Y-%m-%d}" if e.ticked_at else ""
+            by_section.setdefault(row.number, []).append(
+                f"- **{title}** `{e.checklist}/{e.item_id}`: ticked by {who}{when}; it is re-attested "
+                f"every {e.ttl_days} days. Please check it still holds and tick it again."
+            )
+        for number, lines in by_section.items():
+            body = "Re-attestation due, so these items are open again:\n\n" + "\n".join(lines)
             await self.platform.create_comment(number, body)
             self._writes += 1
 

@@ -12,6 +12,8 @@ import sys
 
 import typer
 
+from bot import __version__
+
 app = typer.Typer(
     name="readiness",
     help="Production-readiness checklists as issues that keep themselves true.",
@@ -21,14 +23,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"readiness {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+    ),
+) -> None:
     # main() may import a single command's module; without a callback Typer would run a lone
     # command for `readiness` itself and reject its name as an extra argument.
     pass
 
 
-MODULES = ("check", "server", "deliveries", "sync", "summary")
+MODULES = ("check", "server", "deliveries", "sync", "summary", "exemptions", "keys", "manifest", "gitlab")
 OWNER = {
     "check": "check",
     "validate": "check",
@@ -40,6 +52,11 @@ OWNER = {
     "deliveries": "deliveries",
     "sync": "sync",
     "summary": "summary",
+    "exemptions": "exemptions",
+    "keygen": "keys",
+    "rotate-key": "keys",
+    "app-manifest": "manifest",
+    "gitlab": "gitlab",
 }
 
 

@@ -6,8 +6,10 @@ User mistakes (bad YAML, unknown checklist, missing file) print one line on stde
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import zoneinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -20,8 +22,17 @@ from bot.core.errors import InputError
 from bot.core.resolve import vendored, without_own_inputs
 from bot.core.scopes import Scopes
 from bot.core.snapshot import CIResult, RepoSnapshot
-from bot.local import LocalCheckout, load_ci_results, scan_local
-from bot.report import RENDERERS, ChecklistResult, Report, SectionResult, item_results, render_text
+from bot.local import LocalCheckout, load_ci_results, read_capped, scan_local
+from bot.report import (
+    RENDERERS,
+    ChecklistResult,
+    Report,
+    SectionResult,
+    item_results,
+    render_text,
+    sarif_error_data,
+    terminal_safe,
+)
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
@@ -35,17 +46,27 @@ class Format(StrEnum):
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {terminal_safe(message)}", err=True)
     raise typer.Exit(EXIT_USAGE)
+
+
+def _read_input(path: Path) -> bytes:
+    """At most one byte more than the size limit (`/dev/zero` or a 2 GiB file is never read whole):
+    the loaders then report the file as too big, with its name."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(yamlload.READ_CAP)
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read ({exc.strerror})") from None
 
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        _fail(f"{path}: file not found")
-    except OSError as exc:
-        _fail(f"{path}: cannot read ({exc.strerror})")
+        return _read_input(path)
+    except InputError as exc:
+        _fail(str(exc))
 
 
 def _shipped() -> dict[str, templates.Template]:
@@ -118,9 +139,11 @@ def check(
     """
     try:
         report = build_report(path, config_file=config, only=checklist or [], ci_file=ci_results)
-    except InputError as exc:
-        _fail(str(exc))
-    except NotADirectoryError as exc:
+    except (InputError, NotADirectoryError) as exc:
+        if output_format is Format.sarif:  # an upload step still gets a valid file, showing the error
+            where = exc if isinstance(exc, InputError) else InputError(str(path), str(exc))
+            data = sarif_error_data(str(exc), file=where.file, line=where.line, column=where.column)
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         _fail(str(exc))
     if output_format is Format.text:
         color = sys.stdout.isatty()
@@ -137,7 +160,7 @@ def check(
 def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_file: Path | None) -> Report:
     ci: list[CIResult] = []
     if ci_file is not None:
-        raw = _read_bytes(ci_file)
+        raw = _read_input(ci_file)
         ci = load_ci_results(raw.decode("utf-8", "replace"), filename=str(ci_file))
     checkout = scan_local(path, ci=ci)
     shipped = _shipped()
@@ -200,10 +223,10 @@ def _load_config(
         return settings.RepoConfig(), None
     label = str(config_file) if config_file else settings.CONFIG_FILE
     if config_file is not None:
-        resolved = config_file.resolve()
+        resolved = Path(os.path.realpath(config_file))
         if resolved.is_relative_to(checkout.root):
             label = resolved.relative_to(checkout.root).as_posix()
-    config = settings.parse_config(_read_bytes(candidate), filename=label, shipped_ids=shipped)
+    config = settings.parse_config(_read_input(candidate), filename=label, shipped_ids=shipped)
     if config.extends == "organization":
         notes.append(
             "`extends: organization` is ignored locally: the bot merges your organisation's default "
@@ -228,9 +251,13 @@ def _restrict(
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="Config or template file to validate.")] = Path(
-        settings.CONFIG_FILE
-    ),
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Config or template file to validate (default: ./.readiness.yml, or the defaults).",
+        ),
+    ] = None,
     template: Annotated[
         bool, typer.Option("--template", help="FILE is a checklist template (detected by a `sections:` key).")
     ] = False,
@@ -239,7 +266,13 @@ def validate(
 
     Prints OK, or the first problem with its file, line, column and key path (exit 2).
     Custom template paths in a config are read relative to the config file's directory.
+    Without FILE and without ./.readiness.yml, the defaults (what the bot uses then) are validated.
     """
+    if file is None:
+        file = Path(settings.CONFIG_FILE)
+        if not file.exists():
+            _validate_defaults()
+            return
     raw = _read_bytes(file)
     try:
         if template or _looks_like_template(raw, str(file)):
@@ -249,7 +282,7 @@ def validate(
             return
         shipped = _shipped()
         config = settings.parse_config(raw, filename=str(file), shipped_ids=shipped)
-        root = file.resolve().parent
+        root = Path(os.path.realpath(file)).parent
         resolved = settings.resolve_checklists(config, shipped=shipped, read=lambda p: _read_under(root, p))
         for chosen in resolved:
             rules.compile_checklist(chosen.template, extra=dict(chosen.extra_rules))
@@ -258,6 +291,23 @@ def validate(
     ids = ", ".join(r.template.id for r in resolved)
     count = _count_items([r.template for r in resolved])
     typer.echo(f"OK: {file} ({len(resolved)} checklist(s): {ids}; {count} items)")
+
+
+def _validate_defaults() -> None:
+    """No config file: check that the default checklists exist and compile (a broken install fails here)."""
+    shipped = _shipped()
+    try:
+        config = settings.parse_config(b"", filename=settings.CONFIG_FILE, shipped_ids=shipped)
+        resolved = settings.resolve_checklists(config, shipped=shipped, read=lambda _p: None)
+        for chosen in resolved:
+            rules.compile_checklist(chosen.template, extra=dict(chosen.extra_rules))
+    except InputError as exc:
+        _fail(str(exc))
+    ids = ", ".join(r.template.id for r in resolved)
+    typer.echo(
+        f"OK: no {settings.CONFIG_FILE} here; the defaults are valid ({len(resolved)} checklist(s): "
+        f"{ids}; {_count_items([r.template for r in resolved])} items)"
+    )
 
 
 def _looks_like_template(raw: bytes, filename: str) -> bool:
@@ -269,10 +319,7 @@ def _looks_like_template(raw: bytes, filename: str) -> bool:
 
 
 def _read_under(root: Path, rel: str) -> bytes | None:
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        return None
-    return target.read_bytes()
+    return read_capped(root, rel)
 
 
 def _count_items(chosen: list[templates.Template]) -> int:
@@ -325,4 +372,6 @@ def templates_show(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of .readiness.yml (point your editor's YAML plugin at it)."""
-    typer.echo(json.dumps(settings.config_json_schema(shipped_ids=sorted(_shipped())), indent=2))
+    zones = zoneinfo.available_timezones()
+    schema_ = settings.config_json_schema(shipped_ids=sorted(_shipped()), timezones=zones)
+    typer.echo(json.dumps(schema_, indent=2))

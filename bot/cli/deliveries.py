@@ -111,7 +111,7 @@ def worker(
         typer.Option(
             min=0,
             max=65535,
-            help="Serve this worker's Prometheus metrics (GET /metrics) on this port; 0 picks a free one.",
+            help="Serve this worker's /metrics, /healthz and /readyz on this port; 0 picks a free one.",
         ),
     ] = None,
     metrics_host: Annotated[
@@ -119,8 +119,7 @@ def worker(
     ] = "127.0.0.1",
 ) -> None:
     """Process stored deliveries until SIGTERM/SIGINT (split deployments; `serve` includes one)."""
-    from prometheus_client import start_http_server
-
+    from bot.jobs import health
     from bot.jobs.handlers import make_handler
     from bot.jobs.worker import Worker
     from bot.logging import configure_logging, get_logger
@@ -140,9 +139,17 @@ def worker(
         _fail(f"cannot use the database {_shown(settings.database_url)}: {type(exc).__name__}")
 
     metrics = None
+    heartbeat = health.Heartbeat()
     if metrics_port is not None:
-        try:  # prometheus_client's own server, in a daemon thread: the jobs' counters, not the queue's
-            metrics, _ = start_http_server(metrics_port, metrics_host)
+        # the jobs' counters (not the queue's) and real probes: liveness = the loop turns,
+        # readiness = database reachable, schema current, not stopping
+        probe = health.health_app(
+            heartbeat,
+            lambda: health.database_problem(engine),
+            max_beat_age=max(60.0, 5 * settings.poll_interval_seconds),
+        )
+        try:
+            metrics, _ = health.serve(metrics_host, metrics_port, probe)
         except OSError as exc:
             engine.dispose()
             _fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
@@ -154,7 +161,9 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await Worker(engine, make_handler(settings, engine), settings, grace_seconds=grace).run(stop)
+        await Worker(
+            engine, make_handler(settings, engine), settings, grace_seconds=grace, heartbeat=heartbeat
+        ).run(stop)
 
     try:
         asyncio.run(main())

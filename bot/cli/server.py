@@ -9,12 +9,12 @@ acknowledged, lets running jobs finish (or releases their claims) and exits with
 from __future__ import annotations
 
 import signal
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from bot.cli import app
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings
 
 EXIT_SETTINGS = 2
 EXIT_SCHEMA = 1
@@ -41,6 +41,7 @@ def serve(
 
     from bot.app import create_app, prepare_schema
     from bot.logging import configure_logging
+    from bot.secrets import open_store
     from bot.store.migrate import SchemaOutdated
 
     try:
@@ -55,13 +56,17 @@ def serve(
         _fail(str(exc), EXIT_SCHEMA)
     except Exception as exc:
         _fail(f"cannot use the database: {type(exc).__name__}: {exc}", EXIT_SCHEMA)
+    try:
+        open_store(settings, web.state.engine)  # stored secrets need READINESS_ENCRYPTION_KEY
+    except SettingsError as exc:
+        _fail(str(exc), EXIT_SETTINGS)
     config = uvicorn.Config(
         web,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
         lifespan="on",
+        **server_limits(settings),
         log_config=None,  # our logging (bot.logging) already handles uvicorn's loggers
         access_log=False,  # the receiver logs each delivery itself, with its id
         timeout_graceful_shutdown=30,
@@ -73,6 +78,24 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
     uvicorn.Server(config).run()
+
+
+def server_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn options that bound what one client can hold (docs/security.md): the HTTP protocol
+    with header size/count limits and a header deadline, the number of connections and requests
+    at once (503 beyond), how long an idle keep-alive connection stays open."""
+    from bot.webhooks.limits import limited_protocol
+
+    return {
+        "http": limited_protocol(
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+            header_timeout=settings.header_timeout_seconds,
+        ),
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,  # if h11 is ever chosen
+    }
 
 
 def _stopped(_signum: int, _frame: object) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from bot.core.rules import Verdict
 from bot.core.state import ItemState, RegressionPolicy, Status
@@ -26,10 +26,22 @@ class Regression:
 
 
 @dataclass(frozen=True, slots=True)
+class Expired:
+    """A person's tick of a re-attested (`ttl`) item ran out: the item is open again."""
+
+    checklist: str
+    item_id: str
+    ticked_by: str | None
+    ticked_at: datetime | None
+    ttl_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class Decisions:
     states: dict[str, ItemState]  # item id -> new state (every item of the checklist)
     changed: tuple[str, ...]  # item ids whose state changed
     regressions: tuple[Regression, ...]
+    expired: tuple[Expired, ...] = ()
 
 
 def human_decided(state: ItemState) -> bool:
@@ -47,21 +59,50 @@ def decide(
     skips: Mapping[str, str],
     policy: RegressionPolicy,
     now: datetime,
+    skip_until: Mapping[str, date] | None = None,
+    ttl_days: Mapping[str, int] | None = None,
 ) -> Decisions:
-    """The next state of every item of one checklist. Pure."""
+    """The next state of every item of one checklist. Pure.
+
+    A skip with an end (`until`, from a comment or the config file) holds through that day; the
+    day after, the item is tracked again and evidence may tick it.
+
+    A person's tick of an item with a `ttl` lasts that many days; then the item reopens. It is the
+    one case where a person's decision is undone automatically, and only where `ttl` says so."""
+    today = now.date()
+    ends = skip_until or {}
+    ttls = ttl_days or {}
+    expired: list[Expired] = []
     states: dict[str, ItemState] = {}
     changed: list[str] = []
     regressions: list[Regression] = []
     for item_id in item_ids:
         old = current.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
-        new = _next(old, item_id in automatic, verdicts.get(item_id), skips.get(item_id), policy)
+        reason = skips.get(item_id)
+        if reason is not None and item_id in ends and ends[item_id] < today:
+            reason = None  # the config file's exemption has ended
+        if old.status is Status.SKIPPED and old.until is not None and old.until < today:
+            old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)  # ended
+        ttl = ttls.get(item_id)
+        if (
+            ttl
+            and old.status is Status.DONE
+            and human_decided(old)
+            and old.changed_at is not None
+            and now - old.changed_at >= timedelta(days=ttl)
+        ):
+            expired.append(Expired(checklist, item_id, old.actor, old.changed_at, ttl))
+            old = replace(old, status=Status.OPEN, reason=None, actor=None)
+        new = _next(old, item_id in automatic, verdicts.get(item_id), reason, policy)
+        if reason is not None:
+            new = replace(new, until=ends.get(item_id))
         if new.status is Status.OPEN and old.status is Status.AUTO and policy is RegressionPolicy.REOPEN:
             regressions.append(Regression(checklist, item_id, old.evidence))
         if _differs(old, new):
             new = replace(new, changed_at=now)
             changed.append(item_id)
         states[item_id] = new
-    return Decisions(states, tuple(changed), tuple(regressions))
+    return Decisions(states, tuple(changed), tuple(regressions), tuple(expired))
 
 
 def _next(
@@ -73,8 +114,8 @@ def _next(
 ) -> ItemState:
     if skip_reason is not None:
         return replace(old, status=Status.SKIPPED, reason=skip_reason, actor=CONFIG_ACTOR, evidence=None)
-    if old.actor == CONFIG_ACTOR:  # the config skip was removed: back to evidence
-        old = replace(old, status=Status.OPEN, reason=None, actor=None)
+    if old.actor == CONFIG_ACTOR:  # the config skip was removed (or ended): back to evidence
+        old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)
     if human_decided(old) or not automatic or verdict is None:
         return old
     evidence = "; ".join(verdict.evidence) or None
@@ -86,7 +127,13 @@ def _next(
 
 
 def _differs(a: ItemState, b: ItemState) -> bool:
-    return (a.status, a.evidence, a.actor, a.reason) != (b.status, b.evidence, b.actor, b.reason)
+    return (a.status, a.evidence, a.actor, a.reason, a.until) != (
+        b.status,
+        b.evidence,
+        b.actor,
+        b.reason,
+        b.until,
+    )
 
 
 def shown_checked(state: ItemState) -> bool:

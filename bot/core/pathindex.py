@@ -634,8 +634,8 @@ def matching_any(paths: Sequence[str], globs: Sequence[Glob]) -> set[str] | None
 
 def _entry(glob: Glob, path: str) -> str:
     """The file itself, or the directory through which the glob matches it ("docs/adr/")."""
-    match = glob.regex.match(path)
-    end = match.end() if match is not None else len(path)
+    end = glob.regex.end(path)
+    end = len(path) if end is None else end
     return path[:end] if end < len(path) else path
 
 

@@ -7,12 +7,14 @@ bot (reading through an API at a commit) and the CLI (reading a checkout) share 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pathspec import GitIgnoreSpec
 
 from bot.core import yamlload
+from bot.core.durations import parse_ttl
 from bot.core.errors import ConfigError
 from bot.core.globs import compile_glob
 from bot.core.pathindex import matching_any
@@ -32,6 +34,8 @@ class ResolvedChecklist:
     extra_rules: Mapping[str, Rule]
     skips: Mapping[str, str]  # item id -> reason
     source: str = "shipped"  # "shipped", or the custom template's path in the repository
+    skip_until: Mapping[str, date] = field(default_factory=dict)  # item id -> a skip's last day
+    ttl_days: Mapping[str, int] = field(default_factory=dict)  # manual item id -> re-attest after
 
 
 def resolve_checklists(
@@ -66,16 +70,31 @@ def resolve_checklists(
 
     extra: list[dict[str, Rule]] = [{} for _ in templates]
     skips: list[dict[str, str]] = [{} for _ in templates]
+    ends: list[dict[str, date]] = [{} for _ in templates]
+    ttls: list[dict[str, int]] = [
+        {i.id: i.ttl_days for _, i in t.items() if i.ttl_days is not None} for t, _ in templates
+    ]
     for key, override in config.items.items():
         index, item_id = _owner_of(config, key, [t for t, _ in templates])
         if item_id in excluded[index]:
             continue  # an organisation-wide override for an item this repository leaves out
         if override.skip is not None:
             skips[index][item_id] = override.skip.strip()
+            if override.until is not None:
+                ends[index][item_id] = override.until
         if override.evidence is not None:
             extra[index][item_id] = parse_extra_rule(config, key, override.evidence)
+        if override.ttl is not None:
+            ttls[index][item_id] = parse_ttl(override.ttl) or 0
     return [
-        ResolvedChecklist(template=t, extra_rules=extra[i], skips=skips[i], source=templates[i][1])
+        ResolvedChecklist(
+            template=t,
+            extra_rules=extra[i],
+            skips=skips[i],
+            source=templates[i][1],
+            skip_until=ends[i],
+            ttl_days=ttls[i],
+        )
         for i, t in enumerate(trimmed)
     ]
 

@@ -20,7 +20,9 @@ from bot.core.yamlload import Positions, format_path, suggest
 DEFAULT_MAX_FILES = 200
 DEFAULT_MAX_BYTES = 262_144
 LIMIT_MAX_FILES = 10_000
-LIMIT_MAX_BYTES = 4_194_304
+LIMIT_MAX_BYTES = (
+    1_048_576  # the one file size limit (bot.core.yamlload.MAX_FILE_BYTES): local and bot read alike
+)
 KINDS = ("files", "contains", "dependency", "ci", "all", "any", "not")
 CONTAINS_KEYS = ("files", "pattern", "ignore_case", "max_files", "max_bytes", "scope")
 DEPENDENCY_KEYS = ("ecosystem", "name", "scope")

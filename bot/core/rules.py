@@ -368,6 +368,11 @@ def read_budget(compiled: Sequence[CompiledChecklist]) -> int:
     )
 
 
+def needs_ci(compiled: Sequence[CompiledChecklist]) -> bool:
+    """True when some item has a `ci` rule: only then is reading CI results worth API calls."""
+    return any(isinstance(n, CI) for c in compiled for _, r in c.rules for n in _walk(r))
+
+
 def files_to_read(
     compiled: Sequence[CompiledChecklist], index: PathIndex, scopes: Scopes | None = None
 ) -> list[str]:

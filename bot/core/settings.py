@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.core import settings_errors, settings_schema, yamlload
+from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import ConfigError
 from bot.core.pathindex import GlobError, compile_glob
 from bot.core.resolve import (
@@ -119,10 +121,24 @@ class ItemOverride(_Model):
     skip: str | None = Field(
         None, description="Why this item does not apply; a non-empty reason is required."
     )
+    ttl: str | None = Field(
+        None, description="Re-attest a manual item: a person's tick expires after this long (90d, 12w, 1y)."
+    )
+    until: date | None = Field(
+        None,
+        description="The last day the skip holds (YYYY-MM-DD); the day after, the item is tracked again.",
+    )
     evidence: Any = Field(  # validated by rules.parse_rule, which words rule errors best
         None,
         description="An extra evidence rule (same syntax as in templates), OR'ed with the template's rule.",
     )
+
+    @field_validator("ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value is not None and parse_ttl(value) is None:
+            raise PydanticCustomError("config", TTL_EXPECTED)
+        return value
 
     @field_validator("skip", mode="before")
     @classmethod
@@ -135,8 +151,12 @@ class ItemOverride(_Model):
 
     @model_validator(mode="after")
     def _something(self) -> ItemOverride:
-        if self.skip is None and self.evidence is None:
-            raise PydanticCustomError("config", "expected `skip: <reason>` or `evidence: <rule>`")
+        if self.skip is None and self.evidence is None and self.ttl is None:
+            raise PydanticCustomError(
+                "config", "expected `skip: <reason>`, `evidence: <rule>` or `ttl: <duration>`"
+            )
+        if self.until is not None and self.skip is None:
+            raise PydanticCustomError("config", "`until` ends a skip: give `skip: <reason>` with it")
         return self
 
 
@@ -190,7 +210,7 @@ class SummarySchedule(_Model):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
             raise PydanticCustomError(
                 "timezone",
                 "unknown time zone {zone}; expected an IANA name like Europe/Berlin",
@@ -222,6 +242,7 @@ class RepoConfig(_Model):
     )
     ignore_vendored: bool = Field(
         True,
+        strict=True,  # YAML's 0 or 1 is not a boolean here (the JSON Schema says the same)
         description="Leave out dependency directories committed into the repository, at any depth: "
         + ", ".join(f"`{d}/`" for d in VENDORED_DIRS)
         + ". What third parties wrote is not this service's evidence.",
@@ -248,11 +269,19 @@ class RepoConfig(_Model):
     def _empty_means_default(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if v is not None}
-            if data.get("summary") in (False, "off"):
+            summary = data.get("summary")
+            if summary is False or summary == "off":  # `is`: 0 and 1 are not booleans here
                 data["summary"] = None
-            elif data.get("summary") in (True, "on"):
+            elif summary is True or summary == "on":
                 data["summary"] = {}
         return data
+
+    @field_validator("extends", mode="before")
+    @classmethod
+    def _no_number_for_false(cls, value: Any) -> Any:
+        if not isinstance(value, str | bool):  # pydantic's lax literal takes 0 for False
+            raise PydanticCustomError("config", "expected 'organization' or false")
+        return value
 
     @field_validator("ignore", mode="before")
     @classmethod
@@ -428,11 +457,14 @@ def _keys_at(loc: tuple[str | int, ...]) -> list[str]:
 # ------------------------------------------------------------------------------------------- schema
 
 
-def config_json_schema(*, shipped_ids: Collection[str] = ()) -> dict[str, Any]:
-    """JSON Schema (2020-12) for `.readiness.yml`, with the shipped ids as an enum hint."""
+def config_json_schema(
+    *, shipped_ids: Collection[str] = (), timezones: Collection[str] = ()
+) -> dict[str, Any]:
+    """JSON Schema (2020-12) for `.readiness.yml`; the shipped ids and time zones become enums."""
     return settings_schema.refine(
         RepoConfig.model_json_schema(),
         shipped_ids=shipped_ids,
         item_key=_ITEM_KEY.pattern,
         time=_TIME.pattern,
+        timezones=timezones,
     )

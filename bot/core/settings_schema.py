@@ -1,13 +1,29 @@
 """The JSON Schema of `.readiness.yml` that editors validate against (`readiness schema`).
 
-pydantic derives most of it from the model; this adds what only the parser knows: the shipped ids,
-the string-or-mapping checklist entries, `summary: off`, and the evidence rule syntax.
+pydantic derives the descriptions and defaults from the model; this rewrites the shapes so the
+schema accepts exactly the forms the parser accepts: an empty file, a key with no value (the
+default), a single string where a list is expected (`labels: readiness`, `ignore: vendor/`), bare
+checklist ids, `summary: off`/`on`, any-case day names, and the evidence rule syntax. What JSON
+Schema cannot say (a glob or RE2 pattern that does not compile, a checklist listed twice in two
+spellings, item keys naming no item, whole floats like `5.0` for integers) `readiness validate` checks.
+tests/core/test_settings_schema.py feeds generated configs to both and requires the same verdict.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Any
+
+SCHEMA_ID = "https://github.com/readiness-bot/readiness-bot/schemas/readiness-config.schema.json"
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NULL: dict[str, Any] = {"type": "null"}
+# A glob: not empty, no surrounding whitespace, not negated ('!') nor a gitignore comment ('#').
+_GLOB: dict[str, Any] = {"type": "string", "pattern": r"^(?![!#])\S(?:[\s\S]*\S)?(?![\s\S])"}
+# A non-empty string after stripping whitespace (a CI job name glob, a skip reason, a label).
+_WORDS = r"\S"
+# Relative, inside the repository (no leading '/', no '..' segment, no backslash), .yml/.yaml.
+# `(?![\s\S])` is the true end of the text: `$` also matches before a final newline.
+_TEMPLATE_PATH = r"^(?!/)(?![\s\S]*\\)(?!(?:[\s\S]*/)?\.\.(?:/|(?![\s\S])))[\s\S]*\.ya?ml(?![\s\S])"
 
 _RULE_SCHEMA: dict[str, Any] = {
     "description": "An evidence rule: a mapping with exactly one key (see docs/templates.md).",
@@ -23,10 +39,10 @@ _RULE_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "files": {"$ref": "#/$defs/Globs"},
-                "pattern": {"type": "string"},
+                "pattern": {"type": "string", "minLength": 1},
                 "ignore_case": {"type": "boolean", "default": False},
-                "max_files": {"type": "integer", "minimum": 1, "default": 200},
-                "max_bytes": {"type": "integer", "minimum": 1, "default": 262144},
+                "max_files": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 200},
+                "max_bytes": {"type": "integer", "minimum": 1, "maximum": 4_194_304, "default": 262144},
                 "scope": {"enum": ["code", "tests", "docs", "any"], "default": "code"},
             },
         },
@@ -54,7 +70,13 @@ _RULE_SCHEMA: dict[str, Any] = {
                 "scope": {"enum": ["code", "tests", "docs", "any"], "default": "code"},
             },
         },
-        "ci": {"$ref": "#/$defs/Globs", "description": "Passes when a matching CI job succeeded."},
+        "ci": {
+            "description": "Passes when a matching CI job succeeded (job name globs).",
+            "anyOf": [
+                {"type": "string", "pattern": _WORDS},
+                {"type": "array", "items": {"type": "string", "pattern": _WORDS}, "minItems": 1},
+            ],
+        },
         "all": {"type": "array", "items": {"$ref": "#/$defs/Rule"}, "minItems": 1},
         "any": {"type": "array", "items": {"$ref": "#/$defs/Rule"}, "minItems": 1},
         "not": {"$ref": "#/$defs/Rule"},
@@ -62,57 +84,111 @@ _RULE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _GLOBS_SCHEMA: dict[str, Any] = {
-    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+    "anyOf": [_GLOB, {"type": "array", "items": _GLOB, "minItems": 1}],
     "description": "A gitignore-style glob or a list of them.",
 }
 
 
+def _day_pattern() -> str:
+    """Day names in any case (the parser lower-cases them), without JSON Schema's missing `i` flag."""
+    spelled = ("".join(f"[{c.upper()}{c}]" for c in day) for day in _DAYS)
+    return "^(?:" + "|".join(spelled) + r")(?![\s\S])"
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """A top-level key written with no value (`issues:`) means its default."""
+    doc = {k: schema.pop(k) for k in ("description", "default", "title") if k in schema}
+    return {**doc, "anyOf": [schema, _NULL]}
+
+
+def _one_or_many(item: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [item, {"type": "array", "items": item}]}
+
+
 def refine(
-    schema: dict[str, Any], *, shipped_ids: Collection[str], item_key: str, time: str
+    schema: dict[str, Any],
+    *,
+    shipped_ids: Collection[str],
+    item_key: str,
+    time: str,
+    timezones: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Add to pydantic's schema what the model cannot say: id enums, one-of forms, rule syntax."""
+    """Reshape pydantic's schema into what the parser accepts (see the module docstring)."""
     defs = schema.setdefault("$defs", {})
+    props = schema["properties"]
     ids = sorted(shipped_ids)
     shipped_id: dict[str, Any] = {"type": "string", "description": "A shipped checklist id."}
     if ids:
         shipped_id["enum"] = ids
+
     choice = defs["ChecklistChoice"]
-    choice["properties"]["id"] = shipped_id
-    choice["properties"]["path"] = {
-        "type": "string",
-        "pattern": r"^[^/\\].*\.ya?ml$",
-        "description": choice["properties"]["path"].get("description", ""),
+    cprops = choice["properties"]
+    cprops["id"] = {"description": cprops["id"]["description"], "anyOf": [shipped_id, _NULL]}
+    cprops["path"] = {
+        "description": cprops["path"]["description"],
+        "anyOf": [{"type": "string", "pattern": _TEMPLATE_PATH}, _NULL],
     }
-    choice["oneOf"] = [{"required": ["id"]}, {"required": ["path"]}]
-    schema["properties"]["checklists"]["items"] = {"anyOf": [shipped_id, {"$ref": "#/$defs/ChecklistChoice"}]}
-    schema["properties"]["checklists"]["minItems"] = 1
-    schema["properties"]["checklists"].pop("default", None)
-    schema["properties"]["items"]["propertyNames"] = {"pattern": item_key}
+    choice["oneOf"] = [  # exactly one of them given (a null counts as not given)
+        {"required": ["id"], "properties": {"id": {"type": "string"}}},
+        {"required": ["path"], "properties": {"path": {"type": "string"}}},
+    ]
+    checklists = props["checklists"]
+    checklists.pop("default", None)
+    checklists["items"] = {"anyOf": [shipped_id, {"$ref": "#/$defs/ChecklistChoice"}]}
+    checklists["minItems"] = 1
+
+    props["items"]["propertyNames"] = {"pattern": item_key}
     override = defs["ItemOverride"]
-    override["properties"]["skip"] = {
-        "type": "string",
-        "minLength": 1,
-        "description": override["properties"]["skip"]["description"],
+    oprops = override["properties"]
+    oprops["skip"] = {"type": "string", "pattern": _WORDS, "description": oprops["skip"]["description"]}
+    oprops["evidence"] = {
+        "description": oprops["evidence"]["description"],
+        "anyOf": [{"$ref": "#/$defs/Rule"}, _NULL],
     }
-    override["properties"]["evidence"] = {
-        "$ref": "#/$defs/Rule",
-        "description": override["properties"]["evidence"]["description"],
-    }
-    override["anyOf"] = [{"required": ["skip"]}, {"required": ["evidence"]}]
+    override["anyOf"] = [
+        {"required": ["skip"]},
+        {"required": ["evidence"], "properties": {"evidence": {"type": "object"}}},
+    ]
     defs["Rule"] = _RULE_SCHEMA
     defs["Globs"] = _GLOBS_SCHEMA
-    summary = schema["properties"]["summary"]
-    summary.pop("anyOf", None)
-    summary["anyOf"] = [{"$ref": "#/$defs/SummarySchedule"}, {"const": "off"}, {"const": False}]
-    defs["SummarySchedule"]["properties"]["time"]["pattern"] = time
-    defs["SummarySchedule"]["properties"]["timezone"]["examples"] = [
-        "UTC",
-        "Europe/Berlin",
-        "America/New_York",
+
+    ignore = props["ignore"]
+    ignore.pop("type")
+    ignore.pop("items")
+    ignore.update(_one_or_many(_GLOB))
+
+    label: dict[str, Any] = {"type": "string", "pattern": _WORDS, "maxLength": 50}
+    for name in ("labels", "assignees"):
+        field = defs["IssueSettings"]["properties"][name]
+        field.pop("type")
+        field.pop("items")
+        field.update(_one_or_many(label))
+
+    summary = props["summary"]
+    summary["anyOf"] = [
+        {"$ref": "#/$defs/SummarySchedule"},
+        {"enum": ["off", False], "description": "No weekly summary."},
+        {"enum": ["on", True], "description": "The default schedule."},
     ]
-    extends = schema["properties"]["extends"]
+    sched = defs["SummarySchedule"]["properties"]
+    sched["day"].pop("enum")
+    sched["day"]["pattern"] = _day_pattern()
+    sched["day"]["examples"] = list(_DAYS)
+    sched["time"]["pattern"] = time
+    sched["timezone"]["examples"] = ["UTC", "Europe/Berlin", "America/New_York"]
+    if timezones:
+        sched["timezone"]["enum"] = sorted(timezones)
+
+    extends = props["extends"]
     extends.pop("anyOf", None)
-    extends.pop("enum", None)
     extends.pop("type", None)
     extends["enum"] = ["organization", False]
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+    for name in list(props):
+        props[name] = _nullable(props[name])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "type": ["object", "null"],  # an empty file is the defaults
+    }

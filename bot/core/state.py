@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -33,6 +33,7 @@ class ItemState:
     actor: str | None = None  # for DONE/SKIPPED by a person: their login
     reason: str | None = None  # for SKIPPED
     changed_at: datetime | None = None
+    until: date | None = None  # for SKIPPED: the last day the exemption holds
 
     @property
     def ticked(self) -> bool:

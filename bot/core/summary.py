@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from bot.core import tracker
 from bot.core.decide import CONFIG_ACTOR
@@ -60,6 +60,43 @@ def describe_rule(rule: Rule) -> str:
     if isinstance(rule, Not):
         return f"no {describe_rule(rule.rule)}"
     return "evidence in the repository"
+
+
+def explain_item(checklist: ResolvedChecklist, item_id: str, state: ItemState) -> str:
+    """The answer to `/readiness why <item>`: what the item asks, what would tick it, and why it
+    is, or is not, ticked now."""
+    template = checklist.template
+    item = next(i for _, i in template.items() if i.id == item_id)
+    rule = checklist.extra_rules.get(item_id)
+    rules = [r for r in (item.rule, rule) if r is not None]
+    lines = [f"**{item.title}** `{template.id}/{item_id}`: {item.why}"]
+    if rules:
+        looked = " or ".join(describe_rule(r) for r in rules)
+        lines.append(f"- It ticks itself when the default branch has {looked}.")
+    else:
+        lines.append("- It is manual: no evidence can show it, so a person ticks it when it is done.")
+    who = _who(state.actor)
+    if state.status is Status.AUTO:
+        lines.append(f"- Ticked automatically: {state.evidence or 'the evidence was found'}.")
+    elif state.status is Status.DONE:
+        note = f" ({state.reason})" if state.reason else ""
+        lines.append(f"- Ticked {who}{_on(state)}{note}; evidence no longer changes it.")
+    elif state.status is Status.SKIPPED:
+        when = "" if state.actor == CONFIG_ACTOR else _on(state)
+        lines.append(
+            f"- Not applicable: skipped {who}{when} ({state.reason}). It does not count toward progress."
+        )
+    elif state.actor:
+        lines.append(f"- Unticked {who}{_on(state)}; evidence does not tick it again until a person does.")
+    elif rules:
+        lines.append("- Not ticked: the last check found none of that.")
+    else:
+        lines.append("- Not ticked yet.")
+    return "\n".join(lines)
+
+
+def _on(state: ItemState) -> str:
+    return f" on {state.changed_at:%Y-%m-%d}" if state.changed_at else ""
 
 
 def _state(states: Mapping[str, Mapping[str, ItemState]], checklist: str, item: str) -> ItemState:
@@ -195,6 +232,75 @@ def trend(now: Progress, then: Progress, regressions: int) -> str:
     return f"➖ No progress this week; {left} to go."
 
 
+TREND_WEEKS = 8
+ENDING_SOON = timedelta(days=7)
+
+
+def weekly_percent(
+    checklists: Sequence[ResolvedChecklist],
+    states: Mapping[str, Mapping[str, ItemState]],
+    changes: Sequence[Change],
+    now: datetime,
+    weeks: int = TREND_WEEKS,
+) -> list[tuple[date, int]]:
+    """(day, percent done) at `now` and at each of the `weeks - 1` weeks before, oldest first.
+
+    One pass back through the history: each change passed undoes itself (its item goes back to
+    the status it came from), which is what `progress_since` gives for each point, in linear time.
+    Weeks before the first recorded change show the state the history starts from."""
+    status = {
+        (c.template.id, item.id): _state(states, c.template.id, item.id).status
+        for c in checklists
+        for _, item in c.template.items()
+    }
+    back = sorted((ch for ch in changes if (ch.checklist, ch.item_id) in status), key=lambda ch: ch.at)
+    points: list[tuple[date, int]] = []
+    for k in range(weeks):
+        at = now - timedelta(weeks=k)
+        while back and back[-1].at >= at:
+            ch = back.pop()
+            status[(ch.checklist, ch.item_id)] = ch.from_status or Status.OPEN
+        done = sum(1 for s in status.values() if s in (Status.AUTO, Status.DONE))
+        skipped = sum(1 for s in status.values() if s is Status.SKIPPED)
+        points.append((at.date(), Progress(done=done, skipped=skipped, total=len(status)).percent))
+    return points[::-1]
+
+
+def trend_chart(points: Sequence[tuple[date, int]]) -> list[str]:
+    """A Mermaid `xychart-beta` line of weekly progress: GitHub and GitLab draw it in comments."""
+    labels = ", ".join(f'"{d:%m-%d}"' for d, _ in points)
+    values = ", ".join(str(v) for _, v in points)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "Done, % of tracked items, last {len(points)} weeks"',
+        f"    x-axis [{labels}]",
+        '    y-axis "% done" 0 --> 100',
+        f"    line [{values}]",
+        "```",
+    ]
+
+
+def ending_exemptions(
+    checklists: Sequence[ResolvedChecklist], states: Mapping[str, Mapping[str, ItemState]], today: date
+) -> list[str]:
+    """Skips whose last day is within a week, each naming (and so notifying) who decided it."""
+    out = []
+    for c in checklists:
+        for _, item in c.template.items():
+            st = _state(states, c.template.id, item.id)
+            if (
+                st.status is Status.SKIPPED
+                and st.until is not None
+                and today <= st.until < today + ENDING_SOON
+            ):
+                out.append(
+                    f"- ⏳ **{item.title}** `{c.template.id}/{item.id}`: the skip {_who(st.actor)} "
+                    f"ends {st.until} ({st.reason}); from the day after it is tracked again"
+                )
+    return out
+
+
 def _line(p: Progress) -> str:
     skipped = f" · {p.skipped} skipped" if p.skipped else ""
     return f"`{bar(p)}` **{p.done} / {p.total - p.skipped} done ({p.percent}%)**{skipped}"
@@ -233,8 +339,11 @@ def render_summary(
     changes: Sequence[Change],
     numbers: Mapping[str, int],
     since: datetime,
+    chart_weeks: int = 0,
 ) -> str:
-    """The weekly comment on the epic: progress and its delta, what changed, what is next, trend."""
+    """The weekly comment on the epic: progress and its delta, a trend chart of the last
+    `chart_weeks` weeks (`changes` must reach back that far), what changed, exemptions ending
+    soon, what is next."""
     views = sections(checklists, states)
     now_p, then_p = total(views), progress_since(checklists, states, changes, since)
     done_delta, points = now_p.done - then_p.done, now_p.percent - then_p.percent
@@ -251,13 +360,19 @@ def render_summary(
         "",
         trend(now_p, then_p, len(grouped.get("regressed", []))),
         "",
-        "### What changed",
     ]
+    if chart_weeks > 1:
+        now = since + timedelta(weeks=1)
+        lines += [*trend_chart(weekly_percent(checklists, states, changes, now, chart_weeks)), ""]
+    lines += ["### What changed"]
     if not grouped:
         lines.append("Nothing changed this week.")
     for kind, heading in _GROUPS:
         if grouped.get(kind):
             lines += ["", f"**{heading}**", *_capped(grouped[kind])]
+    ending = ending_exemptions(checklists, states, (since + timedelta(weeks=1)).date())
+    if ending:
+        lines += ["", "### Exemptions ending soon", *_capped(ending)]
     nxt = next_items(views, numbers)
     lines += ["", "### What is next", *(nxt or ["Nothing: every item is done or skipped."])]
     lines += [

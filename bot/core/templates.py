@@ -12,16 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import TemplateError
 from bot.core.rules import Rule, parse_rule
-from bot.core.yamlload import Node, load_yaml, suggest
+from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
 SECTION_KEYS = ("id", "title", "items")
-ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual")
+ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual", "ttl")
 SOURCE_KEYS = ("section", "lines")
-MAX_TEMPLATE_BYTES = 1_048_576
+MAX_TEMPLATE_BYTES = MAX_FILE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Item:
     rule: Rule | None = None
     source_section: str | None = None
     source_lines: tuple[int, ...] = ()
+    ttl_days: int | None = None  # manual items: a person's tick expires after this many days
 
     @property
     def manual(self) -> bool:
@@ -188,6 +190,13 @@ def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
             error=TemplateError,
         )
     section_name, lines = _source(r, item, path)
+    ttl = None
+    if "ttl" in item:
+        if not manual:
+            raise r.fail((*path, "ttl"), "`ttl` re-attests a manual item; this item has `evidence`")
+        ttl = parse_ttl(item["ttl"])
+        if ttl is None:
+            raise r.fail((*path, "ttl"), TTL_EXPECTED, value=True)
     return Item(
         id=item_id,
         title=r.text(item, path, "title") or "",
@@ -196,6 +205,7 @@ def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
         rule=rule,
         source_section=section_name,
         source_lines=lines,
+        ttl_days=ttl,
     )
 
 

@@ -124,10 +124,12 @@ def _item_note(state: ItemState) -> str | None:
     if state.status is Status.AUTO:
         return f"✔ automatically: {state.evidence}" if state.evidence else "✔ automatically"
     if state.status is Status.DONE:
-        return f"✔ ticked by {_who(state.actor)}{_when(state.changed_at)}"
+        note = f": {state.reason}" if state.reason else ""  # `/readiness done <item> <note>`
+        return f"✔ ticked by {_who(state.actor)}{_when(state.changed_at)}{note}"
     if state.status is Status.SKIPPED:
         who = "in `.readiness.yml`" if state.actor == CONFIG_ACTOR else f"by {_who(state.actor)}"
-        return f"⏭ skipped {who}: {state.reason}"
+        end = f" until {state.until}" if state.until else ""
+        return f"⏭ skipped {who}{end}: {state.reason}"
     if state.actor:
         return f"unticked by {_who(state.actor)}{_when(state.changed_at)}"
     return None

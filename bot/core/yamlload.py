@@ -26,6 +26,8 @@ from bot.core.errors import InputError
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+MAX_FILE_BYTES = 1_048_576  # the one size limit on a file read from a repository (1 MiB)
+READ_CAP = MAX_FILE_BYTES + 1  # readers fetch one byte more, so a loader can tell "too big" apart
 MAX_DEPTH = 100
 MAX_ALIAS_NODES = 10_000
 
@@ -213,6 +215,12 @@ class _Builder:
             key, _ = self.node(event, path, depth + 1)
             if isinstance(key, list | dict):
                 raise self.fail(event.start_mark, "mapping keys must be plain scalars", path)
+            if key is None:  # `~: 1` or `: 1`; a None key crashed code that expects text keys
+                raise self.fail(
+                    event.start_mark,
+                    "empty or null ('~') mapping key; put the key in quotes if you mean it",
+                    path,
+                )
             if key == "<<" and isinstance(event, ev.ScalarEvent) and event.tag is None and event.implicit[0]:
                 raise self.fail(event.start_mark, "merge keys ('<<') are not supported", path)
             key_path = (*path, key)
@@ -286,7 +294,8 @@ def _construct(tag: str, text: str) -> Any:
 def _decode(data: str | bytes, filename: str, max_bytes: int, error: type[InputError]) -> str:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > max_bytes:
-        raise error(file=filename, message=f"file is {len(raw)} bytes; the limit is {max_bytes} bytes")
+        size = f"more than {max_bytes}" if len(raw) == max_bytes + 1 else str(len(raw))  # a capped read
+        raise error(file=filename, message=f"file is {size} bytes; the limit is {max_bytes} bytes")
     if isinstance(data, str):
         return data
     try:
@@ -301,7 +310,7 @@ def load_yaml(
     text: str | bytes,
     *,
     filename: str,
-    max_bytes: int = 1_048_576,
+    max_bytes: int = MAX_FILE_BYTES,
     error: type[InputError] = InputError,
 ) -> Node:
     """Parse one YAML document safely; every problem becomes `error` with file, line and column."""

@@ -6,19 +6,23 @@ except through `bot.sync.Syncer`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections import deque
+from collections.abc import Callable, Container, Mapping
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Engine
 
 from bot.core import tracker
+from bot.core.commands import FloodLimit
 from bot.core.decide import apply_human_ticks
 from bot.core.events import Event, Kind, RepoRef
 from bot.core.settings import CONFIG_FILE
 from bot.core.templates import Template
 from bot.jobs.commands import CommandHandler  # commands helper
-from bot.jobs.summaries import SUMMARY_EVENT, SummaryJob  # commands helper
+from bot.jobs.routing import Route, drop_reason, route
+from bot.jobs.summaries import SummaryJob  # commands helper
+from bot.metrics import DISPATCH_DROPS
 from bot.platforms.base import NotFound, Platform, PlatformClient
 from bot.platforms.blobs import BlobCache
 from bot.store import repos, tracking
@@ -27,9 +31,6 @@ from bot.store.locks import repository_lock
 from bot.sync import ReadOrgDefault, Syncer, SyncResult
 
 log = structlog.get_logger(__name__)
-
-ZERO_SHA = "0" * 40
-SYNC_KINDS = {Kind.PUSH, Kind.CI, Kind.ISSUE_EDITED, Kind.SCHEDULE, Kind.INSTALLATION}
 
 
 def _utcnow() -> datetime:
@@ -47,38 +48,55 @@ class ChecklistHandler:
         *,
         clock: Callable[[], datetime] = _utcnow,
         gitlab_defaults_project: str | None = None,
+        command_limit: FloodLimit | None = None,
+        org_default_ttl: timedelta = timedelta(minutes=10),
     ) -> None:
         self.engine = engine
+        self.command_limit = command_limit or FloodLimit()
         self.clients = clients
         self.shipped = shipped
         self.clock = clock
         self.gitlab_defaults_project = gitlab_defaults_project
         self.blobs = BlobCache()
+        self._heads: dict[tuple[str, str], deque[str]] = {}  # superseded heads, newest last
+        self.org_default_ttl = org_default_ttl
+        self._org_missing: dict[tuple[str, str], datetime] = {}  # org default source -> 404 until
+        self._org_text: dict[tuple[str, str], tuple[str, str]] = {}  # source -> (commit, text)
         # commands and weekly summaries (commands helper): their own jobs, same clients
         self.commands = CommandHandler(self)
         self.summaries = SummaryJob(self)
 
     async def __call__(self, event: Event, delivery: object = None) -> list[SyncResult]:
-        if event.kind is Kind.COMMENT and event.platform.value in self.clients:  # commands helper
+        which = route(event)
+        if which is None or event.platform.value not in self.clients:
+            return []
+        last = self._last_synced(event.repo) if event.kind is Kind.CI and event.repo else None
+        if event.kind is Kind.PUSH and event.repo is not None:  # the org default may have changed
+            self._org_missing.pop((event.platform.value, event.repo.full_name), None)
+        reason = drop_reason(event, last_synced_commit=last, superseded=self._superseded(event.repo))
+        if reason is not None:
+            DISPATCH_DROPS.labels(event.platform.value, reason).inc()
+            log.debug("dispatch.dropped", reason=reason, kind=event.kind.value, commit=event.commit)
+            return []
+        if which is Route.COMMAND:
             return await self.commands(event)
-        if event.name == SUMMARY_EVENT and event.platform.value in self.clients:  # commands helper
+        if which is Route.SUMMARY:
             await self.summaries(event)
             return []
-        if event.kind not in SYNC_KINDS or event.platform.value not in self.clients:
-            return []
-        if event.kind is Kind.INSTALLATION:
+        if which is Route.INSTALLATION:
             return [await self.sync(r, installation_id=event.installation_id) for r in event.repos_added]
         if event.repo is None:
             return []
-        if event.kind is Kind.PUSH and not self._is_default_branch_push(event):
-            return []
-        if event.kind is Kind.ISSUE_EDITED:
+        if which is Route.TICKS:
             platform = await self.platform_for(event.repo, event.installation_id)
-            if event.sender_is_bot or event.sender == platform.bot_login:
+            if event.sender == platform.bot_login:
+                DISPATCH_DROPS.labels(event.platform.value, "own_echo").inc()
                 return []  # the echo of our own edit
             if not self._record_ticks(event):
                 return []
         commit = event.commit if event.kind is Kind.PUSH else None
+        if event.kind is Kind.CI and event.commit is not None and event.commit == last:
+            commit = last  # CI for the head already synced: no need to ask for the branch head
         return [await self.sync(event.repo, installation_id=event.installation_id, commit=commit)]
 
     async def sync(
@@ -87,18 +105,29 @@ class ChecklistHandler:
         platform = await self.platform_for(repo, installation_id or repo.installation_id)
         repository_id = self.repository_id_for(repo, installation_id)
         syncer = self.syncer(platform, repo, repository_id, installation_id)
+        previous = self._last_synced(repo)
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
             async with repository_lock(self.engine, repository_id):
-                return await syncer.run(commit=commit)
+                result = await syncer.run(commit=commit)
+        current = self._last_synced(repo)
+        if previous and previous != current:
+            heads = self._heads.setdefault((repo.platform.value, repo.full_name), deque(maxlen=64))
+            heads.append(previous)
+        return result
 
     # ----------------------------------------------------------------------------------- helpers
 
-    @staticmethod
-    def _is_default_branch_push(event: Event) -> bool:
-        if not event.commit or event.commit == ZERO_SHA:
-            return False  # branch deleted
-        default = event.repo.default_branch if event.repo else None
-        return default is None or event.ref == f"refs/heads/{default}"
+    def _last_synced(self, repo: RepoRef | None) -> str | None:
+        """The default-branch head last synced (a database read, no API call)."""
+        if repo is None:
+            return None
+        with session_scope(self.engine) as s:
+            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
+            return row.last_synced_commit if row is not None else None
+
+    def _superseded(self, repo: RepoRef | None) -> Container[str]:
+        """Earlier heads this process synced for the repository (empty when unknown: never drop)."""
+        return self._heads.get((repo.platform.value, repo.full_name), ()) if repo else ()
 
     def _record_ticks(self, event: Event) -> bool:
         """A person edited one of our section issues: record their ticks. True if any."""
@@ -152,14 +181,27 @@ class ChecklistHandler:
         if not source or source == repo.full_name:
             return None
 
+        key = (repo.platform.value, source)
+
         async def read() -> str | None:
+            missing_until = self._org_missing.get(key)
+            if missing_until is not None and self.clock() < missing_until:
+                return None  # a 404 remembered until the source's next push or the TTL
             try:
                 p = await self.clients[repo.platform.value].for_repo(source, installation_id=installation_id)
                 branch = await p.default_branch()
+                cached = self._org_text.get(key)
+                if cached is not None and cached[0] == branch.commit:
+                    return cached[1]
                 data = await p.file(CONFIG_FILE, branch.commit)
             except NotFound:
+                data = None
+            if data is None:
+                self._org_missing[key] = self.clock() + self.org_default_ttl
                 return None
-            return data.decode("utf-8", errors="replace") if data is not None else None
+            text = data.decode("utf-8", errors="replace")
+            self._org_text[key] = (branch.commit, text)
+            return text
 
         return read
 

@@ -1,4 +1,4 @@
-"""Answer `/readiness …` comments on the bot's own issues: status, sync, skip, unskip, help.
+"""Answer `/readiness …` comments on the bot's own issues: status, sync, why, done, undo, skip, unskip, help.
 
 Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is written
 right *after* the reply, not before the work: the worker runs a repository's deliveries one at a
@@ -11,8 +11,9 @@ would silently drop the command instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -84,6 +85,8 @@ class CommandHandler:
             owned = tracking.owned_issues(s, repository_id=repository_id)
             if not _ours(owned, event.issue_number) or _answered(s, repository_id, event.comment_id):
                 return []
+        if await self._flooded(event, platform, repository_id):
+            return []
         try:
             await platform.add_reaction(event.issue_number, event.comment_id, "eyes")
         except NotFound:
@@ -101,13 +104,54 @@ class CommandHandler:
             reply = await platform.create_comment(event.issue_number, who + text)
             reply_id = reply.id
         with session_scope(ch.engine) as s:
-            _record(s, repository_id, event, reply_id)
+            _record(s, repository_id, event, reply_id, self.checklist.clock())
         if run.sync:
             await platform.add_reaction(event.issue_number, event.comment_id, "+1")
         log.info(
             "commands.answered", by=event.sender, commands=[c.name for c in parsed if isinstance(c, Command)]
         )
         return results
+
+    async def _flooded(self, event: Event, platform: Platform, repository_id: int) -> bool:
+        """Past the per-person limit: one reply saying when to try again, then silence until then.
+        The comment is recorded either way, so a redelivery is not answered twice."""
+        limit, now = self.checklist.command_limit, self.checklist.clock()
+        with session_scope(self.checklist.engine) as s:
+            sent = s.exec(
+                select(CommandComment.processed_at).where(
+                    CommandComment.repository_id == repository_id,
+                    CommandComment.sender == event.sender,
+                    CommandComment.processed_at >= now - limit.window,
+                    CommandComment.throttled == False,  # noqa: E712 - SQL, not Python
+                )
+            ).all()
+        retry_at = commands.flood_retry_at([_aware(t) for t in sent], now, limit)
+        if retry_at is None:
+            return False
+        reply_id = None
+        with session_scope(self.checklist.engine) as s:
+            told = s.exec(
+                select(CommandComment.id).where(
+                    CommandComment.repository_id == repository_id,
+                    CommandComment.sender == event.sender,
+                    CommandComment.processed_at >= now - limit.window,
+                    CommandComment.throttled == True,  # noqa: E712
+                    CommandComment.reply_id != None,  # noqa: E711
+                )
+            ).first()
+        if told is None:  # the first comment over the limit is told, later ones are not
+            minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+            reply = await platform.create_comment(
+                event.issue_number or 0,
+                f"@{event.sender} you sent {limit.count} `/readiness` commands in a short while; "
+                f"please try again in {minutes} minute{'s' if minutes != 1 else ''} "
+                f"(after {retry_at:%H:%M} UTC). Nothing was done for this comment.",
+            )
+            reply_id = reply.id
+        with session_scope(self.checklist.engine) as s:
+            _record(s, repository_id, event, reply_id, now, throttled=True)
+        log.info("commands.flooded", by=event.sender, retry_at=retry_at.isoformat())
+        return True
 
     async def _load(self, event: Event, platform: Platform, repository_id: int) -> Loaded | None:
         """Config and checklists as of the last sync: what the issues show."""
@@ -127,8 +171,10 @@ class CommandHandler:
             run.sync = True
         elif cmd.name == "status":
             run.lines.append(None)  # rendered after any skip and sync in the same comment
+        elif cmd.name == "why":
+            run.lines.append(self._why(run, cmd))
         else:
-            await self._skip_or_unskip(run, cmd)
+            await self._change_state(run, cmd)
 
     def _status(self, run: _Run) -> str:
         if run.loaded is None:
@@ -147,7 +193,22 @@ class CommandHandler:
             since=now - RECENT,
         )
 
-    async def _skip_or_unskip(self, run: _Run, cmd: Command) -> None:
+    def _why(self, run: _Run, cmd: Command) -> str:
+        """Anyone may ask why: it reads, never changes."""
+        if run.loaded is None:
+            return "This repository has no valid `.readiness.yml` right now, so there is nothing to explain."
+        known = {c.template.id: {i.id: i.title for _, i in c.template.items()} for c in run.loaded[1]}
+        found = commands.resolve_item(cmd.target or "", known)
+        if isinstance(found, str):
+            return f"`/readiness why {cmd.target}`: {found}"
+        checklist_id, item = found
+        resolved = next(c for c in run.loaded[1] if c.template.id == checklist_id)
+        with session_scope(self.checklist.engine) as s:
+            states = tracking.load_states(s, repository_id=run.repository_id)
+        state = states.get(checklist_id, {}).get(item) or ItemState(checklist=checklist_id, item_id=item)
+        return summary.explain_item(resolved, item, state)
+
+    async def _change_state(self, run: _Run, cmd: Command) -> None:
         login = run.event.sender or ""
         if run.permission is None:
             run.permission = await run.platform.permission(login) if login else "none"
@@ -158,9 +219,9 @@ class CommandHandler:
             )
             return
         if run.loaded is None:
-            run.lines.append("This repository has no valid `.readiness.yml`, so no item can be skipped.")
+            run.lines.append("This repository has no valid `.readiness.yml`, so no item can be changed.")
             return
-        known = {c.template.id: [i.id for _, i in c.template.items()] for c in run.loaded[1]}
+        known = {c.template.id: {i.id: i.title for _, i in c.template.items()} for c in run.loaded[1]}
         found = commands.resolve_item(cmd.target or "", known)
         if isinstance(found, str):
             run.lines.append(f"`/readiness {cmd.name} {cmd.target}`: {found}")
@@ -181,16 +242,43 @@ class CommandHandler:
 
 
 def _decide(cmd: Command, old: ItemState, login: str, now: datetime) -> tuple[str, ItemState | None]:
-    """The reply and the new state (None: nothing changes) for a permitted skip or unskip."""
+    """The reply and the new state (None: nothing changes) for a permitted state-changing command.
+
+    Repeating a command (a retry after a failed sync) changes nothing more and says the same."""
     ident = f"`{old.checklist}/{old.item_id}`"
     if old.status is Status.SKIPPED and old.actor == CONFIG_ACTOR:
         return f"{ident} is skipped in `.readiness.yml` ({old.reason}); change it there.", None
     if cmd.name == "skip":
+        if cmd.until is not None and cmd.until < now.date():
+            return f"`until {cmd.until}` is in the past; give the last day the skip should hold.", None
         new = ItemState(
-            old.checklist, old.item_id, Status.SKIPPED, actor=login, reason=cmd.reason, changed_at=now
+            old.checklist,
+            old.item_id,
+            Status.SKIPPED,
+            actor=login,
+            reason=cmd.reason,
+            changed_at=now,
+            until=cmd.until,
         )
-        # the same skip again (a retry after a failed sync) changes nothing and says the same
-        return f"⏭ Skipped {ident}: {cmd.reason}", new
+        end = f" until {cmd.until}" if cmd.until else ""
+        return f"⏭ Skipped {ident}{end}: {cmd.reason}", new
+    if cmd.name == "done":
+        note = f": {cmd.reason}" if cmd.reason else ""
+        if old.status is Status.SKIPPED:
+            return f"{ident} is skipped ({old.reason}); `unskip` it first.", None
+        new = ItemState(
+            old.checklist, old.item_id, Status.DONE, actor=login, reason=cmd.reason, changed_at=now
+        )
+        return f"✔ Ticked {ident}{note}", new
+    if cmd.name == "undo":
+        if old.status is Status.SKIPPED:
+            return f"{ident} is skipped, not ticked; use `unskip` to track it again.", None
+        if not old.ticked:
+            return f"{ident} is not ticked, so there is nothing to undo.", None
+        # a person's untick outranks evidence from now on, exactly like unticking the box by hand
+        return f"↩ Unticked {ident}; evidence will not tick it again until a person does.", ItemState(
+            old.checklist, old.item_id, Status.OPEN, actor=login, changed_at=now
+        )
     if old.status is not Status.SKIPPED:
         return f"{ident} is not skipped, so there is nothing to unskip.", None
     return f"↩ {ident} is tracked again; evidence can tick it.", ItemState(
@@ -216,7 +304,19 @@ def _answered(session: Session, repository_id: int, comment_id: int) -> bool:
     )
 
 
-def _record(session: Session, repository_id: int, event: Event, reply_id: int | None) -> None:
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _record(
+    session: Session,
+    repository_id: int,
+    event: Event,
+    reply_id: int | None,
+    at: datetime | None = None,
+    *,
+    throttled: bool = False,
+) -> None:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = {
         "repository_id": repository_id,
@@ -224,7 +324,8 @@ def _record(session: Session, repository_id: int, event: Event, reply_id: int | 
         "issue_number": event.issue_number,
         "sender": event.sender,
         "reply_id": reply_id,
-        "processed_at": utcnow(),
+        "processed_at": at or utcnow(),
+        "throttled": throttled,
     }
     stmt = insert(CommandComment).values(**values)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "comment_id"]))

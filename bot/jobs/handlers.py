@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.jobs.routing import Route, drop_reason, route
 from bot.logging import get_logger
-from bot.store import repos
+from bot.metrics import COALESCED
+from bot.store import queue, repos
 from bot.store.db import session_scope
 from bot.store.models import Delivery, utcnow
 from bot.webhooks.normalize import normalize
@@ -81,22 +83,77 @@ class Dispatcher:
     """The worker's handler: `await dispatcher(delivery)`."""
 
     def __init__(
-        self, engine: Engine, *, sync: Sync | None = None, clock: Callable[[], datetime] = utcnow
+        self,
+        engine: Engine,
+        *,
+        sync: Sync | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        settle_seconds: float = 0.0,
     ) -> None:
         self.engine, self.sync, self.clock = engine, sync, clock
+        self.settle_seconds = settle_seconds
 
     async def __call__(self, delivery: Delivery) -> None:
         payload = decode(delivery)
-        if delivery.event.startswith(INTERNAL_PREFIX):
-            event = internal_event(delivery, payload)
-        else:
-            event = normalize(delivery.platform, delivery.event, payload)
+        event = self._event(delivery, payload)
         account = _github_account(payload) if event.platform is Platform.GITHUB else None
         wanted = await asyncio.to_thread(self.record, event, account=account)
         if self.sync is None or not wanted:
             log.info("delivery recorded", kind=event.kind.value, sync=False)
             return
+        covered: list[int] = []
+        if route(event) is Route.SYNC and delivery.repo_key and delivery.id is not None:
+            event, covered = await self._coalesce(delivery, event)
         await self.sync(event, delivery)
+        if covered:  # only once the covering sync succeeded: a retry of it still sees them
+            assert delivery.id is not None
+            n = await asyncio.to_thread(
+                queue.coalesce, self.engine, covered, covered_by=delivery.id, now=self.clock()
+            )
+            COALESCED.labels(event.platform.value).inc(n)
+            log.info("deliveries coalesced", covered_by=delivery.id, count=n)
+
+    @staticmethod
+    def _event(delivery: Delivery, payload: dict[str, Any]) -> Event:
+        if delivery.event.startswith(INTERNAL_PREFIX):
+            return internal_event(delivery, payload)
+        return normalize(delivery.platform, delivery.event, payload)
+
+    async def _coalesce(self, delivery: Delivery, event: Event) -> tuple[Event, list[int]]:
+        """Fold the sync work queued behind this delivery for the same repository into one sync.
+
+        Waits `settle_seconds` for a burst to land, then takes the run of pending sync-only
+        deliveries (pushes, CI results, resyncs) up to the first one that needs its own handling
+        (a person's edit, a command), so order is kept. The event to sync is the newest
+        default-branch push, else the newest CI result that dispatch keeps, else this one.
+        """
+        if self.settle_seconds > 0:
+            await asyncio.sleep(self.settle_seconds)
+        assert delivery.repo_key is not None and delivery.id is not None
+        pending = await asyncio.to_thread(
+            queue.pending_for_repo, self.engine, repo_key=delivery.repo_key, after_id=delivery.id
+        )
+        covered: list[int] = []
+        push = event if event.kind is Kind.PUSH and drop_reason(event) is None else None
+        ci = event if event.kind is Kind.CI and drop_reason(event) is None else None
+        for later in pending:
+            try:
+                payload = decode(later)
+            except UndecodablePayload:
+                break
+            ev = self._event(later, payload)
+            if route(ev) is not Route.SYNC:  # same repo_key: same repository
+                break
+            account = _github_account(payload) if ev.platform is Platform.GITHUB else None
+            await asyncio.to_thread(self.record, ev, account=account)
+            assert later.id is not None
+            covered.append(later.id)
+            if drop_reason(ev) is None:
+                if ev.kind is Kind.PUSH:
+                    push = ev
+                elif ev.kind is Kind.CI:
+                    ci = ev
+        return push or ci or event, covered
 
     def record(self, event: Event, *, account: str | None = None) -> bool:
         """Store what the event says about installations and repositories; True if the event
@@ -167,6 +224,7 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
     checklist work) so both commands always do the same thing with a delivery. Without `sync`,
     the checklist handler is built for every platform the settings configure."""
     if sync is None:
+        from bot.core.commands import FloodLimit
         from bot.core.templates import load_shipped
         from bot.jobs.checklist import ChecklistHandler
         from bot.platforms.factory import clients_from_settings
@@ -174,11 +232,17 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
         clients = clients_from_settings(settings)
         if clients:
             sync = ChecklistHandler(
-                engine, clients, load_shipped(), gitlab_defaults_project=settings.gitlab_defaults_project
+                engine,
+                clients,
+                load_shipped(),
+                gitlab_defaults_project=settings.gitlab_defaults_project,
+                command_limit=FloodLimit(
+                    settings.command_rate_limit, timedelta(seconds=settings.command_rate_window_seconds)
+                ),
             )
         else:
             log.warning(
                 "no GitHub App (READINESS_GITHUB_APP_ID + READINESS_GITHUB_PRIVATE_KEY) and no "
                 "READINESS_GITLAB_TOKEN: deliveries are recorded, but no checklist work is done"
             )
-    return Dispatcher(engine, sync=sync)
+    return Dispatcher(engine, sync=sync, settle_seconds=settings.sync_settle_seconds)

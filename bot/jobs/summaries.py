@@ -184,7 +184,8 @@ def render(
     """The summary comment for `week`: progress now, and what changed since `since`."""
     with session_scope(engine) as s:
         states = tracking.load_states(s, repository_id=repository_id)
-        changes = changes_since(s, repository_id=repository_id, since=since)
+        history = since - timedelta(weeks=summary.TREND_WEEKS - 1)  # for the trend chart
+        changes = changes_since(s, repository_id=repository_id, since=history)
     return summary.render_summary(
         week=week,
         checklists=checklists,
@@ -192,6 +193,7 @@ def render(
         changes=changes,
         numbers=numbers_of(owned),
         since=since,
+        chart_weeks=summary.TREND_WEEKS,
     )
 
 

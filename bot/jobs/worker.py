@@ -23,10 +23,12 @@ import structlog
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.jobs.health import Heartbeat
 from bot.logging import get_logger
 from bot.metrics import DEAD_LETTERS, DELIVERIES, PROCESSING_SECONDS, RETRIES
 from bot.platforms.base import RateLimited
 from bot.store import queue
+from bot.store.db import is_sqlite
 from bot.store.models import Delivery, utcnow
 
 log = get_logger(__name__)
@@ -34,9 +36,43 @@ log = get_logger(__name__)
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
+_LIVE_OWNERS: set[str] = set()  # workers serving in this process (their claims are not stale)
+
+
 def default_owner() -> str:
-    """Unique per worker instance; the host and pid tell an operator whose claim a row holds."""
+    """Unique per worker instance; the host and pid tell an operator whose claim a row holds,
+    and let a restarted process recognise the claims of the dead one (`dead_owners`)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def dead_owners(owners: list[str], *, host: str | None = None, pid: int | None = None) -> list[str]:
+    """The claim owners that are certainly dead: on this host, and either their process is gone or
+    it is this very process (a restarted container reuses the pid) but no worker here has that
+    name. Owners on other hosts or in other shapes are left to lease expiry."""
+    host = host or socket.gethostname()
+    pid = pid or os.getpid()
+    dead = []
+    for owner in owners:
+        owner_host, _, rest = owner.partition(":")
+        owner_pid, _, _suffix = rest.partition(":")
+        if owner_host != host or not owner_pid.isdigit():
+            continue
+        if int(owner_pid) == pid:
+            if owner not in _LIVE_OWNERS:
+                dead.append(owner)
+        elif not _pid_alive(int(owner_pid)):
+            dead.append(owner)
+    return dead
 
 
 class Worker:
@@ -53,12 +89,16 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         grace_seconds: float = 25.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.engine, self.handler, self.settings = engine, handler, settings
         self.owner = owner or default_owner()
         self.clock = clock
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # retry jitter, not a secret  # noqa: S311  # nosec B311
         self.grace_seconds = grace_seconds
+        self._sleep = sleep  # the heartbeat's timer (tests drive it with their clock)
+        self.heartbeat = heartbeat or Heartbeat()  # read by the health server's /healthz and /readyz
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -83,10 +123,14 @@ class Worker:
         `grace_seconds`, and release the claims of those that did not."""
         self._loop = asyncio.get_running_loop()
         running: set[asyncio.Task[str]] = set()
+        _LIVE_OWNERS.add(self.owner)
+        if is_sqlite(self.engine):
+            await self.take_over_dead_claims()
         stop_wait = asyncio.create_task(stop.wait())
         log.info("worker started", owner=self.owner, concurrency=self.settings.worker_concurrency)
         try:
             while not stop.is_set():
+                self.heartbeat.beat()
                 free = self.settings.worker_concurrency - len(running)
                 if free > 0:
                     self._wake.clear()  # a notify() during the claim below wakes the next round
@@ -106,9 +150,25 @@ class Worker:
                         # and the delivery will be taken again, so nothing is lost
                         log.error("recording a delivery outcome failed", error=repr(task.exception()))
         finally:
+            self.heartbeat.stopping = True
             stop_wait.cancel()
             await self._shutdown(running)
+            _LIVE_OWNERS.discard(self.owner)
             self._loop = None
+
+    async def take_over_dead_claims(self) -> int:
+        """SQLite (one process): the claims of a process that died on this host are due now, not
+        when their lease runs out, so work resumes as soon as the bot restarts."""
+        try:
+            owners = await asyncio.to_thread(queue.claim_owners, self.engine)
+            dead = dead_owners(owners)
+            expired = await asyncio.to_thread(queue.expire_claims, self.engine, dead, now=self.clock())
+        except Exception as exc:  # the lease expires on its own: only a delay
+            log.error("taking over dead claims failed", error=f"{type(exc).__name__}: {exc}")
+            return 0
+        if expired:
+            log.warning("took over the claims of a dead worker", owners=dead, deliveries=expired)
+        return expired
 
     async def run_once(self) -> int:
         """Process every delivery due now (each at most once) and return how many were attempted."""
@@ -239,10 +299,11 @@ class Worker:
         return "retry"
 
     async def _keep_lease(self, delivery: Delivery) -> None:
-        """Renew the lease while a long job runs, so no other worker takes it over meanwhile."""
-        every = self.settings.lease_seconds / 3
+        """Renew the lease while a job runs (every `heartbeat_seconds`, at least three times per
+        lease), so no other worker takes it over meanwhile, while a dead worker's lease is short."""
+        every = min(self.settings.heartbeat_seconds, self.settings.lease_seconds / 3)
         while True:
-            await asyncio.sleep(every)
+            await self._sleep(every)
             until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
             if not await asyncio.to_thread(
                 queue.extend, self.engine, delivery.id, owner=self.owner, until=until

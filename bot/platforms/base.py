@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from bot.core.snapshot import CIResult
+from bot.core.yamlload import READ_CAP
 
 # ---------------------------------------------------------------------------------------- errors
 
@@ -153,12 +154,12 @@ class Platform(Protocol):
 
     async def tree(self, commit: str) -> Tree: ...
 
-    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+    async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         """The file's bytes (first `max_bytes` at most), or None when it does not exist."""
         ...
 
     async def files(
-        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP
     ) -> dict[str, bytes | None]:
         """Several files in as few calls as the platform allows (GitHub and GitLab: 50 per
         GraphQL query), so a sync's `contains` rules cost a few reads. Best effort: the result

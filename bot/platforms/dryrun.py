@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields, replace
 
 from bot.core.snapshot import CIResult
+from bot.core.yamlload import READ_CAP
 from bot.platforms.base import Branch, CheckReport, Comment, Issue, IssueUpdate, Platform, Tree
 
 
@@ -34,11 +35,11 @@ class DryRunPlatform:
     async def tree(self, commit: str) -> Tree:
         return await self.inner.tree(commit)
 
-    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+    async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         return await self.inner.file(path, commit, max_bytes=max_bytes)
 
     async def files(
-        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP
     ) -> dict[str, bytes | None]:
         return await self.inner.files(paths, commit, max_bytes=max_bytes)
 

@@ -28,6 +28,7 @@ import structlog
 
 from bot.config import Settings
 from bot.core.snapshot import PENDING, CIResult
+from bot.core.yamlload import READ_CAP
 from bot.platforms import github_convert as convert
 from bot.platforms.base import (
     Branch,
@@ -162,7 +163,7 @@ class GitHubRepo:
                 complete = complete and sub_complete
         return blobs, complete
 
-    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+    async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         try:
             response = await self._call(
                 "GET",
@@ -176,7 +177,7 @@ class GitHubRepo:
         return response.content[:max_bytes]
 
     async def files(
-        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP
     ) -> dict[str, bytes | None]:
         """Up to FILES_PER_QUERY files per GraphQL query (against GraphQL's own rate limit, one
         point a query). Files a query cannot give exactly (binary, truncated, an error) are left

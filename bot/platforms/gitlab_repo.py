@@ -15,6 +15,7 @@ import structlog
 from gitlab.utils import EncodedId
 
 from bot.core.snapshot import CIResult
+from bot.core.yamlload import READ_CAP
 from bot.platforms import gitlab_convert as convert
 from bot.platforms.base import (
     Branch,
@@ -91,11 +92,11 @@ class GitLabRepo(ChildLinks):
 
         return await self.client.run(fetch)
 
-    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+    async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         return await self.client.run(lambda: self._read_capped(path, commit, max_bytes))
 
     async def files(
-        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP
     ) -> dict[str, bytes | None]:
         """FILES_PER_QUERY files per GraphQL `repository.blobs` query (REST has no batch read).
         Binary files are left out, as is everything on a GitLab that refuses the query (asked

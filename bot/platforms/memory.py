@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
 from bot.core.snapshot import CIResult
+from bot.core.yamlload import READ_CAP
 from bot.platforms.base import (
     Branch,
     CheckReport,
@@ -188,16 +189,19 @@ class MemoryPlatform:
     async def tree(self, commit: str) -> Tree:
         self._log("tree", commit)
         files = self._commit(commit)
-        blobs = {p: hashlib.sha1(b"blob %d\0" % len(c) + c).hexdigest() for p, c in files.items()}
+        blobs = {
+            p: hashlib.sha1(b"blob %d\0" % len(c) + c, usedforsecurity=False).hexdigest()
+            for p, c in files.items()
+        }
         return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs)
 
-    async def file(self, path: str, commit: str, *, max_bytes: int = 1_000_000) -> bytes | None:
+    async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         self._log("file", path, commit)
         content = self._commit(commit).get(path)
         return None if content is None else content[:max_bytes]
 
     async def files(
-        self, paths: Sequence[str], commit: str, *, max_bytes: int = 1_000_000
+        self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP
     ) -> dict[str, bytes | None]:
         self._log("files", len(paths), commit)  # one batched read, as GitHub makes them
         known = self._commit(commit)

@@ -67,6 +67,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def checkpoint_wal(engine: Engine) -> tuple[int, int, int]:
+    """SQLite: copy what it can of the WAL into the database file, without waiting for or
+    blocking anyone (PASSIVE). Returns SQLite's (busy, WAL frames, frames checkpointed).
+
+    It runs on the raw driver connection, outside any transaction: through SQLAlchemy the pool's
+    `begin` hook would open BEGIN IMMEDIATE first, and SQLite refuses to checkpoint from inside a
+    transaction ("database table is locked"), which made every checkpoint fail and the WAL grow."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, frames, done = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    return int(busy), int(frames), int(done)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -81,6 +82,7 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     received_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    covered_by: int | None = None  # done without its own sync: this delivery's sync covered it
 
 
 class ItemStateRow(SQLModel, table=True):
@@ -98,6 +100,7 @@ class ItemStateRow(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=255)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     changed_at: datetime = Field(default_factory=utcnow)
+    until: date | None = None  # a skip's last day
 
 
 class ItemEvent(SQLModel, table=True):
@@ -168,3 +171,17 @@ class CommandComment(SQLModel, table=True):
     sender: str | None = Field(default=None, max_length=255)
     reply_id: int | None = Field(default=None, sa_type=BigInteger)  # our answer, if any
     processed_at: datetime = Field(default_factory=utcnow)
+    # refused by the flood limit: recorded against redelivery, not counted as a command sent
+    throttled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class StoredSecret(SQLModel, table=True):
+    """A secret the bot obtained itself (setup flow, `gitlab connect`), Fernet-encrypted.
+
+    `ciphertext` is a Fernet token under READINESS_ENCRYPTION_KEY; the name is not secret."""
+
+    __tablename__ = "stored_secrets"
+
+    name: str = Field(primary_key=True, max_length=200)
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)

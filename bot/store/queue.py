@@ -220,6 +220,29 @@ def extend(engine: Engine, delivery_id: int, *, owner: str, until: datetime) -> 
         return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def claim_owners(engine: Engine) -> list[str]:
+    """Who holds claims now (distinct `lease_owner` of running rows)."""
+    with session_scope(engine, immediate=False) as session:
+        query = select(Delivery.lease_owner).where(Delivery.status == RUNNING).distinct()
+        return [owner for owner in session.scalars(query) if owner]
+
+
+def expire_claims(engine: Engine, owners: Iterable[str], *, now: datetime) -> int:
+    """End the leases of `owners` (dead processes) now, so the next claim takes their deliveries
+    over at once. Unlike `release` the attempt is not refunded: a delivery that keeps killing
+    its worker is still dead-lettered after `max_attempts`. Returns how many were expired."""
+    owners = list(owners)
+    if not owners:
+        return 0
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.status == RUNNING, Delivery.lease_owner.in_(owners))
+            .values(lease_until=now)
+        )
+        return result.rowcount  # type: ignore[attr-defined]
+
+
 def release(engine: Engine, owner: str, *, ids: Iterable[int] | None = None) -> int:
     """Give back `owner`'s claims (graceful shutdown): running → pending, the attempt refunded,
     due at once for the next worker. Returns how many were released."""
@@ -283,3 +306,28 @@ def stats(engine: Engine, *, now: datetime) -> tuple[int, float]:
         oldest = session.scalar(select(func.min(Delivery.received_at)).where(Delivery.status == PENDING))
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return int(depth or 0), age
+
+
+def pending_for_repo(engine: Engine, *, repo_key: str, after_id: int) -> list[Delivery]:
+    """The pending deliveries queued behind `after_id` for one repository, oldest first."""
+    query = (
+        select(Delivery)
+        .where(Delivery.repo_key == repo_key, Delivery.status == PENDING, Delivery.id > after_id)
+        .order_by(Delivery.id)
+    )
+    with session_scope(engine, immediate=False) as session:
+        return list(session.scalars(query).all())
+
+
+def coalesce(engine: Engine, ids: Iterable[int], *, covered_by: int, now: datetime) -> int:
+    """Mark pending deliveries done because delivery `covered_by`'s sync covers them; how many."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    with session_scope(engine, immediate=True) as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == PENDING)
+            .values(status=DONE, finished_at=now, covered_by=covered_by)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

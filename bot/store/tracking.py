@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.core.reconcile import Recorded
 from bot.core.state import ItemState, Status
-from bot.store.models import ItemEvent, ItemStateRow, OwnedIssue, utcnow
+from bot.store.models import ItemEvent, ItemStateRow, OwnedIssue, Repository, utcnow
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -29,6 +31,7 @@ def load_states(session: Session, *, repository_id: int) -> dict[str, dict[str, 
             actor=r.actor,
             reason=r.reason,
             changed_at=_aware(r.changed_at),
+            until=r.until,
         )
     return out
 
@@ -49,11 +52,12 @@ def save_states(
     n = 0
     for s in states:
         old = previous.get(s.checklist, {}).get(s.item_id)
-        if old is not None and (old.status, old.evidence, old.actor, old.reason) == (
+        if old is not None and (old.status, old.evidence, old.actor, old.reason, old.until) == (
             s.status,
             s.evidence,
             s.actor,
             s.reason,
+            s.until,
         ):
             continue
         row = existing.get((s.checklist, s.item_id))
@@ -62,6 +66,7 @@ def save_states(
                 continue  # the implicit default: no row needed
             row = ItemStateRow(repository_id=repository_id, checklist=s.checklist, item_id=s.item_id)
         row.status, row.evidence, row.actor, row.reason = s.status.value, s.evidence, s.actor, s.reason
+        row.until = s.until
         row.changed_at = s.changed_at or now
         session.add(row)
         session.add(
@@ -121,3 +126,40 @@ def record_issue(
         row.parent_linked = parent_linked
     row.updated_at = utcnow()
     session.add(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """A current skip, as an auditor reads it."""
+
+    platform: str
+    repository: str
+    item: str  # checklist/item
+    reason: str
+    skipped_by: str  # a login, or ".readiness.yml"
+    since: datetime | None
+    until: date | None
+
+
+def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[Exemption]:
+    """Every skipped item of every active repository (of `org`, the path before the last `/`),
+    streamed in repository and item order."""
+    query = (
+        select(ItemStateRow, Repository)
+        .join(Repository, Repository.id == ItemStateRow.repository_id)  # type: ignore[arg-type]
+        .where(ItemStateRow.status == Status.SKIPPED.value, Repository.active == True)  # noqa: E712
+        .order_by(Repository.platform, Repository.full_name, ItemStateRow.checklist, ItemStateRow.item_id)
+    )
+    if org:
+        prefix = org.strip("/").lower() + "/"
+        query = query.where(func.lower(Repository.full_name).startswith(prefix, autoescape=True))
+    for row, repo in session.exec(query).yield_per(500):
+        yield Exemption(
+            platform=repo.platform,
+            repository=repo.full_name,
+            item=f"{row.checklist}/{row.item_id}",
+            reason=row.reason or "",
+            skipped_by=row.actor or "",
+            since=_aware(row.changed_at),
+            until=row.until,
+        )

@@ -23,9 +23,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.logging import get_logger
 from bot.store import queue
+from bot.store.db import checkpoint_wal
 from bot.store.models import Delivery, utcnow
 
 log = get_logger(__name__)
@@ -198,11 +200,18 @@ class Ingestor:
         items = [item for item, _ in batch]
         try:
             results = await loop.run_in_executor(self._executor, self._write, self._engine, items)
-        except Exception as exc:  # the whole batch failed: every request gets the error (503)
-            log.error("storing webhook deliveries failed", count=len(items), error=str(exc))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+        except Exception as exc:
+            if len(batch) == 1 or not _row_specific(exc):  # its request(s) get the error (503)
+                log.error("storing webhook deliveries failed", count=len(items), error=str(exc))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            # One bad row must not fail the others: store each alone, so only it gets the error
+            # (and a database that is really down fails them all, one by one).
+            log.warning("a group commit failed; storing its deliveries one by one", count=len(items))
+            for one in batch:
+                await self._commit(loop, [one])
             return
         for (_, future), new in zip(batch, results, strict=True):
             if not future.done():  # a request cancelled by a disconnect has nobody to tell
@@ -223,9 +232,17 @@ class Ingestor:
         self._checkpoint = loop.run_in_executor(self._checkpointer, _checkpoint, self._engine)
 
 
+def _row_specific(exc: Exception) -> bool:
+    """Could this failure be one row's fault (a value the column cannot hold, a constraint)?
+    Not when the database itself is unreachable or locked: retrying row by row would only
+    multiply the wait."""
+    return not isinstance(exc, OperationalError | InterfaceError | TimeoutError)
+
+
 def _checkpoint(engine: Engine) -> None:
+    """A PASSIVE checkpoint cannot collide with a writer (it copies what no reader needs and
+    stops), so a failure here is a real problem (disk full, I/O error) worth a warning."""
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        checkpoint_wal(engine)
     except Exception as exc:  # the next one will try again; the WAL just grows meanwhile
         log.warning("WAL checkpoint failed", error=str(exc))

@@ -1,7 +1,9 @@
 """Webhook payloads → the one `Event` the rest of the bot reads (GitHub and GitLab alike).
 
 Pure and total: an authentic payload of an odd shape never raises here; fields that are missing
-stay None and unknown event names become `Kind.IGNORED`, so the receiver can still answer 2xx.
+or of the wrong type stay None, unknown event names become `Kind.IGNORED`, and a payload that
+cannot be understood at all (an id beyond 64 bits, an `installation` that is not a mapping) is
+`Kind.IGNORED` with `extra["ignored_reason"]`, so the receiver answers 2xx and says why.
 """
 
 from __future__ import annotations
@@ -35,12 +37,24 @@ _GITLAB_STATUSES = {
 }
 
 
+# Ids are stored in 64-bit signed integer columns (SQLite and PostgreSQL BIGINT): anything
+# outside fits nowhere and would fail the commit it is part of.
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1
+IGNORED_REASON = "ignored_reason"
+
+
+class Unusable(Exception):
+    """The payload is authentic but cannot be turned into an event; the message says why."""
+
+
 def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and ID_MIN <= value <= ID_MAX:
+        return value
+    return None
 
 
 def _str(value: Any) -> str | None:
@@ -48,11 +62,15 @@ def _str(value: Any) -> str | None:
 
 
 def github_conclusion(conclusion: Any) -> str:
-    return _GITHUB_CONCLUSIONS.get(conclusion, snapshot.PENDING) if conclusion else snapshot.PENDING
+    return (
+        _GITHUB_CONCLUSIONS.get(conclusion, snapshot.PENDING)
+        if isinstance(conclusion, str)
+        else snapshot.PENDING
+    )
 
 
 def gitlab_conclusion(status: Any) -> str:
-    return _GITLAB_STATUSES.get(status, snapshot.PENDING)
+    return _GITLAB_STATUSES.get(status, snapshot.PENDING) if isinstance(status, str) else snapshot.PENDING
 
 
 def _ci(name: Any, conclusion: str, url: Any) -> dict[str, Any]:
@@ -105,7 +123,8 @@ def _gh_ci(event: str, p: dict[str, Any]) -> dict[str, Any]:
         name = obj.get("name") or _d(p.get("workflow")).get("name") or obj.get("path")
     else:
         name = obj.get("name")
-    branch = _str(obj.get("head_branch"))
+    # a check_run names its branch through its suite
+    branch = _str(obj.get("head_branch")) or _str(_d(obj.get("check_suite")).get("head_branch"))
     return {
         "commit": _str(obj.get("head_sha")),
         "ref": f"refs/heads/{branch}" if branch else None,
@@ -162,9 +181,25 @@ _GITHUB_KINDS = {
 }
 
 
+def _installation_id(p: dict[str, Any]) -> int | None:
+    """The installation id, or Unusable when one is sent but is not a usable id: acting on such a
+    delivery without its installation would act on the wrong (or no) tenant."""
+    if "installation" not in p or p["installation"] is None:
+        return None
+    installation = p["installation"]
+    if not isinstance(installation, dict):
+        raise Unusable("installation is not an object")
+    if "id" not in installation:
+        return None
+    installation_id = _int(installation["id"])
+    if installation_id is None:
+        raise Unusable("installation.id is not a 64-bit integer")
+    return installation_id
+
+
 def _github(event: str, p: dict[str, Any]) -> Event:
     kind = _GITHUB_KINDS.get(event, Kind.IGNORED)
-    installation_id = _int(_d(p.get("installation")).get("id"))
+    installation_id = _installation_id(p)
     sender = _d(p.get("sender"))
     fields: dict[str, Any] = {}
     if kind is Kind.INSTALLATION:
@@ -255,7 +290,8 @@ def _gl_note(p: dict[str, Any]) -> dict[str, Any]:
 def _gl_pipeline(p: dict[str, Any]) -> dict[str, Any]:
     attrs = _d(p.get("object_attributes"))
     url = attrs.get("url")
-    builds = [_d(b) for b in p.get("builds") or () if isinstance(b, dict)]
+    raw_builds = p.get("builds")
+    builds = [b for b in raw_builds if isinstance(b, dict)] if isinstance(raw_builds, list) else []
     ci = [_ci(b.get("name"), gitlab_conclusion(b.get("status")), url) for b in builds]
     if not ci:
         ci = [_ci(attrs.get("name") or "pipeline", gitlab_conclusion(attrs.get("status")), url)]
@@ -306,10 +342,23 @@ def _gitlab(event: str, p: dict[str, Any]) -> Event:
     )
 
 
+def ignored(platform: str, event: str, reason: str) -> Event:
+    """An authentic delivery the bot does not act on, with the reason it gives the sender."""
+    return Event(platform=Platform(platform), kind=Kind.IGNORED, name=event, extra={IGNORED_REASON: reason})
+
+
 def normalize(platform: str, event: str, payload: dict[str, Any]) -> Event:
-    """The normalised event for one verified delivery; `event` is the platform's event header."""
+    """The normalised event for one verified delivery; `event` is the platform's event header.
+
+    Total: it returns an event for every payload (`Kind.IGNORED` with a reason for what it cannot
+    use) and raises only for an unknown `platform`, which is the caller's bug."""
+    kind = Platform(platform)
     if not isinstance(payload, dict):
-        payload = {}
-    if Platform(platform) is Platform.GITHUB:
-        return _github(event, payload)
-    return _gitlab(event, payload)
+        return ignored(platform, event, "body is not a JSON object")
+    try:
+        return _github(event, payload) if kind is Platform.GITHUB else _gitlab(event, payload)
+    except Unusable as exc:
+        return ignored(platform, event, str(exc))
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        # A shape no handler above anticipated: still an answer, never a 500 or a dead letter.
+        return ignored(platform, event, f"unexpected payload shape ({type(exc).__name__})")

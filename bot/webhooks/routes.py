@@ -9,6 +9,7 @@ re-serialised.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -26,7 +27,7 @@ from bot.core.events import Event, Kind
 from bot.logging import get_logger
 from bot.metrics import WEBHOOKS
 from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery
-from bot.webhooks.normalize import normalize
+from bot.webhooks.normalize import IGNORED_REASON, normalize
 from bot.webhooks.verify import VerificationError, verify_github, verify_gitlab
 
 log = get_logger(__name__)
@@ -50,29 +51,48 @@ def header_map(request: Request) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
 
 
-async def read_limited(request: Request, headers: dict[str, str], limit: int) -> bytes:
-    """The body, or TooLarge as soon as it (or its declared length) exceeds `limit` bytes."""
+class TooSlow(Exception):
+    pass
+
+
+async def read_limited(
+    request: Request, headers: dict[str, str], limit: int, deadline: float | None = None
+) -> bytes:
+    """The body, or TooLarge as soon as it (or its declared length) exceeds `limit` bytes, or
+    TooSlow when it has not all arrived within `deadline` seconds (a slow sender holds a
+    connection and a request slot for as long as it likes otherwise)."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise TooSlow from None
     return b"".join(chunks)
+
+
+class TooDeep(Exception):
+    """Valid JSON nested deeper than any webhook is: authentic, so answered 2xx as ignored."""
 
 
 def parse_json(body: bytes) -> Any:
     """orjson (about twice as fast on webhook bodies); the standard library only for what orjson
-    refuses but JSON allows (integers beyond 64 bits), so a valid body is never a 400."""
+    refuses but JSON allows (integers beyond 64 bits), so a valid body is never a 400. A nesting
+    bomb (orjson stops at 1024 levels, the standard library with RecursionError) is TooDeep."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         try:
             return json.loads(body)
+        except RecursionError:
+            raise TooDeep from None
         except (ValueError, UnicodeDecodeError):
             raise Rejected(400, "malformed", "body is not JSON") from None
 
@@ -101,9 +121,13 @@ class Receiver:
     def __init__(
         self, settings: Settings, ingestor: Ingestor, clock: Callable[[], float] = time.time
     ) -> None:
-        self.settings = settings
         self.ingestor = ingestor
         self.clock = clock
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Use these secrets from now on (start-up and the setup flow add stored ones)."""
+        self.settings = settings
         secret = settings.github_webhook_secret
         self._github_secret = secret.get_secret_value() if secret else None
         token, signing = settings.gitlab_webhook_secret, settings.gitlab_signing_secret
@@ -127,6 +151,7 @@ class Receiver:
                 headers,
                 now=self.clock(),
                 tolerance_seconds=self.settings.webhook_tolerance_seconds,
+                allow_unsigned=self.settings.gitlab_allow_unsigned,
             )
 
     def _identify(self, platform: str, headers: Any, body: bytes) -> tuple[str, str]:
@@ -149,16 +174,25 @@ class Receiver:
         headers = header_map(request)
         try:
             try:
-                body = await read_limited(request, headers, self.settings.max_body_bytes)
+                body = await read_limited(
+                    request, headers, self.settings.max_body_bytes, self.settings.body_timeout_seconds
+                )
             except TooLarge:
                 raise Rejected(413, "too_large", f"body over {self.settings.max_body_bytes} bytes") from None
+            except TooSlow:
+                raise Rejected(
+                    408, "too_slow", f"body not received within {self.settings.body_timeout_seconds}s"
+                ) from None
             try:
                 self._verify(platform, body, headers)
             except VerificationError as exc:
                 raise Rejected(401, "unauthorized", str(exc)) from None
             event_name, delivery_id = self._identify(platform, headers, body)
             event_label = event_name[:64]
-            payload = parse_json(body)
+            try:
+                payload = parse_json(body)
+            except TooDeep:
+                return self._ignored(platform, event_label, delivery_id, "JSON nested too deeply")
             if not isinstance(payload, dict):
                 raise Rejected(400, "malformed", "body is not a JSON object")
             return await self._accept(platform, event_label, delivery_id, body, payload)
@@ -172,19 +206,36 @@ class Receiver:
                 reason=exc.reason,
                 delivery_id=sent_id and sent_id[:128],
             )
-            extra = {"connection": "close"} if exc.status == 413 else None
+            extra = {"connection": "close"} if exc.status in (408, 413) else None
             return _json(exc.status, {"status": exc.outcome, "detail": exc.reason}, extra)
         except ClientDisconnect:
             return Response(status_code=400)
+
+    def _ignored(self, platform: str, event_name: str, delivery_id: str, reason: str | None) -> Response:
+        """200: authentic but not acted on. A reason means the payload was unusable: logged (an
+        operator may want to know) and told to the sender, who shows it in its delivery log."""
+        _count(platform, event_name, "ignored").inc()
+        body = {"status": "ignored", "delivery_id": delivery_id[:128]}
+        if reason:
+            body["reason"] = reason
+            log.warning(
+                "webhook ignored",
+                platform=platform,
+                webhook_event=event_name,
+                delivery_id=delivery_id[:128],
+                reason=reason,
+            )
+        return _json(200, body)
 
     async def _accept(
         self, platform: str, event_name: str, delivery_id: str, body: bytes, payload: dict[str, Any]
     ) -> Response:
         event = normalize(platform, event_name, payload)
-        if event.kind in (Kind.PING, Kind.IGNORED):
+        if event.kind is Kind.PING:
             _count(platform, event_name, "ignored").inc()
-            status = "pong" if event.kind is Kind.PING else "ignored"
-            return _json(200, {"status": status, "delivery_id": delivery_id})
+            return _json(200, {"status": "pong", "delivery_id": delivery_id})
+        if event.kind is Kind.IGNORED:
+            return self._ignored(platform, event_name, delivery_id, event.extra.get(IGNORED_REASON))
         item = NewDelivery(
             platform=platform,
             delivery_id=delivery_id[:128],

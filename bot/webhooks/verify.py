@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 GITHUB_SIGNATURE = "x-hub-signature-256"
 GITHUB_SHA1_SIGNATURE = "x-hub-signature"
-GITLAB_TOKEN = "x-gitlab-token"
+GITLAB_TOKEN = "x-gitlab-token"  # a header name, not a secret  # noqa: S105  # nosec B105
 WEBHOOK_ID = "webhook-id"
 WEBHOOK_TIMESTAMP = "webhook-timestamp"
 WEBHOOK_SIGNATURE = "webhook-signature"
@@ -98,11 +98,15 @@ def verify_gitlab(
     *,
     now: float,
     tolerance_seconds: int,
+    allow_unsigned: bool = False,
 ) -> None:
     """Check every credential that is both sent and configured; at least one must be.
 
     A hook may carry the secret token, a signature, or both; GitLab sends `webhook-id` and
     `webhook-timestamp` on every delivery but `webhook-signature` only with a signing token.
+    With a signing secret configured the signature is required: a token alone would let whoever
+    captured one delivery replay it (or forge others) and defeat the signature's timestamp.
+    `allow_unsigned` accepts token-only deliveries still, for a migration from tokens to signatures.
     """
     if not token and not signing_secret:
         raise VerificationError(
@@ -110,6 +114,8 @@ def verify_gitlab(
             "(READINESS_GITLAB_WEBHOOK_SECRET or READINESS_GITLAB_SIGNING_SECRET)"
         )
     checked = False
+    if signing_secret and not allow_unsigned and headers.get(WEBHOOK_SIGNATURE) is None:
+        raise VerificationError("missing webhook-signature (a signing secret is configured)")
     if signing_secret and headers.get(WEBHOOK_SIGNATURE) is not None:
         verify_standard(
             signing_key(signing_secret), body, headers, now=now, tolerance_seconds=tolerance_seconds

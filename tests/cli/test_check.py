@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from bot.cli import _register, app
@@ -358,7 +359,10 @@ def test_schema_is_json_with_every_key() -> None:
         "summary",
         "on_regression",
     }
-    assert "production-readiness" in schema["$defs"]["ChecklistChoice"]["properties"]["id"]["enum"]
+    valid = Draft202012Validator(schema).is_valid
+    assert valid({"checklists": [{"id": "production-readiness"}], "summary": {"timezone": "Europe/Berlin"}})
+    assert not valid({"checklists": [{"id": "prod-readiness"}]})
+    assert not valid({"summary": {"timezone": "Europe/Berln"}})  # the time zones are listed
 
 
 @pytest.mark.parametrize(

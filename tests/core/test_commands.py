@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 
-from bot.core.commands import Command, CommandError, parse, resolve_item
+from bot.core.commands import Command, CommandError, FloodLimit, flood_retry_at, parse, resolve_item
 
 KNOWN = {"svc": ["container", "ci-tests", "runbook", "oncall"], "sec": ["oncall", "sbom"]}
 
@@ -55,7 +57,7 @@ def test_skip_needs_an_item_and_a_reason():
     [no_item, no_reason, quoted] = parse(
         '/readiness skip\n/readiness skip svc/oncall\n/readiness skip svc/oncall "we have no pager"'
     )
-    assert isinstance(no_item, CommandError) and "needs an item id" in no_item.message
+    assert isinstance(no_item, CommandError) and "needs an item" in no_item.message
     assert isinstance(no_reason, CommandError)
     assert "needs a reason" in no_reason.message and "svc/oncall" in no_reason.message
     assert quoted == Command("skip", 3, target="svc/oncall", reason="we have no pager")
@@ -76,3 +78,49 @@ def test_item_ids_resolve_with_or_without_checklist():
     )
     assert resolve_item("containr", KNOWN).endswith("Did you mean `svc/container`?")
     assert resolve_item("zzz", KNOWN) == "No item `zzz` in this repository's checklists."
+
+
+TITLED = {
+    "svc": {
+        "container": "Container image",
+        "runbook": "Runbook for every alert",
+        "oncall": "On-call rota agreed",
+    },
+    "sec": {"sbom": "SBOM published", "oncall": "Security on-call"},
+}
+
+
+def test_done_undo_and_skip_until_parse_their_parts():
+    body = (
+        '/readiness done svc/runbook reviewed with SRE\n/readiness undo "runbook for every alert"\n'
+        "/readiness skip sbom until 2027-03-01 vendored build, no SBOM tooling yet\n"
+        "/readiness skip sbom until 2027-02-30 reason\n/readiness done\n/readiness undo container image"
+    )
+    done, undo, skip, bad_day, no_item, undo_words = parse(body)
+    assert done == Command("done", 1, target="svc/runbook", reason="reviewed with SRE")
+    assert undo == Command("undo", 2, target="runbook for every alert")
+    assert skip == Command(
+        "skip", 3, target="sbom", reason="vendored build, no SBOM tooling yet", until=date(2027, 3, 1)
+    )
+    assert isinstance(bad_day, CommandError) and "YYYY-MM-DD" in bad_day.message
+    assert isinstance(no_item, CommandError)
+    assert undo_words == Command("undo", 6, target="container image")
+
+
+def test_items_resolve_by_an_unambiguous_part_of_the_title():
+    assert resolve_item("container image", TITLED) == ("svc", "container")
+    assert resolve_item("runbook alert", TITLED) == ("svc", "runbook")
+    several = resolve_item("on-call", TITLED)
+    assert isinstance(several, str) and "nothing was changed" in several
+    assert "`svc/oncall`" in several and "`sec/oncall`" in several
+    assert resolve_item("security on-call", TITLED) == ("sec", "oncall")
+    assert isinstance(resolve_item("zz", TITLED), str)  # too short to search titles
+
+
+def test_flooding_gets_a_time_to_try_again():
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    limit = FloodLimit(count=3, window=timedelta(minutes=10))
+    sent = [now - timedelta(minutes=m) for m in (9, 5, 1)]
+    assert flood_retry_at(sent[:2], now, limit) is None
+    assert flood_retry_at(sent, now, limit) == now + timedelta(minutes=1)
+    assert flood_retry_at([now - timedelta(minutes=11)] * 5, now, limit) is None

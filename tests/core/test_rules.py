@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -12,7 +11,7 @@ import pytest
 
 from bot.core import pathscan
 from bot.core.errors import ConfigError, TemplateError
-from bot.core.globs import compile_glob, depth_key, naive_files
+from bot.core.globs import GlobRegex, compile_glob, depth_key, naive_files
 from bot.core.pathindex import BLOCK, COUNT_CAP, PathIndex
 from bot.core.rules import (
     CI,
@@ -283,13 +282,16 @@ def test_common_extensions_report_every_file_and_the_shallowest_first(engine: st
 class CountingRegex:
     """Wraps a compiled regex and counts the paths it is asked about."""
 
-    def __init__(self, regex: re.Pattern[str]) -> None:
+    def __init__(self, regex: GlobRegex) -> None:
         self.regex = regex
         self.calls = 0
 
-    def match(self, text: str) -> re.Match[str] | None:
+    def match(self, text: str) -> bool:
         self.calls += 1
         return self.regex.match(text)
+
+    def end(self, text: str) -> int | None:
+        return self.regex.end(text)
 
     @property
     def pattern(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from bot.core.errors import ConfigError, InputError
 from bot.core.rules import Files
@@ -107,7 +108,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "checklist: [production-readiness]\n",
             ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
-            "items, ignore, ignore_vendored, issues, summary, on_regression (did you mean 'checklists'?)",
+            "items, ignore, ignore_vendored, scopes, issues, summary, on_regression (did you mean 'checklists'?)",
         ),
         (
             "checklists:\n  - prod-readiness\n",
@@ -179,12 +180,12 @@ def test_a_single_label_string_is_a_list() -> None:
         ),
         (
             "items:\n  load-testing: {}\n",
-            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>` or `evidence: <rule>`",
+            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>`, `evidence: <rule>` or `ttl: <duration>`",
         ),
         (
             "items:\n  load-testing: {skipped: yes}\n",
             ".readiness.yml:2:18: items.load-testing.skipped: unknown key 'skipped'; expected one of: "
-            "skip, evidence (did you mean 'skip'?)",
+            "skip, ttl, until, evidence (did you mean 'skip'?)",
         ),
         (
             "items:\n  Load Testing: {skip: n/a}\n",
@@ -242,6 +243,14 @@ def test_a_single_label_string_is_a_list() -> None:
             "summary:\n  timezone: ../../etc/passwd\n",
             ".readiness.yml:2:13: summary.timezone: unknown time zone '../../etc/passwd'; expected an IANA "
             "name like Europe/Berlin",
+        ),
+        *(
+            (  # a time-zone directory is not a zone (it crashed with IsADirectoryError)
+                f"summary:\n  timezone: {zone}\n",
+                f".readiness.yml:2:13: summary.timezone: unknown time zone '{zone}'; expected an IANA "
+                "name like Europe/Berlin",
+            )
+            for zone in ("Europe", "America", "Etc")
         ),
         (
             "summary:\n  day: mondy\n",
@@ -361,19 +370,25 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
         "items",
         "ignore",
         "ignore_vendored",
+        "scopes",
         "issues",
         "summary",
         "on_regression",
     }
     assert schema["additionalProperties"] is False
-    string_form = schema["properties"]["checklists"]["items"]["anyOf"][0]
-    assert string_form["enum"] == sorted(SHIPPED)
-    assert schema["$defs"]["ChecklistChoice"]["properties"]["id"]["enum"] == sorted(SHIPPED)
-    assert {"const": "off"} in schema["properties"]["summary"]["anyOf"]
-    assert schema["properties"]["extends"]["enum"] == ["organization", False]
-    assert schema["$defs"]["RegressionPolicy"]["enum"] == ["reopen", "untick", "keep"]
+    valid = Draft202012Validator(schema).is_valid
+    for shipped in SHIPPED:  # the shipped ids, as a bare string or as `id:`
+        assert valid({"checklists": [shipped]})
+        assert valid({"checklists": [{"id": shipped}]})
+    assert not valid({"checklists": ["prod-readiness"]})
+    assert not valid({"checklists": [{"id": "prod-readiness"}]})
+    assert valid({"summary": "off"})
+    assert valid({"extends": False}) and not valid({"extends": "org"})
+    assert valid({"on_regression": "untick"}) and not valid({"on_regression": "close"})
     assert schema["properties"]["on_regression"]["description"]
-    assert set(schema["$defs"]["Rule"]["properties"]) == {"files", "contains", "ci", "all", "any", "not"}
+    for kind in ("files", "ci"):
+        assert valid({"items": {"x": {"evidence": {kind: "a"}}}})
+    assert not valid({"items": {"x": {"evidence": {"file": "a"}}}})
 
 
 # ---------------------------------------------------------------------------------------- resolution

@@ -146,3 +146,47 @@ def test_status_lists_sections_recent_changes_and_next():
         recent.index("svc/runbook") < recent.index("svc/oncall") < recent.index("svc/backups")
     )  # latest first
     assert recent.count("\n- ") == 5
+
+
+def test_the_trend_chart_shows_each_weeks_progress_rewound_from_history():
+    from bot.core.summary import weekly_percent
+
+    points = weekly_percent(CHECKLISTS, STATES, CHANGES, NOW, weeks=4)
+    assert [d.isoformat() for d, _ in points] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    # three weeks ago neither the container nor the runbook had been found; then both; now 3 of 6
+    assert [p for _, p in points] == [0, 28, 28, 50]
+    text = render_summary(
+        week="2026-W48",
+        checklists=CHECKLISTS,
+        states=STATES,
+        changes=CHANGES,
+        numbers=NUMBERS,
+        since=SINCE,
+        chart_weeks=4,
+    )
+    chart = text.split("```mermaid\n")[1].split("```")[0]
+    assert chart.splitlines()[0] == "xychart-beta"
+    assert '    x-axis ["11-02", "11-09", "11-16", "11-23"]' in chart
+    assert "    line [0, 28, 28, 50]" in chart
+    assert "```mermaid" not in summary()  # only when asked for
+
+
+def test_exemptions_ending_within_a_week_are_announced_with_who_decided():
+    from datetime import date
+
+    states = {"svc": dict(STATES["svc"])}
+    states["svc"]["sbom"] = st(
+        "sbom", Status.SKIPPED, actor="maria", reason="no distribution", until=date(2026, 11, 27)
+    )
+    states["svc"]["alerts"] = st(
+        "alerts", Status.SKIPPED, actor=CONFIG_ACTOR, reason="later", until=date(2026, 12, 31)
+    )
+    text = render_summary(
+        week="2026-W48", checklists=CHECKLISTS, states=states, changes=CHANGES, numbers=NUMBERS, since=SINCE
+    )
+    ending = text.split("### Exemptions ending soon\n")[1].split("\n\n")[0]
+    assert ending == (
+        "- ⏳ **SBOM published** `svc/sbom`: the skip by @maria ends 2026-11-27 (no distribution); "
+        "from the day after it is tracked again"
+    )
+    assert "### Exemptions ending soon" not in summary()

@@ -116,7 +116,7 @@ def with_rule(rule_yaml: str) -> str:
         pytest.param(
             replace("        evidence:\n          any:", "        evidense:\n          any:"),
             "demo.yaml:16:9: sections[0].items[0].evidense: unknown key 'evidense' in an item; expected one "
-            "of id, title, why, description, source, evidence, manual (did you mean 'evidence'?)",
+            "of id, title, why, description, source, evidence, manual, ttl (did you mean 'evidence'?)",
             id="misspelled-item-key",
         ),
         pytest.param(
@@ -377,3 +377,19 @@ def test_the_example_in_the_docs_parses_and_behaves(repo_root: Path) -> None:
         "no-private-keys": True,
     }
     assert verdicts["health-endpoint"].evidence == ('`app/main.py:1` matches `"/healthz"`',)
+
+
+def test_ttl_is_a_duration_on_manual_items_only():
+    from bot.core.errors import TemplateError
+
+    base = "id: t\ntitle: T\nsections:\n  - id: s\n    title: S\n    items:\n      - {id: i, title: I, why: w, %s}\n"
+    assert (
+        parse_template(base % "manual: true, ttl: 12w", filename="t.yaml").sections[0].items[0].ttl_days == 84
+    )
+    for bad, where in [
+        ("manual: true, ttl: soon", "90d"),
+        ("evidence: {files: [x]}, ttl: 90d", "manual item"),
+    ]:
+        with pytest.raises(TemplateError) as info:
+            parse_template(base % bad, filename="t.yaml")
+        assert info.value.line == 7 and where in info.value.message

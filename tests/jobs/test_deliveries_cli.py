@@ -179,6 +179,10 @@ def test_worker_processes_then_stops_gracefully_on_sigterm(engine: Engine, db_ur
             'readiness_deliveries_processed_total{event="ping",outcome="done",platform="github"} 1.0'
             in scraped
         )
+        base = url.removesuffix("/metrics")  # the same port answers real probes, and 404 elsewhere
+        assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/readyz", timeout=10).json() == {"status": "ready"}
+        assert httpx.get(f"{base}/anything-else", timeout=10).status_code == 404
         proc.send_signal(signal.SIGTERM)
         rest = [json.loads(line) for line in proc.stdout]
         assert proc.wait(timeout=30) == 0

@@ -33,6 +33,7 @@ from typing import Protocol
 import pytest
 
 from bot.core.snapshot import FAILURE, PENDING, SKIPPED, SUCCESS, CIResult
+from bot.core.yamlload import READ_CAP
 from bot.platforms.base import CheckReport, Invalid, IssueUpdate, NotFound, Platform
 
 MARKER = "<!-- readiness:epic checklist=service v=1 -->"
@@ -86,6 +87,8 @@ SPEC = WorldSpec(
         "src/widgets/__init__.py": b"",
         "src/widgets/app.py": b"def main() -> None:\n    print('widgets')\n",
         "docs/runbook.md": b"# Runbook\n" + b"Restart the pod.\n" * 400,
+        "docs/large.md": b"# Large\n" + b"l" * 1_018_837,  # under 1 MiB, over 1,000,000 bytes
+        "docs/huge.md": b"# Huge\n" + b"h" * 1_499_993,
     },
     ci=(
         CIResult("build", SUCCESS, "https://ci.example.test/build/1"),
@@ -150,6 +153,15 @@ class PlatformContract:
     async def test_file_is_capped(self, world: World) -> None:
         content = await world.platform.file("docs/runbook.md", world.spec.head, max_bytes=100)
         assert content == world.spec.files["docs/runbook.md"][:100]
+
+    async def test_default_read_is_the_one_size_limit_plus_one_byte(self, world: World) -> None:
+        """A 1,018,845-byte template was cut at 1,000,000 bytes and tracked in part; a bigger file
+        comes back one byte over the limit, so the loaders refuse it instead of parsing a part."""
+        p, head = world.platform, world.spec.head
+        assert await p.file("docs/large.md", head) == world.spec.files["docs/large.md"]
+        assert await p.file("docs/huge.md", head) == world.spec.files["docs/huge.md"][:READ_CAP]
+        got = await p.files(["docs/large.md", "docs/huge.md"], head)
+        assert got == {path: await p.file(path, head) for path in got}
 
     async def test_files_reads_several_as_file_reads_each(self, world: World) -> None:
         p, head = world.platform, world.spec.head

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, ref
+from memory_world import CONFIG, REPO, TEMPLATE, boxes, ref
 
 from bot.core import tracker
+from bot.core.commands import FloodLimit
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
@@ -204,7 +205,8 @@ async def test_sync_reacts_when_done_and_help_lists_the_commands(world):
     assert replies(platform, epic.number) == []
     await comment(handler, platform, "rita", epic.number, "/readiness help")
     [reply] = replies(platform, epic.number)
-    assert "`/readiness skip <checklist/item> <reason>`" in reply
+    assert "`/readiness skip <item> [until YYYY-MM-DD] <reason>`" in reply
+    assert "`/readiness done <item> [note]`" in reply and "`/readiness undo <item>`" in reply
 
 
 async def test_recent_changes_in_status_cover_the_last_week(world):
@@ -254,3 +256,170 @@ async def test_status_after_sync_in_the_same_comment_shows_the_fresh_state(world
     await comment(handler, platform, "rita", epic.number, "/readiness status\n/readiness sync")
     [reply] = replies(platform, epic.number)
     assert "2 / 4 done (50%)" in reply and "`svc/runbook`: automatically" in reply
+
+
+async def test_done_by_title_part_ticks_with_the_note_and_undo_unticks_for_good(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    await comment(
+        handler,
+        platform,
+        "maria",
+        ops.number,
+        '/readiness done "on-call" agreed with SRE in the   weekly sync',
+    )
+    ops = issues(platform)["section:svc:ops"]
+    assert boxes(ops)["oncall"] is True
+    assert "ticked by @maria on 2026-11-22: agreed with SRE in the weekly sync" in ops.body
+    assert replies(platform, ops.number) == [
+        "@maria ✔ Ticked `svc/oncall`: agreed with SRE in the weekly sync"
+    ]
+    await comment(handler, platform, "maria", ops.number, "/readiness undo svc/oncall")
+    assert boxes(issues(platform)["section:svc:ops"])["oncall"] is False
+    # an automatic tick undone by a person stays unticked though its evidence is still there
+    build = issues(platform)["section:svc:build"]
+    await comment(handler, platform, "maria", build.number, "/readiness undo container")
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    build = issues(platform)["section:svc:build"]
+    assert boxes(build)["container"] is False and "unticked by @maria" in build.body
+
+
+async def test_done_by_a_read_only_user_and_an_ambiguous_title_change_nothing(world):
+    platform, handler, _ = world
+    ops = issues(platform)["section:svc:ops"]
+    before = ops.body
+    await comment(handler, platform, "rita", ops.number, "/readiness done svc/oncall")
+    assert issues(platform)["section:svc:ops"].body == before
+    assert "needs write access" in replies(platform, ops.number)[-1]
+    await comment(handler, platform, "maria", ops.number, "/readiness undo a")
+    assert issues(platform)["section:svc:ops"].body == before
+    assert "No item `a`" in replies(platform, ops.number)[-1]
+
+
+async def test_why_explains_the_rule_and_the_state_to_anyone(world):
+    platform, handler, _ = world
+    build = issues(platform)["section:svc:build"]
+    await comment(
+        handler, platform, "rita", build.number, "/readiness why container\n/readiness why svc/oncall"
+    )
+    [reply] = replies(platform, build.number)
+    container, oncall = reply.removeprefix("@rita ").split("\n\n")
+    assert "**Container image** `svc/container`" in container
+    assert "ticks itself when the default branch has a file matching `Dockerfile`" in container
+    assert "Ticked automatically: found `Dockerfile`" in container
+    assert "It is manual" in oncall and "Not ticked yet" in oncall
+    await comment(handler, platform, "maria", build.number, "/readiness done oncall agreed")
+    await comment(handler, platform, "rita", build.number, "/readiness why oncall")
+    assert (
+        "- Ticked by @maria on 2026-11-22 (agreed); evidence no longer changes it."
+        in replies(platform, build.number)[-1]
+    )
+    assert issues(platform)["section:svc:build"].body == build.body  # read-only
+
+
+async def test_a_flood_of_commands_gets_one_reply_saying_when_to_try_again(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    limit = FloodLimit(3, timedelta(minutes=10))
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock, command_limit=limit)
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    epic = issues(platform)["epic"]
+    for minute in range(5):
+        clock.now = NOW + timedelta(minutes=minute)
+        await comment(handler, platform, "rita", epic.number, "/readiness help")
+    answers = replies(platform, epic.number)
+    assert len(answers) == 4  # three answered, one "try again", the fifth ignored
+    assert "try again in 7 minutes (after 09:10 UTC)" in answers[3]
+    clock.now = NOW + timedelta(minutes=10, seconds=1)  # the first command left the window
+    await comment(handler, platform, "rita", epic.number, "/readiness help")
+    assert replies(platform, epic.number)[-1].startswith("@rita Commands")
+
+
+async def test_a_skip_until_a_day_holds_through_it_and_ends_the_day_after(world):
+    platform, handler, clock = world
+    build = issues(platform)["section:svc:build"]
+    await comment(
+        handler,
+        platform,
+        "maria",
+        build.number,
+        "/readiness skip container until 2026-11-30 moving to zip deploys",
+    )
+    assert (
+        replies(platform, build.number)[-1]
+        == "@maria ⏭ Skipped `svc/container` until 2026-11-30: moving to zip deploys"
+    )
+    assert (
+        "skipped by @maria until 2026-11-30: moving to zip deploys"
+        in issues(platform)["section:svc:build"].body
+    )
+    await comment(
+        handler, platform, "maria", build.number, "/readiness skip ci-tests until 2026-11-01 too late"
+    )
+    assert "is in the past" in replies(platform, build.number)[-1]
+    clock.now = NOW.replace(day=30, hour=23)  # the last day: still skipped
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    assert "~~Container image~~" in issues(platform)["section:svc:build"].body
+    clock.now = NOW.replace(month=12, day=1, hour=0, minute=1)  # the day after: tracked again
+    platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "z"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3"))
+    build = issues(platform)["section:svc:build"]
+    assert "~~Container image~~" not in build.body and boxes(build)["container"] is True  # evidence again
+
+
+async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock)
+    config = CONFIG + '\nitems:\n  svc/container: {skip: "zip deploys for now", until: 2026-11-25}\n'
+    platform.set_commit("c1", {".readiness.yml": config, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    build = issues(platform)["section:svc:build"]
+    assert "skipped in `.readiness.yml` until 2026-11-25: zip deploys for now" in build.body
+    clock.now = NOW.replace(day=26)
+    platform.set_commit("c2", {".readiness.yml": config, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    build = issues(platform)["section:svc:build"]
+    assert "skipped in" not in build.body and boxes(build)["container"] is True
+
+
+async def test_a_ttl_item_reopens_when_the_persons_tick_runs_out_and_says_who_ticked(engine):
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    clock = Clock()
+    template = TEMPLATE.replace(
+        "        why: Someone answers the pager\n",
+        "        why: Someone answers the pager\n        ttl: 30d\n",
+    )
+    assert "ttl: 30d" in template
+    handler = ChecklistHandler(
+        engine, {"github": client}, {"svc": parse_template(template, filename="svc.yaml")}, clock=clock
+    )
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    platform.set_permission("maria", "maintain")
+    ops = issues(platform)["section:svc:ops"]
+    await comment(handler, platform, "maria", ops.number, "/readiness done oncall")
+    clock.now = NOW + timedelta(days=29)
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    assert boxes(issues(platform)["section:svc:ops"])["oncall"] is True  # still within its 30 days
+    clock.now = NOW + timedelta(days=30)
+    platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "z"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3"))
+    assert boxes(issues(platform)["section:svc:ops"])["oncall"] is False
+    notes = [c.body for c in platform.comments.get(ops.number, []) if c.body.startswith("Re-attestation due")]
+    assert notes == [
+        "Re-attestation due, so these items are open again:\n\n- **On-call rota agreed** `svc/oncall`: ticked by "
+        "@maria on 2026-11-22; it is re-attested every 30 days. Please check it still holds and tick it again."
+    ]
+    platform.set_commit("c4", {".readiness.yml": CONFIG, "Dockerfile": "w"})
+    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c4"))
+    assert len([c for c in platform.comments.get(ops.number, []) if c.body.startswith("Re-attestation")]) == 1

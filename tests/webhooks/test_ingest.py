@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery, write_batch
 
@@ -61,13 +62,13 @@ async def test_a_failed_commit_fails_every_request_in_it_and_the_next_batch_stil
     def flaky(_engine: Engine, items: Sequence[NewDelivery]) -> list[bool]:
         calls.append(len(items))
         if len(calls) == 1:
-            raise RuntimeError("database went away")
+            raise OperationalError("COMMIT", {}, Exception("database went away"))
         return [True] * len(items)
 
     ingestor = Ingestor(engine, write=flaky)
     await ingestor.start()
     results = await asyncio.gather(*(ingestor.submit(item(i)) for i in range(3)), return_exceptions=True)
-    assert all(isinstance(r, RuntimeError) for r in results)
+    assert all(isinstance(r, OperationalError) for r in results)
     assert await ingestor.submit(item(9)) is True
     await ingestor.stop()
 

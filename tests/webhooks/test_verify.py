@@ -63,9 +63,16 @@ def signed(body: bytes = BODY, *, at: int = NOW, msg_id: str = "msg_1", signatur
 
 
 def gitlab(
-    headers: dict, *, token: str | None = None, signing: str | None = WHSEC, body: bytes = BODY
+    headers: dict,
+    *,
+    token: str | None = None,
+    signing: str | None = WHSEC,
+    body: bytes = BODY,
+    allow_unsigned: bool = False,
 ) -> None:
-    verify_gitlab(token, signing, body, headers, now=NOW, tolerance_seconds=300)
+    verify_gitlab(
+        token, signing, body, headers, now=NOW, tolerance_seconds=300, allow_unsigned=allow_unsigned
+    )
 
 
 def test_standard_signature_matches_an_independent_computation() -> None:
@@ -120,14 +127,26 @@ def test_gitlab_both_credentials_must_agree_when_both_sent() -> None:
         gitlab(signed() | {"x-gitlab-token": "wrong"}, token="t")
     # a signature without a configured signing secret falls back to the token
     gitlab(signed() | {"x-gitlab-token": "t"}, token="t", signing=None)
-    # an unsigned delivery (webhook-id/timestamp only) is accepted by token
-    gitlab({"webhook-id": "m", "webhook-timestamp": str(NOW), "x-gitlab-token": "t"}, token="t")
+    # an unsigned delivery (webhook-id/timestamp only) is accepted by token only when allowed
+    unsigned = {"webhook-id": "m", "webhook-timestamp": str(NOW), "x-gitlab-token": "t"}
+    gitlab(unsigned, token="t", allow_unsigned=True)
+    gitlab(unsigned, token="t", signing=None)
+
+
+def test_gitlab_a_signing_secret_makes_the_signature_required() -> None:
+    """Issue 12 finding 12: the right token without a signature is a downgrade, refused."""
+    unsigned = {"webhook-id": "m", "webhook-timestamp": str(NOW), "x-gitlab-token": "t"}
+    for headers in (unsigned, {"x-gitlab-token": "t"}):
+        with pytest.raises(VerificationError, match="missing webhook-signature"):
+            gitlab(headers, token="t")
 
 
 def test_gitlab_nothing_configured_or_nothing_sent() -> None:
     with pytest.raises(VerificationError, match="no GitLab secret"):
         gitlab(signed(), signing=None)
     with pytest.raises(VerificationError, match="missing webhook-signature or X-Gitlab-Token"):
+        gitlab({}, token="t", allow_unsigned=True)
+    with pytest.raises(VerificationError, match="missing webhook-signature"):
         gitlab({}, token="t")
 
 

@@ -1,0 +1,1 @@
+"""The shipped checklist templates, installed as package data `bot.checklists` (see pyproject)."""
