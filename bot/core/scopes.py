@@ -55,6 +55,8 @@ class Scopes:
     """The conventions, plus globs a repository adds per scope (`tests`, `docs`, `excluded`)."""
 
     extra: Mapping[str, tuple[Glob, ...]] = field(default_factory=dict)
+    # per-path answers: one evaluation asks about the same candidates for hundreds of rules
+    memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Sequence[str]] | None) -> Scopes:
@@ -62,6 +64,12 @@ class Scopes:
 
     def kind(self, path: str) -> str:
         """`tests`, `docs`, `excluded` (benchmarks, examples) or `code`."""
+        known = self.memo.get(path)
+        if known is None:
+            known = self.memo[path] = self._kind(path)
+        return known
+
+    def _kind(self, path: str) -> str:
         for name in ("tests", "docs", "excluded", "code"):
             for glob in self.extra.get(name, ()):
                 if _matches(glob, path):
