@@ -22,6 +22,7 @@ from bot.core.pathindex import PathIndex
 from bot.core.reconcile import Create, Retire, Update, plan
 from bot.core.resolve import apply_ignore, without_own_inputs
 from bot.core.rules import compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
+from bot.core.scopes import Scopes
 from bot.core.settings import (
     CONFIG_FILE,
     RepoConfig,
@@ -207,9 +208,10 @@ class Syncer:
         snapshot = RepoSnapshot(paths=tree.paths, read=read, ci=tuple(ci), commit=commit)
         snapshot = await asyncio.to_thread(lambda: apply_ignore(config, without_own_inputs(config, snapshot)))
         index = await asyncio.to_thread(PathIndex.build, snapshot.paths)
-        wanted = await asyncio.to_thread(files_to_read, compiled, index)
+        scopes = Scopes.from_config(config.scopes)
+        wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
-        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index)
+        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
 
         with session_scope(self.engine) as s:
             before = tracking.load_states(s, repository_id=self.repository_id)

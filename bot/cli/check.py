@@ -20,6 +20,7 @@ from bot.cli import app
 from bot.core import rules, settings, templates, yamlload
 from bot.core.errors import InputError
 from bot.core.resolve import vendored, without_own_inputs
+from bot.core.scopes import Scopes
 from bot.core.snapshot import CIResult, RepoSnapshot
 from bot.local import LocalCheckout, load_ci_results, read_capped, scan_local
 from bot.report import (
@@ -72,10 +73,12 @@ def _shipped() -> dict[str, templates.Template]:
     return templates.load_shipped()
 
 
-def evaluate(resolved: list[settings.ResolvedChecklist], snapshot: RepoSnapshot) -> list[ChecklistResult]:
+def evaluate(
+    resolved: list[settings.ResolvedChecklist], snapshot: RepoSnapshot, scopes: Scopes | None = None
+) -> list[ChecklistResult]:
     """Compile each checklist once, evaluate them on one path index, and apply the configured skips."""
     compiled = [rules.compile_checklist(r.template, extra=r.extra_rules) for r in resolved]
-    all_verdicts = rules.evaluate_many(compiled, snapshot)
+    all_verdicts = rules.evaluate_many(compiled, snapshot, scopes=scopes)
     results = []
     for chosen, verdicts in zip(resolved, all_verdicts, strict=True):
         plain = {item_id: (v.passed, "; ".join(v.evidence) or None) for item_id, v in verdicts.items()}
@@ -196,7 +199,7 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")
     return Report(
-        checklists=tuple(evaluate(resolved, snapshot)),
+        checklists=tuple(evaluate(resolved, snapshot, Scopes.from_config(config.scopes))),
         notes=tuple(notes),
         target=str(path),
         commit=checkout.snapshot.commit,

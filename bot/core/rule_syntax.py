@@ -13,6 +13,8 @@ import re2
 
 from bot.core.errors import InputError, TemplateError
 from bot.core.globs import GlobError, compile_glob
+from bot.core.manifests import ECOSYSTEMS
+from bot.core.scopes import DEFAULT_SCOPE, DOC_DIRS, DOC_EXTS, SCOPES
 from bot.core.yamlload import Positions, format_path, suggest
 
 DEFAULT_MAX_FILES = 200
@@ -21,8 +23,9 @@ LIMIT_MAX_FILES = 10_000
 LIMIT_MAX_BYTES = (
     1_048_576  # the one file size limit (bot.core.yamlload.MAX_FILE_BYTES): local and bot read alike
 )
-KINDS = ("files", "contains", "ci", "all", "any", "not")
-CONTAINS_KEYS = ("files", "pattern", "ignore_case", "max_files", "max_bytes")
+KINDS = ("files", "contains", "dependency", "ci", "all", "any", "not")
+CONTAINS_KEYS = ("files", "pattern", "ignore_case", "max_files", "max_bytes", "scope")
+DEPENDENCY_KEYS = ("ecosystem", "name", "scope")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,16 @@ class Contains:
     ignore_case: bool = False
     max_files: int = DEFAULT_MAX_FILES
     max_bytes: int = DEFAULT_MAX_BYTES
+    scope: str = "any"  # the parser defaults to `code` (see `_default_scope`)
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """A package declared in a manifest or lock file; names normalised per ecosystem."""
+
+    ecosystem: str  # one of ECOSYSTEMS or "any"
+    names: tuple[str, ...]  # as written in the rule; a trailing `*` matches a prefix
+    scope: str = DEFAULT_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +72,7 @@ class Not:
     rule: Rule
 
 
-Rule = Files | Contains | CI | All | Any | Not
+Rule = Files | Contains | Dependency | CI | All | Any | Not
 Where = Positions | Callable[[tuple], tuple[int | None, int | None]]
 KeyPath = tuple[str | int, ...]
 
@@ -155,6 +168,8 @@ def _parse(data: object, ctx: _Ctx, path: KeyPath) -> Rule:
         return CI(_strings(body, ctx, at, "CI job name globs"))
     if kind == "contains":
         return _contains(body, ctx, at)
+    if kind == "dependency":
+        return _dependency(body, ctx, at)
     if kind == "not":
         return Not(_parse(body, ctx, at))
     if not isinstance(body, list) or not body:
@@ -234,4 +249,59 @@ def _contains(body: object, ctx: _Ctx, path: KeyPath) -> Contains:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
             raise ctx.fail((*path, key), f"expected a whole number from 1 to {top}, got {_describe(value)}")
         limits[key] = value
-    return Contains(globs, pattern, ignore_case, **limits)
+    scope = _scope(body, ctx, path) if "scope" in body else _default_scope(globs)
+    return Contains(globs, pattern, ignore_case, **limits, scope=scope)
+
+
+def _default_scope(globs: tuple[str, ...]) -> str:
+    """`code`, except for a rule that only names documentation files (then `any`: it is about docs)."""
+
+    def is_doc(glob: str) -> bool:
+        first = glob.lstrip("/").split("/", 1)[0]
+        return glob.lower().endswith(DOC_EXTS) or first in DOC_DIRS
+
+    return "any" if all(map(is_doc, globs)) else DEFAULT_SCOPE
+
+
+def _scope(body: dict, ctx: _Ctx, path: KeyPath) -> str:
+    scope = body["scope"]
+    if scope not in SCOPES:
+        raise ctx.fail(
+            (*path, "scope"),
+            f"expected one of {', '.join(SCOPES)}, got {_describe(scope)}",
+            suggestion=suggest(str(scope), SCOPES),
+        )
+    return str(scope)
+
+
+def _dependency(body: object, ctx: _Ctx, path: KeyPath) -> Dependency:
+    if not isinstance(body, dict):
+        raise ctx.fail(
+            path, f"`dependency` expects a mapping with `ecosystem` and `name`, got {_describe(body)}"
+        )
+    for key in body:
+        if key not in DEPENDENCY_KEYS:
+            raise ctx.fail(
+                (*path, key),
+                f"unknown key '{key}' in `dependency`; expected {', '.join(DEPENDENCY_KEYS)}",
+                value=False,
+                suggestion=suggest(str(key), DEPENDENCY_KEYS),
+            )
+    for key in ("ecosystem", "name"):
+        if key not in body:
+            raise ctx.fail(path, f"`dependency` needs `{key}`", value=False)
+    ecosystem = body["ecosystem"]
+    choices = (*ECOSYSTEMS, "any")
+    if ecosystem not in choices:
+        raise ctx.fail(
+            (*path, "ecosystem"),
+            f"expected one of {', '.join(choices)}, got {_describe(ecosystem)}",
+            suggestion=suggest(str(ecosystem), choices),
+        )
+    names = _strings(body["name"], ctx, (*path, "name"), "package names")
+    for i, name in enumerate(names):
+        if "*" in name.rstrip("*") or name.strip() in ("*", ""):
+            at = (*path, "name", i) if isinstance(body["name"], list) else (*path, "name")
+            raise ctx.fail(at, f"package name '{name}': `*` is only allowed at the end, after a prefix")
+    scope = _scope(body, ctx, path) if "scope" in body else DEFAULT_SCOPE
+    return Dependency(str(ecosystem), names, scope)

@@ -20,22 +20,26 @@ from typing import TYPE_CHECKING, cast
 import re2
 
 from bot.core.globs import Glob, compile_glob
+from bot.core.manifests import ECOSYSTEMS, MANIFEST_GLOBS, Manifest, normalise, parse_manifest
 from bot.core.pathindex import PathIndex, paused_gc
 from bot.core.rule_syntax import (
     CI,
     CONTAINS_KEYS,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_FILES,
+    DEPENDENCY_KEYS,
     KINDS,
     All,
     Any,
     Contains,
+    Dependency,
     Files,
     Not,
     Rule,
     compile_pattern,
     parse_rule,
 )
+from bot.core.scopes import Scopes, strength
 from bot.core.snapshot import SUCCESS, RepoSnapshot
 
 if TYPE_CHECKING:
@@ -46,11 +50,13 @@ __all__ = [
     "CONTAINS_KEYS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_FILES",
+    "DEPENDENCY_KEYS",
     "KINDS",
     "All",
     "Any",
     "CompiledChecklist",
     "Contains",
+    "Dependency",
     "Files",
     "Not",
     "Rule",
@@ -71,6 +77,7 @@ class Verdict:
 
     passed: bool
     evidence: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # e.g. a manifest that could not be parsed
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,10 @@ def compile_checklist(template: Template, extra: Mapping[str, Rule] | None = Non
     patterns: dict[tuple[str, bool], re2._Regexp] = {}
     for _, rule in rules:
         for node in _walk(rule):
+            if isinstance(node, Dependency):
+                for text in _manifest_globs(node):
+                    if text not in globs:
+                        globs[text] = compile_glob(text)
             if isinstance(node, Files | Contains):
                 for text in node.globs:
                     if text not in globs:
@@ -154,13 +165,37 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
+SCOPE_SLACK = 4  # candidates looked at per allowed one, so tests and docs do not crowd code out
+
+
+def _manifest_globs(rule: Dependency) -> tuple[str, ...]:
+    ecosystems = ECOSYSTEMS if rule.ecosystem == "any" else (rule.ecosystem,)
+    return tuple(g for e in ecosystems for g in MANIFEST_GLOBS[e])
+
+
+def scoped_candidates(
+    index: PathIndex, globs: Sequence[Glob], limit: int, scope: str, scopes: Scopes
+) -> tuple[list[str], bool]:
+    """The `limit` shallowest files matching `globs` that `scope` allows; True if capped."""
+    if scope == "any":
+        return index.candidates(globs, limit)
+    found, capped = index.candidates(globs, limit * SCOPE_SLACK)
+    allowed = [p for p in found if scopes.allows(scope, p)]
+    return allowed[:limit], capped or len(allowed) > limit
+
+
 class _Evaluation:
     """State shared while evaluating checklists on one snapshot: the index and a read cache."""
 
-    def __init__(self, snapshot: RepoSnapshot, index: PathIndex, max_bytes: int) -> None:
+    def __init__(
+        self, snapshot: RepoSnapshot, index: PathIndex, max_bytes: int, scopes: Scopes | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.index = index
         self.max_bytes = max_bytes
+        self.scopes = scopes or Scopes()
+        self.manifests: dict[str, Manifest | None] = {}
         self.raw: dict[str, bytes | None] = {}
         self.hits: dict[int, dict[str, frozenset[int] | None]] = {}  # per checklist, per path
         self.ci_names: dict[str, re.Pattern[str]] = {}
@@ -170,6 +205,8 @@ class _Evaluation:
             return self.files(rule, c)
         if isinstance(rule, Contains):
             return self.contains(rule, c)
+        if isinstance(rule, Dependency):
+            return self.dependency(rule, c)
         if isinstance(rule, CI):
             return self.ci(rule)
         if isinstance(rule, Not):
@@ -217,9 +254,17 @@ class _Evaluation:
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
-        searched, capped = self.index.candidates(globs, rule.max_files)
+        searched, capped = scoped_candidates(self.index, globs, rule.max_files, rule.scope, self.scopes)
         if not searched:
-            return Verdict(False, (f"no file matches {_quote_list(rule.globs)}",))
+            where = ""
+            if rule.scope != "any" and self.index.candidates(globs, 1)[0]:
+                where = (
+                    f" in {rule.scope} (scope `{rule.scope}`; the matching files are tests, docs or examples)"
+                )
+            return Verdict(False, (f"no file matches {_quote_list(rule.globs)}{where}",))
+        kinds = self.scopes.kind
+        # strongest evidence first: code over config over docs over tests; stable, so depth next
+        searched = sorted(searched, key=lambda p: strength(kinds(p), p))
         regex = c.patterns[rule.pattern, rule.ignore_case]
         slot = c.set_index.get((rule.pattern, rule.ignore_case))
         hits = self.hits.setdefault(id(c), {})
@@ -242,6 +287,40 @@ class _Evaluation:
         return Verdict(
             False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
         )
+
+    def dependency(self, rule: Dependency, c: CompiledChecklist) -> Verdict:
+        globs = [c.globs[g] for g in _manifest_globs(rule)]
+        paths, _ = scoped_candidates(self.index, globs, MAX_MANIFESTS, rule.scope, self.scopes)
+        wanted = [(n.endswith("*"), n.rstrip("*")) for n in rule.names]
+        warnings: list[str] = []
+        for path in paths:
+            manifest = self.manifest(path)
+            if manifest is None:
+                continue
+            if manifest.warning:
+                warnings.append(manifest.warning)
+                continue
+            for prefix, name in wanted:
+                key = normalise(manifest.ecosystem, name)
+                if prefix:
+                    hit = next((k for k in manifest.packages if k.startswith(key)), None)
+                else:
+                    hit = key if key in manifest.packages else None
+                if hit is not None:
+                    written, line = manifest.packages[hit]
+                    return Verdict(True, (f"`{path}:{line}`: {written}",), tuple(warnings))
+        what = f"{rule.ecosystem} " if rule.ecosystem != "any" else ""
+        if not paths:
+            reason = f"no {what}manifest (dependency file) found"
+        else:
+            reason = f"no {what}dependency on {_quote_list(rule.names)} in {plural(len(paths), 'manifest')}"
+        return Verdict(False, (reason, *warnings), tuple(warnings))
+
+    def manifest(self, path: str) -> Manifest | None:
+        if path not in self.manifests:
+            data = self.raw[path] if path in self.raw else self.load(path)
+            self.manifests[path] = parse_manifest(path, data) if data is not None else None
+        return self.manifests[path]
 
     def scan(self, c: CompiledChecklist, path: str, data: bytes) -> frozenset[int] | None:
         """Which of the checklist's patterns occur in a file, from one pass; None if unknown."""
@@ -282,7 +361,7 @@ def _is_text(data: bytes) -> bool:
 
 
 def read_budget(compiled: Sequence[CompiledChecklist]) -> int:
-    """The most bytes of one file any `contains` rule looks at."""
+    """The most bytes of one file any `contains` rule looks at (manifests get the default)."""
     return max(
         (n.max_bytes for c in compiled for _, r in c.rules for n in _walk(r) if isinstance(n, Contains)),
         default=DEFAULT_MAX_BYTES,
@@ -294,9 +373,12 @@ def needs_ci(compiled: Sequence[CompiledChecklist]) -> bool:
     return any(isinstance(n, CI) for c in compiled for _, r in c.rules for n in _walk(r))
 
 
-def files_to_read(compiled: Sequence[CompiledChecklist], index: PathIndex) -> list[str]:
+def files_to_read(
+    compiled: Sequence[CompiledChecklist], index: PathIndex, scopes: Scopes | None = None
+) -> list[str]:
     """Every file a `contains` rule may read (its capped, shallowest-first candidates), so a
     caller can fetch them in a few batched calls before evaluating instead of one call each."""
+    scopes = scopes or Scopes()
     with paused_gc():
         index.prime(g for c in compiled for g in c.globs.values())
         wanted: dict[str, None] = {}
@@ -304,24 +386,37 @@ def files_to_read(compiled: Sequence[CompiledChecklist], index: PathIndex) -> li
             for _, rule in c.rules:
                 for node in _walk(rule):
                     if isinstance(node, Contains):
-                        found, _ = index.candidates([c.globs[g] for g in node.globs], node.max_files)
+                        globs = [c.globs[g] for g in node.globs]
+                        found, _ = scoped_candidates(index, globs, node.max_files, node.scope, scopes)
+                        wanted.update(dict.fromkeys(found))
+                    elif isinstance(node, Dependency):
+                        globs = [c.globs[g] for g in _manifest_globs(node)]
+                        found, _ = scoped_candidates(index, globs, MAX_MANIFESTS, node.scope, scopes)
                         wanted.update(dict.fromkeys(found))
         return list(wanted)
 
 
 def evaluate_many(
-    compiled: Sequence[CompiledChecklist], snapshot: RepoSnapshot, *, index: PathIndex | None = None
+    compiled: Sequence[CompiledChecklist],
+    snapshot: RepoSnapshot,
+    *,
+    index: PathIndex | None = None,
+    scopes: Scopes | None = None,
 ) -> list[dict[str, Verdict]]:
     """Evaluate several checklists on one snapshot, sharing the path index and file reads."""
     with paused_gc():  # thousands of short-lived containers, no cycles
         index = index or PathIndex.build(snapshot.paths)
         index.prime(g for c in compiled for g in c.globs.values())
-        run = _Evaluation(snapshot, index, read_budget(compiled))
+        run = _Evaluation(snapshot, index, read_budget(compiled), scopes)
         return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
 
 
 def evaluate(
-    compiled: CompiledChecklist, snapshot: RepoSnapshot, *, index: PathIndex | None = None
+    compiled: CompiledChecklist,
+    snapshot: RepoSnapshot,
+    *,
+    index: PathIndex | None = None,
+    scopes: Scopes | None = None,
 ) -> dict[str, Verdict]:
     """Verdicts for the automatic items of one checklist, keyed by item id."""
-    return evaluate_many([compiled], snapshot, index=index)[0]
+    return evaluate_many([compiled], snapshot, index=index, scopes=scopes)[0]

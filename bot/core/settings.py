@@ -247,6 +247,13 @@ class RepoConfig(_Model):
         + ", ".join(f"`{d}/`" for d in VENDORED_DIRS)
         + ". What third parties wrote is not this service's evidence.",
     )
+    scopes: dict[
+        Literal["tests", "docs", "excluded", "code"], tuple[Annotated[str, AfterValidator(_glob)], ...]
+    ] = Field(
+        {},
+        description="Globs added to the scope conventions of evidence rules (docs/templates.md): "
+        "`tests`, `docs`, `excluded` (benchmarks, examples: never `code`) or `code` (wins over all).",
+    )
     issues: IssueSettings = Field(IssueSettings(), description="Labels and assignees for the issues.")
     summary: SummarySchedule | None = Field(
         SummarySchedule(), description="Weekly summary schedule, or `off`."

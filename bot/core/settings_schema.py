@@ -43,6 +43,31 @@ _RULE_SCHEMA: dict[str, Any] = {
                 "ignore_case": {"type": "boolean", "default": False},
                 "max_files": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 200},
                 "max_bytes": {"type": "integer", "minimum": 1, "maximum": 4_194_304, "default": 262144},
+                "scope": {"enum": ["code", "tests", "docs", "any"], "default": "code"},
+            },
+        },
+        "dependency": {
+            "type": "object",
+            "description": "Passes when a manifest or lock file of `ecosystem` declares one of `name`.",
+            "required": ["ecosystem", "name"],
+            "additionalProperties": False,
+            "properties": {
+                "ecosystem": {
+                    "enum": [
+                        "pypi",
+                        "npm",
+                        "rubygems",
+                        "hex",
+                        "go",
+                        "cargo",
+                        "maven",
+                        "packagist",
+                        "nuget",
+                        "any",
+                    ]
+                },
+                "name": {"$ref": "#/$defs/Globs"},
+                "scope": {"enum": ["code", "tests", "docs", "any"], "default": "code"},
             },
         },
         "ci": {

@@ -583,7 +583,7 @@ def test_parse_rule_with_a_where_callable() -> None:
     with pytest.raises(TemplateError) as info:
         parse_rule({"file": "x"}, where=where, filename="t.yaml", path=("evidence",))
     assert str(info.value) == (
-        "t.yaml:7: evidence.file: unknown rule kind 'file'; expected one of files, contains, ci, all, any, "
+        "t.yaml:7: evidence.file: unknown rule kind 'file'; expected one of files, contains, dependency, ci, all, any, "
         "not (did you mean 'files'?)"
     )
     assert asked == [("evidence", "file")]
@@ -599,7 +599,7 @@ def test_parse_rule_builds_the_ast() -> None:
     }
     rule = parse_rule(data, where=lambda p: (None, None), filename="t.yaml")
     assert rule == All(
-        (Files(("Dockerfile",)), Not(CI(("*deploy*",))), Contains(("*.py",), "x", max_bytes=10))
+        (Files(("Dockerfile",)), Not(CI(("*deploy*",))), Contains(("*.py",), "x", max_bytes=10, scope="code"))
     )
 
 

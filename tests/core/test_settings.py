@@ -108,7 +108,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "checklist: [production-readiness]\n",
             ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
-            "items, ignore, ignore_vendored, issues, summary, on_regression (did you mean 'checklists'?)",
+            "items, ignore, ignore_vendored, scopes, issues, summary, on_regression (did you mean 'checklists'?)",
         ),
         (
             "checklists:\n  - prod-readiness\n",
@@ -197,7 +197,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "items:\n  runbooks:\n    evidence: files\n",
             ".readiness.yml:3:15: items.runbooks.evidence: expected a rule: a mapping with one key out of "
-            "files, contains, ci, all, any, not, got str 'files'",
+            "files, contains, dependency, ci, all, any, not, got str 'files'",
         ),
         (
             "checklists:\n  - 1\n",
@@ -370,6 +370,7 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
         "items",
         "ignore",
         "ignore_vendored",
+        "scopes",
         "issues",
         "summary",
         "on_regression",
@@ -569,7 +570,7 @@ def test_custom_template_by_path(shipped: dict[str, Template]) -> None:
 def test_extra_evidence_rules_are_validated_with_positions() -> None:
     assert error_of("items:\n  runbooks:\n    evidence: {file: docs/}\n") == (
         ".readiness.yml:3:16: items.runbooks.evidence.file: unknown rule kind 'file'; expected one of "
-        "files, contains, ci, all, any, not (did you mean 'files'?)"
+        "files, contains, dependency, ci, all, any, not (did you mean 'files'?)"
     )
     assert error_of(
         "items:\n  runbooks:\n    evidence:\n      contains: {files: '*.py', pattern: '(?=x)'}\n"

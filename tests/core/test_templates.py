@@ -76,7 +76,7 @@ def test_valid_template() -> None:
     assert docker.rule == Any(
         (
             Files(("Dockerfile", "**/Dockerfile")),
-            Contains(("*.yml",), r"image:\s", ignore_case=True, max_files=5),
+            Contains(("*.yml",), r"image:\s", ignore_case=True, max_files=5, scope="code"),
         )
     )
     assert (docker.source_section, docker.source_lines) == ("1. Build", (9, 12))
@@ -122,13 +122,13 @@ def with_rule(rule_yaml: str) -> str:
         pytest.param(
             with_rule("          contain: {files: '*.py', pattern: x}\n"),
             "demo.yaml:17:11: sections[0].items[0].evidence.contain: unknown rule kind 'contain'; expected "
-            "one of files, contains, ci, all, any, not (did you mean 'contains'?)",
+            "one of files, contains, dependency, ci, all, any, not (did you mean 'contains'?)",
             id="misspelled-rule-kind",
         ),
         pytest.param(
             with_rule("          contains: {files: '*.py', patern: x}\n"),
             "demo.yaml:17:37: sections[0].items[0].evidence.contains.patern: unknown key 'patern' in "
-            "`contains`; expected files, pattern, ignore_case, max_files, max_bytes "
+            "`contains`; expected files, pattern, ignore_case, max_files, max_bytes, scope "
             "(did you mean 'pattern'?)",
             id="misspelled-contains-key",
         ),
@@ -152,13 +152,13 @@ def with_rule(rule_yaml: str) -> str:
         pytest.param(
             with_rule("          not: [files: x]\n"),
             "demo.yaml:17:16: sections[0].items[0].evidence.not: expected a rule: a mapping with one key out "
-            "of files, contains, ci, all, any, not, got a list",
+            "of files, contains, dependency, ci, all, any, not, got a list",
             id="not-takes-one-rule",
         ),
         pytest.param(
             with_rule("          all:\n            - files: x\n            - 42\n"),
             "demo.yaml:19:15: sections[0].items[0].evidence.all[1]: expected a rule: a mapping with one key "
-            "out of files, contains, ci, all, any, not, got int 42",
+            "out of files, contains, dependency, ci, all, any, not, got int 42",
             id="nested-non-rule",
         ),
         pytest.param(

@@ -1,0 +1,397 @@
+"""One parser per manifest format: text in, declared package names out (raising on bad input).
+
+Formats with a grammar go through a real parser; Gemfile, *.gemspec, mix.exs, build.gradle(.kts)
+and yarn.lock have none outside their own language, so a line tokenizer reads the one statement
+shape that declares a dependency there (`gem "x"`, `{:x, "~> 1"}`, `implementation("g:a:v")`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+
+import defusedxml.ElementTree as SafeET
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+
+Names = list[str]
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def kind_of(path: str) -> tuple[str, str] | None:
+    """(ecosystem, format) of a manifest, from its file name."""
+    name = _name(path)
+    lower = name.lower()
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if lower.startswith("requirements") and lower.endswith((".txt", ".in")):
+        return "pypi", "requirements"
+    if "/requirements/" in f"/{path}" and lower.endswith((".txt", ".in")):
+        return "pypi", "requirements"
+    if lower.endswith(".gemspec"):
+        return "rubygems", "gemfile"
+    if lower.endswith((".csproj", ".fsproj", ".vbproj", ".props")) or lower == "packages.config":
+        return "nuget", "msbuild"
+    return None
+
+
+# ----------------------------------------------------------------- Python
+
+
+def _requirement(line: str) -> str | None:
+    line = line.split(" #", 1)[0].split(" --", 1)[0].split(" -", 1)[0].strip()
+    if not line or line.startswith(("#", "-", "--")) or "://" in line.split(" ", 1)[0]:
+        return None
+    try:
+        return Requirement(line).name
+    except InvalidRequirement:
+        return None  # pip options, paths, VCS URLs: not a named requirement
+
+
+def requirements(text: str) -> Names:
+    joined = text.replace("\\\n", " ")
+    return [n for n in map(_requirement, joined.splitlines()) if n]
+
+
+def _reqs(items: object) -> Names:
+    if isinstance(items, str):
+        items = [items]
+    if not isinstance(items, list):
+        return []
+    return [n for n in (_requirement(i) for i in items if isinstance(i, str)) if n]
+
+
+def _table_keys(table: object) -> Names:
+    return [k for k in table if k.lower() != "python"] if isinstance(table, dict) else []
+
+
+def pyproject(text: str) -> Names:
+    data = tomllib.loads(text)
+    names: Names = []
+    project = data.get("project", {})
+    names += _reqs(project.get("dependencies", []))
+    for group in (project.get("optional-dependencies") or {}).values():
+        names += _reqs(group)
+    for group in (data.get("dependency-groups") or {}).values():  # PEP 735 / uv
+        names += _reqs([g for g in group if isinstance(g, str)] if isinstance(group, list) else [])
+    tool = data.get("tool", {})
+    poetry = tool.get("poetry", {})
+    names += _table_keys(poetry.get("dependencies"))
+    names += _table_keys(poetry.get("dev-dependencies"))
+    for group in (poetry.get("group") or {}).values():
+        names += _table_keys(group.get("dependencies") if isinstance(group, dict) else None)
+    pdm = tool.get("pdm", {})
+    for group in (pdm.get("dev-dependencies") or {}).values():
+        names += _reqs(group)
+    uv = tool.get("uv", {})
+    names += _reqs(uv.get("dev-dependencies", []))
+    return names
+
+
+def setup_cfg(text: str) -> Names:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    names: Names = []
+    if parser.has_option("options", "install_requires"):
+        names += requirements(parser.get("options", "install_requires"))
+    if parser.has_section("options.extras_require"):
+        for _, value in parser.items("options.extras_require"):
+            names += requirements(value)
+    return names
+
+
+def pipfile(text: str) -> Names:
+    data = tomllib.loads(text)
+    return _table_keys(data.get("packages")) + _table_keys(data.get("dev-packages"))
+
+
+def toml_packages(text: str) -> Names:
+    """poetry.lock, uv.lock and Cargo.lock: `[[package]]` tables with a `name`."""
+    data = tomllib.loads(text)
+    return [
+        p["name"] for p in data.get("package", []) if isinstance(p, dict) and isinstance(p.get("name"), str)
+    ]
+
+
+# ----------------------------------------------------------------- JavaScript
+
+
+_NPM_SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+
+
+def package_json(text: str) -> Names:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return [k for s in _NPM_SECTIONS if isinstance(data.get(s), dict) for k in data[s]]
+
+
+def package_lock(text: str) -> Names:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    names = [p.rsplit("node_modules/", 1)[-1] for p in data.get("packages") or {} if p]
+    return names + list(data.get("dependencies") or {})
+
+
+_YARN_ENTRY = re.compile(r'^"?(@?[^@"\s,][^@"\s,]*)@')
+
+
+def yarn_lock(text: str) -> Names:
+    names: Names = []
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            for spec in line.rstrip(":").split(","):
+                match = _YARN_ENTRY.match(spec.strip())
+                if match:
+                    names.append(match.group(1))
+    return names
+
+
+def _pnpm_name(key: str) -> str:
+    key = key.lstrip("/")
+    at = key.find("@", 1)
+    return key[:at] if at > 0 else key.split("/", 1)[0]
+
+
+def pnpm_lock(text: str) -> Names:
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a YAML mapping")
+    names: Names = []
+    for importer in (data.get("importers") or {"": data}).values():
+        if isinstance(importer, dict):
+            for section in _NPM_SECTIONS:
+                if isinstance(importer.get(section), dict):
+                    names += list(importer[section])
+    names += [_pnpm_name(k) for k in data.get("packages") or {} if isinstance(k, str)]
+    return names
+
+
+# ----------------------------------------------------------------- tokenised formats
+
+_STRING = r"""['"]([^'"\s]+)['"]"""
+_GEM = re.compile(
+    r"^\s*(?:gem|s\.add_(?:runtime_|development_)?dependency|spec\.add_(?:runtime_|development_)?dependency)\s*\(?\s*"
+    + _STRING
+)
+_GEM_LOCK = re.compile(r"^    ([A-Za-z0-9_.-]+) \(")
+_MIX_DEP = re.compile(r"\{\s*:([a-z_][a-z0-9_]*)\s*,")
+_MIX_LOCK = re.compile(r'^\s*"([a-z_][a-z0-9_]*)"\s*:')
+
+
+def _code_lines(text: str, comment: str) -> Iterator[str]:
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if not stripped.startswith(comment):
+            yield line
+
+
+def gemfile(text: str) -> Names:
+    return [m.group(1) for m in map(_GEM.match, _code_lines(text, "#")) if m]
+
+
+def gemfile_lock(text: str) -> Names:
+    names: Names = []
+    section = ""
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            section = line.strip()
+        elif section in ("GEM", "PATH", "GIT") and (m := _GEM_LOCK.match(line)):
+            names.append(m.group(1))
+    return names
+
+
+def mix_exs(text: str) -> Names:
+    """The tuples inside `defp deps do [...] end` (or any `deps` function)."""
+    names: Names = []
+    inside = False
+    for line in _code_lines(text, "#"):
+        stripped = line.strip()
+        if re.match(r"defp?\s+deps\b", stripped):
+            inside = True
+        elif inside and re.match(r"defp?\s", stripped):
+            inside = False
+        if inside:
+            names += _MIX_DEP.findall(line)
+    return names
+
+
+def mix_lock(text: str) -> Names:
+    return [m.group(1) for m in map(_MIX_LOCK.match, text.splitlines()) if m]
+
+
+_GRADLE_CONFIG = (
+    r"(?:implementation|api|compileOnly|runtimeOnly|testImplementation|testRuntimeOnly|"
+    r"androidTestImplementation|kapt|ksp|annotationProcessor|compile|testCompile|developmentOnly)"
+)
+_GRADLE_STRING = re.compile(_GRADLE_CONFIG + r"""\s*\(?\s*(?:platform\s*\(\s*)?['"]([^'":\s]+):([^'":\s]+)""")
+_GRADLE_MAP = re.compile(
+    _GRADLE_CONFIG + r"""\s*\(?\s*group\s*[:=]\s*['"]([^'"]+)['"]\s*,\s*name\s*[:=]\s*['"]([^'"]+)['"]"""
+)
+
+
+def gradle(text: str) -> Names:
+    names: Names = []
+    for line in _code_lines(text, "//"):
+        for regex in (_GRADLE_STRING, _GRADLE_MAP):
+            names += [f"{g}:{a}" for g, a in regex.findall(line)]
+    return names
+
+
+def version_catalog(text: str) -> Names:
+    data = tomllib.loads(text)
+    names: Names = []
+    for entry in (data.get("libraries") or {}).values():
+        if isinstance(entry, str):
+            names.append(":".join(entry.split(":")[:2]))
+        elif isinstance(entry, dict):
+            if isinstance(entry.get("module"), str):
+                names.append(entry["module"])
+            elif isinstance(entry.get("group"), str) and isinstance(entry.get("name"), str):
+                names.append(f"{entry['group']}:{entry['name']}")
+    return names
+
+
+def go_mod(text: str) -> Names:
+    names: Names = []
+    block = False
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if block:
+            if line == ")":
+                block = False
+            elif line:
+                names.append(line.split()[0])
+        elif line.startswith("require"):
+            rest = line[len("require") :].strip()
+            if rest == "(":
+                block = True
+            elif rest:
+                names.append(rest.split()[0])
+    return names
+
+
+# ----------------------------------------------------------------- structured formats
+
+
+def cargo_toml(text: str) -> Names:
+    data = tomllib.loads(text)
+    names: Names = []
+
+    def tables(root: dict) -> Iterable[object]:
+        for key in ("dependencies", "dev-dependencies", "build-dependencies"):
+            yield root.get(key)
+        for target in (root.get("target") or {}).values():
+            if isinstance(target, dict):
+                yield from tables(target)
+
+    roots = [data, (data.get("workspace") or {})]
+    for root in roots:
+        for table in tables(root):
+            if isinstance(table, dict):
+                for key, spec in table.items():  # `foo = { package = "real-name" }` renames
+                    real = spec.get("package") if isinstance(spec, dict) else None
+                    names.append(real if isinstance(real, str) else key)
+    return names
+
+
+def composer(text: str) -> Names:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    names = [k for s in ("require", "require-dev") if isinstance(data.get(s), dict) for k in data[s]]
+    for section in ("packages", "packages-dev"):  # composer.lock
+        names += [
+            p["name"]
+            for p in data.get(section) or []
+            if isinstance(p, dict) and isinstance(p.get("name"), str)
+        ]
+    return [n for n in names if "/" in n]  # `php`, `ext-json`: platform, not packages
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def pom(text: str) -> Names:
+    root = SafeET.fromstring(text)
+    names: Names = []
+    for node in root.iter():
+        if _local(node.tag) in ("dependency", "plugin"):
+            fields = {_local(c.tag): (c.text or "").strip() for c in node}
+            group = fields.get("groupId") or (
+                "org.apache.maven.plugins" if _local(node.tag) == "plugin" else ""
+            )
+            if group and fields.get("artifactId"):
+                names.append(f"{group}:{fields['artifactId']}")
+    return names
+
+
+def msbuild(text: str) -> Names:
+    """*.csproj, Directory.Packages.props and packages.config."""
+    root = SafeET.fromstring(text)
+    names: Names = []
+    for node in root.iter():
+        if _local(node.tag) in ("PackageReference", "PackageVersion", "package"):
+            name = node.get("Include") or node.get("Update") or node.get("id")
+            if name:
+                names.append(name)
+    return names
+
+
+PARSERS: dict[str, Callable[[str], Names]] = {
+    "requirements": requirements,
+    "pyproject": pyproject,
+    "setup.cfg": setup_cfg,
+    "Pipfile": pipfile,
+    "toml-lock": toml_packages,
+    "package.json": package_json,
+    "package-lock": package_lock,
+    "yarn.lock": yarn_lock,
+    "pnpm-lock": pnpm_lock,
+    "gemfile": gemfile,
+    "Gemfile.lock": gemfile_lock,
+    "mix.exs": mix_exs,
+    "mix.lock": mix_lock,
+    "go.mod": go_mod,
+    "Cargo.toml": cargo_toml,
+    "pom.xml": pom,
+    "gradle": gradle,
+    "version-catalog": version_catalog,
+    "composer": composer,
+    "msbuild": msbuild,
+}
+
+_BY_NAME: dict[str, tuple[str, str]] = {
+    "pyproject.toml": ("pypi", "pyproject"),
+    "setup.cfg": ("pypi", "setup.cfg"),
+    "Pipfile": ("pypi", "Pipfile"),
+    "poetry.lock": ("pypi", "toml-lock"),
+    "uv.lock": ("pypi", "toml-lock"),
+    "package.json": ("npm", "package.json"),
+    "package-lock.json": ("npm", "package-lock"),
+    "npm-shrinkwrap.json": ("npm", "package-lock"),
+    "yarn.lock": ("npm", "yarn.lock"),
+    "pnpm-lock.yaml": ("npm", "pnpm-lock"),
+    "Gemfile": ("rubygems", "gemfile"),
+    "Gemfile.lock": ("rubygems", "Gemfile.lock"),
+    "mix.exs": ("hex", "mix.exs"),
+    "mix.lock": ("hex", "mix.lock"),
+    "go.mod": ("go", "go.mod"),
+    "Cargo.toml": ("cargo", "Cargo.toml"),
+    "Cargo.lock": ("cargo", "toml-lock"),
+    "pom.xml": ("maven", "pom.xml"),
+    "build.gradle": ("maven", "gradle"),
+    "build.gradle.kts": ("maven", "gradle"),
+    "libs.versions.toml": ("maven", "version-catalog"),
+    "composer.json": ("packagist", "composer"),
+    "composer.lock": ("packagist", "composer"),
+}

@@ -1,0 +1,106 @@
+"""Where evidence may come from: production code, tests, docs, or anywhere.
+
+A claim about the running service ("shuts down gracefully", "times out external calls") is only
+evidence when it sits in production code: a benchmark sending SIGTERM or a test using
+an encrypted-connection flag says nothing about the service. The directory and file-name conventions below
+cover the major ecosystems; `.readiness.yml` `scopes:` adds globs to any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.core.globs import Glob, compile_glob
+
+SCOPES = ("code", "tests", "docs", "any")
+DEFAULT_SCOPE = "code"
+
+# directory names (any depth) per kind of non-production file
+TEST_DIRS = frozenset(
+    {
+        "test",
+        "tests",
+        "spec",
+        "specs",
+        "__tests__",
+        "testing",
+        "e2e",
+        "integration_tests",
+        "androidTest",
+        "testdata",
+        "fixtures",
+        "fixture",
+        "__fixtures__",
+        "__mocks__",
+        "mocks",
+        "test-utils",
+        "testutils",
+    }
+)
+BENCH_DIRS = frozenset({"bench", "benches", "benchmark", "benchmarks", "perf", "loadtest", "loadtests"})
+EXAMPLE_DIRS = frozenset({"example", "examples", "sample", "samples", "demo", "demos", "playground"})
+DOC_DIRS = frozenset({"docs", "doc", "documentation", "wiki", "website", "site", "guides"})
+DOC_EXTS = (".md", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt")
+# test file names: pytest, Go, Jest/Vitest, RSpec, ExUnit, JUnit, xUnit/NUnit, PHPUnit, Rust
+TEST_FILE = re.compile(
+    r"(?:^test_.*\.py|.*_test\.(?:py|go|exs|rb|dart)|.*\.(?:test|spec)\.[cm]?[jt]sx?|.*_spec\.rb"
+    r"|.*(?:Test|Tests|IT|Spec)\.(?:java|kt|scala|cs|php|groovy)|conftest\.py)$"
+)
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """The conventions, plus globs a repository adds per scope (`tests`, `docs`, `excluded`)."""
+
+    extra: Mapping[str, tuple[Glob, ...]] = field(default_factory=dict)
+    # per-path answers: one evaluation asks about the same candidates for hundreds of rules
+    memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Sequence[str]] | None) -> Scopes:
+        return cls({k: tuple(compile_glob(g) for g in v) for k, v in (config or {}).items()})
+
+    def kind(self, path: str) -> str:
+        """`tests`, `docs`, `excluded` (benchmarks, examples) or `code`."""
+        known = self.memo.get(path)
+        if known is None:
+            known = self.memo[path] = self._kind(path)
+        return known
+
+    def _kind(self, path: str) -> str:
+        for name in ("tests", "docs", "excluded", "code"):
+            for glob in self.extra.get(name, ()):
+                if _matches(glob, path):
+                    return name
+        parts = path.split("/")
+        dirs, file = parts[:-1], parts[-1]
+        if any(d in TEST_DIRS for d in dirs) or TEST_FILE.match(file):
+            return "tests"
+        if any(d in BENCH_DIRS or d in EXAMPLE_DIRS for d in dirs):
+            return "excluded"
+        if any(d in DOC_DIRS for d in dirs) or file.lower().endswith(DOC_EXTS):
+            return "docs"
+        return "code"
+
+    def allows(self, scope: str, path: str) -> bool:
+        return scope == "any" or self.kind(path) == scope
+
+
+def _matches(glob: Glob, path: str) -> bool:
+    parts = path.split("/")
+    return any(glob.regex.match("/".join(parts[:i]) + "/") for i in range(1, len(parts))) or bool(
+        glob.regex.match(path)
+    )
+
+
+# how strong a piece of evidence is by where it sits: code over config over docs
+_CONFIG_EXTS = (".yml", ".yaml", ".toml", ".json", ".ini", ".cfg", ".conf", ".env", ".properties", ".xml")
+
+
+def strength(kind: str, path: str) -> int:
+    """Lower is stronger."""
+    if kind == "code":
+        return 1 if path.lower().endswith(_CONFIG_EXTS) else 0
+    return {"tests": 3, "docs": 2}.get(kind, 4)
