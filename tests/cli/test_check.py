@@ -355,6 +355,7 @@ def test_schema_is_json_with_every_key() -> None:
         "items",
         "ignore",
         "ignore_vendored",
+        "scopes",
         "issues",
         "summary",
         "on_regression",
