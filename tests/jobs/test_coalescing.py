@@ -22,7 +22,12 @@ REPO = {"full_name": "acme/api", "id": 1, "default_branch": "main"}
 def ci_payload(sha: str) -> dict[str, object]:
     return {
         "action": "completed",
-        "workflow_run": {"head_branch": "main", "head_sha": sha, "conclusion": "success", "name": "tests"},
+        "check_suite": {
+            "head_branch": "main",
+            "head_sha": sha,
+            "conclusion": "success",
+            "app": {"name": "GitHub Actions"},
+        },
         "repository": REPO,
         "installation": {"id": 42},
         "sender": {"login": "ci", "type": "User"},
@@ -61,7 +66,7 @@ async def run(engine: Engine) -> list[Event]:
 
 async def test_twenty_deliveries_for_one_repository_make_one_sync_and_all_are_done(engine):
     for n in range(20):
-        put(engine, n, "workflow_run", ci_payload("c1"))
+        put(engine, n, "check_suite", ci_payload("c1"))
     before = COALESCED.labels("github")._value.get()
     synced = await run(engine)
     assert len(synced) == 1 and synced[0].commit == "c1"
@@ -73,20 +78,20 @@ async def test_twenty_deliveries_for_one_repository_make_one_sync_and_all_are_do
 
 
 async def test_the_newest_default_branch_push_is_what_gets_synced(engine):
-    put(engine, 0, "workflow_run", ci_payload("c1"))
+    put(engine, 0, "check_suite", ci_payload("c1"))
     push = {"ref": "refs/heads/main", "after": "c2", "repository": REPO, "installation": {"id": 42}}
     put(engine, 1, "push", push)
-    put(engine, 2, "workflow_run", ci_payload("c2"))
+    put(engine, 2, "check_suite", ci_payload("c2"))
     [event] = await run(engine)
     assert (event.kind, event.commit) == (Kind.PUSH, "c2")
 
 
 async def test_a_persons_edit_in_the_burst_keeps_its_place_and_its_own_handling(engine):
-    put(engine, 0, "workflow_run", ci_payload("c1"))
-    put(engine, 1, "workflow_run", ci_payload("c1"))
+    put(engine, 0, "check_suite", ci_payload("c1"))
+    put(engine, 1, "check_suite", ci_payload("c1"))
     edit = {"action": "edited", "issue": {"number": 3, "body": "x"}, "repository": REPO}
     put(engine, 2, "issues", edit | {"installation": {"id": 42}, "sender": {"login": "alice"}})
-    put(engine, 3, "workflow_run", ci_payload("c1"))
+    put(engine, 3, "check_suite", ci_payload("c1"))
     synced = await run(engine)
     assert [e.kind for e in synced] == [Kind.CI, Kind.ISSUE_EDITED, Kind.CI]
     rows = by_delivery_id(engine)

@@ -82,10 +82,10 @@ def test_environment_settings_win_over_stored_ones(db_url: str, engine: Engine) 
     from bot.secrets import apply_stored
 
     store = seed(engine, OLD)
-    env = load_settings(database_url=db_url, encryption_key=OLD, github_webhook_secret="from-env")
+    env = load_settings(database_url=db_url, encryption_key=OLD, github_webhook_secret="from-the-environment")
     effective = apply_stored(env, store)
     assert effective.github_webhook_secret is not None
-    assert effective.github_webhook_secret.get_secret_value() == "from-env"
+    assert effective.github_webhook_secret.get_secret_value() == "from-the-environment"
     assert effective.github_app_id == 1
 
 
