@@ -124,7 +124,7 @@ def worker(
     from bot.jobs.worker import Worker
     from bot.logging import configure_logging, get_logger
     from bot.store.db import is_sqlite
-    from bot.store.migrate import SchemaOutdated, ensure_schema
+    from bot.store.migrate import SchemaOutdated, database_problem, ensure_schema
 
     settings = _settings()
     configure_logging(settings)
@@ -145,7 +145,7 @@ def worker(
         # readiness = database reachable, schema current, not stopping
         probe = health.health_app(
             heartbeat,
-            lambda: health.database_problem(engine),
+            lambda: database_problem(engine),
             max_beat_age=max(60.0, 5 * settings.poll_interval_seconds),
         )
         try:

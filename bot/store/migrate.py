@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.resources import data_dir
 from bot.store.db import make_engine
@@ -68,6 +68,21 @@ def current_revision(url: str) -> str | None:
 def schema_is_current(engine: Engine) -> bool:
     """True when the database is at the newest migration (what /readyz and replicas check)."""
     return _current(engine) == head_revision()
+
+
+def database_problem(engine: Engine) -> str | None:
+    """None when the database answers and its schema is current, else why not (one short line).
+
+    The one readiness rule for the web app's and the worker's `/readyz`, so both agree.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if not schema_is_current(engine):
+            return "database schema is not current: run `readiness migrate`"
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}"
+    return None
 
 
 def ensure_schema(engine: Engine, *, auto_migrate: bool) -> None:

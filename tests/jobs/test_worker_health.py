@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.jobs import health
+from bot.store import migrate
 from bot.store.db import make_engine
 
 
@@ -27,7 +28,7 @@ def clock() -> FakeClock:
 
 
 def start(heartbeat: health.Heartbeat, engine: Engine) -> Iterator[str]:
-    app = health.health_app(heartbeat, lambda: health.database_problem(engine), max_beat_age=60)
+    app = health.health_app(heartbeat, lambda: migrate.database_problem(engine), max_beat_age=60)
     server, thread = health.serve("127.0.0.1", 0, app)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import responses
@@ -19,14 +20,22 @@ from bot.secrets import GITLAB_SIGNING_TOKEN, GITLAB_WEBHOOK_TOKEN, SecretStore,
 KEY = Fernet.generate_key().decode()
 API = "https://gitlab.example.com/api/v4"
 HOOK_URL = "https://bot.example.com/webhooks/gitlab"
+# Somebody else's hook: connect leaves it alone and disconnect must not remove it.
+FOREIGN = {"id": 1, "url": "https://ci.example.com/hook", "token_present": False}
 
 
 class FakeGitLab:
     """Projects, group hooks (Premium or not) and project hooks; unknown routes fail (responses)."""
 
-    def __init__(self, rsps: responses.RequestsMock, *, premium: bool, signing: bool = True) -> None:
+    def __init__(
+        self, rsps: responses.RequestsMock, *, premium: bool, signing: bool = True, projects: int = 5
+    ) -> None:
         self.premium, self.signing = premium, signing
-        self.projects = {i: f"acme/{'sub/' if i > 12 else ''}p{i}" for i in range(10, 15)}
+        # The last two projects live in a subgroup: only include_subgroups=true lists them.
+        self.projects = {
+            i: f"acme/{'sub/' if i >= 8 + projects else ''}p{i}" for i in range(10, 10 + projects)
+        }
+        self.project_pages = 0
         self.hooks: dict[str, list[dict[str, Any]]] = {}
         self.tests: list[str] = []
         self.next_id = 100
@@ -68,16 +77,25 @@ class FakeGitLab:
         return re.search(r"/(projects|groups)/(\d+)/hooks", url).group(0)  # type: ignore[union-attr]
 
     def _group_projects(self, req: Any) -> tuple:
-        assert "include_subgroups=true" in req.url.lower()
-        page = int(re.search(r"page=(\d+)", req.url).group(1)) if "page=" in req.url else 1  # type: ignore[union-attr]
+        """GET /groups/:id/projects as GitLab documents it: offset pagination, `per_page` capped at
+        100 (default 20), `x-next-page` and a Link `rel="next"` on every page but the last."""
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(req.url).query).items()}
+        assert query.get("include_subgroups", "").lower() == "true"
+        per_page, page = min(int(query.get("per_page", 20)), 100), int(query.get("page", 1))
         ids = sorted(self.projects)
-        chunk = ids[(page - 1) * 3 : page * 3]
-        headers = {"x-page": str(page), "x-total-pages": "2", "x-per-page": "3"}
-        if page == 1:
-            headers["x-next-page"] = "2"
-            headers["link"] = (
-                f'<{API}/groups/7/projects?include_subgroups=true&page=2&per_page=3>; rel="next"'
-            )
+        chunk = ids[(page - 1) * per_page : page * per_page]
+        pages = max(1, -(-len(ids) // per_page))
+        headers = {
+            "x-page": str(page),
+            "x-per-page": str(per_page),
+            "x-total": str(len(ids)),
+            "x-total-pages": str(pages),
+            "x-next-page": str(page + 1) if page < pages else "",
+        }
+        if page < pages:
+            nxt = urlencode({**query, "page": page + 1})
+            headers["link"] = f'<{API}/groups/7/projects?{nxt}>; rel="next"'
+        self.project_pages += 1
         return self._json([self._project(i) for i in chunk], headers=headers)
 
     def _list(self, req: Any) -> tuple:
@@ -134,9 +152,10 @@ def run(env: dict[str, str], *args: str) -> Any:
 def test_project_connect_is_idempotent_and_disconnect_removes_it(env: dict[str, str], engine: Engine) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gl = FakeGitLab(rsps, premium=False)
+        gl.hooks["/projects/10/hooks"] = [dict(FOREIGN)]
         first = run(env, "connect", "--project", "acme/p10")
         assert first.exit_code == 0, first.output
-        assert gl.count() == 1 and gl.hooks["/projects/10/hooks"][0]["url"] == HOOK_URL
+        assert gl.count() == 2 and gl.hooks["/projects/10/hooks"][1]["url"] == HOOK_URL
         assert len(gl.tests) == 1 and "test hook delivered" in first.output
         store = SecretStore(engine, parse_keys(KEY))
         assert store.get(GITLAB_WEBHOOK_TOKEN) and store.get(
@@ -144,33 +163,46 @@ def test_project_connect_is_idempotent_and_disconnect_removes_it(env: dict[str, 
         ).startswith("whsec_")  # type: ignore[union-attr]
 
         second = run(env, "connect", "--project", "acme/p10")
-        assert second.exit_code == 0 and gl.count() == 1 and len(gl.tests) == 1
+        assert second.exit_code == 0 and gl.count() == 2 and len(gl.tests) == 1
         assert "nothing changed" in second.output
 
         gone = run(env, "disconnect", "--project", "acme/p10")
-        assert gone.exit_code == 0 and gl.count() == 0 and "removed 1" in gone.output
+        assert gone.exit_code == 0 and "removed 1" in gone.output
+        assert gl.hooks["/projects/10/hooks"] == [FOREIGN]
 
 
-@pytest.mark.xfail(reason="WIP: fake pagination or Free fallback not yet right; see report", strict=False)
 def test_group_on_free_gets_a_hook_on_every_project_including_subgroups(
     env: dict[str, str], engine: Engine
 ) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        gl = FakeGitLab(rsps, premium=False, signing=False)
+        # 105 projects: two pages at GitLab's maximum of 100 per page; two are in a subgroup.
+        gl = FakeGitLab(rsps, premium=False, signing=False, projects=105)
+        gl.hooks["/projects/11/hooks"] = [dict(FOREIGN)]
         result = run(env, "connect", "--group", "acme")
         assert result.exit_code == 0, result.output
-        assert gl.count() == 5 and "5 hook(s) added" in result.output  # two pages, subgroup included
-        assert "Premium" in result.output
+        assert gl.project_pages == 2 and "Premium" in result.output
+        assert gl.count() == 106 and "105 hook(s) added" in result.output
+        assert all(
+            [h["url"] for h in gl.hooks[f"/projects/{pid}/hooks"] if h["url"] == HOOK_URL] == [HOOK_URL]
+            for pid in gl.projects
+        )
+        assert len(gl.tests) == 1  # one test hook, not one per project
         assert (
             SecretStore(engine, parse_keys(KEY)).get(GITLAB_SIGNING_TOKEN) is None
         )  # not a signing instance
-        assert run(env, "connect", "--group", "acme").exit_code == 0 and gl.count() == 5
-        assert run(env, "disconnect", "--group", "acme").exit_code == 0 and gl.count() == 0
+
+        again = run(env, "connect", "--group", "acme")
+        assert again.exit_code == 0 and gl.count() == 106 and "nothing changed" in again.output
+
+        gone = run(env, "disconnect", "--group", "acme")
+        assert gone.exit_code == 0 and "removed 105" in gone.output
+        assert gl.count() == 1 and gl.hooks["/projects/11/hooks"] == [FOREIGN]
 
 
 def test_group_on_premium_gets_one_group_hook(env: dict[str, str]) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gl = FakeGitLab(rsps, premium=True)
+        gl.hooks["/groups/7/hooks"] = [dict(FOREIGN)]
         rsps.add_callback(
             "POST",
             re.compile(rf"{API}/groups/7/hooks/\d+/test/push_events$"),
@@ -179,9 +211,11 @@ def test_group_on_premium_gets_one_group_hook(env: dict[str, str]) -> None:
         )
         result = run(env, "connect", "--group", "acme")
         assert result.exit_code == 0, result.output
-        assert list(gl.hooks) == ["/groups/7/hooks"] and gl.count() == 1
-        assert run(env, "connect", "--group", "acme").exit_code == 0 and gl.count() == 1
-        assert run(env, "disconnect", "--group", "acme").exit_code == 0 and gl.count() == 0
+        assert list(gl.hooks) == ["/groups/7/hooks"] and gl.count() == 2 and gl.project_pages == 0
+        again = run(env, "connect", "--group", "acme")
+        assert again.exit_code == 0 and gl.count() == 2 and len(gl.tests) == 1
+        assert run(env, "disconnect", "--group", "acme").exit_code == 0
+        assert gl.hooks["/groups/7/hooks"] == [FOREIGN]
 
 
 def test_connect_needs_exactly_one_target_and_an_encryption_key(env: dict[str, str]) -> None:
