@@ -27,7 +27,7 @@ from bot.jobs.scheduler import start as start_scheduler
 from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
-from bot.secrets import apply_stored, open_store, parse_keys
+from bot.secrets import apply_stored, open_store, parse_keys, stored_gitlab_secrets
 from bot.setup.routes import Setup
 from bot.store import migrate, queue
 from bot.store.db import is_sqlite, make_engine
@@ -64,7 +64,8 @@ def check_webhook_settings(settings: Settings) -> list[str]:
     if settings.gitlab_webhook_secret is None and settings.gitlab_signing_secret is None:
         warnings.append(
             "neither READINESS_GITLAB_WEBHOOK_SECRET nor READINESS_GITLAB_SIGNING_SECRET is set: "
-            "every POST /webhooks/gitlab will be refused (401)"
+            "every POST /webhooks/gitlab will be refused (401) until `readiness gitlab connect` "
+            "stores a hook token"
         )
     return warnings
 
@@ -183,6 +184,8 @@ def create_app(
         store = await asyncio.to_thread(open_store, settings, db)  # SettingsError: missing/wrong key
         effective = await asyncio.to_thread(apply_stored, settings, store)
         receiver.configure(effective)
+        if store is not None:
+            receiver.reload_gitlab_from(lambda: stored_gitlab_secrets(settings, store))
         services.settings = effective
         setup.start(store, effective, reconfigure)
         await ingestor.start()

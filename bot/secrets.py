@@ -169,6 +169,19 @@ def stored_app(store: SecretStore | None) -> GitHubApp | None:
     return GitHubApp(**data) if data else None
 
 
+def stored_gitlab_secrets(settings: Settings, store: SecretStore) -> dict[str, str]:
+    """The GitLab hook secrets `readiness gitlab connect` stored, for those the environment
+    leaves unset (setting name -> plain value). Two primary-key reads: cheap enough to repeat
+    when a running bot meets a hook it does not know yet."""
+    found: dict[str, str] = {}
+    for name in (GITLAB_WEBHOOK_TOKEN, GITLAB_SIGNING_TOKEN):
+        if getattr(settings, name) is None:
+            value = store.get(name)
+            if value is not None:
+                found[name] = value
+    return found
+
+
 def apply_stored(settings: Settings, store: SecretStore | None) -> Settings:
     """`settings` with unset fields filled from the store (the environment always wins)."""
     if store is None:
@@ -183,11 +196,7 @@ def apply_stored(settings: Settings, store: SecretStore | None) -> Settings:
             update["github_bot_login"] = f"{app.slug}[bot]"
     if app is not None and app.webhook_secret and settings.github_webhook_secret is None:
         update["github_webhook_secret"] = app.webhook_secret
-    for name in (GITLAB_WEBHOOK_TOKEN, GITLAB_SIGNING_TOKEN):
-        if getattr(settings, name) is None:
-            value = store.get(name)
-            if value is not None:
-                update[name] = value
+    update |= stored_gitlab_secrets(settings, store)
     if not update:
         return settings
     secret = ("github_private_key", "github_webhook_secret", GITLAB_WEBHOOK_TOKEN, GITLAB_SIGNING_TOKEN)

@@ -123,7 +123,21 @@ class Receiver:
     ) -> None:
         self.ingestor = ingestor
         self.clock = clock
+        self._stored_gitlab: Callable[[], dict[str, str]] | None = None
+        self._reload_lock = asyncio.Lock()
+        self._reloads = 0  # look-ups started so far
         self.configure(settings)
+
+    def reload_gitlab_from(self, stored: Callable[[], dict[str, str]]) -> None:
+        """Where to look for GitLab hook secrets a `readiness gitlab connect` stored after start-up.
+
+        `stored` (blocking; run in a thread) returns the stored secrets the environment leaves
+        unset. A GitLab delivery that fails verification looks them up before it is refused, so
+        a hook connected while the bot runs (and GitLab's test hook right after it) is accepted
+        without a restart. One look-up runs at a time and answers every request that arrived
+        before it started: a flood of bad deliveries costs back-to-back reads, never a pile-up.
+        """
+        self._stored_gitlab = stored
 
     def configure(self, settings: Settings) -> None:
         """Use these secrets from now on (start-up and the setup flow add stored ones)."""
@@ -153,6 +167,28 @@ class Receiver:
                 tolerance_seconds=self.settings.webhook_tolerance_seconds,
                 allow_unsigned=self.settings.gitlab_allow_unsigned,
             )
+
+    async def _reload_gitlab(self) -> bool:
+        """True when the stored GitLab secrets changed since this request last saw them."""
+        if self._stored_gitlab is None:
+            return False
+        seen, arrived = (self._gitlab_token, self._gitlab_signing), self._reloads
+        async with self._reload_lock:
+            if self._reloads == arrived:  # no look-up started since this request arrived: do one
+                self._reloads += 1
+                try:
+                    found = await asyncio.to_thread(self._stored_gitlab)
+                except Exception as exc:  # the store is down: refuse as before
+                    log.warning("stored GitLab secrets unavailable", error=type(exc).__name__)
+                    return False
+                fresh = (
+                    found.get("gitlab_webhook_secret", self._gitlab_token),
+                    found.get("gitlab_signing_secret", self._gitlab_signing),
+                )
+                if fresh != (self._gitlab_token, self._gitlab_signing):
+                    self._gitlab_token, self._gitlab_signing = fresh
+                    log.info("GitLab hook secrets reloaded from the store")
+            return (self._gitlab_token, self._gitlab_signing) != seen
 
     def _identify(self, platform: str, headers: Any, body: bytes) -> tuple[str, str]:
         """(event name, delivery id) from the headers; Rejected(400) when the sender omitted them."""
@@ -186,7 +222,12 @@ class Receiver:
             try:
                 self._verify(platform, body, headers)
             except VerificationError as exc:
-                raise Rejected(401, "unauthorized", str(exc)) from None
+                if not (platform == "gitlab" and await self._reload_gitlab()):
+                    raise Rejected(401, "unauthorized", str(exc)) from None
+                try:
+                    self._verify(platform, body, headers)
+                except VerificationError as again:
+                    raise Rejected(401, "unauthorized", str(again)) from None
             event_name, delivery_id = self._identify(platform, headers, body)
             event_label = event_name[:64]
             try:

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 import responses
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from bot.app import create_app
 from bot.cli import _register
 from bot.cli import app as cli
+from bot.config import load_settings
 from bot.secrets import GITLAB_SIGNING_TOKEN, GITLAB_WEBHOOK_TOKEN, SecretStore, parse_keys
+from bot.webhooks.verify import signing_key, standard_signature
 
 KEY = Fernet.generate_key().decode()
 API = "https://gitlab.example.com/api/v4"
 HOOK_URL = "https://bot.example.com/webhooks/gitlab"
+PUSH = (Path(__file__).resolve().parents[1] / "fixtures" / "webhooks" / "gitlab" / "push.json").read_bytes()
 # Somebody else's hook: connect leaves it alone and disconnect must not remove it.
 FOREIGN = {"id": 1, "url": "https://ci.example.com/hook", "token_present": False}
 
@@ -36,6 +46,9 @@ class FakeGitLab:
             i: f"acme/{'sub/' if i >= 8 + projects else ''}p{i}" for i in range(10, 10 + projects)
         }
         self.project_pages = 0
+        self.secrets: dict[int, tuple[str, str | None]] = {}  # hook id -> (token, signing token)
+        # GitLab's test hook: POSTs a push event to the hook URL; (headers, body) -> bot's status
+        self.deliver: Callable[[dict[str, str], bytes], int] | None = None
         self.hooks: dict[str, list[dict[str, Any]]] = {}
         self.tests: list[str] = []
         self.next_id = 100
@@ -112,6 +125,7 @@ class FakeGitLab:
         assert body["note_events"] and body["pipeline_events"] and body["job_events"]
         self.next_id += 1
         hook = {"id": self.next_id, "url": body["url"], "token_present": True}
+        self.secrets[self.next_id] = (body["token"], body.get("signing_token") if self.signing else None)
         if self.signing:
             hook["signing_token_present"] = bool(body.get("signing_token"))
         self.hooks.setdefault(self._owner(req.url), []).append(hook)
@@ -124,6 +138,26 @@ class FakeGitLab:
 
     def _test(self, req: Any) -> tuple:
         self.tests.append(req.url)
+        if self.deliver is None:
+            return self._json({"message": "201 Created"}, 201)
+        token, signing = self.secrets[int(req.url.split("/hooks/")[1].split("/")[0])]
+        msg_id, stamp = str(uuid.uuid4()), str(int(time.time()))
+        headers = {
+            "content-type": "application/json",
+            "x-gitlab-event": "Push Hook",
+            "x-gitlab-token": token,
+            "x-gitlab-event-uuid": msg_id,
+            "idempotency-key": msg_id,
+        }
+        if signing:
+            headers |= {
+                "webhook-id": msg_id,
+                "webhook-timestamp": stamp,
+                "webhook-signature": standard_signature(signing_key(signing), msg_id, stamp, PUSH),
+            }
+        status = self.deliver(headers, PUSH)
+        if status >= 300:  # GitLab reports the receiver's failure as 422
+            return self._json({"message": f"[Hook execution failed: {status}]"}, 422)
         return self._json({"message": "201 Created"}, 201)
 
     def count(self) -> int:
@@ -223,3 +257,32 @@ def test_connect_needs_exactly_one_target_and_an_encryption_key(env: dict[str, s
     no_key = {k: v for k, v in env.items() if k != "READINESS_ENCRYPTION_KEY"}
     result = run(no_key, "connect", "--project", "acme/p10")
     assert result.exit_code == 2 and "READINESS_ENCRYPTION_KEY" in result.output
+
+
+@pytest.mark.parametrize("signing", [False, True], ids=["token", "signed"])
+async def test_a_running_bot_accepts_a_hook_connected_after_it_started(
+    env: dict[str, str], db_url: str, engine: Engine, signing: bool
+) -> None:
+    """No restart between `connect` and GitLab's test hook: the bot looks the new token up."""
+    settings = load_settings(database_url=db_url, encryption_key=KEY)  # no GitLab secret in the env
+    app = create_app(settings, engine=engine, start_worker=False, start_scheduler=False)
+    loop = asyncio.get_running_loop()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http,
+    ):
+
+        def deliver(headers: dict[str, str], body: bytes) -> int:  # GitLab's side, another thread
+            post = http.post("/webhooks/gitlab", content=body, headers=headers)
+            return asyncio.run_coroutine_threadsafe(post, loop).result(timeout=30).status_code
+
+        stranger = {"x-gitlab-event": "Push Hook", "x-gitlab-token": "not-a-token-we-gave-anyone"}
+        assert (await http.post("/webhooks/gitlab", content=PUSH, headers=stranger)).status_code == 401
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            rsps.add_passthru("http://bot")
+            gl = FakeGitLab(rsps, premium=False, signing=signing)
+            gl.deliver = deliver
+            result = await asyncio.to_thread(run, env, "connect", "--project", "acme/p10")
+        assert result.exit_code == 0, result.output
+        assert "test hook delivered" in result.output
+        assert (await http.post("/webhooks/gitlab", content=PUSH, headers=stranger)).status_code == 401

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from bot.app import create_app
 from bot.config import Settings, load_settings
+from bot.logging import configure_logging
 from bot.secrets import GITHUB_APP, SecretStore, parse_keys
 from bot.webhooks.verify import github_signature
 
@@ -226,11 +229,15 @@ async def test_setup_is_closed_when_the_environment_configures_an_app(
 
 
 async def test_the_token_is_printed_at_start(
-    settings: Settings, engine: Engine, github: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+    settings: Settings, engine: Engine, github: respx.MockRouter
 ) -> None:
     unset = settings.model_copy(update={"setup_token": None})
-    app = app_for(unset, engine, github)
-    async with running(app):
-        token = app.state.setup.token
-    out = capsys.readouterr()
-    assert re.search(re.escape(token), out.out + out.err)
+    log = io.StringIO()
+    configure_logging(unset, stream=log)  # what `readiness serve` does; independent of test order
+    try:
+        app = app_for(unset, engine, github)
+        async with running(app):
+            token = app.state.setup.token
+    finally:
+        logging.getLogger().handlers.clear()
+    assert re.search(re.escape(token), log.getvalue())
