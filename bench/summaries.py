@@ -4,7 +4,8 @@ Seeds a SQLite database with REPOS repositories (default 10,000), each tracking 
 `production-readiness` checklist with a year of item history (about one change a week per
 repository), then renders each repository's summary the way the summary job does: its states, the
 history the trend chart needs, and `summary.render_summary`. API pacing is not counted: nothing is
-posted. Repositories are streamed one at a time, so memory should not grow with their number; the
+posted. Repositories are streamed in chunks of CHUNK (two queries per chunk, not two per
+repository), so memory should not grow with their number; the
 script prints the peak resident memory after seeding and after computing, and a second, smaller run
 (--repos 1000) shows the difference.
 
@@ -32,13 +33,13 @@ from bot.core import summary  # noqa: E402
 from bot.core.resolve import ResolvedChecklist  # noqa: E402
 from bot.core.state import Status  # noqa: E402
 from bot.core.templates import load_shipped  # noqa: E402
-from bot.jobs.summaries import changes_since  # noqa: E402
-from bot.store import tracking  # noqa: E402
+from bot.jobs.summaries import summary_inputs  # noqa: E402
 from bot.store.db import make_engine, session_scope  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
 from bot.store.models import ItemEvent, ItemStateRow, Repository  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+CHUNK = 500  # repositories per pair of queries
 STATUSES = [Status.AUTO, Status.DONE, Status.OPEN, Status.SKIPPED]
 
 
@@ -101,16 +102,26 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
             conn.execute(insert(ItemEvent), events)
 
 
-def compute(engine, checklist: ResolvedChecklist) -> tuple[int, int]:
-    """Every repository's summary, streamed; returns (summaries, characters rendered)."""
+def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[int, int]:
+    """Every repository's summary, streamed a chunk of repositories at a time (two queries per
+    chunk, bot.jobs.summaries.summary_inputs); returns (summaries, characters rendered)."""
     since = NOW - timedelta(weeks=1)
-    history = since - timedelta(weeks=summary.TREND_WEEKS - 1)
     count = chars = 0
-    with session_scope(engine) as s:
-        repo_ids = s.connection().exec_driver_sql("SELECT id FROM repositories ORDER BY id").scalars()
-        for rid in repo_ids:
-            states = tracking.load_states(s, repository_id=rid)
-            changes = changes_since(s, repository_id=rid, since=history)
+    after = 0
+    while True:
+        with session_scope(engine, immediate=False) as s:
+            ids = list(
+                s.connection()
+                .exec_driver_sql(
+                    "SELECT id FROM repositories WHERE id > ? ORDER BY id LIMIT ?", (after, chunk)
+                )
+                .scalars()
+            )
+            if not ids:
+                return count, chars
+            inputs = summary_inputs(s, ids, since=since)
+        for rid in ids:
+            states, changes = inputs[rid]
             text = summary.render_summary(
                 week="2026-W49",
                 checklists=[checklist],
@@ -122,7 +133,7 @@ def compute(engine, checklist: ResolvedChecklist) -> tuple[int, int]:
             )
             count += 1
             chars += len(text)
-    return count, chars
+        after = ids[-1]
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core import summary, tracker
 from bot.core.errors import InputError
@@ -25,7 +25,7 @@ from bot.core.events import Event, RepoRef
 from bot.core.events import Platform as PlatformName
 from bot.core.resolve import ResolvedChecklist
 from bot.core.settings import CONFIG_FILE, RepoConfig, SummarySchedule
-from bot.core.state import Status
+from bot.core.state import ItemState, Status
 from bot.core.templates import Template
 from bot.platforms.base import Platform, PlatformClient, PlatformError
 from bot.store import repos, tracking
@@ -85,21 +85,48 @@ async def load_checklists(
 
 
 def changes_since(session: Session, *, repository_id: int, since: datetime) -> list[summary.Change]:
-    rows = session.exec(
-        select(ItemEvent).where(ItemEvent.repository_id == repository_id, ItemEvent.at >= since)
+    return changes_since_for(session, [repository_id], since=since).get(repository_id, [])
+
+
+def changes_since_for(
+    session: Session, repository_ids: Sequence[int], *, since: datetime
+) -> dict[int, list[summary.Change]]:
+    """repository id -> its history rows from `since` on, oldest first (ties in insertion order),
+    in one query for all of them (plain columns, no ORM objects)."""
+    e = ItemEvent
+    out: dict[int, list[summary.Change]] = {rid: [] for rid in repository_ids}
+    if not repository_ids:
+        return out
+    rows = session.execute(
+        select(e.repository_id, e.checklist, e.item_id, e.from_status, e.to_status, e.actor, e.evidence, e.at)
+        .where(col(e.repository_id).in_(repository_ids), col(e.at) >= since)
+        .order_by(col(e.repository_id), col(e.at), col(e.id))
     )
-    return [
-        summary.Change(
-            r.checklist,
-            r.item_id,
-            Status(r.from_status) if r.from_status else None,
-            Status(r.to_status),
-            r.actor,
-            r.evidence,
-            _aware(r.at) or r.at,
+    status = Status  # local: looked up 50 times per repository
+    for rid, checklist, item_id, frm, to, actor, evidence, at in rows:
+        out[rid].append(
+            summary.Change(
+                checklist,
+                item_id,
+                status(frm) if frm else None,
+                status(to),
+                actor,
+                evidence,
+                _aware(at) or at,
+            )
         )
-        for r in rows
-    ]
+    return out
+
+
+def summary_inputs(
+    session: Session, repository_ids: Sequence[int], *, since: datetime
+) -> dict[int, tuple[dict[str, dict[str, ItemState]], list[summary.Change]]]:
+    """What `summary.render_summary` needs for each of these repositories (states, and the history
+    the trend chart reaches back to from `since`), in two queries for the whole chunk."""
+    history = since - timedelta(weeks=summary.TREND_WEEKS - 1)
+    states = tracking.load_states_for(session, repository_ids)
+    changes = changes_since_for(session, repository_ids, since=history)
+    return {rid: (states[rid], changes[rid]) for rid in repository_ids}
 
 
 def numbers_of(rows: Mapping[str, OwnedIssue]) -> dict[str, int]:
@@ -183,9 +210,7 @@ def render(
 ) -> str:
     """The summary comment for `week`: progress now, and what changed since `since`."""
     with session_scope(engine) as s:
-        states = tracking.load_states(s, repository_id=repository_id)
-        history = since - timedelta(weeks=summary.TREND_WEEKS - 1)  # for the trend chart
-        changes = changes_since(s, repository_id=repository_id, since=history)
+        states, changes = summary_inputs(s, [repository_id], since=since)[repository_id]
     return summary.render_summary(
         week=week,
         checklists=checklists,

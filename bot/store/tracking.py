@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core.reconcile import Recorded
 from bot.core.state import ItemState, Status
@@ -20,18 +20,41 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 def load_states(session: Session, *, repository_id: int) -> dict[str, dict[str, ItemState]]:
     """checklist -> item id -> state."""
-    out: dict[str, dict[str, ItemState]] = {}
-    rows = session.exec(select(ItemStateRow).where(ItemStateRow.repository_id == repository_id))
-    for r in rows:
-        out.setdefault(r.checklist, {})[r.item_id] = ItemState(
-            checklist=r.checklist,
-            item_id=r.item_id,
-            status=Status(r.status),
-            evidence=r.evidence,
-            actor=r.actor,
-            reason=r.reason,
-            changed_at=_aware(r.changed_at),
-            until=r.until,
+    return load_states_for(session, [repository_id]).get(repository_id, {})
+
+
+def load_states_for(
+    session: Session, repository_ids: Sequence[int]
+) -> dict[int, dict[str, dict[str, ItemState]]]:
+    """repository id -> checklist -> item id -> state, in one query for all of them: the weekly
+    summaries of 10,000 repositories load their states per chunk, not per repository. Plain
+    columns, not ORM objects (nothing here is written back)."""
+    t = ItemStateRow
+    cols = (
+        t.repository_id,
+        t.checklist,
+        t.item_id,
+        t.status,
+        t.evidence,
+        t.actor,
+        t.reason,
+        t.changed_at,
+        t.until,
+    )
+    out: dict[int, dict[str, dict[str, ItemState]]] = {rid: {} for rid in repository_ids}
+    if not repository_ids:
+        return out
+    rows = session.execute(select(*cols).where(col(t.repository_id).in_(repository_ids)))
+    for rid, checklist, item_id, status, evidence, actor, reason, changed_at, until in rows:
+        out[rid].setdefault(checklist, {})[item_id] = ItemState(
+            checklist=checklist,
+            item_id=item_id,
+            status=Status(status),
+            evidence=evidence,
+            actor=actor,
+            reason=reason,
+            changed_at=_aware(changed_at),
+            until=until,
         )
     return out
 
