@@ -229,7 +229,7 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
         from bot.jobs.checklist import ChecklistHandler
         from bot.platforms.factory import clients_from_settings
 
-        clients = clients_from_settings(settings)
+        clients = clients_from_settings(settings, pacing=engine)
         if clients:
             sync = ChecklistHandler(
                 engine,

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.core.snapshot import PENDING, CIResult
@@ -65,9 +66,16 @@ class GitHubClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http_cache: bool = True,
         policy: RetryPolicy | None = None,
+        pacing: Engine | None = None,
     ) -> None:
         self.api = GitHubApi(
-            settings, clock=clock, sleep=sleep, transport=transport, http_cache=http_cache, policy=policy
+            settings,
+            clock=clock,
+            sleep=sleep,
+            transport=transport,
+            http_cache=http_cache,
+            policy=policy,
+            pacing=pacing,
         )
         self._bot_login = settings.github_bot_login
 

@@ -36,12 +36,13 @@ from cryptography.hazmat.primitives import serialization
 from githubkit import AppAuthStrategy, GitHub, UnauthAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.metrics import API_CALLS
 from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
 from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, with_retries
-from bot.platforms.pacing import WritePacer
+from bot.platforms.pacing import WritePacer, ledger_factory
 
 API_VERSION = "2022-11-28"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -82,7 +83,9 @@ class GitHubApi:
         transport: httpx.AsyncBaseTransport | None = None,
         http_cache: bool = True,
         policy: RetryPolicy | None = None,
+        pacing: Engine | None = None,
     ) -> None:
+        """`pacing`: the database replicas share write pacing through (none: this process alone)."""
         if settings.github_app_id is None or settings.github_private_key is None:
             raise ValueError(
                 "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY (or "
@@ -106,12 +109,15 @@ class GitHubApi:
         self._app = GitHub(AppAuthStrategy(settings.github_app_id, key), **common)
         self._installation = GitHub(UnauthAuthStrategy(), **common)
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
-        self._pacers: dict[int | None, WritePacer] = {}
+        self._pacers: dict[int, WritePacer] = {}
+        self._ledger = ledger_factory(pacing, "github")
         self._minting: dict[int, asyncio.Lock] = {}
 
-    def pacer(self, installation_id: int | None) -> WritePacer:
+    def pacer(self, installation_id: int) -> WritePacer:
         if installation_id not in self._pacers:
-            self._pacers[installation_id] = WritePacer(self.clock, self.sleep)
+            self._pacers[installation_id] = WritePacer(
+                self.clock, self.sleep, ledger=self._ledger(installation_id)
+            )
         return self._pacers[installation_id]
 
     # ------------------------------------------------------------------------------ requests
@@ -217,7 +223,7 @@ class GitHubApi:
                 f"{endpoint}: rate limited", rate_limit_wait(exc.response.headers, self.clock())
             )
             if method in WRITE_METHODS and installation_id is not None:
-                self.pacer(installation_id).pause(limited.retry_after)
+                await self.pacer(installation_id).pause(limited.retry_after)
             _count(endpoint, "rate_limited")
             raise limited from None
         except RequestFailed as exc:

@@ -340,7 +340,7 @@ class GitLabRepo(ChildLinks):
         try:
             return await self.client.run(fn)
         except RateLimited as exc:
-            self.client.pacer.pause(exc.retry_after)
+            await self.client.pacer.pause(exc.retry_after)
             raise
 
     def _issue(self, data: dict[str, Any]) -> Issue:
