@@ -41,7 +41,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.metrics import API_CALLS
 from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
-from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, with_retries
+from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, record_remaining, with_retries
 from bot.platforms.pacing import WritePacer, ledger_factory
 
 API_VERSION = "2022-11-28"
@@ -145,7 +145,7 @@ class GitHubApi:
         outright, so those are always retried. `write=False` marks a POST that only reads (a
         GraphQL query): it is not paced like the writes GitHub's secondary limits count."""
         target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
-        endpoint = f"{method} {template}"
+        endpoint = Endpoint(method, template, "app" if installation_id is None else str(installation_id))
         policy = self.policy
         if not (method != "POST" if idempotent is None else idempotent):
             policy = dataclasses.replace(policy, attempts=1)
@@ -202,7 +202,7 @@ class GitHubApi:
         self,
         method: str,
         target: str,
-        endpoint: str,
+        endpoint: Endpoint,
         installation_id: int | None,
         params: dict[str, Any] | None,
         json: Any,
@@ -219,28 +219,31 @@ class GitHubApi:
         try:
             response = await github.arequest(method, target, params=params, json=json, headers=headers)
         except RateLimitExceeded as exc:
+            endpoint.observe(exc.response.raw_response)
             limited = RateLimited(
                 f"{endpoint}: rate limited", rate_limit_wait(exc.response.headers, self.clock())
             )
             if method in WRITE_METHODS and installation_id is not None:
                 await self.pacer(installation_id).pause(limited.retry_after)
-            _count(endpoint, "rate_limited")
+            endpoint.count("rate_limited")
             raise limited from None
         except RequestFailed as exc:
+            endpoint.observe(exc.response.raw_response)
             status = exc.response.status_code
             if status == 401 and installation_id is not None:
-                _count(endpoint, "forbidden")
+                endpoint.count("forbidden")
                 raise _ExpiredToken(token) from None
-            error = _map_status(status, endpoint, exc.response.raw_response, self.clock())
-            _count(endpoint, _outcome(error))
+            error = _map_status(status, str(endpoint), exc.response.raw_response, self.clock())
+            endpoint.count(_outcome(error))
             raise error from None
         except (RequestTimeout, RequestError) as exc:
             if not isinstance(exc.exc, httpx.TransportError):  # a bug or bad config: retrying won't help
-                _count(endpoint, "error")
+                endpoint.count("error")
                 raise PlatformError(f"{endpoint}: {type(exc.exc).__name__}: {exc.exc}") from exc.exc
-            _count(endpoint, "transient")
+            endpoint.count("transient")
             raise Transient(f"{endpoint}: {type(exc.exc).__name__}") from None
-        _count(endpoint, "ok")
+        endpoint.observe(response.raw_response)
+        endpoint.count("not_modified" if response.status_code == 304 else "ok")
         return response.raw_response
 
     # -------------------------------------------------------------------------------- tokens
@@ -322,5 +325,21 @@ def _outcome(error: PlatformError) -> str:
     return _OUTCOMES.get(type(error), "error")
 
 
-def _count(endpoint: str, outcome: str) -> None:
-    API_CALLS.labels("github", endpoint, outcome).inc()
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One request's metric labels: the template is the route class (bounded, never a raw path)."""
+
+    method: str
+    route: str
+    installation: str  # the installation id, or "app" for the App's own (JWT) calls
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+    def count(self, outcome: str) -> None:
+        API_CALLS.labels("github", self.installation, self.route, self.method, outcome).inc()
+
+    def observe(self, response: httpx.Response) -> None:
+        """The core REST limit's remaining requests; GraphQL's separate budget is left out."""
+        if response.headers.get("x-ratelimit-resource", "core") == "core":
+            record_remaining("github", self.installation, response.headers.get("x-ratelimit-remaining"))

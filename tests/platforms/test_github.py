@@ -54,11 +54,15 @@ def _calls(fake: FakeGitHub, method: str, path_part: str) -> int:
     return sum(1 for m, p, _ in fake.log if m == method and path_part in p)
 
 
-def _metric(endpoint: str, outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "readiness_api_calls_total", {"platform": "github", "endpoint": endpoint, "outcome": outcome}
-    )
-    return value or 0.0
+def _metric(route: str, outcome: str, method: str = "GET") -> float:
+    labels = {
+        "platform": "github",
+        "installation": str(INSTALLATION_ID),
+        "route": route,
+        "method": method,
+        "outcome": outcome,
+    }
+    return REGISTRY.get_sample_value("readiness_api_calls_total", labels) or 0.0
 
 
 # ------------------------------------------------------------------------------- auth, tokens
@@ -192,7 +196,7 @@ async def test_502_is_retried_with_backoff(repo: GitHubRepo, fake: FakeGitHub, c
     issue = await repo.get_issue(4)
     assert issue.title == "Bug: widgets are square"
     assert clock.slept == [1.0]
-    assert _metric("GET /repos/{owner}/{repo}/issues/{number}", "transient") >= 1
+    assert _metric("/repos/{owner}/{repo}/issues/{number}", "transient") >= 1
 
 
 async def test_persistent_5xx_becomes_transient(repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock) -> None:
