@@ -236,6 +236,7 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
                 clients,
                 load_shipped(),
                 gitlab_defaults_project=settings.gitlab_defaults_project,
+                org_default_ttl=timedelta(seconds=settings.org_default_ttl_seconds),
                 command_limit=FloodLimit(
                     settings.command_rate_limit, timedelta(seconds=settings.command_rate_window_seconds)
                 ),

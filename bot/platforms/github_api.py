@@ -132,6 +132,7 @@ class GitHubApi:
         params: dict[str, Any] | None = None,
         json: Any = None,
         accept: str | None = None,
+        if_none_match: str | None = None,
         idempotent: bool | None = None,
         write: bool | None = None,
         **path: str | int,
@@ -143,16 +144,20 @@ class GitHubApi:
         applied it, and a retried create would duplicate the issue or comment. The worker retries
         the whole sync instead, which adopts what exists. Rate-limited requests were refused
         outright, so those are always retried. `write=False` marks a POST that only reads (a
-        GraphQL query): it is not paced like the writes GitHub's secondary limits count."""
+        GraphQL query): it is not paced like the writes GitHub's secondary limits count.
+        `if_none_match`: an ETag from an earlier answer; a `304` comes back as it is (free)."""
         target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
         endpoint = Endpoint(method, template, "app" if installation_id is None else str(installation_id))
+        extra = {"Accept": accept} if accept else {}
+        if if_none_match:
+            extra["If-None-Match"] = if_none_match
         policy = self.policy
         if not (method != "POST" if idempotent is None else idempotent):
             policy = dataclasses.replace(policy, attempts=1)
 
         async def send() -> httpx.Response:
             try:
-                return await self._send(method, target, endpoint, installation_id, params, json, accept)
+                return await self._send(method, target, endpoint, installation_id, params, json, extra)
             except _ExpiredToken as expired:
                 if (
                     installation_id is not None
@@ -160,7 +165,7 @@ class GitHubApi:
                 ):
                     del self._tokens[installation_id]
             try:
-                return await self._send(method, target, endpoint, installation_id, params, json, accept)
+                return await self._send(method, target, endpoint, installation_id, params, json, extra)
             except _ExpiredToken:
                 raise Forbidden(f"{endpoint}: 401 even with a fresh installation token") from None
 
@@ -206,11 +211,9 @@ class GitHubApi:
         installation_id: int | None,
         params: dict[str, Any] | None,
         json: Any,
-        accept: str | None,
+        extra: dict[str, str],
     ) -> httpx.Response:
-        headers = {"X-GitHub-Api-Version": API_VERSION}
-        if accept:
-            headers["Accept"] = accept
+        headers = {"X-GitHub-Api-Version": API_VERSION, **extra}
         github, token = self._app, ""
         if installation_id is not None:
             token = await self.installation_token(installation_id)

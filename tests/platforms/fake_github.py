@@ -96,6 +96,7 @@ class FakeGitHub:
         self.tokens: set[str] = set()
         self.minted = 0
         self.not_modified = 0
+        self.org_files: dict[str, bytes] = {}  # the organisation's `.github` repository, if any
         self.rate_remaining: dict[str, int] = {}  # by credential (token, or the App JWT): core limit
         self.users: dict[str, int] = {}
         self.blobs: dict[str, bytes] = {}
@@ -512,6 +513,10 @@ class FakeGitHub:
         return httpx.Response(200, json={"data": {"repository": repository}})
 
     def h_contents(self, request: httpx.Request, owner: str, repo: str, path: str) -> httpx.Response:
+        if f"{owner}/{repo}" != self.full_name:  # only the organisation's .github exists besides
+            if repo != ".github" or path not in self.org_files or "ref" in request.url.params:
+                return _error(404, "Not Found")
+            return httpx.Response(200, content=self.org_files[path])
         ref = request.url.params.get("ref", self.spec.default_branch)
         if self.commits.get(ref) != self.root or path not in self.spec.files:
             return _error(404, "Not Found")
