@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     encryption_key: SecretStr | None = None  # Fernet key for secrets stored in the database
     resync_interval_hours: float = Field(default=24.0, gt=0)
+    # a missing organisation default is asked for again after this (or its repository's next push)
+    org_default_ttl_seconds: int = Field(default=600, ge=0)
     # `/readiness` comments one person may send per window before the bot asks them to wait
     command_rate_limit: int = Field(default=10, gt=0)
     command_rate_window_seconds: int = Field(default=600, gt=0)

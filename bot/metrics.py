@@ -38,9 +38,18 @@ QUEUE_DEPTH = Gauge("readiness_queue_depth", "Deliveries pending or running")
 QUEUE_OLDEST_AGE = Gauge("readiness_queue_oldest_pending_age_seconds", "Age of the oldest pending delivery")
 API_CALLS = Counter(
     "readiness_api_calls_total",
-    "Calls to GitHub/GitLab APIs, by platform, endpoint template and outcome (ok, not_found, "
-    "forbidden, rate_limited, transient, invalid, error)",
-    ["platform", "endpoint", "outcome"],
+    "Calls to GitHub/GitLab APIs, by platform, installation (a GitHub installation id, `app` for "
+    "the App's own JWT calls; `0` for the GitLab instance), route class (the endpoint template, "
+    "never a raw path), HTTP method and outcome (ok, not_modified, not_found, forbidden, "
+    "rate_limited, transient, invalid, error)",
+    ["platform", "installation", "route", "method", "outcome"],
+)
+RATE_LIMIT_REMAINING = Gauge(
+    "readiness_rate_limit_remaining",
+    "Requests left in the primary rate limit as the platform last reported it (GitHub "
+    "x-ratelimit-remaining of the core REST limit, GitLab RateLimit-Remaining), by platform and "
+    "installation",
+    ["platform", "installation"],
 )
 RATE_LIMIT_WAIT_SECONDS = Counter(
     "readiness_rate_limit_wait_seconds_total",

@@ -17,13 +17,13 @@ from bot.core import tracker
 from bot.core.commands import FloodLimit
 from bot.core.decide import apply_human_ticks
 from bot.core.events import Event, Kind, RepoRef
-from bot.core.settings import CONFIG_FILE
 from bot.core.templates import Template
 from bot.jobs.commands import CommandHandler  # commands helper
+from bot.jobs.org_defaults import OrgDefaults
 from bot.jobs.routing import Route, drop_reason, route
 from bot.jobs.summaries import SummaryJob  # commands helper
 from bot.metrics import DISPATCH_DROPS
-from bot.platforms.base import NotFound, Platform, PlatformClient, Tree
+from bot.platforms.base import Platform, PlatformClient, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import repos, tracking
 from bot.store.db import session_scope
@@ -60,9 +60,7 @@ class ChecklistHandler:
         self.blobs = BlobCache()
         self.trees: dict[tuple[str, str], Tree] = {}  # trees by commit sha, shared by syncs
         self._heads: dict[tuple[str, str], deque[str]] = {}  # superseded heads, newest last
-        self.org_default_ttl = org_default_ttl
-        self._org_missing: dict[tuple[str, str], datetime] = {}  # org default source -> 404 until
-        self._org_text: dict[tuple[str, str], tuple[str, str]] = {}  # source -> (commit, text)
+        self.org_defaults = OrgDefaults(org_default_ttl, clock)
         # commands and weekly summaries (commands helper): their own jobs, same clients
         self.commands = CommandHandler(self)
         self.summaries = SummaryJob(self)
@@ -73,7 +71,7 @@ class ChecklistHandler:
             return []
         last = self._last_synced(event.repo) if event.kind is Kind.CI and event.repo else None
         if event.kind is Kind.PUSH and event.repo is not None:  # the org default may have changed
-            self._org_missing.pop((event.platform.value, event.repo.full_name), None)
+            self.org_defaults.pushed((event.platform.value, event.repo.full_name))
         reason = drop_reason(event, last_synced_commit=last, superseded=self._superseded(event.repo))
         if reason is not None:
             DISPATCH_DROPS.labels(event.platform.value, reason).inc()
@@ -183,27 +181,13 @@ class ChecklistHandler:
         if not source or source == repo.full_name:
             return None
 
-        key = (repo.platform.value, source)
+        client = self.clients[repo.platform.value]
 
         async def read() -> str | None:
-            missing_until = self._org_missing.get(key)
-            if missing_until is not None and self.clock() < missing_until:
-                return None  # a 404 remembered until the source's next push or the TTL
-            try:
-                p = await self.clients[repo.platform.value].for_repo(source, installation_id=installation_id)
-                branch = await p.default_branch()
-                cached = self._org_text.get(key)
-                if cached is not None and cached[0] == branch.commit:
-                    return cached[1]
-                data = await p.file(CONFIG_FILE, branch.commit)
-            except NotFound:
-                data = None
-            if data is None:
-                self._org_missing[key] = self.clock() + self.org_default_ttl
-                return None
-            text = data.decode("utf-8", errors="replace")
-            self._org_text[key] = (branch.commit, text)
-            return text
+            return await self.org_defaults.read(
+                (repo.platform.value, source),
+                lambda: client.for_repo(source, installation_id=installation_id),
+            )
 
         return read
 

@@ -229,13 +229,14 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
         from bot.jobs.checklist import ChecklistHandler
         from bot.platforms.factory import clients_from_settings
 
-        clients = clients_from_settings(settings)
+        clients = clients_from_settings(settings, pacing=engine)
         if clients:
             sync = ChecklistHandler(
                 engine,
                 clients,
                 load_shipped(),
                 gitlab_defaults_project=settings.gitlab_defaults_project,
+                org_default_ttl=timedelta(seconds=settings.org_default_ttl_seconds),
                 command_limit=FloodLimit(
                     settings.command_rate_limit, timedelta(seconds=settings.command_rate_window_seconds)
                 ),

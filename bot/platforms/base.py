@@ -131,6 +131,17 @@ class Annotation:
 
 
 @dataclass(frozen=True, slots=True)
+class Revalidated:
+    """A file on the default branch, read conditionally. `unchanged`: the validator sent still
+    holds (GitHub answers `304`, which does not count against the rate limit); otherwise `data`
+    (None: no such file or repository) and the validator to send next time."""
+
+    unchanged: bool = False
+    data: bytes | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RepoInfo:
     full_name: str
     id: int
@@ -165,6 +176,11 @@ class Platform(Protocol):
         GraphQL query), so a sync's `contains` rules cost a few reads. Best effort: the result
         holds the paths read that way, each as `file` would give it (None: no such file); the
         caller reads any other path with `file`, if it still needs it."""
+        ...
+
+    async def default_branch_file(self, path: str, *, etag: str | None = None) -> Revalidated:
+        """`path` on the default branch, unless `etag` (from an earlier answer) still holds: for
+        a file read on every sync that rarely changes (the organisation default)."""
         ...
 
     async def ci_results(self, commit: str) -> list[CIResult]: ...
@@ -230,3 +246,19 @@ class PlatformClient(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+async def revalidate_by_head(platform: Platform, path: str, etag: str | None) -> Revalidated:
+    """`default_branch_file` where the platform has no conditional read: the default branch's
+    head commit is the validator (two reads when it moved or is unknown, one when it did not)."""
+    try:
+        head = (await platform.default_branch()).commit
+    except NotFound:
+        return Revalidated()
+    if head == etag:
+        return Revalidated(unchanged=True, etag=etag)
+    try:
+        data = await platform.file(path, head)
+    except NotFound:
+        data = None
+    return Revalidated(data=data, etag=head)

@@ -13,7 +13,16 @@ from dataclasses import fields, replace
 
 from bot.core.snapshot import CIResult
 from bot.core.yamlload import READ_CAP
-from bot.platforms.base import Branch, CheckReport, Comment, Issue, IssueUpdate, Platform, Tree
+from bot.platforms.base import (
+    Branch,
+    CheckReport,
+    Comment,
+    Issue,
+    IssueUpdate,
+    Platform,
+    Revalidated,
+    Tree,
+)
 
 
 class DryRunPlatform:
@@ -34,6 +43,9 @@ class DryRunPlatform:
 
     async def tree(self, commit: str) -> Tree:
         return await self.inner.tree(commit)
+
+    async def default_branch_file(self, path: str, *, etag: str | None = None) -> Revalidated:
+        return await self.inner.default_branch_file(path, etag=etag)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         return await self.inner.file(path, commit, max_bytes=max_bytes)

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.core.snapshot import PENDING, CIResult
@@ -40,6 +41,7 @@ from bot.platforms.base import (
     NotFound,
     PlatformError,
     RepoInfo,
+    Revalidated,
     Tree,
 )
 from bot.platforms.github_api import GitHubApi
@@ -65,9 +67,16 @@ class GitHubClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http_cache: bool = True,
         policy: RetryPolicy | None = None,
+        pacing: Engine | None = None,
     ) -> None:
         self.api = GitHubApi(
-            settings, clock=clock, sleep=sleep, transport=transport, http_cache=http_cache, policy=policy
+            settings,
+            clock=clock,
+            sleep=sleep,
+            transport=transport,
+            http_cache=http_cache,
+            policy=policy,
+            pacing=pacing,
         )
         self._bot_login = settings.github_bot_login
 
@@ -175,6 +184,25 @@ class GitHubRepo:
         except NotFound:
             return None
         return response.content[:max_bytes]
+
+    async def default_branch_file(self, path: str, *, etag: str | None = None) -> Revalidated:
+        """One conditional GET of the contents without a ref (the default branch): a `304` when
+        `etag` still holds costs nothing against the rate limit, unlike the repository, branch
+        and file reads it replaces."""
+        try:
+            response = await self._call(
+                "GET",
+                "/contents/{path}",
+                path=path,
+                accept="application/vnd.github.raw+json",
+                if_none_match=etag,
+            )
+        except NotFound:  # no such file, or no such repository (most organisations' .github)
+            return Revalidated()
+        # githubkit's own cache (production) answers a revalidated 304 with the stored 200
+        if response.status_code == 304 or (etag and response.headers.get("etag") == etag):
+            return Revalidated(unchanged=True, etag=etag)
+        return Revalidated(data=response.content[:READ_CAP], etag=response.headers.get("etag"))
 
     async def files(
         self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP

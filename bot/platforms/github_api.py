@@ -36,12 +36,13 @@ from cryptography.hazmat.primitives import serialization
 from githubkit import AppAuthStrategy, GitHub, UnauthAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.metrics import API_CALLS
 from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
-from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, with_retries
-from bot.platforms.pacing import WritePacer
+from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, record_remaining, with_retries
+from bot.platforms.pacing import WritePacer, ledger_factory
 
 API_VERSION = "2022-11-28"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -82,7 +83,9 @@ class GitHubApi:
         transport: httpx.AsyncBaseTransport | None = None,
         http_cache: bool = True,
         policy: RetryPolicy | None = None,
+        pacing: Engine | None = None,
     ) -> None:
+        """`pacing`: the database replicas share write pacing through (none: this process alone)."""
         if settings.github_app_id is None or settings.github_private_key is None:
             raise ValueError(
                 "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY (or "
@@ -106,12 +109,15 @@ class GitHubApi:
         self._app = GitHub(AppAuthStrategy(settings.github_app_id, key), **common)
         self._installation = GitHub(UnauthAuthStrategy(), **common)
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
-        self._pacers: dict[int | None, WritePacer] = {}
+        self._pacers: dict[int, WritePacer] = {}
+        self._ledger = ledger_factory(pacing, "github")
         self._minting: dict[int, asyncio.Lock] = {}
 
-    def pacer(self, installation_id: int | None) -> WritePacer:
+    def pacer(self, installation_id: int) -> WritePacer:
         if installation_id not in self._pacers:
-            self._pacers[installation_id] = WritePacer(self.clock, self.sleep)
+            self._pacers[installation_id] = WritePacer(
+                self.clock, self.sleep, ledger=self._ledger(installation_id)
+            )
         return self._pacers[installation_id]
 
     # ------------------------------------------------------------------------------ requests
@@ -126,6 +132,7 @@ class GitHubApi:
         params: dict[str, Any] | None = None,
         json: Any = None,
         accept: str | None = None,
+        if_none_match: str | None = None,
         idempotent: bool | None = None,
         write: bool | None = None,
         **path: str | int,
@@ -137,16 +144,20 @@ class GitHubApi:
         applied it, and a retried create would duplicate the issue or comment. The worker retries
         the whole sync instead, which adopts what exists. Rate-limited requests were refused
         outright, so those are always retried. `write=False` marks a POST that only reads (a
-        GraphQL query): it is not paced like the writes GitHub's secondary limits count."""
+        GraphQL query): it is not paced like the writes GitHub's secondary limits count.
+        `if_none_match`: an ETag from an earlier answer; a `304` comes back as it is (free)."""
         target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
-        endpoint = f"{method} {template}"
+        endpoint = Endpoint(method, template, "app" if installation_id is None else str(installation_id))
+        extra = {"Accept": accept} if accept else {}
+        if if_none_match:
+            extra["If-None-Match"] = if_none_match
         policy = self.policy
         if not (method != "POST" if idempotent is None else idempotent):
             policy = dataclasses.replace(policy, attempts=1)
 
         async def send() -> httpx.Response:
             try:
-                return await self._send(method, target, endpoint, installation_id, params, json, accept)
+                return await self._send(method, target, endpoint, installation_id, params, json, extra)
             except _ExpiredToken as expired:
                 if (
                     installation_id is not None
@@ -154,7 +165,7 @@ class GitHubApi:
                 ):
                     del self._tokens[installation_id]
             try:
-                return await self._send(method, target, endpoint, installation_id, params, json, accept)
+                return await self._send(method, target, endpoint, installation_id, params, json, extra)
             except _ExpiredToken:
                 raise Forbidden(f"{endpoint}: 401 even with a fresh installation token") from None
 
@@ -196,15 +207,13 @@ class GitHubApi:
         self,
         method: str,
         target: str,
-        endpoint: str,
+        endpoint: Endpoint,
         installation_id: int | None,
         params: dict[str, Any] | None,
         json: Any,
-        accept: str | None,
+        extra: dict[str, str],
     ) -> httpx.Response:
-        headers = {"X-GitHub-Api-Version": API_VERSION}
-        if accept:
-            headers["Accept"] = accept
+        headers = {"X-GitHub-Api-Version": API_VERSION, **extra}
         github, token = self._app, ""
         if installation_id is not None:
             token = await self.installation_token(installation_id)
@@ -213,28 +222,31 @@ class GitHubApi:
         try:
             response = await github.arequest(method, target, params=params, json=json, headers=headers)
         except RateLimitExceeded as exc:
+            endpoint.observe(exc.response.raw_response)
             limited = RateLimited(
                 f"{endpoint}: rate limited", rate_limit_wait(exc.response.headers, self.clock())
             )
             if method in WRITE_METHODS and installation_id is not None:
-                self.pacer(installation_id).pause(limited.retry_after)
-            _count(endpoint, "rate_limited")
+                await self.pacer(installation_id).pause(limited.retry_after)
+            endpoint.count("rate_limited")
             raise limited from None
         except RequestFailed as exc:
+            endpoint.observe(exc.response.raw_response)
             status = exc.response.status_code
             if status == 401 and installation_id is not None:
-                _count(endpoint, "forbidden")
+                endpoint.count("forbidden")
                 raise _ExpiredToken(token) from None
-            error = _map_status(status, endpoint, exc.response.raw_response, self.clock())
-            _count(endpoint, _outcome(error))
+            error = _map_status(status, str(endpoint), exc.response.raw_response, self.clock())
+            endpoint.count(_outcome(error))
             raise error from None
         except (RequestTimeout, RequestError) as exc:
             if not isinstance(exc.exc, httpx.TransportError):  # a bug or bad config: retrying won't help
-                _count(endpoint, "error")
+                endpoint.count("error")
                 raise PlatformError(f"{endpoint}: {type(exc.exc).__name__}: {exc.exc}") from exc.exc
-            _count(endpoint, "transient")
+            endpoint.count("transient")
             raise Transient(f"{endpoint}: {type(exc.exc).__name__}") from None
-        _count(endpoint, "ok")
+        endpoint.observe(response.raw_response)
+        endpoint.count("not_modified" if response.status_code == 304 else "ok")
         return response.raw_response
 
     # -------------------------------------------------------------------------------- tokens
@@ -316,5 +328,21 @@ def _outcome(error: PlatformError) -> str:
     return _OUTCOMES.get(type(error), "error")
 
 
-def _count(endpoint: str, outcome: str) -> None:
-    API_CALLS.labels("github", endpoint, outcome).inc()
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One request's metric labels: the template is the route class (bounded, never a raw path)."""
+
+    method: str
+    route: str
+    installation: str  # the installation id, or "app" for the App's own (JWT) calls
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+    def count(self, outcome: str) -> None:
+        API_CALLS.labels("github", self.installation, self.route, self.method, outcome).inc()
+
+    def observe(self, response: httpx.Response) -> None:
+        """The core REST limit's remaining requests; GraphQL's separate budget is left out."""
+        if response.headers.get("x-ratelimit-resource", "core") == "core":
+            record_remaining("github", self.installation, response.headers.get("x-ratelimit-remaining"))

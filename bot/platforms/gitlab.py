@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import gitlab
 import requests
+from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError
 from bot.platforms.base import PlatformError, RepoInfo
@@ -25,7 +26,7 @@ from bot.platforms.gitlab_hierarchy import Hierarchy
 from bot.platforms.gitlab_http import RetryingGitlab
 from bot.platforms.gitlab_repo import PER_PAGE, GitLabRepo
 from bot.platforms.http import RetryPolicy
-from bot.platforms.pacing import WritePacer
+from bot.platforms.pacing import WritePacer, ledger_factory
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -41,10 +42,19 @@ def _on_loop_thread() -> bool:
     return True
 
 
-def gitlab_pacer(clock: Callable[[], float], sleep: Sleep) -> WritePacer:
+def gitlab_pacer(clock: Callable[[], float], sleep: Sleep, engine: Engine | None = None) -> WritePacer:
     """GitLab limits issue and note creation per user per minute (300 by default, admins may set
-    less); one write a second keeps well under it and matches our GitHub pacing."""
-    return WritePacer(clock, sleep, platform="gitlab", min_interval=1.0, per_minute=60, per_hour=3600)
+    less); one write a second keeps well under it and matches our GitHub pacing. The bot is one
+    user per instance, so replicas share one ledger (installation 0) through `engine`."""
+    return WritePacer(
+        clock,
+        sleep,
+        platform="gitlab",
+        min_interval=1.0,
+        per_minute=60,
+        per_hour=3600,
+        ledger=ledger_factory(engine, "gitlab")(0),
+    )
 
 
 class GitLabClient:
@@ -62,6 +72,7 @@ class GitLabClient:
         policy: RetryPolicy | None = None,
         timeout: float = 30.0,
         pacer: WritePacer | None = None,
+        pacing: Engine | None = None,
     ) -> None:
         if settings.gitlab_token is None:
             raise SettingsError("READINESS_GITLAB_TOKEN: required to talk to GitLab")
@@ -88,7 +99,7 @@ class GitLabClient:
         self.blob_queries = True  # until GitLab refuses `repository.blobs`: then files come by REST
         self._sleep = sleep
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.pacer = pacer or gitlab_pacer(clock, sleep)
+        self.pacer = pacer or gitlab_pacer(clock, sleep, pacing)
         self._me: tuple[int, str] | None = None
         self.user_ids: dict[str, int | None] = {}
 

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bot.metrics import API_CALLS
 from bot.platforms.base import Invalid, PlatformError, Transient
-from bot.platforms.gitlab_http import PLATFORM, error_for, outcome
+from bot.platforms.gitlab_http import api_call_counter, error_for, outcome
 from bot.platforms.http import rate_limit_wait
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ class GitLabGraphQL:
     def execute(self, operation: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """`data` of a successful operation; mutations are idempotent here (set a type, set a
         parent), so like PUT they are retried after a 5xx or a timeout."""
-        policy, endpoint = self._gl.policy, f"graphql:{operation}"
+        policy, count = self._gl.policy, api_call_counter(f"graphql:{operation}", "POST")
         body = {"operationName": operation, "query": query, "variables": dict(variables)}
         failures = rate_waits = 0
         while True:
@@ -66,7 +65,7 @@ class GitLabGraphQL:
             try:
                 response = self._http.post(self.url, json=body)
             except httpx.TransportError as exc:
-                API_CALLS.labels(PLATFORM, endpoint, "transient").inc()
+                count("transient")
                 if failures + 1 < policy.attempts:
                     failures += 1
                     self._sleep(policy.backoff(failures))
@@ -75,7 +74,7 @@ class GitLabGraphQL:
             self._gl.observe(response.headers)
             status = response.status_code
             if status >= 400:
-                API_CALLS.labels(PLATFORM, endpoint, outcome(status)).inc()
+                count(outcome(status))
                 wait = rate_limit_wait(response.headers, self._clock())
                 if status == 429 and rate_waits < policy.rate_retries:
                     rate_waits += 1
@@ -89,13 +88,13 @@ class GitLabGraphQL:
             try:
                 payload = response.json()
             except ValueError:
-                API_CALLS.labels(PLATFORM, endpoint, "error").inc()
+                count("error")
                 raise PlatformError(f"POST /api/graphql ({operation}): not JSON") from None
             errors = payload.get("errors") if isinstance(payload, dict) else None
             if errors or not isinstance(payload, dict) or payload.get("data") is None:
-                API_CALLS.labels(PLATFORM, endpoint, "invalid").inc()
+                count("invalid")
                 raise GraphQLError(operation, [_message(e) for e in errors or ()])
-            API_CALLS.labels(PLATFORM, endpoint, "ok").inc()
+            count("ok")
             return payload["data"]
 
     def close(self) -> None:

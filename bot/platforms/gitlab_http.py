@@ -23,9 +23,10 @@ import requests
 
 from bot.metrics import API_CALLS, RATE_LIMIT_WAIT_SECONDS
 from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
-from bot.platforms.http import RetryPolicy, rate_limit_wait
+from bot.platforms.http import RetryPolicy, rate_limit_wait, record_remaining
 
 PLATFORM = "gitlab"
+INSTALLATION = "0"  # one bot user per instance: its metrics label (as its pacing ledger's id)
 PER_PAGE = 100  # GitLab's maximum page size (the tree endpoint included)
 
 
@@ -69,6 +70,11 @@ def endpoint_template(path: str) -> str:
         else:
             out.append(seg)
     return "/" + "/".join(out)
+
+
+def api_call_counter(route: str, method: str) -> Callable[[str], None]:
+    """Counts one request's outcome in API_CALLS under its route class (a template, never a path)."""
+    return lambda outcome: API_CALLS.labels(PLATFORM, INSTALLATION, route, method, outcome).inc()
 
 
 def error_for(status: int, message: str, wait: float) -> PlatformError:
@@ -124,6 +130,7 @@ class RetryingGitlab(gitlab.Gitlab):
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """An exhausted quota (REST or GraphQL: the same user's budget) holds the next request."""
+        record_remaining(PLATFORM, INSTALLATION, headers.get("RateLimit-Remaining"))
         if headers.get("RateLimit-Remaining") == "0" and headers.get("RateLimit-Reset"):
             with contextlib.suppress(ValueError):
                 self._not_before = max(self._not_before, float(headers["RateLimit-Reset"]))
@@ -145,6 +152,7 @@ class RetryingGitlab(gitlab.Gitlab):
         kwargs.update(obey_rate_limit=False, retry_transient_errors=False, max_retries=0)
         endpoint = endpoint_template(path)
         label = f"{verb.upper()} {endpoint}"
+        count = api_call_counter(endpoint, verb.upper())
         # A POST that timed out or got a 5xx may have been applied (an issue created); repeating it
         # could duplicate content, so only 429s (rejected before processing) are retried for POST.
         idempotent = verb.lower() != "post"
@@ -156,7 +164,7 @@ class RetryingGitlab(gitlab.Gitlab):
                 response = super().http_request(verb, path, *args, **kwargs)
             except (gitlab.exceptions.GitlabHttpError, gitlab.exceptions.GitlabAuthenticationError) as exc:
                 status = exc.response_code or 0
-                API_CALLS.labels(PLATFORM, endpoint, outcome(status)).inc()
+                count(outcome(status))
                 last = getattr(self._last, "response", None)
                 wait = rate_limit_wait(last.headers if last is not None else {}, self._clock())
                 if status == 429 and rate_waits < self.policy.rate_retries:
@@ -169,7 +177,7 @@ class RetryingGitlab(gitlab.Gitlab):
                     continue
                 raise error_for(status, f"{label}: {status} {exc.error_message}", wait) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
-                API_CALLS.labels(PLATFORM, endpoint, "transient").inc()
+                count("transient")
                 safe = idempotent or isinstance(exc, requests.ConnectTimeout)
                 if safe and failures + 1 < self.policy.attempts:
                     failures += 1
@@ -177,10 +185,10 @@ class RetryingGitlab(gitlab.Gitlab):
                     continue
                 raise Transient(f"{label}: {type(exc).__name__}") from None
             except gitlab.exceptions.GitlabError as exc:  # redirects on writes, parsing errors
-                API_CALLS.labels(PLATFORM, endpoint, "error").inc()
+                count("error")
                 raise PlatformError(f"{label}: {exc.error_message}") from None
             except requests.RequestException as exc:
-                API_CALLS.labels(PLATFORM, endpoint, "error").inc()
+                count("error")
                 raise PlatformError(f"{label}: {type(exc).__name__}") from None
-            API_CALLS.labels(PLATFORM, endpoint, "ok").inc()
+            count("ok")
             return response

@@ -27,8 +27,10 @@ from bot.platforms.base import (
     NotFound,
     PlatformError,
     RateLimited,
+    Revalidated,
     Transient,
     Tree,
+    revalidate_by_head,
 )
 from bot.platforms.gitlab_children import ChildLinks
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
@@ -91,6 +93,9 @@ class GitLabRepo(ChildLinks):
             return Tree(commit=commit, paths=tuple(sorted(blobs)), blobs=blobs)
 
         return await self.client.run(fetch)
+
+    async def default_branch_file(self, path: str, *, etag: str | None = None) -> Revalidated:
+        return await revalidate_by_head(self, path, etag)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         return await self.client.run(lambda: self._read_capped(path, commit, max_bytes))
@@ -340,7 +345,7 @@ class GitLabRepo(ChildLinks):
         try:
             return await self.client.run(fn)
         except RateLimited as exc:
-            self.client.pacer.pause(exc.retry_after)
+            await self.client.pacer.pause(exc.retry_after)
             raise
 
     def _issue(self, data: dict[str, Any]) -> Issue:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from bot.metrics import RATE_LIMIT_WAIT_SECONDS
+from bot.metrics import RATE_LIMIT_REMAINING, RATE_LIMIT_WAIT_SECONDS
 from bot.platforms.base import RateLimited, Transient
 
 T = TypeVar("T")
@@ -54,6 +54,17 @@ def rate_limit_wait(headers: Mapping[str, str], now: float, *, default: float = 
             except ValueError:
                 continue
     return default
+
+
+def record_remaining(platform: str, installation: str, value: str | None) -> None:
+    """Publish a rate-limit-remaining header's value (ignored when absent or not a number)."""
+    if value is None:
+        return
+    try:
+        remaining = float(value)
+    except ValueError:
+        return
+    RATE_LIMIT_REMAINING.labels(platform, installation).set(remaining)
 
 
 async def with_retries(

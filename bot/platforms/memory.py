@@ -27,7 +27,9 @@ from bot.platforms.base import (
     NotFound,
     PlatformError,
     RepoInfo,
+    Revalidated,
     Tree,
+    revalidate_by_head,
 )
 
 MAX_CHILDREN = 100
@@ -194,6 +196,9 @@ class MemoryPlatform:
             for p, c in files.items()
         }
         return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs)
+
+    async def default_branch_file(self, path: str, *, etag: str | None = None) -> Revalidated:
+        return await revalidate_by_head(self, path, etag)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         self._log("file", path, commit)

@@ -185,3 +185,26 @@ class StoredSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     ciphertext: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WritePacerRow(SQLModel, table=True):
+    """One installation's write pacing, shared by every replica: the row is locked (`FOR
+    UPDATE`) while a write slot is claimed, and holds a platform's `retry-after` for all."""
+
+    __tablename__ = "write_pacers"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    installation_id: int = Field(primary_key=True, sa_type=BigInteger)  # GitLab: 0 per instance
+    paused_until: float = 0.0  # epoch seconds
+
+
+class WriteSlot(SQLModel, table=True):
+    """A write that went out (epoch seconds): the last hour of them sets when the next may go."""
+
+    __tablename__ = "write_slots"
+    __table_args__ = (Index("ix_write_slots_pacer", "platform", "installation_id", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    installation_id: int = Field(sa_type=BigInteger)
+    sent_at: float

@@ -98,3 +98,29 @@ async def test_config_and_tree_are_read_once_per_commit_and_blob(engine):
     await handler(push(REPO, "c2"))  # a redelivery: nothing to read at all
     reads = [c for c in client.calls if c[0] in ("tree", "file", "files")]
     assert reads == [("tree", REPO, "c2")]
+
+
+async def test_an_unchanged_org_default_is_revalidated_not_read_again(engine):
+    client, platform, handler = make(engine, Clock())
+    org = client.add_repo(ORG)
+    org.set_commit("o1", {".readiness.yml": "checklists: [svc]\nissues:\n  labels: [team]\n"})
+    for n in range(3):
+        platform.set_commit(f"c{n}", {".readiness.yml": "checklists: [svc]\n", "n": str(n)})
+        await handler(push(REPO, f"c{n}"))
+    assert [c for c in client.calls if c[1] == ORG and c[0] in ("file", "files")] == [
+        ("file", ORG, ".readiness.yml", "o1")
+    ]
+    assert all("team" in i.labels for i in platform.issues.values())
+    org.set_commit("o2", {".readiness.yml": "checklists: [svc]\nissues:\n  labels: [platform]\n"})
+    await handler(push(REPO, "c2"))  # no push of the org's arrived: the revalidation sees o2
+    assert ("file", ORG, ".readiness.yml", "o2") in client.calls
+
+
+def test_the_org_default_ttl_is_a_setting(engine, monkeypatch) -> None:
+    from bot.config import load_settings
+    from bot.jobs.handlers import make_handler
+
+    monkeypatch.setenv("READINESS_ORG_DEFAULT_TTL_SECONDS", "90")
+    settings = load_settings(gitlab_token="glpat-x")
+    dispatcher = make_handler(settings, engine)
+    assert dispatcher.sync.org_defaults.ttl == timedelta(seconds=90)

@@ -96,6 +96,8 @@ class FakeGitHub:
         self.tokens: set[str] = set()
         self.minted = 0
         self.not_modified = 0
+        self.org_files: dict[str, bytes] = {}  # the organisation's `.github` repository, if any
+        self.rate_remaining: dict[str, int] = {}  # by credential (token, or the App JWT): core limit
         self.users: dict[str, int] = {}
         self.blobs: dict[str, bytes] = {}
         self.trees = self._build_trees(s.files)
@@ -175,6 +177,23 @@ class FakeGitHub:
         return str(httpx.URL(self.api).copy_with(path="/"))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        return self._rate_headers(request, self._answer(request))
+
+    def _rate_headers(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """GitHub's x-ratelimit-* headers: per credential, GraphQL its own budget, 304s free."""
+        auth = request.headers.get("authorization", "")
+        resource = "graphql" if request.url.path.endswith("/graphql") else "core"
+        key = f"{resource}:{'app' if auth.startswith('Bearer') else auth}"
+        left = self.rate_remaining.get(key, 5000)
+        if response.status_code != 304:
+            left = max(0, left - 1)
+        self.rate_remaining[key] = left
+        response.headers.setdefault("x-ratelimit-limit", "5000")
+        response.headers.setdefault("x-ratelimit-remaining", str(left))
+        response.headers.setdefault("x-ratelimit-resource", resource)
+        return response
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         base = httpx.URL(self.api).path.rstrip("/")
         path = request.url.path.removeprefix(base)
         if request.url.path == httpx.URL(graphql_endpoint(self.api)).path:
@@ -494,6 +513,10 @@ class FakeGitHub:
         return httpx.Response(200, json={"data": {"repository": repository}})
 
     def h_contents(self, request: httpx.Request, owner: str, repo: str, path: str) -> httpx.Response:
+        if f"{owner}/{repo}" != self.full_name:  # only the organisation's .github exists besides
+            if repo != ".github" or path not in self.org_files or "ref" in request.url.params:
+                return _error(404, "Not Found")
+            return httpx.Response(200, content=self.org_files[path])
         ref = request.url.params.get("ref", self.spec.default_branch)
         if self.commits.get(ref) != self.root or path not in self.spec.files:
             return _error(404, "Not Found")

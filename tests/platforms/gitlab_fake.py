@@ -87,12 +87,13 @@ class FakeGitLab:
         self.rest_hides_tasks = False  # GitLab before 16.3: the REST issues API 404s on tasks
         self.rest_creates_tasks = True  # GitLab 16.3+: POST issues takes issue_type=task
         self.canned: list[Canned] = []
+        self.rate_remaining = 2000  # GitLab.com's authenticated API limit a minute, as RateLimit-*
         self._path = ""  # of the request being answered, for pagination links
         self._tree_cache: dict[str, list[dict[str, Any]]] = {}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = []
         self._route()
         for method in ("GET", "POST", "PUT", "DELETE"):
-            rsps.add_callback(method, re.compile(re.escape(API) + r"/.*"), callback=self._dispatch)
+            rsps.add_callback(method, re.compile(re.escape(API) + r"/.*"), callback=self._serve)
 
     # ------------------------------------------------------------------------ test controls
 
@@ -128,6 +129,16 @@ class FakeGitLab:
         return [(s["name"], s["sha"], back[s["status"]]) for s in self.posted_statuses]
 
     # ---------------------------------------------------------------------------- dispatch
+
+    def _serve(self, request: requests.PreparedRequest) -> Reply | Exception:
+        """Every answer carries GitLab's RateLimit-* headers (a canned reply's own win)."""
+        reply = self._dispatch(request)
+        if isinstance(reply, Exception):
+            return reply
+        status, headers, payload = reply
+        self.rate_remaining = max(0, self.rate_remaining - 1)
+        limits = {"RateLimit-Limit": "2000", "RateLimit-Remaining": str(self.rate_remaining)}
+        return status, {**limits, **headers}, payload
 
     def _dispatch(self, request: requests.PreparedRequest) -> Reply | Exception:
         url = urlparse(request.url or "")

@@ -54,11 +54,15 @@ def _calls(fake: FakeGitHub, method: str, path_part: str) -> int:
     return sum(1 for m, p, _ in fake.log if m == method and path_part in p)
 
 
-def _metric(endpoint: str, outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "readiness_api_calls_total", {"platform": "github", "endpoint": endpoint, "outcome": outcome}
-    )
-    return value or 0.0
+def _metric(route: str, outcome: str, method: str = "GET") -> float:
+    labels = {
+        "platform": "github",
+        "installation": str(INSTALLATION_ID),
+        "route": route,
+        "method": method,
+        "outcome": outcome,
+    }
+    return REGISTRY.get_sample_value("readiness_api_calls_total", labels) or 0.0
 
 
 # ------------------------------------------------------------------------------- auth, tokens
@@ -192,7 +196,7 @@ async def test_502_is_retried_with_backoff(repo: GitHubRepo, fake: FakeGitHub, c
     issue = await repo.get_issue(4)
     assert issue.title == "Bug: widgets are square"
     assert clock.slept == [1.0]
-    assert _metric("GET /repos/{owner}/{repo}/issues/{number}", "transient") >= 1
+    assert _metric("/repos/{owner}/{repo}/issues/{number}", "transient") >= 1
 
 
 async def test_persistent_5xx_becomes_transient(repo: GitHubRepo, fake: FakeGitHub, clock: FakeClock) -> None:
@@ -356,3 +360,42 @@ def test_blob_queries_carry_paths_as_variables_only() -> None:
             {"data": {"repository": None}, "errors": [{"message": "Could not resolve to a Repository"}]},
             ["a"],
         )
+
+
+# --------------------------------------------------------------- conditional default-branch reads
+
+
+@pytest.mark.parametrize("http_cache", [False, True], ids=["no-cache", "githubkit-cache"])
+async def test_the_org_default_is_revalidated_with_its_etag_and_a_304_is_free(
+    settings: Settings, clock: FakeClock, router: respx.MockRouter, fake: FakeGitHub, http_cache: bool
+) -> None:
+    fake.org_files[".readiness.yml"] = b"checklists: [service]\n"
+    client = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=http_cache)
+    org = await client.for_repo("octo-org/.github", installation_id=INSTALLATION_ID)
+    first = await org.default_branch_file(".readiness.yml")
+    assert first.data == b"checklists: [service]\n" and first.etag and not first.unchanged
+    token = f"core:token {next(iter(fake.tokens))}"
+    left = fake.rate_remaining[token]
+
+    again = await org.default_branch_file(".readiness.yml", etag=first.etag)
+    assert again.unchanged and again.etag == first.etag
+    sent = [
+        c.request for c in router.calls if c.request.url.path.endswith("/.github/contents/.readiness.yml")
+    ]
+    assert sent[-1].headers["if-none-match"] == first.etag and "ref" not in sent[-1].url.params
+    assert fake.rate_remaining[token] == left  # the 304 did not count
+    assert _metric("/repos/{owner}/{repo}/contents/{path}", "not_modified") >= 1
+
+    fake.org_files[".readiness.yml"] = b"checklists: [service, data]\n"  # the organisation edits it
+    changed = await org.default_branch_file(".readiness.yml", etag=first.etag)
+    assert changed.data == b"checklists: [service, data]\n" and changed.etag != first.etag
+    await client.aclose()
+
+
+async def test_a_missing_org_default_is_no_file_and_one_call(client: GitHubClient, fake: FakeGitHub) -> None:
+    org = await client.for_repo("octo-org/.github", installation_id=INSTALLATION_ID)
+    fake.log.clear()
+    missing = await org.default_branch_file(".readiness.yml")
+    assert missing.data is None and not missing.unchanged
+    reads = [(m, p) for m, p, _ in fake.log if "access_tokens" not in p]  # authentication aside
+    assert reads == [("GET", "/repos/octo-org/.github/contents/.readiness.yml")]

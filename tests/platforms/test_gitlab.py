@@ -122,11 +122,9 @@ async def links_world(rsps: responses.RequestsMock) -> AsyncIterator[GitLabWorld
         yield w
 
 
-def api_calls(endpoint: str, outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "readiness_api_calls_total", {"platform": "gitlab", "endpoint": endpoint, "outcome": outcome}
-    )
-    return value or 0.0
+def api_calls(route: str, outcome: str, method: str = "GET") -> float:
+    labels = {"platform": "gitlab", "installation": "0", "route": route, "method": method, "outcome": outcome}
+    return REGISTRY.get_sample_value("readiness_api_calls_total", labels) or 0.0
 
 
 def waited() -> float:

@@ -116,7 +116,7 @@ async def test_relinking_a_child_task_is_harmless(world: GitLabWorld) -> None:
 async def test_17_sections_cost_and_every_graphql_call_is_counted(
     world: GitLabWorld, rsps: responses.RequestsMock
 ) -> None:
-    before = {op: api_calls(f"graphql:{op}", "ok") for op in ("workItemConvert", "workItemSetParent")}
+    before = {op: api_calls(f"graphql:{op}", "ok", "POST") for op in ("workItemConvert", "workItemSetParent")}
     start = len(rsps.calls)
     epic, sections = await epic_and_sections(world, 17)
     for s in sections:
@@ -124,8 +124,8 @@ async def test_17_sections_cost_and_every_graphql_call_is_counted(
     # REST: 18 creations + one check that the REST API serves tasks; GraphQL: 1 type lookup + 2 x 17.
     assert len(rsps.calls) - start == 19 and len(graphql_calls(world)) == 35
     assert sum(world.clock.slept) == 51.0  # 52 writes (mutations included), one a second, none dropped
-    assert api_calls("graphql:workItemConvert", "ok") - before["workItemConvert"] == 17
-    assert api_calls("graphql:workItemSetParent", "ok") - before["workItemSetParent"] == 17
+    assert api_calls("graphql:workItemConvert", "ok", "POST") - before["workItemConvert"] == 17
+    assert api_calls("graphql:workItemSetParent", "ok", "POST") - before["workItemSetParent"] == 17
     assert len(await world.platform.list_children(epic)) == 17  # 1 GraphQL + 2 REST calls
 
 
@@ -137,7 +137,7 @@ async def test_an_instance_without_work_items_falls_back_to_links_once(
     rsps: responses.RequestsMock, graphql: str
 ) -> None:
     outcome = "invalid" if graphql == "unsupported" else "not_found"  # HTTP 200 + errors, or 404
-    before = api_calls("graphql:workItemTypes", outcome)
+    before = api_calls("graphql:workItemTypes", outcome, "POST")
     async for world in build_world(rsps, graphql=graphql):  # type: ignore[arg-type]
         epic, sections = await epic_and_sections(world, 3)
         with capture_logs() as logs:
@@ -148,7 +148,7 @@ async def test_an_instance_without_work_items_falls_back_to_links_once(
         assert {dst for _, _, dst in world.fake.links} == {s.number for s in sections}
         # One failed attempt to link, one to read: never again on this client.
         assert world.fake.graphql.operations == ["workItemTypes", "workItemChildren"]
-        assert api_calls("graphql:workItemTypes", outcome) - before == 1
+        assert api_calls("graphql:workItemTypes", outcome, "POST") - before == 1
         fallbacks = [e for e in logs if e["event"] == "gitlab_hierarchy_unavailable"]
         assert len(fallbacks) == 1 and fallbacks[0]["log_level"] == "info"
         reason = world.platform.client.hierarchy.reason or ""
@@ -232,12 +232,12 @@ async def test_a_task_the_rest_api_hides_becomes_an_issue_again(world: GitLabWor
 
 
 async def test_graphql_429_is_waited_out_and_counted(world: GitLabWorld) -> None:
-    before = api_calls("graphql:workItemConvert", "rate_limited")
+    before = api_calls("graphql:workItemConvert", "rate_limited", "POST")
     epic, (a,) = await epic_and_sections(world, 1)
     world.fake.graphql.fail("workItemConvert", 429, {"Retry-After": "7"})
     await world.platform.link_child(epic, a)
     assert 7.0 in world.clock.slept
-    assert api_calls("graphql:workItemConvert", "rate_limited") - before == 1
+    assert api_calls("graphql:workItemConvert", "rate_limited", "POST") - before == 1
     assert world.fake.graphql.parents == {a.number: epic.number}
 
 
