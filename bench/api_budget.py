@@ -103,7 +103,8 @@ async def main() -> None:
             async def scenario(name: str, deliveries: list[tuple[str, dict[str, Any]]]) -> None:
                 fake.log.clear()
                 for event, payload in deliveries:
-                    assert (await deliver(bot, event, json.loads(json.dumps(payload)))).status_code == 202
+                    status = (await deliver(bot, event, json.loads(json.dumps(payload)))).status_code
+                    assert status in (200, 202), (event, status)  # 200: an event the app does not subscribe to
                 await bot.drain()
                 rows.append((name, counted(fake.log)))
                 if "-v" in sys.argv:
