@@ -253,21 +253,20 @@ class Apply:
         parent, child = rows.get(action.parent_key), rows.get(action.child_key)
         if parent is None or child is None or parent.number is None or child.number is None:
             return
-        if self.dry:
-            self.planned.append(describe(action))
-        else:
-            if parent.number not in self._children:
-                self._children[parent.number] = {
-                    c.number for c in await self.platform.list_children(_stub(parent))
-                }
-            if child.number not in self._children[parent.number]:
+        if parent.number not in self._children:
+            known = [] if parent.number < 0 else await self.platform.list_children(_stub(parent))
+            self._children[parent.number] = {c.number for c in known}
+        if child.number not in self._children[parent.number]:
+            if self.dry:
+                self.planned.append(describe(action))
+            else:
                 try:
                     await self.platform.link_child(_stub(parent), _stub(child))
                 except Invalid as exc:  # e.g. GitHub's 100 sub-issues per parent: the table still lists it
                     log.warning("sync.link_refused", section=child.key, error=str(exc))
                 else:
                     self.writes += 1
-                    self._children[parent.number].add(child.number)
+            self._children[parent.number].add(child.number)
         assert self.engine is not None and self.repository_id is not None
         with session_scope(self.engine) as s:
             r = tracking.owned_issues(s, repository_id=self.repository_id)[action.child_key]
