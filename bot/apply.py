@@ -10,9 +10,10 @@ numbers), so a later phase can still be planned from it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine
@@ -102,7 +103,7 @@ class Apply:
 
     # ------------------------------------------------------------------------------- plumbing
 
-    async def _write(self, action: Action, call):  # type: ignore[no-untyped-def]
+    async def _write(self, action: Action, call: Callable[[], Awaitable[Any]]) -> Any:
         """One platform write, or in a dry run its description and a simulated result."""
         if self.dry:
             self.planned.append(describe(action))
@@ -209,8 +210,12 @@ class Apply:
     def _keep_ticks(self, want: tracker.DesiredIssue, current: Issue) -> tracker.DesiredIssue:
         """Ticks a person made since our last write (whose webhook we have not seen yet) win:
         they are saved as states and the section re-rendered with them."""
-        if self.states is None or self.sections is None or not want.key.startswith(tracker.SECTION_PREFIX):
-            return want
+        if (
+            self.states is None
+            or self.sections is None
+            or self.sections.for_key(want.key, self.states) is None
+        ):
+            return want  # an issue that shows no items
         row = self._owned().get(want.key)
         decided = ticks_to_keep(
             last_written=row.body if row is not None else None,

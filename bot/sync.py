@@ -179,14 +179,19 @@ class Syncer:
         states = decided.states
         self._save(states, before)
 
-        sections = Sections(tuple(checklists), config.issues.labels, config.issues.assignees)
+        issues = config.issues
+        sections = Sections(
+            tuple(checklists), issues.labels, issues.assignees, issues.layout, self.platform.full_name
+        )
         # phase 1: section issues (and retirements); phase 2: the epic, whose table needs their
         # numbers; phase 3: links under the epic and the comments, by the numbers now recorded
         await self._apply(plan_sections(sections, states, self._recorded()), sections=sections, states=states)
         await self._apply(
             plan_epic(
                 repo=self.platform.full_name, sections=sections, states=states, recorded=self._recorded()
-            )
+            ),
+            sections=sections,
+            states=states,
         )
         owned = self._owned()
         numbered = {k: r.parent_linked for k, r in owned.items() if r.number is not None}

@@ -32,6 +32,11 @@ from bot.core.state import ItemState, RegressionPolicy
 
 CHECK_NAME = "readiness / configuration"
 SECTION_GONE = "This section is no longer part of the configured checklists: closing it."
+IN_ONE_ISSUE = (
+    "The checklist now lives in one issue (`issues.layout: single`): closing this section. "
+    "Item states are kept; switching back to `sections` reopens it."
+)
+SINGLE = "single"
 States = dict[str, dict[str, ItemState]]  # checklist -> item id -> state
 
 
@@ -104,17 +109,28 @@ class Sections:
     checklists: tuple[ResolvedChecklist, ...]
     labels: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()
+    layout: str = "sections"  # or "single": everything in the epic, a heading per section
+    repo: str = ""
     _by_id: Mapping[str, ResolvedChecklist] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {c.template.id: c for c in self.checklists})
 
+    @property
+    def single(self) -> bool:
+        return self.layout == SINGLE
+
     def keys(self) -> list[str]:
+        """The section issues wanted (none in the single layout)."""
+        if self.single:
+            return []
         return [
             tracker.section_key(c.template.id, s.id) for c in self.checklists for s in c.template.sections
         ]
 
     def desired(self, states: Mapping[str, Mapping[str, ItemState]]) -> list[tracker.DesiredIssue]:
+        if self.single:
+            return []
         return [
             self.section(c.template.id, sec.id, states)
             for c in self.checklists
@@ -122,8 +138,11 @@ class Sections:
         ]
 
     def for_key(self, key: str, states: Mapping[str, Mapping[str, ItemState]]) -> tracker.DesiredIssue | None:
-        """The section issue for an owned key, or None when the key is not a wanted section."""
-        if not key.startswith(tracker.SECTION_PREFIX):
+        """The issue with item lines for an owned key (a wanted section, or the epic in the single
+        layout), or None when that key shows no items."""
+        if key == tracker.EPIC_KEY and self.single:
+            return self.single_issue(states)
+        if self.single or not key.startswith(tracker.SECTION_PREFIX):
             return None
         checklist, section = key.split(":", 2)[1:]
         c = self._by_id.get(checklist)
@@ -131,13 +150,31 @@ class Sections:
             return None
         return self.section(checklist, section, states)
 
+    def _manual(self, c: ResolvedChecklist) -> set[str]:
+        return {i.id for _, i in c.template.items() if i.rule is None and i.id not in c.extra_rules}
+
+    def single_issue(self, states: Mapping[str, Mapping[str, ItemState]]) -> tracker.DesiredIssue:
+        """`issues.layout: single`: the epic with every item, a heading per section."""
+        last = max(
+            (s.changed_at for cs in states.values() for s in cs.values() if s.changed_at), default=None
+        )
+        body = tracker.render_single(
+            repo=self.repo,
+            checklists=[(c.template, self._manual(c)) for c in self.checklists],
+            states=states,
+            last_change=last,
+        )
+        return tracker.DesiredIssue(
+            tracker.EPIC_KEY, tracker.epic_title(self.repo), body, "open", self.labels, self.assignees
+        )
+
     def section(
         self, checklist: str, section: str, states: Mapping[str, Mapping[str, ItemState]]
     ) -> tracker.DesiredIssue:
         c = self._by_id[checklist]
         t = c.template
         sec = next(s for s in t.sections if s.id == section)
-        manual = {i.id for _, i in t.items() if i.rule is None and i.id not in c.extra_rules}
+        manual = self._manual(c)
         st = states.get(t.id, {})
         done = bool(sec.items) and tracker.progress_of(st[i.id] for i in sec.items if i.id in st).complete
         return tracker.DesiredIssue(
@@ -162,7 +199,8 @@ def plan_sections(
 ) -> list[Action]:
     """Phase one: create or edit the wanted section issues, retire the ones no longer wanted."""
     wanted = set(sections.keys())
-    retire = {k: SECTION_GONE for k in recorded if k.startswith(tracker.SECTION_PREFIX) and k not in wanted}
+    why = IN_ONE_ISSUE if sections.single else SECTION_GONE
+    retire = {k: why for k in recorded if k.startswith(tracker.SECTION_PREFIX) and k not in wanted}
     return _with_labels(list(plan(sections.desired(states), recorded, retire=retire)), sections.labels)
 
 
@@ -173,7 +211,10 @@ def plan_epic(
     states: Mapping[str, Mapping[str, ItemState]],
     recorded: Mapping[str, Recorded],
 ) -> list[Action]:
-    """Phase two: the epic, whose table links the section numbers phase one created."""
+    """Phase two: the epic, whose table links the section numbers phase one created (in the
+    single layout, the one issue with every item)."""
+    if sections.single:
+        return _with_labels(list(plan([sections.single_issue(states)], recorded)), sections.labels)
     numbers = {k: r.number for k, r in recorded.items() if r.number is not None}
     last = max((s.changed_at for cs in states.values() for s in cs.values() if s.changed_at), default=None)
     epic = tracker.DesiredIssue(

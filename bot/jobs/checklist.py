@@ -40,9 +40,10 @@ class ChecklistHandler:
         return [await self.ctx.sync(event.repo, installation_id=event.installation_id, commit=commit)]
 
     def _record_ticks(self, event: Event) -> bool:
-        """A person edited one of our section issues: record their ticks. True if any."""
+        """A person edited one of our issues with items (a section, or the epic in the single
+        layout): record their ticks. True if any."""
         key = tracker.key_from_body(event.body)
-        if key is None or not key.startswith("section:") or event.repo is None:
+        if key is None or not (key.startswith("section:") or key == tracker.EPIC_KEY) or event.repo is None:
             return False
         ctx = self.ctx
         repo_id = ctx.repository_id_for(event.repo, event.installation_id)
