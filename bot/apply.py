@@ -58,10 +58,11 @@ class Apply:
     dry: bool = False
     planned: list[str] = field(default_factory=list)
     writes: int = 0
-    _adoptable: dict[str, Issue] | None = None
-    _labels: set[tuple[str, ...]] = field(default_factory=set)
-    _children: dict[int, set[int]] = field(default_factory=dict)
-    _next_fake: int = -1
+    # per run: marked issues found once, labels ensured once, children listed once per parent
+    _adoptable: dict[str, Issue] | None = field(default=None, init=False, repr=False)
+    _labels: set[tuple[str, ...]] = field(default_factory=set, init=False, repr=False)
+    _children: dict[int, set[int]] = field(default_factory=dict, init=False, repr=False)
+    _next_fake: int = field(default=-1, init=False, repr=False)  # a dry run's simulated issue numbers
 
     async def __call__(self, actions: Sequence[Action]) -> list[Result]:
         return [await self.one(a) for a in actions]
