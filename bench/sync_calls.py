@@ -1,7 +1,7 @@
 """Print the GitHub API calls a sync costs: onboarding the largest shipped template, a push that
 changes nothing, and a push that ticks one item.
 
-Runs the real sync (ChecklistHandler → Syncer → GitHubClient) against the stateful respx fake the
+Runs the real sync (Router → Syncer → GitHubClient) against the stateful respx fake the
 tests use, on a temporary SQLite database, with a fake clock so write pacing costs no real time.
 The repository is this project's own checkout (tracked files and contents).
 Usage: `.venv/bin/python bench/sync_calls.py [TEMPLATE_ID]` (default: the largest shipped template).
@@ -32,7 +32,7 @@ from bot.core.events import Platform, RepoRef  # noqa: E402
 from bot.core.rules import compile_checklist, evaluate  # noqa: E402
 from bot.core.snapshot import RepoSnapshot  # noqa: E402
 from bot.core.templates import load_shipped  # noqa: E402
-from bot.jobs.checklist import ChecklistHandler  # noqa: E402
+from bot.jobs.router import Router  # noqa: E402
 from bot.platforms.github import GitHubClient  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
@@ -105,7 +105,7 @@ async def main(template_id: str) -> None:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         upgrade_engine(engine)
         client = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
-        handler = ChecklistHandler(engine, {"github": client}, load_shipped())
+        handler = Router(engine, {"github": client}, load_shipped())
         repo = RepoRef(
             Platform.GITHUB, SPEC.full_name, installation_id=INSTALLATION_ID, default_branch="main"
         )

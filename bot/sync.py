@@ -15,13 +15,25 @@ from datetime import datetime
 import structlog
 from sqlalchemy import Engine
 
+from bot.apply import Apply
 from bot.core import tracker
-from bot.core.decide import Expired, Regression, apply_human_ticks, decide
+from bot.core.actions import Action
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
-from bot.core.reconcile import Create, Retire, Update, plan
+from bot.core.plan_sync import (
+    Sections,
+    States,
+    plan_config_deleted,
+    plan_config_invalid,
+    plan_config_valid,
+    plan_epic,
+    plan_evidence_comments,
+    plan_links,
+    plan_sections,
+    plan_states,
+)
 from bot.core.resolve import apply_ignore, without_own_inputs
-from bot.core.rules import compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
+from bot.core.rules import Verdict, compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
 from bot.core.scopes import Scopes
 from bot.core.settings import (
     CONFIG_FILE,
@@ -35,16 +47,14 @@ from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
 from bot.core.yamlload import READ_CAP
-from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform, Tree
+from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
 from bot.store.db import session_scope
-from bot.store.models import OwnedIssue, Repository
+from bot.store.models import Repository
 
 log = structlog.get_logger(__name__)
 TREE_CACHE_SIZE = 256  # trees kept per process (a tree is paths + blob shas)
-
-CHECK_NAME = "readiness / configuration"
 ReadOrgDefault = Callable[[], Awaitable[str | None]]
 
 
@@ -68,9 +78,8 @@ class Syncer:
     read_org_default: ReadOrgDefault | None = None
     blobs: BlobCache | None = None  # file contents by blob sha, shared across syncs
     trees: dict[tuple[str, str], Tree] | None = None  # (repo, commit) -> tree, shared across syncs
-    _writes: int = 0
-    _checklists: dict[str, ResolvedChecklist] = field(default_factory=dict)
-    _issue_opts: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    dry_run: bool = False  # plan and describe every write, make none
+    writer: Apply | None = None
 
     # ------------------------------------------------------------------------------ entry point
 
@@ -85,7 +94,7 @@ class Syncer:
             config, checklists = await self.load_config(raw, commit, tree=tree)
         except InputError as err:
             return await self._config_invalid(err, commit)
-        await self._config_valid(commit)
+        await self._apply(plan_config_valid(commit=commit, recorded=self._recorded()))
         return await self._sync_checklists(config, checklists, commit, tree)
 
     async def _tree(self, commit: str) -> Tree:
@@ -139,48 +148,22 @@ class Syncer:
         )
 
     async def _config_invalid(self, err: InputError, commit: str) -> SyncResult:
-        body = tracker.render_config_error(filename=err.file, error=str(err))
-        desired = tracker.DesiredIssue(tracker.CONFIG_ERROR_KEY, tracker.CONFIG_ERROR_TITLE, body, "open")
-        actions = plan([desired], self._recorded())
-        if actions:  # a new or different error: say so on the commit, once
-            await self.platform.report_check(
-                CheckReport(
-                    name=CHECK_NAME,
-                    commit=commit,
-                    conclusion="failure",
-                    title=f"{err.file} is invalid",
-                    summary=str(err),
-                    annotations=(Annotation(err.file, err.line or 1, err.message),),
-                )
-            )
-            self._writes += 1
-            await self._apply(actions, labels=())
+        actions = plan_config_invalid(
+            file=err.file,
+            line=err.line,
+            message=err.message,
+            error=str(err),
+            commit=commit,
+            recorded=self._recorded(),
+        )
+        await self._apply(actions)
         self._set_repo(config_status="invalid", config_error=str(err))
         log.info("sync.config_invalid", error=str(err))
         return SyncResult("config-error", writes=self._writes, notes=[str(err)])
 
-    async def _config_valid(self, commit: str) -> None:
-        rec = self._recorded().get(tracker.CONFIG_ERROR_KEY)
-        if rec is None or rec.state == "closed" or rec.number is None:
-            return
-        await self.platform.report_check(
-            CheckReport(
-                CHECK_NAME, commit, "success", f"{CONFIG_FILE} is valid", "The checklist is tracked again."
-            )
-        )
-        self._writes += 1
-        await self._apply(
-            plan([], self._recorded(), retire={tracker.CONFIG_ERROR_KEY: f"Fixed in {commit[:7]}: closing."}),
-            labels=(),
-        )
-
     async def _config_deleted(self) -> SyncResult:
-        msg = (
-            f"`{CONFIG_FILE}` was removed from the default branch, so this checklist is no longer tracked. "
-            "Item states are kept: restoring the file restores the checklist."
-        )
         recorded = self._recorded()
-        await self._apply(plan([], recorded, retire={tracker.EPIC_KEY: msg}), labels=())
+        await self._apply(plan_config_deleted(recorded=recorded))
         self._set_repo(config_status="deleted" if tracker.EPIC_KEY in recorded else "none", config_error=None)
         return SyncResult("no-config", writes=self._writes)
 
@@ -189,6 +172,55 @@ class Syncer:
     async def _sync_checklists(
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
     ) -> SyncResult:
+        verdicts = await self._evaluate(config, checklists, commit, tree)
+        with session_scope(self.engine) as s:
+            before = tracking.load_states(s, repository_id=self.repository_id)
+        decided = plan_states(checklists, verdicts, before, policy=config.on_regression, now=self.now)
+        states = decided.states
+        self._save(states, before)
+
+        issues = config.issues
+        sections = Sections(
+            tuple(checklists), issues.labels, issues.assignees, issues.layout, self.platform.full_name
+        )
+        # phase 1: section issues (and retirements); phase 2: the epic, whose table needs their
+        # numbers; phase 3: links under the epic and the comments, by the numbers now recorded
+        await self._apply(plan_sections(sections, states, self._recorded()), sections=sections, states=states)
+        await self._apply(
+            plan_epic(
+                repo=self.platform.full_name, sections=sections, states=states, recorded=self._recorded()
+            ),
+            sections=sections,
+            states=states,
+        )
+        owned = self._owned()
+        numbered = {k: r.parent_linked for k, r in owned.items() if r.number is not None}
+        epic = owned.get(tracker.EPIC_KEY)
+        await self._apply(
+            plan_links(
+                sections.keys(), numbered=numbered, has_epic=epic is not None and epic.number is not None
+            )
+            + plan_evidence_comments(
+                regressions=decided.regressions,
+                expired=decided.expired,
+                checklists=checklists,
+                numbers={k: r.number for k, r in owned.items() if r.number is not None},
+            )
+        )
+        schedule = config.summary
+        self._set_repo(
+            config_status="valid",
+            config_error=None,
+            last_synced_commit=commit,
+            summary_schedule=f"{schedule.day} {schedule.time} {schedule.timezone}" if schedule else None,
+        )
+        log.info("sync.done", commit=commit, writes=self._writes, changed_items=decided.changed)
+        return SyncResult("synced", writes=self._writes, changed_items=decided.changed)
+
+    async def _evaluate(
+        self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
+    ) -> list[dict[str, Verdict]]:
+        """Every chosen checklist's verdicts at `commit` (reads CI results only for `ci` rules)."""
         compiled = await asyncio.to_thread(
             lambda: [compile_checklist(c.template, c.extra_rules) for c in checklists]
         )
@@ -211,78 +243,7 @@ class Syncer:
         scopes = Scopes.from_config(config.scopes)
         wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
-        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
-
-        with session_scope(self.engine) as s:
-            before = tracking.load_states(s, repository_id=self.repository_id)
-        states: dict[str, dict[str, ItemState]] = {}
-        regressions: list[Regression] = []
-        expired: list[Expired] = []
-        changed = 0
-        for c, v in zip(checklists, verdicts, strict=True):
-            items = [i for _, i in c.template.items()]
-            d = decide(
-                checklist=c.template.id,
-                item_ids=[i.id for i in items],
-                automatic={i.id for i in items if i.rule is not None or i.id in c.extra_rules},
-                verdicts=v,
-                current=before.get(c.template.id, {}),
-                skips=c.skips,
-                skip_until=c.skip_until,
-                ttl_days=c.ttl_days,
-                policy=config.on_regression,
-                now=self.now,
-            )
-            states[c.template.id] = d.states
-            regressions += d.regressions
-            expired += d.expired
-            changed += len(d.changed)
-        self._save(states, before)
-
-        labels = config.issues.labels
-        assignees = config.issues.assignees
-        templates = [c.template for c in checklists]
-        sections = self._desired_sections(checklists, states, labels, assignees)
-        wanted = {d.key for d in sections}
-        retire = {
-            key: "This section is no longer part of the configured checklists: closing it."
-            for key in self._recorded()
-            if key.startswith("section:") and key not in wanted
-        }
-        await self._apply(plan(sections, self._recorded(), retire=retire), labels=labels, states=states)
-
-        recorded = self._recorded()
-        numbers = {k: r.number for k, r in recorded.items() if r.number is not None}
-        last = max(
-            (s.changed_at for cs in states.values() for s in cs.values() if s.changed_at), default=None
-        )
-        epic = tracker.DesiredIssue(
-            tracker.EPIC_KEY,
-            tracker.epic_title(self.platform.full_name),
-            tracker.render_epic(
-                repo=self.platform.full_name,
-                templates=templates,
-                states=states,
-                numbers=numbers,
-                last_change=last,
-            ),
-            "open",
-            labels,
-            assignees,
-        )
-        await self._apply(plan([epic], self._recorded()), labels=labels)
-        await self._link_sections(wanted)
-        await self._report_regressions(regressions, checklists)
-        await self._report_expired(expired, checklists)
-        schedule = config.summary
-        self._set_repo(
-            config_status="valid",
-            config_error=None,
-            last_synced_commit=commit,
-            summary_schedule=f"{schedule.day} {schedule.time} {schedule.timezone}" if schedule else None,
-        )
-        log.info("sync.done", commit=commit, writes=self._writes, changed_items=changed)
-        return SyncResult("synced", writes=self._writes, changed_items=changed)
+        return await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
 
     async def _prefetch(
         self, paths: list[str], blobs: Mapping[str, str], commit: str, max_bytes: int
@@ -307,228 +268,34 @@ class Syncer:
         if sha is not None and self.blobs is not None:
             self.blobs.put(self.platform.full_name, sha, content)
 
-    def _desired_sections(
-        self,
-        checklists: list[ResolvedChecklist],
-        states: Mapping[str, Mapping[str, ItemState]],
-        labels: tuple[str, ...],
-        assignees: tuple[str, ...],
-    ) -> list[tracker.DesiredIssue]:
-        self._checklists = {c.template.id: c for c in checklists}
-        self._issue_opts = (labels, assignees)
-        return [
-            self._section(c.template.id, sec.id, states) for c in checklists for sec in c.template.sections
-        ]
-
-    def _section(
-        self, checklist: str, section: str, states: Mapping[str, Mapping[str, ItemState]]
-    ) -> tracker.DesiredIssue:
-        c = self._checklists[checklist]
-        t = c.template
-        sec = next(s for s in t.sections if s.id == section)
-        manual = {i.id for _, i in t.items() if i.rule is None and i.id not in c.extra_rules}
-        st = states.get(t.id, {})
-        done = bool(sec.items) and tracker.progress_of(st[i.id] for i in sec.items if i.id in st).complete
-        labels, assignees = self._issue_opts
-        return tracker.DesiredIssue(
-            tracker.section_key(t.id, sec.id),
-            tracker.section_title(t, sec),
-            tracker.render_section(t, sec, st, manual=manual),
-            "closed" if done else "open",
-            labels,
-            assignees,
-        )
-
     # ------------------------------------------------------------------------------------ writing
 
     async def _apply(
-        self,
-        actions: list,
-        *,
-        labels: tuple[str, ...],
-        states: dict[str, dict[str, ItemState]] | None = None,
+        self, actions: list[Action], *, sections: Sections | None = None, states: States | None = None
     ) -> None:
-        adopted: dict[str, Issue] | None = None
-        for action in actions:
-            if isinstance(action, Create):
-                if adopted is None:
-                    adopted = await self._adoptable()
-                    if labels:
-                        await self.platform.ensure_labels(labels)
-                found = adopted.pop(action.issue.key, None)
-                if found is not None:
-                    await self._update(action.issue, found, states)
-                else:
-                    await self._create(action.issue)
-            elif isinstance(action, Update):
-                current = await self.platform.get_issue(action.number)  # re-read right before writing
-                await self._update(action.issue, current, states)
-            elif isinstance(action, Retire):
-                await self._retire(action)
-
-    async def _adoptable(self) -> dict[str, Issue]:
-        """Marked issues the bot created earlier but has no complete record of (crash, lost DB)."""
-        out: dict[str, Issue] = {}
-        for issue in await self.platform.find_issues(tracker.MARKER_PREFIX):
-            key = tracker.key_from_body(issue.body)
-            if key and (key not in out or issue.state == "open"):
-                out[key] = issue
-        return out
-
-    async def _create(self, want: tracker.DesiredIssue) -> None:
-        with session_scope(self.engine) as s:
-            tracking.record_intent(s, repository_id=self.repository_id, key=want.key)
-        issue = await self.platform.create_issue(
-            title=want.title,
-            body=want.body,
-            labels=want.labels,
-            assignees=want.assignees,
-            child=want.key.startswith(tracker.SECTION_PREFIX),
-        )
-        self._writes += 1
-        if want.state == "closed":
-            issue = await self.platform.update_issue(issue.number, IssueUpdate(state="closed"))
-            self._writes += 1
-        self._record(want.key, issue, want.digest, want.body)
-
-    async def _update(
-        self,
-        want: tracker.DesiredIssue,
-        current: Issue,
-        states: dict[str, dict[str, ItemState]] | None,
-    ) -> None:
-        if states is not None and want.key.startswith("section:"):
-            want = self._keep_human_ticks(want, current, states)
-        change = IssueUpdate(
-            title=want.title if current.title != want.title else None,
-            body=want.body if current.body != want.body else None,
-            state=want.state if current.state != want.state else None,
-            labels=tuple(dict.fromkeys(current.labels + want.labels))
-            if not set(want.labels) <= set(current.labels)
-            else None,
-            assignees=tuple(dict.fromkeys(current.assignees + want.assignees))
-            if not set(want.assignees) <= set(current.assignees)
-            else None,
-        )
-        if change != IssueUpdate():
-            current = await self.platform.update_issue(current.number, change)
-            self._writes += 1
-        self._record(want.key, current, want.digest, want.body)
-
-    def _keep_human_ticks(
-        self,
-        want: tracker.DesiredIssue,
-        current: Issue,
-        states: dict[str, dict[str, ItemState]],
-    ) -> tracker.DesiredIssue:
-        """Ticks a person made since our last write (whose webhook we have not seen yet) win."""
-        with session_scope(self.engine) as s:
-            row = tracking.owned_issues(s, repository_id=self.repository_id).get(want.key)
-        last = row.body if row is not None else None
-        if last is None:
-            return want
-        ticks = tracker.changed_boxes(tracker.parse_checkboxes(last), tracker.parse_checkboxes(current.body))
-        if not ticks:
-            return want
-        flat = {(c, i): st for c, cs in states.items() for i, st in cs.items()}
-        decided = apply_human_ticks(current=flat, ticks=ticks, actor=tracker.UNKNOWN_PERSON, now=self.now)
-        if not decided:
-            return want
-        before = {c: dict(cs) for c, cs in states.items()}
-        for (c, i), st in decided.items():
-            states.setdefault(c, {})[i] = st
-        self._save({c: states[c] for c in {c for c, _ in decided}}, before)
-        checklist, section = want.key.split(":", 2)[1:]
-        return self._section(checklist, section, states)
-
-    async def _retire(self, action: Retire) -> None:
-        await self.platform.create_comment(action.number, action.comment)
-        issue = await self.platform.update_issue(action.number, IssueUpdate(state="closed"))
-        self._writes += 2
-        with session_scope(self.engine) as s:
-            row = tracking.owned_issues(s, repository_id=self.repository_id)[action.key]
-            tracking.record_issue(
-                s,
+        """Hand a plan to the single writer (nothing here calls a platform write method). One
+        writer per sync, so labels are ensured and marked issues looked up once."""
+        if not actions:
+            return
+        if self.writer is None:
+            self.writer = Apply(
+                self.platform,
+                self.now,
+                engine=self.engine,
                 repository_id=self.repository_id,
-                key=action.key,
-                number=issue.number,
-                platform_issue_id=issue.id,
-                state="closed",
-                digest=None,
-                body=row.body,
+                dry=self.dry_run,
             )
+        self.writer.sections, self.writer.states = sections, states
+        await self.writer(actions)
 
-    async def _link_sections(self, wanted: set[str]) -> None:
-        """Link new section issues under the epic. The ids come from our records (GitHub's
-        sub-issue call takes the child's id, not its number), so linking costs no reads."""
-        rows = self._owned()
-        epic = rows.get(tracker.EPIC_KEY)
-        pending = [r for k, r in rows.items() if k in wanted and not r.parent_linked and r.number is not None]
-        if epic is None or epic.number is None or not pending:
-            return
-        parent = _stub(epic)
-        children = {c.number for c in await self.platform.list_children(parent)}
-        for row in pending:
-            if row.number not in children:
-                try:
-                    await self.platform.link_child(parent, _stub(row))
-                except Invalid as exc:  # e.g. GitHub's 100 sub-issues per parent: the table still lists it
-                    log.warning("sync.link_refused", section=row.key, error=str(exc))
-                else:
-                    self._writes += 1
-            with session_scope(self.engine) as s:
-                r = tracking.owned_issues(s, repository_id=self.repository_id)[row.key]
-                r.parent_linked = True
-                s.add(r)
+    @property
+    def _writes(self) -> int:
+        return self.writer.writes if self.writer is not None else 0
 
-    async def _report_regressions(
-        self, regressions: list[Regression], checklists: list[ResolvedChecklist]
-    ) -> None:
-        if not regressions:
-            return
-        titles = {
-            (c.template.id, i.id): (sec.id, i.title) for c in checklists for sec, i in c.template.items()
-        }
-        rows = self._owned()
-        by_section: dict[int, list[str]] = {}
-        for r in regressions:
-            sec_id, title = titles[(r.checklist, r.item_id)]
-            row = rows.get(tracker.section_key(r.checklist, sec_id))
-            if row is None or row.number is None:
-                continue
-            what = f" (was: {r.lost_evidence})" if r.lost_evidence else ""
-            by_section.setdefault(row.number, []).append(
-                f"- **{title}**: automatic evidence disappeared{what}"
-            )
-        for number, lines in by_section.items():
-            body = "Reopened because evidence went away:\n\n" + "\n".join(lines)
-            await self.platform.create_comment(number, body)
-            self._writes += 1
-
-    async def _report_expired(self, expired: list[Expired], checklists: list[ResolvedChecklist]) -> None:
-        """One comment per section whose re-attested items ran out, naming who ticked them."""
-        if not expired:
-            return
-        titles = {
-            (c.template.id, i.id): (sec.id, i.title) for c in checklists for sec, i in c.template.items()
-        }
-        rows = self._owned()
-        by_section: dict[int, list[str]] = {}
-        for e in expired:
-            sec_id, title = titles[(e.checklist, e.item_id)]
-            row = rows.get(tracker.section_key(e.checklist, sec_id))
-            if row is None or row.number is None:
-                continue
-            who = f"@{e.ticked_by}" if e.ticked_by and e.ticked_by != tracker.UNKNOWN_PERSON else "a person"
-            when = f" on {e.ticked_at:%Y-%m-%d}" if e.ticked_at else ""
-            by_section.setdefault(row.number, []).append(
-                f"- **{title}** `{e.checklist}/{e.item_id}`: ticked by {who}{when}; it is re-attested "
-                f"every {e.ttl_days} days. Please check it still holds and tick it again."
-            )
-        for number, lines in by_section.items():
-            body = "Re-attestation due, so these items are open again:\n\n" + "\n".join(lines)
-            await self.platform.create_comment(number, body)
-            self._writes += 1
+    @property
+    def planned(self) -> list[str]:
+        """What a dry run would have written, one line per write."""
+        return self.writer.planned if self.writer is not None else []
 
     # ------------------------------------------------------------------------------------ records
 
@@ -538,19 +305,6 @@ class Syncer:
 
     def _recorded(self) -> dict:
         return tracking.as_recorded(self._owned())
-
-    def _record(self, key: str, issue: Issue, digest: str, body: str) -> None:
-        with session_scope(self.engine) as s:
-            tracking.record_issue(
-                s,
-                repository_id=self.repository_id,
-                key=key,
-                number=issue.number,
-                platform_issue_id=issue.id,
-                state=issue.state,
-                digest=digest,
-                body=body,
-            )
 
     def _save(
         self, states: Mapping[str, Mapping[str, ItemState]], before: Mapping[str, Mapping[str, ItemState]]
@@ -574,9 +328,3 @@ class Syncer:
             if "last_synced_commit" in fields:
                 repo.last_synced_at = self.now
             s.add(repo)
-
-
-def _stub(row: OwnedIssue) -> Issue:
-    """An Issue carrying just what link calls need (number and platform id) from our record."""
-    assert row.number is not None and row.platform_issue_id is not None
-    return Issue(number=row.number, id=row.platform_issue_id, title="", body="", state=row.state)

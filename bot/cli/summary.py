@@ -50,7 +50,7 @@ def summary(
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.core.templates import load_shipped
-    from bot.jobs.checklist import ChecklistHandler
+    from bot.jobs.context import Context
     from bot.jobs.summaries import SummaryJob, post_due_summaries
     from bot.logging import configure_logging
     from bot.platforms.factory import clients_from_settings
@@ -84,7 +84,7 @@ def summary(
     async def run() -> int:
         try:
             if only is not None and preview:
-                job = SummaryJob(ChecklistHandler(engine, clients, shipped, clock=lambda: now))
+                job = SummaryJob(Context(engine, clients, shipped, clock=lambda: now))
                 text = await job.preview(only)
                 if text is None:
                     typer.echo(f"{only.full_name}: not tracked with a valid .readiness.yml", err=True)

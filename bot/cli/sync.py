@@ -57,7 +57,7 @@ async def _run(
     installation: int | None,
     dry_run: bool,
 ) -> int:
-    from bot.jobs.checklist import ChecklistHandler
+    from bot.jobs.router import Router
     from bot.store.db import make_engine
     from bot.store.migrate import upgrade_engine
 
@@ -65,22 +65,25 @@ async def _run(
     dry: DryRunClient | None = None
     with tempfile.TemporaryDirectory() as tmp:
         if dry_run:
-            # A scratch database: the preview must not record anything either.
+            # A scratch database: the preview must not record anything either. The planned
+            # actions are printed by the single writer; the platform is wrapped as well, so a
+            # write that bypassed it would be refused (and shown) rather than made.
             engine = make_engine(f"sqlite:///{Path(tmp) / 'dry-run.db'}")
             upgrade_engine(engine)
             client = dry = DryRunClient(client)
         else:
             engine = make_engine(settings.database_url)
-        handler = ChecklistHandler(engine, {platform.value: client}, load_shipped())
+        handler = Router(engine, {platform.value: client}, load_shipped(), dry_run=dry_run)
         try:
             result = await handler.sync(RepoRef(platform, repo), installation_id=installation)
         finally:
             await client.aclose()
             engine.dispose()
     if dry is not None:
-        for line in dry.planned:
+        planned = handler.ctx.planned + [line for p in dry.platforms for line in p.planned]
+        for line in planned:
             typer.echo(f"would {line}")
-        typer.echo(f"{result.outcome}: {len(dry.planned)} write(s) planned, none made")
+        typer.echo(f"{result.outcome}: {len(planned)} write(s) planned, none made")
     else:
         typer.echo(f"{result.outcome}: {result.writes} write(s), {result.changed_items} item(s) changed")
     for note in result.notes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.core.actions import Create, Retire, Update
 from bot.core.tracker import DesiredIssue
 
 
@@ -21,41 +22,18 @@ class Recorded:
     digest: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Create:
-    issue: DesiredIssue
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    issue: DesiredIssue
-    number: int
-
-
-@dataclass(frozen=True, slots=True)
-class Retire:
-    """An issue the bot owns that is no longer wanted: comment why, then close it."""
-
-    key: str
-    number: int
-    comment: str
-
-
-Action = Create | Update | Retire
-
-
 def plan(
     desired: Iterable[DesiredIssue],
     recorded: Mapping[str, Recorded],
     *,
     retire: Mapping[str, str] | None = None,
-) -> list[Action]:
+) -> list[Create | Update | Retire]:
     """Actions that bring the recorded issues to the desired ones.
 
     `retire` maps keys of recorded issues that should be closed (not merely left alone) to the
     comment explaining why; recorded keys that are neither desired nor retired are left alone.
     """
-    actions: list[Action] = []
+    actions: list[Create | Update | Retire] = []
     for issue in desired:
         rec = recorded.get(issue.key)
         if rec is None or rec.number is None:

@@ -165,6 +165,11 @@ class IssueSettings(_Model):
 
     labels: tuple[str, ...] = Field(("readiness",), description="Labels on every issue the bot opens.")
     assignees: tuple[str, ...] = Field((), description="Users assigned to every issue the bot opens.")
+    layout: Literal["sections", "single"] = Field(
+        "sections",
+        description="`sections`: an epic with one issue per section; `single`: the whole checklist in "
+        "one issue, a heading per section (fewer writes for organisations with many repositories).",
+    )
 
     @field_validator("labels", "assignees", mode="before")
     @classmethod

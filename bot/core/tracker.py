@@ -165,6 +165,24 @@ def _item_note(state: ItemState) -> str | None:
     return None
 
 
+def _item_lines(
+    template: Template, section: Section, states: Mapping[str, ItemState], *, manual: set[str]
+) -> list[str]:
+    """One checkbox line per item (with its why, evidence or decision): the lines ticks are read from."""
+    lines: list[str] = []
+    for item in section.items:
+        state = _state_of(states, template.id, item.id)
+        box = "x" if shown_checked(state) else " "
+        title = f"~~{inline(item.title)}~~" if state.status is Status.SKIPPED else f"**{inline(item.title)}**"
+        hint = " *(manual)*" if item.id in manual else ""
+        key = f"{template.id}/{item.id}"
+        lines.append(f"- [{box}] <!-- readiness:item {key} --> {title}{hint}: {one_line(item.why)}")
+        note = _item_note(state)
+        if note:
+            lines.append(f"  - {one_line(note)}")
+    return lines
+
+
 def render_section(
     template: Template, section: Section, states: Mapping[str, ItemState], *, manual: set[str]
 ) -> str:
@@ -178,16 +196,7 @@ def render_section(
         + (f" · {p.skipped} skipped" if p.skipped else ""),
         "",
     ]
-    for item in section.items:
-        state = _state_of(states, template.id, item.id)
-        box = "x" if shown_checked(state) else " "
-        title = f"~~{inline(item.title)}~~" if state.status is Status.SKIPPED else f"**{inline(item.title)}**"
-        hint = " *(manual)*" if item.id in manual else ""
-        key = f"{template.id}/{item.id}"
-        lines.append(f"- [{box}] <!-- readiness:item {key} --> {title}{hint}: {one_line(item.why)}")
-        note = _item_note(state)
-        if note:
-            lines.append(f"  - {one_line(note)}")
+    lines += _item_lines(template, section, states, manual=manual)
     lines += [
         "",
         "<sub>Managed by readiness-bot. Tick or untick boxes by hand: the bot records who decided and "
@@ -219,24 +228,67 @@ def render_epic(
                 f"({p.percent}%) | {link} |"
             )
     lines = [
+        *_epic_head(repo, total),
+        "",
+        "| Checklist | Section | Progress | Issue |",
+        "|---|---|---|---|",
+        *rows,
+        *_epic_foot(templates, last_change),
+        "",
+        "<sub>Managed by readiness-bot from `.readiness.yml`. Items tick themselves when evidence appears; "
+        "comment `/readiness status` for a summary.</sub>",
+    ]
+    return _cap("\n".join(lines))
+
+
+def _epic_head(repo: str, total: Progress) -> list[str]:
+    return [
         marker_for(EPIC_KEY),
         f"## Production readiness of `{repo}`",
         "",
         f"`{bar(total)}` **{total.done} / {total.total - total.skipped} done ({total.percent}%)**"
         + (f" · {total.skipped} skipped (not counted)" if total.skipped else ""),
-        "",
-        "| Checklist | Section | Progress | Issue |",
-        "|---|---|---|---|",
-        *rows,
-        "",
-        "Checklists: " + ", ".join(f"`{t.id}` v{t.version}" for t in templates),
     ]
+
+
+def _epic_foot(templates: Iterable[Template], last_change: datetime | None) -> list[str]:
+    lines = ["", "Checklists: " + ", ".join(f"`{t.id}` v{t.version}" for t in templates)]
     if last_change:
         lines.append(f"Last change: {last_change:%Y-%m-%d %H:%M} UTC")
-    lines += [
+    return lines
+
+
+def render_single(
+    *,
+    repo: str,
+    checklists: Sequence[tuple[Template, set[str]]],
+    states: Mapping[str, Mapping[str, ItemState]],
+    last_change: datetime | None,
+) -> str:
+    """`issues.layout: single`: the epic holds every item, a heading per section. Same markers
+    as the section issues' item lines, so ticks are read the same way. `checklists` pairs each
+    template with its manual item ids."""
+    total = Progress(0, 0, 0)
+    body: list[str] = []
+    for t, manual in checklists:
+        st = states.get(t.id, {})
+        for s in t.sections:
+            p = progress_of(_state_of(st, t.id, i.id) for i in s.items)
+            total += p
+            body += [
+                "",
+                f"### {inline(t.title)} · {inline(s.title)} ({p.done}/{p.total - p.skipped})",
+                "",
+                *_item_lines(t, s, st, manual=manual),
+            ]
+    lines = [
+        *_epic_head(repo, total),
+        *body,
+        *_epic_foot((t for t, _ in checklists), last_change),
         "",
-        "<sub>Managed by readiness-bot from `.readiness.yml`. Items tick themselves when evidence appears; "
-        "comment `/readiness status` for a summary.</sub>",
+        "<sub>Managed by readiness-bot from `.readiness.yml`. Tick or untick boxes by hand: the bot "
+        "records who decided and never reverses a person's decision. Comment `/readiness status` for a "
+        "summary.</sub>",
     ]
     return _cap("\n".join(lines))
 

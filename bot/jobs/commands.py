@@ -14,27 +14,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot.core import commands, summary, tracker
+from bot.core.actions import PostComment, React
 from bot.core.commands import Command, CommandError
 from bot.core.decide import CONFIG_ACTOR
 from bot.core.events import Event, Kind
 from bot.core.state import ItemState, Status
-from bot.jobs.summaries import ConfigCache, Loaded, changes_since, numbers_of
-from bot.platforms.base import NotFound, Platform
+from bot.jobs.context import Context, Loaded
+from bot.jobs.history import changes_since, numbers_of
+from bot.platforms.base import Comment, NotFound, Platform
 from bot.store import tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import CommandComment, Repository, utcnow
 from bot.sync import SyncResult
-
-if TYPE_CHECKING:
-    from bot.jobs.checklist import ChecklistHandler
 
 log = structlog.get_logger(__name__)
 
@@ -58,11 +56,10 @@ class _Run:
 
 
 class CommandHandler:
-    """Called by the ChecklistHandler for `Kind.COMMENT` events; syncs through it too."""
+    """The `command` route's handler (`Kind.COMMENT` events); syncs through the Context."""
 
-    def __init__(self, checklist: ChecklistHandler) -> None:
-        self.checklist = checklist
-        self.configs = ConfigCache(checklist)
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     async def __call__(self, event: Event) -> list[SyncResult]:
         if (
@@ -76,7 +73,7 @@ class CommandHandler:
         parsed = commands.parse(event.body)
         if not parsed:
             return []
-        ch = self.checklist
+        ch = self.ctx
         platform = await ch.platform_for(event.repo, event.installation_id)
         if event.sender_is_bot or event.sender == platform.bot_login:
             return []  # never act on our own comments
@@ -87,8 +84,9 @@ class CommandHandler:
                 return []
         if await self._flooded(event, platform, repository_id):
             return []
+        write = ch.writer(platform)
         try:
-            await platform.add_reaction(event.issue_number, event.comment_id, "eyes")
+            await write.one(React(event.issue_number, event.comment_id, "eyes"))
         except NotFound:
             return []  # the comment was deleted before we got to it
         run = _Run(event, platform, repository_id, await self._load(event, platform, repository_id))
@@ -101,12 +99,13 @@ class CommandHandler:
         if run.lines:
             who = f"@{event.sender} " if event.sender else ""
             text = "\n\n".join(line if line is not None else self._status(run) for line in run.lines)
-            reply = await platform.create_comment(event.issue_number, who + text)
+            reply = await write.one(PostComment(event.issue_number, who + text))
+            assert isinstance(reply, Comment)
             reply_id = reply.id
         with session_scope(ch.engine) as s:
-            _record(s, repository_id, event, reply_id, self.checklist.clock())
+            _record(s, repository_id, event, reply_id, ch.clock())
         if run.sync:
-            await platform.add_reaction(event.issue_number, event.comment_id, "+1")
+            await write.one(React(event.issue_number, event.comment_id, "+1"))
         log.info(
             "commands.answered", by=event.sender, commands=[c.name for c in parsed if isinstance(c, Command)]
         )
@@ -115,8 +114,8 @@ class CommandHandler:
     async def _flooded(self, event: Event, platform: Platform, repository_id: int) -> bool:
         """Past the per-person limit: one reply saying when to try again, then silence until then.
         The comment is recorded either way, so a redelivery is not answered twice."""
-        limit, now = self.checklist.command_limit, self.checklist.clock()
-        with session_scope(self.checklist.engine) as s:
+        limit, now = self.ctx.command_limit, self.ctx.clock()
+        with session_scope(self.ctx.engine) as s:
             sent = s.exec(
                 select(CommandComment.processed_at).where(
                     CommandComment.repository_id == repository_id,
@@ -129,7 +128,7 @@ class CommandHandler:
         if retry_at is None:
             return False
         reply_id = None
-        with session_scope(self.checklist.engine) as s:
+        with session_scope(self.ctx.engine) as s:
             told = s.exec(
                 select(CommandComment.id).where(
                     CommandComment.repository_id == repository_id,
@@ -141,14 +140,15 @@ class CommandHandler:
             ).first()
         if told is None:  # the first comment over the limit is told, later ones are not
             minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
-            reply = await platform.create_comment(
-                event.issue_number or 0,
+            text = (
                 f"@{event.sender} you sent {limit.count} `/readiness` commands in a short while; "
                 f"please try again in {minutes} minute{'s' if minutes != 1 else ''} "
-                f"(after {retry_at:%H:%M} UTC). Nothing was done for this comment.",
+                f"(after {retry_at:%H:%M} UTC). Nothing was done for this comment."
             )
+            reply = await self.ctx.writer(platform).one(PostComment(event.issue_number or 0, text))
+            assert isinstance(reply, Comment)
             reply_id = reply.id
-        with session_scope(self.checklist.engine) as s:
+        with session_scope(self.ctx.engine) as s:
             _record(s, repository_id, event, reply_id, now, throttled=True)
         log.info("commands.flooded", by=event.sender, retry_at=retry_at.isoformat())
         return True
@@ -156,11 +156,11 @@ class CommandHandler:
     async def _load(self, event: Event, platform: Platform, repository_id: int) -> Loaded | None:
         """Config and checklists as of the last sync: what the issues show."""
         assert event.repo is not None
-        with session_scope(self.checklist.engine) as s:
+        with session_scope(self.ctx.engine) as s:
             row = s.get(Repository, repository_id)
             commit = row.last_synced_commit if row is not None else None
         commit = commit or (await platform.default_branch()).commit
-        return await self.configs.get(platform, event.repo, repository_id, commit)
+        return await self.ctx.config_at(platform, event.repo, repository_id, commit)
 
     async def _one(self, run: _Run, cmd: Command | CommandError) -> None:
         if isinstance(cmd, CommandError):
@@ -179,8 +179,8 @@ class CommandHandler:
     def _status(self, run: _Run) -> str:
         if run.loaded is None:
             return "This repository has no valid `.readiness.yml` right now, so there is nothing to report."
-        now = self.checklist.clock()
-        with session_scope(self.checklist.engine) as s:
+        now = self.ctx.clock()
+        with session_scope(self.ctx.engine) as s:
             states = tracking.load_states(s, repository_id=run.repository_id)
             changes = changes_since(s, repository_id=run.repository_id, since=now - RECENT)
             numbers = numbers_of(tracking.owned_issues(s, repository_id=run.repository_id))
@@ -203,7 +203,7 @@ class CommandHandler:
             return f"`/readiness why {cmd.target}`: {found}"
         checklist_id, item = found
         resolved = next(c for c in run.loaded[1] if c.template.id == checklist_id)
-        with session_scope(self.checklist.engine) as s:
+        with session_scope(self.ctx.engine) as s:
             states = tracking.load_states(s, repository_id=run.repository_id)
         state = states.get(checklist_id, {}).get(item) or ItemState(checklist=checklist_id, item_id=item)
         return summary.explain_item(resolved, item, state)
@@ -227,7 +227,7 @@ class CommandHandler:
             run.lines.append(f"`/readiness {cmd.name} {cmd.target}`: {found}")
             return
         checklist, item = found
-        engine, now = self.checklist.engine, self.checklist.clock()
+        engine, now = self.ctx.engine, self.ctx.clock()
         async with repository_lock(engine, run.repository_id):
             with session_scope(engine) as s:
                 states = tracking.load_states(s, repository_id=run.repository_id)

@@ -226,12 +226,12 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
     if sync is None:
         from bot.core.commands import FloodLimit
         from bot.core.templates import load_shipped
-        from bot.jobs.checklist import ChecklistHandler
+        from bot.jobs.router import Router
         from bot.platforms.factory import clients_from_settings
 
         clients = clients_from_settings(settings, pacing=engine)
         if clients:
-            sync = ChecklistHandler(
+            sync = Router(
                 engine,
                 clients,
                 load_shipped(),

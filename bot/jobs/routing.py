@@ -2,7 +2,7 @@
 
 Why here: every decision about *whether* an event is worth any API call is made once, before
 a platform client is even built, so a CI burst on a pull-request branch costs no calls at all.
-The handler (`ChecklistHandler`) looks the route up and never branches on event names itself.
+The router (`bot.jobs.router.Router`) looks the route up and never branches on event names itself.
 """
 
 from __future__ import annotations

@@ -11,30 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from bot.apply import Apply
 from bot.core import summary, tracker
-from bot.core.errors import InputError
+from bot.core.actions import PostComment
 from bot.core.events import Event, RepoRef
 from bot.core.events import Platform as PlatformName
 from bot.core.resolve import ResolvedChecklist
-from bot.core.settings import CONFIG_FILE, RepoConfig, SummarySchedule
-from bot.core.state import ItemState, Status
+from bot.core.settings import SummarySchedule
 from bot.core.templates import Template
-from bot.platforms.base import Platform, PlatformClient, PlatformError
+from bot.jobs.context import Context, Loaded
+from bot.jobs.history import numbers_of, summary_inputs
+from bot.platforms.base import Comment, Platform, PlatformClient, PlatformError
 from bot.store import repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
-
-if TYPE_CHECKING:
-    from bot.jobs.checklist import ChecklistHandler
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +40,6 @@ SUMMARY_EVENT = "readiness.summary"
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEK = timedelta(days=7)
 STALE_CLAIM = timedelta(hours=1)  # far longer than posting one comment takes
-Loaded = tuple[RepoConfig, list[ResolvedChecklist]]
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -70,67 +67,10 @@ def due_week(schedule: SummarySchedule, now: datetime, *, not_before: datetime |
 
 
 async def load_checklists(
-    checklist: ChecklistHandler, platform: Platform, repo: RepoRef, repository_id: int, commit: str
+    ctx: Context, platform: Platform, repo: RepoRef, repository_id: int, commit: str
 ) -> Loaded | None:
-    """The repository's config and resolved checklists at `commit`, or None when it has no valid
-    config. Reads exactly what a sync reads (org default, custom templates), through the Syncer."""
-    raw = await platform.file(CONFIG_FILE, commit)
-    if raw is None:
-        return None
-    syncer = checklist.syncer(platform, repo, repository_id, repo.installation_id)
-    try:
-        return await syncer.load_config(raw, commit)
-    except InputError:
-        return None
-
-
-def changes_since(session: Session, *, repository_id: int, since: datetime) -> list[summary.Change]:
-    return changes_since_for(session, [repository_id], since=since).get(repository_id, [])
-
-
-def changes_since_for(
-    session: Session, repository_ids: Sequence[int], *, since: datetime
-) -> dict[int, list[summary.Change]]:
-    """repository id -> its history rows from `since` on, oldest first (ties in insertion order),
-    in one query for all of them (plain columns, no ORM objects)."""
-    e = ItemEvent
-    out: dict[int, list[summary.Change]] = {rid: [] for rid in repository_ids}
-    if not repository_ids:
-        return out
-    rows = session.execute(
-        select(e.repository_id, e.checklist, e.item_id, e.from_status, e.to_status, e.actor, e.evidence, e.at)
-        .where(col(e.repository_id).in_(repository_ids), col(e.at) >= since)
-        .order_by(col(e.repository_id), col(e.at), col(e.id))
-    )
-    status = Status  # local: looked up 50 times per repository
-    for rid, checklist, item_id, frm, to, actor, evidence, at in rows:
-        out[rid].append(
-            summary.Change(
-                checklist,
-                item_id,
-                status(frm) if frm else None,
-                status(to),
-                actor,
-                evidence,
-                _aware(at) or at,
-            )
-        )
-    return out
-
-
-def summary_inputs(
-    session: Session, repository_ids: Sequence[int], *, since: datetime
-) -> dict[int, tuple[dict[str, dict[str, ItemState]], list[summary.Change]]]:
-    """What `summary.render_summary` needs for each of these repositories (states, and the history
-    the trend chart reaches back to from `since`), in two queries for the whole chunk."""
-    history = since - timedelta(weeks=summary.TREND_WEEKS - 1)
-    states = tracking.load_states_for(session, repository_ids)
-    changes = changes_since_for(session, repository_ids, since=history)
-    return {rid: (states[rid], changes[rid]) for rid in repository_ids}
-
-
-def numbers_of(rows: Mapping[str, OwnedIssue]) -> dict[str, int]:
-    return {k: r.number for k, r in rows.items() if r.number is not None}
+    """The repository's config and resolved checklists at `commit` (see `Context.load_checklists`)."""
+    return await ctx.load_checklists(platform, repo, repository_id, commit)
 
 
 def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bool:
@@ -156,6 +96,8 @@ async def post_summary(
     repository_id: int,
     loaded: Loaded,
     now: datetime,
+    *,
+    writer: Apply | None = None,
 ) -> str:
     """Post this week's summary if it is due and nobody claimed the week; returns the outcome
     (posted | off | no-epic | not-due | claimed)."""
@@ -179,7 +121,8 @@ async def post_summary(
     try:
         since = previous or now - WEEK
         body = render(engine, repository_id, checklists, owned, week=week, since=since)
-        comment = await platform.create_comment(epic.number, body)
+        comment = await (writer or Apply(platform, now)).one(PostComment(epic.number, body))
+        assert isinstance(comment, Comment)
     except BaseException:
         with session_scope(engine) as s:  # give the week back: the next delivery retries
             s.execute(
@@ -232,28 +175,11 @@ def _last_posted(engine: Engine, repository_id: int) -> datetime | None:
     return _aware(posted)
 
 
-class ConfigCache:
-    """Config and checklists per repository at its last synced commit (a file at a commit never
-    changes), so a not-due summary check or a command costs no platform call after the first."""
-
-    def __init__(self, checklist: ChecklistHandler) -> None:
-        self.checklist = checklist
-        self._cache: dict[tuple[str, str], tuple[str, Loaded | None]] = {}  # repo -> (commit, config)
-
-    async def get(self, platform: Platform, repo: RepoRef, repository_id: int, commit: str) -> Loaded | None:
-        key = (repo.platform.value, repo.full_name)
-        if key not in self._cache or self._cache[key][0] != commit:
-            loaded = await load_checklists(self.checklist, platform, repo, repository_id, commit)
-            self._cache[key] = (commit, loaded)
-        return self._cache[key][1]
-
-
 class SummaryJob:
     """Runs one repository's `readiness.summary` delivery."""
 
-    def __init__(self, checklist: ChecklistHandler) -> None:
-        self.checklist = checklist
-        self.configs = ConfigCache(checklist)
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     async def __call__(self, event: Event) -> str:
         if event.repo is None:
@@ -261,14 +187,14 @@ class SummaryJob:
         return await self.run(event.repo)
 
     async def _load(self, repo: RepoRef) -> tuple[Platform, int, Loaded] | None:
-        ch = self.checklist
-        with session_scope(ch.engine) as s:
+        ctx = self.ctx
+        with session_scope(ctx.engine) as s:
             row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
         if row is None or row.id is None or not row.active or row.config_status != "valid":
             return None
-        platform = await ch.platform_for(repo, repo.installation_id or row.installation_id)
+        platform = await ctx.platform_for(repo, repo.installation_id or row.installation_id)
         commit = row.last_synced_commit or (await platform.default_branch()).commit
-        loaded = await self.configs.get(platform, repo, row.id, commit)
+        loaded = await ctx.config_at(platform, repo, row.id, commit)
         return None if loaded is None else (platform, row.id, loaded)
 
     async def run(self, repo: RepoRef) -> str:
@@ -277,9 +203,14 @@ class SummaryJob:
             return "no-config"
         platform, repository_id, loaded = found
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
-            async with repository_lock(self.checklist.engine, repository_id):
+            async with repository_lock(self.ctx.engine, repository_id):
                 return await post_summary(
-                    self.checklist.engine, platform, repository_id, loaded, self.checklist.clock()
+                    self.ctx.engine,
+                    platform,
+                    repository_id,
+                    loaded,
+                    self.ctx.clock(),
+                    writer=self.ctx.writer(platform),
                 )
 
     async def preview(self, repo: RepoRef) -> str | None:
@@ -289,13 +220,11 @@ class SummaryJob:
         if found is None:
             return None
         _, repository_id, (_, checklists) = found
-        now = self.checklist.clock()
-        with session_scope(self.checklist.engine) as s:
+        now = self.ctx.clock()
+        with session_scope(self.ctx.engine) as s:
             owned = tracking.owned_issues(s, repository_id=repository_id)
-        since = _last_posted(self.checklist.engine, repository_id) or now - WEEK
-        return render(
-            self.checklist.engine, repository_id, checklists, owned, week=iso_week(now), since=since
-        )
+        since = _last_posted(self.ctx.engine, repository_id) or now - WEEK
+        return render(self.ctx.engine, repository_id, checklists, owned, week=iso_week(now), since=since)
 
 
 def _ref(row: Repository) -> RepoRef:
@@ -319,10 +248,7 @@ async def post_due_summaries(
     """Every active repository's due summary (or `only` this one), one after another (the
     `readiness summary` command and tests; the server goes through the queue instead).
     full name -> outcome."""
-    from bot.jobs.checklist import ChecklistHandler
-
-    handler = ChecklistHandler(engine, clients, shipped, clock=lambda: now)
-    job = SummaryJob(handler)
+    job = SummaryJob(Context(engine, clients, shipped, clock=lambda: now))
     with session_scope(engine) as s:
         rows: Sequence[Repository] = repos.active_repositories(s)
     out: dict[str, str] = {}

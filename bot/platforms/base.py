@@ -10,6 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+# re-exported: defined in the core, with the actions that carry them
+from bot.core.actions import Annotation as Annotation
+from bot.core.actions import CheckReport as CheckReport
 from bot.core.snapshot import CIResult
 from bot.core.yamlload import READ_CAP
 
@@ -109,25 +112,6 @@ class IssueUpdate:
     state: str | None = None  # "open" | "closed"
     labels: tuple[str, ...] | None = None
     assignees: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckReport:
-    """A check run (GitHub) or commit status (GitLab) the bot publishes on a commit."""
-
-    name: str
-    commit: str
-    conclusion: str  # "success" | "failure" | "neutral"
-    title: str
-    summary: str
-    annotations: tuple[Annotation, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True, slots=True)
-class Annotation:
-    path: str
-    line: int
-    message: str
 
 
 @dataclass(frozen=True, slots=True)

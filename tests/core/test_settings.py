@@ -225,7 +225,7 @@ def test_a_single_label_string_is_a_list() -> None:
         ("issues:\n  labels: [ok, '']\n", ".readiness.yml:2:11: issues.labels: expected non-empty names"),
         (
             "issues:\n  lables: [ops]\n",
-            ".readiness.yml:2:3: issues.lables: unknown key 'lables'; expected one of: labels, assignees "
+            ".readiness.yml:2:3: issues.lables: unknown key 'lables'; expected one of: labels, assignees, layout "
             "(did you mean 'labels'?)",
         ),
         ("issues:\n  assignees: [1]\n", ".readiness.yml:2:15: issues.assignees[0]: expected a string"),

@@ -24,8 +24,8 @@ from bot.config import Settings, load_settings
 from bot.core import tracker
 from bot.core.snapshot import SUCCESS, CIResult
 from bot.core.templates import load_shipped
-from bot.jobs.checklist import ChecklistHandler
 from bot.jobs.handlers import make_handler
+from bot.jobs.router import Router
 from bot.jobs.worker import Worker
 from bot.platforms.github import GitHubClient
 from bot.webhooks.verify import github_signature
@@ -69,7 +69,7 @@ async def bot(settings: Settings, engine: Engine, fake: FakeGitHub) -> AsyncIter
     with respx.mock(base_url=fake.host, assert_all_called=False) as router:
         router.route().mock(side_effect=fake)
         client = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
-        handler = ChecklistHandler(engine, {"github": client}, load_shipped())
+        handler = Router(engine, {"github": client}, load_shipped())
         async with running_bot(settings, engine, handler, Clock()) as b:
             yield b
         await client.aclose()

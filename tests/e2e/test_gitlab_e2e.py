@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, load_settings
 from bot.core import tracker
 from bot.core.templates import load_shipped
-from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.router import Router
 from bot.platforms.gitlab import GitLabClient
 from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
 
@@ -72,7 +72,7 @@ def fake() -> AsyncIterator[FakeGitLab]:
 async def bot(settings: Settings, engine: Engine, fake: FakeGitLab) -> AsyncIterator[Bot]:
     clock = FakeClock()
     client = GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
-    handler = ChecklistHandler(engine, {"gitlab": client}, load_shipped())
+    handler = Router(engine, {"gitlab": client}, load_shipped())
     async with running_bot(settings, engine, handler, Clock()) as b:
         yield b
     await client.aclose()

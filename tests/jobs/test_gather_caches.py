@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.templates import parse_template
-from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.router import Router
 from bot.platforms.memory import MemoryClient
 
 REPO = "octo-org/widgets"
@@ -51,9 +51,7 @@ def make(engine, clock):
         "svc": parse_template(FILES_ONLY, filename="svc.yaml"),
         "ci": parse_template(WITH_CI, filename="ci.yaml"),
     }
-    handler = ChecklistHandler(
-        engine, {"github": client}, shipped, clock=clock, org_default_ttl=timedelta(minutes=5)
-    )
+    handler = Router(engine, {"github": client}, shipped, clock=clock, org_default_ttl=timedelta(minutes=5))
     return client, platform, handler
 
 
@@ -123,4 +121,4 @@ def test_the_org_default_ttl_is_a_setting(engine, monkeypatch) -> None:
     monkeypatch.setenv("READINESS_ORG_DEFAULT_TTL_SECONDS", "90")
     settings = load_settings(gitlab_token="glpat-x")
     dispatcher = make_handler(settings, engine)
-    assert dispatcher.sync.org_defaults.ttl == timedelta(seconds=90)
+    assert dispatcher.sync.ctx.org_defaults.ttl == timedelta(seconds=90)

@@ -12,7 +12,7 @@ from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.snapshot import SUCCESS, CIResult
 from bot.core.templates import parse_template
-from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.router import Router
 from bot.jobs.routing import Route, drop_reason, route
 from bot.metrics import DISPATCH_DROPS
 from bot.platforms.memory import MemoryClient
@@ -122,7 +122,7 @@ def world(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    return platform, ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
+    return platform, Router(engine, {"github": client}, shipped, clock=lambda: NOW)
 
 
 def dropped(reason: str) -> float:

@@ -13,7 +13,7 @@ from bot.core import tracker
 from bot.core.commands import FloodLimit
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.templates import parse_template
-from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.router import Router
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
 from bot.webhooks.normalize import normalize
@@ -35,7 +35,7 @@ async def world(engine):
     platform = client.add_repo(REPO)
     clock = Clock()
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock)
+    handler = Router(engine, {"github": client}, shipped, clock=clock)
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
     platform.set_permission("maria", "maintain")
@@ -228,7 +228,7 @@ async def test_a_real_github_issue_comment_webhook_is_answered(engine):
     name = payload["repository"]["full_name"]
     client = MemoryClient()
     platform = client.add_repo(name)
-    handler = ChecklistHandler(
+    handler = Router(
         engine, {"github": client}, {"svc": parse_template(TEMPLATE, filename="svc.yaml")}, clock=Clock()
     )
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
@@ -324,7 +324,7 @@ async def test_a_flood_of_commands_gets_one_reply_saying_when_to_try_again(engin
     clock = Clock()
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     limit = FloodLimit(3, timedelta(minutes=10))
-    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock, command_limit=limit)
+    handler = Router(engine, {"github": client}, shipped, clock=clock, command_limit=limit)
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
     epic = issues(platform)["epic"]
@@ -377,7 +377,7 @@ async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
     platform = client.add_repo(REPO)
     clock = Clock()
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=clock)
+    handler = Router(engine, {"github": client}, shipped, clock=clock)
     config = CONFIG + '\nitems:\n  svc/container: {skip: "zip deploys for now", until: 2026-11-25}\n'
     platform.set_commit("c1", {".readiness.yml": config, "Dockerfile": "x"})
     await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
@@ -399,7 +399,7 @@ async def test_a_ttl_item_reopens_when_the_persons_tick_runs_out_and_says_who_ti
         "        why: Someone answers the pager\n        ttl: 30d\n",
     )
     assert "ttl: 30d" in template
-    handler = ChecklistHandler(
+    handler = Router(
         engine, {"github": client}, {"svc": parse_template(template, filename="svc.yaml")}, clock=clock
     )
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})

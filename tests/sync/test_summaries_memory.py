@@ -13,7 +13,7 @@ from bot.core import tracker
 from bot.core.events import Event, Kind, Platform
 from bot.core.settings import SummarySchedule
 from bot.core.templates import parse_template
-from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.router import Router
 from bot.jobs.scheduler import SUMMARY_EVENT, enqueue_summaries
 from bot.jobs.summaries import SummaryJob, due_week, load_checklists, post_due_summaries, post_summary
 from bot.platforms.base import Transient
@@ -84,7 +84,7 @@ async def world(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
     clock = Clock(ONBOARDED)
-    handler = ChecklistHandler(engine, {"github": client}, SHIPPED, clock=clock)
+    handler = Router(engine, {"github": client}, SHIPPED, clock=clock)
     platform.set_commit("c1", {".readiness.yml": "checklists: [svc]\n", "Dockerfile": "x"})
     await handler(push("c1"))
     return client, platform, handler, clock
@@ -144,9 +144,7 @@ async def test_the_weekly_summary_reports_the_weeks_changes_once(world, engine):
 async def test_onboarding_mid_week_waits_for_the_next_scheduled_day(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
-    handler = ChecklistHandler(
-        engine, {"github": client}, SHIPPED, clock=lambda: MONDAY_0905 + timedelta(days=2)
-    )
+    handler = Router(engine, {"github": client}, SHIPPED, clock=lambda: MONDAY_0905 + timedelta(days=2))
     platform.set_commit("c1", {".readiness.yml": "checklists: [svc]\n", "Dockerfile": "x"})
     await handler(push("c1"))
     now = MONDAY_0905 + timedelta(days=3)
@@ -179,8 +177,7 @@ async def test_two_replicas_post_one_summary(world, db_url):
     engines = [make_engine(db_url), make_engine(db_url)]
     try:
         jobs = [
-            SummaryJob(ChecklistHandler(e, {"github": client}, SHIPPED, clock=lambda: MONDAY_0905))
-            for e in engines
+            SummaryJob(Router(e, {"github": client}, SHIPPED, clock=lambda: MONDAY_0905).ctx) for e in engines
         ]
         outcomes = await asyncio.gather(*(job.run(ref()) for job in jobs))
     finally:
@@ -242,7 +239,7 @@ async def test_a_claim_whose_replica_died_mid_post_is_taken_over_later(
 async def test_a_second_poster_arriving_while_the_first_is_posting_backs_off(world, engine):
     """The first poster is held inside its create_comment call until the second has finished."""
     _, platform, handler, _ = world
-    loaded = await load_checklists(handler, platform, ref(), 1, "c1")
+    loaded = await load_checklists(handler.ctx, platform, ref(), 1, "c1")
     assert loaded is not None
     gate, post = asyncio.Event(), platform.create_comment
 

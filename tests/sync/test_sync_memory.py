@@ -10,7 +10,7 @@ from memory_world import CONFIG, REPO, TEMPLATE, boxes, issues_by_key, push, ref
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.snapshot import SUCCESS, CIResult
 from bot.core.templates import parse_template
-from bot.jobs.checklist import ChecklistHandler
+from bot.jobs.router import Router
 from bot.platforms.base import Transient
 from bot.platforms.memory import MemoryClient
 
@@ -22,7 +22,7 @@ def world(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
+    handler = Router(engine, {"github": client}, shipped, clock=lambda: NOW)
     return client, platform, handler
 
 
@@ -299,7 +299,7 @@ async def test_organisation_default_config_is_merged_under_the_repositorys(engin
     # the repository's own file only sets the regression policy: checklists and labels come from the org
     platform.set_commit("c1", {".readiness.yml": "on_regression: keep\n", "Dockerfile": "x"})
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
+    handler = Router(engine, {"github": client}, shipped, clock=lambda: NOW)
     await handler(push("c1"))
     issues = issues_by_key(platform)
     assert set(issues) == {"epic", "section:svc:build", "section:svc:ops"}
@@ -354,7 +354,7 @@ async def test_a_repository_override_for_an_item_the_org_default_brings_in(engin
     org.set_commit("o1", {".readiness.yml": "checklists:\n  - svc\n"})
     platform.set_commit("c1", {".readiness.yml": 'items:\n  svc/oncall: {skip: "No pager"}\n'})
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: NOW)
+    handler = Router(engine, {"github": client}, shipped, clock=lambda: NOW)
     [result] = await handler(push("c1"))
     assert result.outcome == "synced"
     assert "skipped in `.readiness.yml`: No pager" in issues_by_key(platform)["section:svc:ops"].body
