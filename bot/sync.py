@@ -243,11 +243,11 @@ class Syncer:
         assignees = config.issues.assignees
         templates = [c.template for c in checklists]
         sections = self._desired_sections(checklists, states, labels, assignees)
-        wanted = {d.key for d in sections}
+        section_keys = {d.key for d in sections}
         retire = {
             key: "This section is no longer part of the configured checklists: closing it."
             for key in self._recorded()
-            if key.startswith("section:") and key not in wanted
+            if key.startswith("section:") and key not in section_keys
         }
         await self._apply(plan(sections, self._recorded(), retire=retire), labels=labels, states=states)
 
@@ -271,7 +271,7 @@ class Syncer:
             assignees,
         )
         await self._apply(plan([epic], self._recorded()), labels=labels)
-        await self._link_sections(wanted)
+        await self._link_sections(section_keys)
         await self._report_regressions(regressions, checklists)
         await self._report_expired(expired, checklists)
         schedule = config.summary

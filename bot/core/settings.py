@@ -37,6 +37,7 @@ from bot.core.resolve import (
     resolve_checklists,
     suggest_id,
 )
+from bot.core.scopes import ScopeKind
 from bot.core.state import RegressionPolicy
 
 __all__ = [
@@ -247,9 +248,7 @@ class RepoConfig(_Model):
         + ", ".join(f"`{d}/`" for d in VENDORED_DIRS)
         + ". What third parties wrote is not this service's evidence.",
     )
-    scopes: dict[
-        Literal["tests", "docs", "excluded", "code"], tuple[Annotated[str, AfterValidator(_glob)], ...]
-    ] = Field(
+    scopes: dict[ScopeKind, tuple[Annotated[str, AfterValidator(_glob)], ...]] = Field(
         {},
         description="Globs added to the scope conventions of evidence rules (docs/templates.md): "
         "`tests`, `docs`, `excluded` (benchmarks, examples: never `code`) or `code` (wins over all).",

@@ -11,9 +11,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.core.durations import TTL_EXPECTED, parse_ttl
-from bot.core.errors import TemplateError
+from bot.core.errors import InputError, TemplateError
 from bot.core.rule_syntax import compile_pattern
 from bot.core.rules import Contains, Rule, _walk, parse_rule
 from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
@@ -79,10 +80,12 @@ class _Reader:
     def __init__(self, doc: Node) -> None:
         self.doc = doc
 
-    def fail(self, path: Path_, message: str, *, value: bool = True, suggestion: str | None = None):
+    def fail(
+        self, path: Path_, message: str, *, value: bool = True, suggestion: str | None = None
+    ) -> InputError:
         return self.doc.error(path, message, value=value, suggestion=suggestion, error=TemplateError)
 
-    def mapping(self, data: object, path: Path_, keys: tuple[str, ...], what: str) -> dict:
+    def mapping(self, data: object, path: Path_, keys: tuple[str, ...], what: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(path, f"expected {what} (a mapping with {', '.join(keys)}), got {_kind(data)}")
         for key in data:
@@ -95,7 +98,7 @@ class _Reader:
                 )
         return data
 
-    def text(self, data: dict, path: Path_, key: str, *, required: bool = True) -> str | None:
+    def text(self, data: dict[str, Any], path: Path_, key: str, *, required: bool = True) -> str | None:
         if key not in data:
             if required:
                 raise self.fail(path, f"missing required key '{key}'", value=True)
@@ -105,7 +108,7 @@ class _Reader:
             raise self.fail((*path, key), f"expected a non-empty string, got {_kind(value)}")
         return value.strip()
 
-    def slug(self, data: dict, path: Path_) -> str:
+    def slug(self, data: dict[str, Any], path: Path_) -> str:
         value = self.text(data, path, "id")
         assert value is not None
         if not SLUG.match(value):
@@ -114,7 +117,7 @@ class _Reader:
             )
         return value
 
-    def items_list(self, data: dict, path: Path_, key: str) -> list:
+    def items_list(self, data: dict[str, Any], path: Path_, key: str) -> list[Any]:
         if key not in data:
             raise self.fail(path, f"missing required key '{key}'", value=True)
         value = data[key]
@@ -231,7 +234,7 @@ def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
     )
 
 
-def _source(r: _Reader, item: dict, path: Path_) -> tuple[str | None, tuple[int, ...]]:
+def _source(r: _Reader, item: dict[str, Any], path: Path_) -> tuple[str | None, tuple[int, ...]]:
     if "source" not in item:
         return None, ()
     at = (*path, "source")

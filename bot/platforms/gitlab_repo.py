@@ -7,6 +7,7 @@ Every blocking call runs in a worker thread through `client.run`; errors arrive 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -273,7 +274,7 @@ class GitLabRepo(ChildLinks):
                 continue
             data = {"name": name, "color": convert.label_colour(name)}
             with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
-                await self._write(lambda data=data: self._project.labels.create(data))
+                await self._write(functools.partial(self._project.labels.create, data))
 
     # ---------------------------------------------------------------------------- comments
 
