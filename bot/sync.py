@@ -20,16 +20,14 @@ from bot.core.decide import Expired, Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
 from bot.core.reconcile import Create, Retire, Update, plan
-from bot.core.resolve import apply_ignore, without_own_inputs
+from bot.core.resolve import ResolvedChecklist, apply_ignore, resolve_checklists, without_own_inputs
 from bot.core.rules import compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
 from bot.core.scopes import Scopes
 from bot.core.settings import (
     CONFIG_FILE,
     RepoConfig,
-    ResolvedChecklist,
     config_data,
     parse_config,
-    resolve_checklists,
 )
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState

@@ -6,7 +6,7 @@ checklist never meets a user mistake at evaluation time. `bot.core.rules` re-exp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import re2
@@ -74,6 +74,18 @@ class Not:
 
 Rule = Files | Contains | Dependency | CI | All | Any | Not
 KeyPath = tuple[str | int, ...]
+
+
+def walk_rule(rule: Rule) -> Iterable[Rule]:
+    """The rule and every rule nested in it, parents first."""
+    yield rule
+    if isinstance(rule, All | Any):
+        for child in rule.rules:
+            yield from walk_rule(child)
+    elif isinstance(rule, Not):
+        yield from walk_rule(rule.rule)
+
+
 Where = Positions | Callable[[KeyPath], tuple[int | None, int | None]]
 
 

@@ -20,6 +20,19 @@ SCOPES = ("code", "tests", "docs", "any")
 ScopeKind = Literal["tests", "docs", "excluded", "code"]
 DEFAULT_SCOPE = "code"
 
+# Dependency directories people commit (Go modules, npm, Composer, Bazel, Bower, CocoaPods,
+# virtualenvs): their Dockerfiles, SECURITY.md files and tests belong to someone else.
+VENDORED_DIRS = (
+    "node_modules",
+    "vendor",
+    "third_party",
+    "bower_components",
+    "Pods",
+    ".venv",
+    "venv",
+    "site-packages",
+)
+
 # directory names (any depth) per kind of non-production file
 TEST_DIRS = frozenset(
     {

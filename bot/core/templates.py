@@ -6,7 +6,6 @@ way the CLI parses files on disk; the one function that reads a directory sits a
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +14,7 @@ from typing import Any
 
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import InputError, TemplateError
-from bot.core.rule_syntax import compile_pattern
-from bot.core.rules import Contains, Rule, _walk, parse_rule
+from bot.core.rule_syntax import Contains, Rule, compile_pattern, parse_rule, walk_rule
 from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 
 MAX_TEMPLATE_PROGRAM = 200_000  # RE2 instructions for all of a template's patterns together
@@ -172,7 +170,7 @@ def _check_program_size(r: _Reader, sections: list[Section]) -> None:
     seen: set[tuple[str, bool]] = set()
     for s_index, section in enumerate(sections):
         for i_index, item in enumerate(section.items):
-            for node in _walk(item.rule) if item.rule is not None else ():
+            for node in walk_rule(item.rule) if item.rule is not None else ():
                 if isinstance(node, Contains) and (node.pattern, node.ignore_case) not in seen:
                     seen.add((node.pattern, node.ignore_case))
                     total += compile_pattern(node.pattern, node.ignore_case).programsize
@@ -252,13 +250,6 @@ def _source(r: _Reader, item: dict[str, Any], path: Path_) -> tuple[str | None, 
 # ---------------------------------------------------------------- the edge: reading files
 
 
-def shipped_dir() -> Path:
-    """The shipped templates' directory (the checkout's `checklists/`, or the installed copy)."""
-    from bot.resources import data_dir  # file system knowledge stays out of the pure parser
-
-    return data_dir("checklists")
-
-
 def load_templates(directory: Path) -> dict[str, Template]:
     """Parse every `*.yaml`/`*.yml` in a directory; template ids must be unique across files."""
     templates: dict[str, Template] = {}
@@ -275,13 +266,3 @@ def load_templates(directory: Path) -> dict[str, Template]:
             )
         templates[template.id] = template
     return templates
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(directory: Path) -> dict[str, Template]:
-    return load_templates(directory)
-
-
-def load_shipped(directory: Path | None = None) -> dict[str, Template]:
-    """The shipped templates, parsed once per process (a fresh dict each call, so callers may edit it)."""
-    return dict(_load_cached(directory or shipped_dir()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import requests
 import structlog
@@ -32,10 +32,8 @@ from bot.platforms.base import (
     Tree,
 )
 from bot.platforms.gitlab_children import ChildLinks
+from bot.platforms.gitlab_connection import GitLabConnection
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
-
-if TYPE_CHECKING:
-    from bot.platforms.gitlab import GitLabClient
 
 T = TypeVar("T")
 
@@ -60,7 +58,7 @@ class GitLabRepo(ChildLinks):
 
     name = "gitlab"
 
-    def __init__(self, client: GitLabClient, full_name: str, *, bot_id: int, bot_login: str) -> None:
+    def __init__(self, client: GitLabConnection, full_name: str, *, bot_id: int, bot_login: str) -> None:
         self.client = client
         self.full_name = full_name
         self.bot_id = bot_id
