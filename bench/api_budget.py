@@ -39,9 +39,9 @@ from platforms.fake_github import APP_ID, FakeGitHub, app_key_pair  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.core.snapshot import SUCCESS, CIResult  # noqa: E402
-from bot.core.templates import load_shipped  # noqa: E402
 from bot.jobs.router import Router  # noqa: E402
 from bot.platforms.github import GitHubClient  # noqa: E402
+from bot.resources import load_shipped  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
 

@@ -254,7 +254,7 @@ def readiness_command() -> list[str]:
 
 
 def shipped_ids() -> list[str]:
-    from bot.core.templates import load_shipped
+    from bot.resources import load_shipped
 
     return sorted(load_shipped())
 

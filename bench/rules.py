@@ -26,7 +26,7 @@ from bot.core import pathscan
 from bot.core.pathindex import PathIndex
 from bot.core.rules import CompiledChecklist, compile_checklist, evaluate_many
 from bot.core.snapshot import CIResult, RepoSnapshot
-from bot.core.templates import load_shipped
+from bot.resources import load_shipped
 
 WORDS = [
     "core",

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 from bot.core import summary  # noqa: E402
 from bot.core.resolve import ResolvedChecklist  # noqa: E402
 from bot.core.state import Status  # noqa: E402
-from bot.core.templates import load_shipped  # noqa: E402
 from bot.jobs.summaries import summary_inputs  # noqa: E402
+from bot.resources import load_shipped  # noqa: E402
 from bot.store.db import make_engine, session_scope  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
 from bot.store.models import ItemEvent, ItemStateRow, Repository  # noqa: E402

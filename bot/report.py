@@ -384,7 +384,7 @@ def sarif_error_data(
     if file:
         uri = PurePath(file).as_uri() if PurePath(file).is_absolute() else PurePath(file).as_posix()
         result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}]
-    rule = {
+    rule: dict[str, object] = {
         "id": CONFIG_ERROR_RULE,
         "name": "configuration-error",
         "shortDescription": {"text": "readiness could not read its configuration or input"},

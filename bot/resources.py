@@ -8,8 +8,11 @@ them either way; nothing depends on `sys.prefix`.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from pathlib import Path
+
+from bot.core.templates import Template, load_templates
 
 _PACKAGES = {"checklists": "bot.checklists", "migrations": "bot.migrations"}
 _CHECKOUT = Path(__file__).resolve().parents[1]
@@ -30,3 +33,18 @@ def data_dir(name: str) -> Path:
     if not isinstance(found, Path) or not path.is_dir():
         raise MissingData(f"readiness-bot's {name} are missing at {found}: reinstall the package")
     return path
+
+
+def shipped_dir() -> Path:
+    """The shipped templates' directory (the checkout's `checklists/`, or the installed copy)."""
+    return data_dir("checklists")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(directory: Path) -> dict[str, Template]:
+    return load_templates(directory)
+
+
+def load_shipped(directory: Path | None = None) -> dict[str, Template]:
+    """The shipped templates, parsed once per process (a fresh dict each call, so callers may edit it)."""
+    return dict(_load_cached(directory or shipped_dir()))

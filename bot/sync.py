@@ -32,16 +32,14 @@ from bot.core.plan_sync import (
     plan_sections,
     plan_states,
 )
-from bot.core.resolve import apply_ignore, without_own_inputs
+from bot.core.resolve import ResolvedChecklist, apply_ignore, resolve_checklists, without_own_inputs
 from bot.core.rules import Verdict, compile_checklist, evaluate_many, files_to_read, needs_ci, read_budget
 from bot.core.scopes import Scopes
 from bot.core.settings import (
     CONFIG_FILE,
     RepoConfig,
-    ResolvedChecklist,
     config_data,
     parse_config,
-    resolve_checklists,
 )
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState

@@ -112,7 +112,7 @@ def test_report_items_are_keyed_checklist_slash_item() -> None:
 
 
 def test_the_labelled_set_names_only_known_concepts_and_shipped_items() -> None:
-    from bot.core.templates import load_shipped
+    from bot.resources import load_shipped
 
     shipped = load_shipped()
     keys = {f"{tid}/{item.id}" for tid, t in shipped.items() for s in t.sections for item in s.items}

@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from bot.cli import app
-from bot.core import rules, settings, templates, yamlload
+from bot.core import resolve, rules, settings, templates, yamlload
 from bot.core.errors import InputError
 from bot.core.resolve import vendored, without_own_inputs
 from bot.core.scopes import Scopes
@@ -33,6 +33,7 @@ from bot.report import (
     sarif_error_data,
     terminal_safe,
 )
+from bot.resources import load_shipped
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
@@ -70,11 +71,11 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _shipped() -> dict[str, templates.Template]:
-    return templates.load_shipped()
+    return load_shipped()
 
 
 def evaluate(
-    resolved: list[settings.ResolvedChecklist], snapshot: RepoSnapshot, scopes: Scopes | None = None
+    resolved: list[resolve.ResolvedChecklist], snapshot: RepoSnapshot, scopes: Scopes | None = None
 ) -> list[ChecklistResult]:
     """Compile each checklist once, evaluate them on one path index, and apply the configured skips."""
     compiled = [rules.compile_checklist(r.template, extra=r.extra_rules) for r in resolved]
@@ -168,7 +169,7 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
     config, config_label = _load_config(checkout, config_file, shipped, notes)
     if only:
         config = _restrict(config, only, shipped)
-    resolved = settings.resolve_checklists(config, shipped=shipped, read=checkout.snapshot.read)
+    resolved = resolve.resolve_checklists(config, shipped=shipped, read=checkout.snapshot.read)
     if only:
         have = [r.template.id for r in resolved]
         for wanted in only:
@@ -186,7 +187,7 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
                     f"{choice.path} is not tracked by git: the bot will not see it until it is committed"
                 )
     own_removed = without_own_inputs(config, checkout.snapshot)
-    snapshot = settings.apply_ignore(config, own_removed)
+    snapshot = resolve.apply_ignore(config, own_removed)
     removed = set(own_removed.paths).difference(snapshot.paths)
     third_party = len(vendored(sorted(removed))) if config.ignore_vendored and removed else 0
     if third_party:
@@ -283,7 +284,7 @@ def validate(
         shipped = _shipped()
         config = settings.parse_config(raw, filename=str(file), shipped_ids=shipped)
         root = Path(os.path.realpath(file)).parent
-        resolved = settings.resolve_checklists(config, shipped=shipped, read=lambda p: _read_under(root, p))
+        resolved = resolve.resolve_checklists(config, shipped=shipped, read=lambda p: _read_under(root, p))
         for chosen in resolved:
             rules.compile_checklist(chosen.template, extra=dict(chosen.extra_rules))
     except InputError as exc:
@@ -298,7 +299,7 @@ def _validate_defaults() -> None:
     shipped = _shipped()
     try:
         config = settings.parse_config(b"", filename=settings.CONFIG_FILE, shipped_ids=shipped)
-        resolved = settings.resolve_checklists(config, shipped=shipped, read=lambda _p: None)
+        resolved = resolve.resolve_checklists(config, shipped=shipped, read=lambda _p: None)
         for chosen in resolved:
             rules.compile_checklist(chosen.template, extra=dict(chosen.extra_rules))
     except InputError as exc:

@@ -67,7 +67,8 @@ def _database(settings: Settings) -> Iterator[Engine]:
     try:
         yield engine
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).splitlines()[0]
+        orig = getattr(exc, "orig", None)  # the driver's error, when SQLAlchemy wraps one
+        reason = str(exc if orig is None else orig).splitlines()[0]
         _fail(f"database {_shown(settings.database_url)}: {reason} (has `readiness migrate` run?)")
     finally:
         engine.dispose()
@@ -153,7 +154,7 @@ def worker(
         except OSError as exc:
             engine.dispose()
             _fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
-        host, port = metrics.server_address[:2]
+        host, port = metrics.socket.getsockname()[:2]  # (what server_address holds, typed as str)
         get_logger("bot.cli.worker").info("metrics listening", url=f"http://{host}:{port}/metrics")
 
     async def main() -> None:

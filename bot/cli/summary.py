@@ -49,11 +49,11 @@ def summary(
     """Post the weekly summaries that are due (the scheduler's job), or preview one."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.core.templates import load_shipped
     from bot.jobs.context import Context
     from bot.jobs.summaries import SummaryJob, post_due_summaries
     from bot.logging import configure_logging
     from bot.platforms.factory import clients_from_settings
+    from bot.resources import load_shipped
     from bot.store.db import is_sqlite, make_engine
     from bot.store.migrate import SchemaOutdated, ensure_schema
 

@@ -12,9 +12,9 @@ import typer
 from bot.cli import app
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.events import Platform, RepoRef
-from bot.core.templates import load_shipped
 from bot.platforms.base import PlatformClient, PlatformError
 from bot.platforms.factory import DryRunClient, clients_from_settings
+from bot.resources import load_shipped
 
 
 @app.command()

@@ -143,7 +143,7 @@ def shown_checked(state: ItemState) -> bool:
 
 def apply_human_ticks(
     *,
-    current: Mapping[str, ItemState],
+    current: Mapping[tuple[str, str], ItemState],
     ticks: Mapping[tuple[str, str], bool],
     actor: str,
     now: datetime,

@@ -22,7 +22,8 @@ from re2 import _re2
 try:  # pathspec >= 1.0
     from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern as _Pattern
 except ImportError:  # pragma: no cover - pathspec 0.12
-    from pathspec.patterns import GitWildMatchPattern as _Pattern  # type: ignore[no-redef]
+    # pathspec 0.12 exported the class implicitly; 1.x stubs never see this branch.
+    from pathspec.patterns import GitWildMatchPattern as _Pattern  # type: ignore[no-redef,attr-defined,unused-ignore]
 
 _WILD = re.compile(r"[*?\[\\]")
 _TOKEN = re.compile(r"\[[^\]]*\]|[*?]")  # wildcard tokens inside one segment
@@ -65,7 +66,8 @@ class GlobRegex:
 
         def match(text: str) -> bool:
             data = text.encode("utf-8", "surrogatepass")
-            return test(_ANCHOR_START, data, 0, len(data))[0] != _NO_MATCH
+            found: bool = test(_ANCHOR_START, data, 0, len(data))[0] != _NO_MATCH
+            return found
 
         self._match = match
 
@@ -118,7 +120,8 @@ def compile_glob(text: str) -> Glob:
         pattern = _Pattern(text)
     except Exception as exc:  # pathspec raises its own error types across versions
         raise GlobError(f"invalid glob: {exc}") from None
-    if pattern.regex is None or pattern.include is None:
+    compiled = pattern.regex
+    if compiled is None or pattern.include is None:
         raise GlobError("invalid glob (check for an unclosed '[' or a lone '/')")
     dir_only = text.endswith("/") or text.endswith("/**")
     segments = [s for s in text.split("/") if s]
@@ -135,10 +138,10 @@ def compile_glob(text: str) -> Glob:
     tokens = [] if escaped or last == "**" else list(_TOKEN.finditer(last))
     prefix = last[: tokens[0].start()] if tokens else ""
     suffix = last[tokens[-1].end() :] if tokens else ""
-    regex = GlobRegex(pattern.regex.pattern)
+    regex = GlobRegex(compiled.pattern)
     tail = None
     if tokens and runs:
-        tail = regex if basename_only else GlobRegex(_Pattern(last).regex.pattern)
+        tail = regex if basename_only else GlobRegex(_regex_text(last))
     anchor = ""
     if not unanchored:
         for seg in segments[:-1]:
@@ -157,10 +160,19 @@ def compile_glob(text: str) -> Glob:
         tail=tail,
         tail_exact=tail is not None and not dir_only and _TAIL_EXACT.match(last) is not None,
         ext=ext.group(1) if ext else None,
-        exact_ext=bool(ext) and last == f"*.{ext.group(1)}" and "." not in ext.group(1),
+        exact_ext=ext is not None and last == f"*.{ext.group(1)}" and "." not in ext.group(1),
         anchor=anchor,
         dir_literals=tuple(s for s in segments[:-1] if s != "**" and not _WILD.search(s)),
     )
+
+
+def _regex_text(text: str) -> str:
+    """pathspec's regex for a glob segment or glob already accepted by compile_glob."""
+    compiled = _Pattern(text).regex
+    if compiled is None:
+        raise GlobError("invalid glob (check for an unclosed '[' or a lone '/')")
+    regex: str = compiled.pattern  # pathspec types it re.Pattern[Any]; it compiles str globs
+    return regex
 
 
 def combined_regex(globs: Iterable[Glob]) -> GlobRegex:
@@ -175,5 +187,5 @@ def depth_key(entry: str) -> tuple[int, str]:
 
 def naive_files(paths: Iterable[str], text: str) -> list[str]:
     """The reference answer (one regex test per path); tests compare the index against it."""
-    match = GlobRegex(_Pattern(text).regex.pattern).match
+    match = GlobRegex(_regex_text(text)).match
     return sorted((p for p in set(paths) if match(p)), key=depth_key)

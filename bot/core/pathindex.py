@@ -21,6 +21,7 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from itertools import compress, groupby, islice, repeat
 from operator import call, contains, eq, itemgetter, methodcaller
 
@@ -44,6 +45,11 @@ _count = methodcaller("count", "/")
 _split = methodcaller("rpartition", "/")
 _reverse = itemgetter(slice(None, None, -1))
 _Chunks = tuple[list[list[str]], list[list[str]]]  # lists of candidate files, of candidate dirs
+
+
+def _chunks_of(buckets: list[_Bucket]) -> _Chunks:
+    """The candidates of some buckets, unflattened (built only if the option is chosen)."""
+    return [f for f, _ in buckets], [d for _, d in buckets]
 
 
 def _prefix_span(ordered: list[str], prefix: str) -> tuple[int, int]:
@@ -183,7 +189,7 @@ class _Buckets:
             return
         # what to do with a file of each wanted name: append it to its bucket (or to two)
         adders: dict[str, Callable[[str], object]] = {}
-        buckets = {e: [] for e in exts if e not in self._files_by_ext}
+        buckets: dict[str, list[str]] = {e: [] for e in exts if e not in self._files_by_ext}
         if buckets:
             self._files_by_ext.update(buckets)
             rnames = self._reversed()
@@ -229,7 +235,7 @@ class _Buckets:
         if self._wants_names(glob, options):
             buckets = [self.by_name(n) for n in self._names_for(glob)]
             size = sum(len(f) + len(d) for f, d in buckets)
-            options.append((size, lambda b=buckets: ([f for f, _ in b], [d for _, d in b])))
+            options.append((size, partial(_chunks_of, buckets)))
         if not options:
             return None
         _, produce = min(options, key=lambda option: option[0])
@@ -256,7 +262,7 @@ class _Buckets:
             bucket = self.by_ext(glob.ext)
         if bucket is not None:
             files, dirs = bucket
-            options.append((len(files) + len(dirs), lambda files=files, dirs=dirs: ([files], [dirs])))
+            options.append((len(files) + len(dirs), partial(_chunks_of, [bucket])))
         return options
 
     def _spans(self, glob: Glob) -> list[tuple[int, Callable[[], _Chunks]]]:

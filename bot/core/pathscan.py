@@ -19,14 +19,18 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
+from bot.core.globs import Glob
+
+_hs: ModuleType | None  # None where no wheel exists: PathIndex then answers in pure Python
 try:
-    import hyperscan as _hs
+    import hyperscan
+
+    _hs = hyperscan
 except ImportError:  # pragma: no cover - platforms without a wheel
     _hs = None
-
-from bot.core.globs import Glob
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class BlockFilter:
         if self.database is not None:
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
+                assert _hs is not None  # a database exists only where hyperscan compiled it
                 scratch = self._local.scratch = _hs.Scratch(self.database)
             found: list[int] = []
             report = found.append
@@ -160,7 +165,7 @@ def _compile(globs: list[Glob]) -> BlockFilter:
 
 
 def _database(expressions: list[bytes]) -> Any:
-    if not expressions:
+    if not expressions or _hs is None:
         return None
     database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
     try:

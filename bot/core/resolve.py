@@ -6,24 +6,21 @@ bot (reading through an API at a commit) and the CLI (reading a checkout) share 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
 
 from pathspec import GitIgnoreSpec
 
-from bot.core import yamlload
 from bot.core.durations import parse_ttl
-from bot.core.errors import ConfigError
 from bot.core.globs import compile_glob
 from bot.core.pathindex import matching_any
-from bot.core.rules import Rule, parse_rule
+from bot.core.rules import Rule
+from bot.core.scopes import VENDORED_DIRS
+from bot.core.settings import ChecklistChoice, RepoConfig, parse_extra_rule
 from bot.core.snapshot import RepoSnapshot
 from bot.core.templates import Template, parse_template
-
-if TYPE_CHECKING:
-    from bot.core.settings import ChecklistChoice, RepoConfig
+from bot.core.yamlload import suggest_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,38 +197,6 @@ def _owner_of(config: RepoConfig, key: str, templates: list[Template]) -> tuple[
     return owners[0], key
 
 
-def parse_extra_rule(config: RepoConfig, key: str, data: Any) -> Rule:
-    """An `items.<key>.evidence` rule, with errors pointing into the config file."""
-    return parse_rule(
-        data,
-        where=config.positions or (lambda _path: (None, None)),
-        filename=config.filename,
-        path=("items", key, "evidence"),
-        error=ConfigError,
-    )
-
-
-def suggest_id(word: str, choices: Collection[str]) -> str | None:
-    """The closest spelling, or the one choice that starts with what was typed (`prod`)."""
-    close = yamlload.suggest(word, list(choices))
-    if close is None and word:
-        starting = [c for c in choices if c.startswith(word)]
-        close = starting[0] if len(starting) == 1 else None
-    return close
-
-
-# Dependency directories people commit (Go modules, npm, Composer, Bazel, Bower, CocoaPods,
-# virtualenvs): their Dockerfiles, SECURITY.md files and tests belong to someone else.
-VENDORED_DIRS = (
-    "node_modules",
-    "vendor",
-    "third_party",
-    "bower_components",
-    "Pods",
-    ".venv",
-    "venv",
-    "site-packages",
-)
 VENDORED_GLOBS = tuple(f"{d}/" for d in VENDORED_DIRS)  # directories of that name, at any depth
 
 

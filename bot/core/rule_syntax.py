@@ -6,7 +6,7 @@ checklist never meets a user mistake at evaluation time. `bot.core.rules` re-exp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import re2
@@ -73,8 +73,20 @@ class Not:
 
 
 Rule = Files | Contains | Dependency | CI | All | Any | Not
-Where = Positions | Callable[[tuple], tuple[int | None, int | None]]
 KeyPath = tuple[str | int, ...]
+
+
+def walk_rule(rule: Rule) -> Iterable[Rule]:
+    """The rule and every rule nested in it, parents first."""
+    yield rule
+    if isinstance(rule, All | Any):
+        for child in rule.rules:
+            yield from walk_rule(child)
+    elif isinstance(rule, Not):
+        yield from walk_rule(rule.rule)
+
+
+Where = Positions | Callable[[KeyPath], tuple[int | None, int | None]]
 
 
 PATTERN_MAX_MEM = 2 << 20  # RE2 memory for one pattern; `\pL{446}` alone needs about 4.6 MB
@@ -116,7 +128,11 @@ class _Ctx:
     where: Where
     error: type[InputError]
 
-    def fail(self, path: KeyPath, message: str, *, value: bool = True, suggestion: str | None = None):
+    def fail(
+        self, path: KeyPath, message: str, *, value: bool = True, suggestion: str | None = None
+    ) -> InputError:
+        line: int | None
+        column: int | None
         if isinstance(self.where, Positions):
             line, column = self.where.lookup(path, value=value)
         else:
@@ -263,7 +279,7 @@ def _default_scope(globs: tuple[str, ...]) -> str:
     return "any" if all(map(is_doc, globs)) else DEFAULT_SCOPE
 
 
-def _scope(body: dict, ctx: _Ctx, path: KeyPath) -> str:
+def _scope(body: dict[str, object], ctx: _Ctx, path: KeyPath) -> str:
     scope = body["scope"]
     if scope not in SCOPES:
         raise ctx.fail(

@@ -39,6 +39,7 @@ from bot.core.rule_syntax import (
     compile_pattern,
     parse_rule,
 )
+from bot.core.rule_syntax import walk_rule as _walk
 from bot.core.scopes import Scopes, strength
 from bot.core.snapshot import SUCCESS, RepoSnapshot
 
@@ -92,15 +93,6 @@ class CompiledChecklist:
     # once for all of them; None when the set could not be built (then each rule searches alone)
     pattern_set: re2.Set | None = field(default=None, repr=False, compare=False)
     set_index: Mapping[tuple[str, bool], int] = field(default_factory=dict, repr=False, compare=False)
-
-
-def _walk(rule: Rule) -> Iterable[Rule]:
-    yield rule
-    if isinstance(rule, All | Any):
-        for child in rule.rules:
-            yield from _walk(child)
-    elif isinstance(rule, Not):
-        yield from _walk(rule.rule)
 
 
 def compile_checklist(template: Template, extra: Mapping[str, Rule] | None = None) -> CompiledChecklist:

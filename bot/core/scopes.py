@@ -11,11 +11,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.core.globs import Glob, compile_glob
 
 SCOPES = ("code", "tests", "docs", "any")
+# the kinds a repository may add globs to (`scopes:` in .readiness.yml)
+ScopeKind = Literal["tests", "docs", "excluded", "code"]
 DEFAULT_SCOPE = "code"
+
+# Dependency directories people commit (Go modules, npm, Composer, Bazel, Bower, CocoaPods,
+# virtualenvs): their Dockerfiles, SECURITY.md files and tests belong to someone else.
+VENDORED_DIRS = (
+    "node_modules",
+    "vendor",
+    "third_party",
+    "bower_components",
+    "Pods",
+    ".venv",
+    "venv",
+    "site-packages",
+)
 
 # directory names (any depth) per kind of non-production file
 TEST_DIRS = frozenset(
@@ -59,7 +75,7 @@ class Scopes:
     memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Sequence[str]] | None) -> Scopes:
+    def from_config(cls, config: Mapping[ScopeKind, Sequence[str]] | None) -> Scopes:
         return cls({k: tuple(compile_glob(g) for g in v) for k, v in (config or {}).items()})
 
     def kind(self, path: str) -> str:

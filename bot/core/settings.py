@@ -1,8 +1,8 @@
 """`.readiness.yml`, the repository configuration: the model and a parser with precise errors.
 
 Pure: the caller passes the file text (and the organisation default's data, if any). Resolving
-the chosen checklists against templates lives in `bot.core.resolve` and is re-exported here, so
-callers need one import: `parse_config`, then `resolve_checklists`.
+the chosen checklists against templates is the next step, in `bot.core.resolve` (which depends on
+this model, never the other way round): `parse_config`, then `resolve.resolve_checklists`.
 """
 
 from __future__ import annotations
@@ -29,15 +29,10 @@ from bot.core import settings_errors, settings_schema, yamlload
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import ConfigError
 from bot.core.pathindex import GlobError, compile_glob
-from bot.core.resolve import (
-    VENDORED_DIRS,
-    ResolvedChecklist,
-    apply_ignore,
-    parse_extra_rule,
-    resolve_checklists,
-    suggest_id,
-)
+from bot.core.rule_syntax import Rule, parse_rule
+from bot.core.scopes import VENDORED_DIRS, ScopeKind
 from bot.core.state import RegressionPolicy
+from bot.core.yamlload import suggest_id
 
 __all__ = [
     "CONFIG_FILE",
@@ -46,14 +41,12 @@ __all__ = [
     "IssueSettings",
     "ItemOverride",
     "RepoConfig",
-    "ResolvedChecklist",
     "SummarySchedule",
-    "apply_ignore",
     "config_data",
     "config_json_schema",
     "merge_config_data",
     "parse_config",
-    "resolve_checklists",
+    "parse_extra_rule",
     "suggest_id",
 ]
 
@@ -252,9 +245,7 @@ class RepoConfig(_Model):
         + ", ".join(f"`{d}/`" for d in VENDORED_DIRS)
         + ". What third parties wrote is not this service's evidence.",
     )
-    scopes: dict[
-        Literal["tests", "docs", "excluded", "code"], tuple[Annotated[str, AfterValidator(_glob)], ...]
-    ] = Field(
+    scopes: dict[ScopeKind, tuple[Annotated[str, AfterValidator(_glob)], ...]] = Field(
         {},
         description="Globs added to the scope conventions of evidence rules (docs/templates.md): "
         "`tests`, `docs`, `excluded` (benchmarks, examples: never `code`) or `code` (wins over all).",
@@ -430,6 +421,17 @@ def _id_path(config: RepoConfig, index: int) -> tuple[str | int, ...]:
 
 
 _ITEM_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)?$")
+
+
+def parse_extra_rule(config: RepoConfig, key: str, data: Any) -> Rule:
+    """An `items.<key>.evidence` rule, with errors pointing into the config file."""
+    return parse_rule(
+        data,
+        where=config.positions or (lambda _path: (None, None)),
+        filename=config.filename,
+        path=("items", key, "evidence"),
+        error=ConfigError,
+    )
 
 
 def _check_overrides(config: RepoConfig) -> None:

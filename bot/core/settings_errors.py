@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bot.core import yamlload
 from bot.core.errors import ConfigError
-from bot.core.resolve import suggest_id
+from bot.core.yamlload import suggest_id
 
 _PLAIN = {
     "string_type": "expected a string",

@@ -97,7 +97,7 @@ def _day_pattern() -> str:
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     """A top-level key written with no value (`issues:`) means its default."""
-    doc = {k: schema.pop(k) for k in ("description", "default", "title") if k in schema}
+    doc: dict[str, Any] = {k: schema.pop(k) for k in ("description", "default", "title") if k in schema}
     return {**doc, "anyOf": [schema, _NULL]}
 
 

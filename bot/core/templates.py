@@ -6,16 +6,15 @@ way the CLI parses files on disk; the one function that reads a directory sits a
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.core.durations import TTL_EXPECTED, parse_ttl
-from bot.core.errors import TemplateError
-from bot.core.rule_syntax import compile_pattern
-from bot.core.rules import Contains, Rule, _walk, parse_rule
+from bot.core.errors import InputError, TemplateError
+from bot.core.rule_syntax import Contains, Rule, compile_pattern, parse_rule, walk_rule
 from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 
 MAX_TEMPLATE_PROGRAM = 200_000  # RE2 instructions for all of a template's patterns together
@@ -79,10 +78,12 @@ class _Reader:
     def __init__(self, doc: Node) -> None:
         self.doc = doc
 
-    def fail(self, path: Path_, message: str, *, value: bool = True, suggestion: str | None = None):
+    def fail(
+        self, path: Path_, message: str, *, value: bool = True, suggestion: str | None = None
+    ) -> InputError:
         return self.doc.error(path, message, value=value, suggestion=suggestion, error=TemplateError)
 
-    def mapping(self, data: object, path: Path_, keys: tuple[str, ...], what: str) -> dict:
+    def mapping(self, data: object, path: Path_, keys: tuple[str, ...], what: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(path, f"expected {what} (a mapping with {', '.join(keys)}), got {_kind(data)}")
         for key in data:
@@ -95,7 +96,7 @@ class _Reader:
                 )
         return data
 
-    def text(self, data: dict, path: Path_, key: str, *, required: bool = True) -> str | None:
+    def text(self, data: dict[str, Any], path: Path_, key: str, *, required: bool = True) -> str | None:
         if key not in data:
             if required:
                 raise self.fail(path, f"missing required key '{key}'", value=True)
@@ -105,7 +106,7 @@ class _Reader:
             raise self.fail((*path, key), f"expected a non-empty string, got {_kind(value)}")
         return value.strip()
 
-    def slug(self, data: dict, path: Path_) -> str:
+    def slug(self, data: dict[str, Any], path: Path_) -> str:
         value = self.text(data, path, "id")
         assert value is not None
         if not SLUG.match(value):
@@ -114,7 +115,7 @@ class _Reader:
             )
         return value
 
-    def items_list(self, data: dict, path: Path_, key: str) -> list:
+    def items_list(self, data: dict[str, Any], path: Path_, key: str) -> list[Any]:
         if key not in data:
             raise self.fail(path, f"missing required key '{key}'", value=True)
         value = data[key]
@@ -169,7 +170,7 @@ def _check_program_size(r: _Reader, sections: list[Section]) -> None:
     seen: set[tuple[str, bool]] = set()
     for s_index, section in enumerate(sections):
         for i_index, item in enumerate(section.items):
-            for node in _walk(item.rule) if item.rule is not None else ():
+            for node in walk_rule(item.rule) if item.rule is not None else ():
                 if isinstance(node, Contains) and (node.pattern, node.ignore_case) not in seen:
                     seen.add((node.pattern, node.ignore_case))
                     total += compile_pattern(node.pattern, node.ignore_case).programsize
@@ -231,7 +232,7 @@ def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
     )
 
 
-def _source(r: _Reader, item: dict, path: Path_) -> tuple[str | None, tuple[int, ...]]:
+def _source(r: _Reader, item: dict[str, Any], path: Path_) -> tuple[str | None, tuple[int, ...]]:
     if "source" not in item:
         return None, ()
     at = (*path, "source")
@@ -247,13 +248,6 @@ def _source(r: _Reader, item: dict, path: Path_) -> tuple[str | None, tuple[int,
 
 
 # ---------------------------------------------------------------- the edge: reading files
-
-
-def shipped_dir() -> Path:
-    """The shipped templates' directory (the checkout's `checklists/`, or the installed copy)."""
-    from bot.resources import data_dir  # file system knowledge stays out of the pure parser
-
-    return data_dir("checklists")
 
 
 def load_templates(directory: Path) -> dict[str, Template]:
@@ -272,13 +266,3 @@ def load_templates(directory: Path) -> dict[str, Template]:
             )
         templates[template.id] = template
     return templates
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(directory: Path) -> dict[str, Template]:
-    return load_templates(directory)
-
-
-def load_shipped(directory: Path | None = None) -> dict[str, Template]:
-    """The shipped templates, parsed once per process (a fresh dict each call, so callers may edit it)."""
-    return dict(_load_cached(directory or shipped_dir()))

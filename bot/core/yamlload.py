@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,15 @@ def suggest(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | 
     """The closest choice to a misspelled word, for "did you mean" hints."""
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return matches[0] if matches else None
+
+
+def suggest_id(word: str, choices: Collection[str]) -> str | None:
+    """The closest spelling, or the one choice that starts with what was typed (`prod`)."""
+    close = suggest(word, list(choices))
+    if close is None and word:
+        starting = [c for c in choices if c.startswith(word)]
+        close = starting[0] if len(starting) == 1 else None
+    return close
 
 
 def format_path(loc: Iterable[str | int]) -> str:

@@ -225,9 +225,9 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
     the checklist handler is built for every platform the settings configure."""
     if sync is None:
         from bot.core.commands import FloodLimit
-        from bot.core.templates import load_shipped
         from bot.jobs.router import Router
         from bot.platforms.factory import clients_from_settings
+        from bot.resources import load_shipped
 
         clients = clients_from_settings(settings, pacing=engine)
         if clients:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as select_columns  # more columns than sqlmodel.select types
+from sqlmodel import Session, col
 
 from bot.core import summary
 from bot.core.state import ItemState, Status
@@ -32,7 +33,21 @@ def changes_since_for(
     if not repository_ids:
         return out
     rows = session.execute(
-        select(e.repository_id, e.checklist, e.item_id, e.from_status, e.to_status, e.actor, e.evidence, e.at)
+        select_columns(
+            *(
+                col(c)
+                for c in (
+                    e.repository_id,
+                    e.checklist,
+                    e.item_id,
+                    e.from_status,
+                    e.to_status,
+                    e.actor,
+                    e.evidence,
+                    e.at,
+                )
+            )
+        )
         .where(col(e.repository_id).in_(repository_ids), col(e.at) >= since)
         .order_by(col(e.repository_id), col(e.at), col(e.id))
     )

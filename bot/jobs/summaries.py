@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.apply import Apply
 from bot.core import summary, tracker
@@ -76,8 +76,10 @@ async def load_checklists(
 def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bool:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(SummaryPost).values(repository_id=repository_id, week=week, posted_at=now)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"]).returning(SummaryPost.id)
-    if session.execute(stmt).first() is not None:  # (psycopg reports rowcount -1 here)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"])
+    if (
+        session.execute(stmt.returning(col(SummaryPost.id))).first() is not None
+    ):  # (psycopg reports rowcount -1 here)
         return True
     # A claim that never got its comment id long ago: its replica died mid-post. Take it over,
     # compare-and-set on the claim time so only one replica can.
@@ -85,7 +87,7 @@ def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bo
         SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
         SummaryPost.week == week,  # type: ignore[arg-type]
         SummaryPost.comment_id.is_(None),  # type: ignore[union-attr]
-        SummaryPost.posted_at < now - STALE_CLAIM,  # type: ignore[arg-type,operator]
+        SummaryPost.posted_at < now - STALE_CLAIM,  # type: ignore[arg-type]
     )
     return session.execute(stale.values(posted_at=now)).rowcount == 1  # type: ignore[attr-defined]
 

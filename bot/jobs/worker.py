@@ -220,6 +220,7 @@ class Worker:
 
     async def _process(self, delivery: Delivery) -> str:
         """Run one attempt and record its outcome; returns done | retry | dead | lost."""
+        assert delivery.id is not None  # claimed rows are stored rows
         labels = {"platform": delivery.platform, "event": delivery.event}
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery.delivery_id, repo=delivery.repo_key
@@ -253,6 +254,7 @@ class Worker:
             return outcome
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> str:
+        assert delivery.id is not None  # claimed rows are stored rows
         now = self.clock()
         error = f"{type(exc).__name__}: {exc}"
         count_attempt = True
@@ -302,6 +304,7 @@ class Worker:
         """Renew the lease while a job runs (every `heartbeat_seconds`, at least three times per
         lease), so no other worker takes it over meanwhile, while a dead worker's lease is short."""
         every = min(self.settings.heartbeat_seconds, self.settings.lease_seconds / 3)
+        assert delivery.id is not None  # claimed rows are stored rows
         while True:
             await self._sleep(every)
             until = self.clock() + timedelta(seconds=self.settings.lease_seconds)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -146,7 +146,7 @@ class GitHubApi:
         outright, so those are always retried. `write=False` marks a POST that only reads (a
         GraphQL query): it is not paced like the writes GitHub's secondary limits count.
         `if_none_match`: an ETag from an earlier answer; a `304` comes back as it is (free)."""
-        target = url or template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
+        target = url or _filled(template, path)
         endpoint = Endpoint(method, template, "app" if installation_id is None else str(installation_id))
         extra = {"Accept": accept} if accept else {}
         if if_none_match:
@@ -190,10 +190,10 @@ class GitHubApi:
     ) -> AsyncIterator[dict[str, Any]]:
         """Items of every page, following `Link: rel="next"`; `key` picks the list out of an object."""
         params = {"per_page": 100, **(params or {})}
-        url: str | None = None
+        url: str | None = _filled(template, path)  # then each page's `next` link
         while True:
             response = await self.request(
-                "GET", template, installation_id=installation_id, url=url, params=params, **path
+                "GET", template, installation_id=installation_id, url=url, params=params
             )
             data = response.json()
             for item in data[key] if key else data:
@@ -214,6 +214,7 @@ class GitHubApi:
         extra: dict[str, str],
     ) -> httpx.Response:
         headers = {"X-GitHub-Api-Version": API_VERSION, **extra}
+        github: GitHub[Any]  # the App's client (JWT) or the installation one
         github, token = self._app, ""
         if installation_id is not None:
             token = await self.installation_token(installation_id)
@@ -283,6 +284,11 @@ def graphql_endpoint(api_url: str) -> str:
     path = url.path.rstrip("/")
     path = path[: -len("/v3")] + "/graphql" if path.endswith("/api/v3") else path + "/graphql"
     return str(url.copy_with(path=path))
+
+
+def _filled(template: str, path: Mapping[str, str | int]) -> str:
+    """`/repos/{owner}/{repo}` with its fields quoted in (a name's `/` stays a separator)."""
+    return template.format(**{k: quote(str(v), safe="/") for k, v in path.items()})
 
 
 def _private_key(pem: str) -> str:

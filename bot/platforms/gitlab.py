@@ -117,7 +117,11 @@ class GitLabClient:
         if loop is None or not loop.is_running() or _on_loop_thread():
             time.sleep(seconds)  # not called through `run`: nothing to hand the wait to
             return
-        asyncio.run_coroutine_threadsafe(self._sleep(seconds), self._loop).result()
+
+        async def wait() -> None:  # a coroutine, as run_coroutine_threadsafe needs
+            await self._sleep(seconds)
+
+        asyncio.run_coroutine_threadsafe(wait(), loop).result()
 
     async def whoami(self) -> tuple[int, str]:
         """(id, username) of the token's user: our author id and the login to ignore echoes of."""

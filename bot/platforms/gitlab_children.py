@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.platforms import gitlab_convert as convert
 from bot.platforms.base import Issue, NotFound, PlatformError, RateLimited, Transient
+from bot.platforms.gitlab_connection import GitLabConnection
 from bot.platforms.gitlab_graphql import GraphQLError
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
-
-if TYPE_CHECKING:
-    from bot.platforms.gitlab import GitLabClient
 
 T = TypeVar("T")
 
@@ -28,7 +26,7 @@ class ChildLinks:
     """The `link_child` / `list_children` / `unlink_child` part of `GitLabRepo`."""
 
     if TYPE_CHECKING:
-        client: GitLabClient
+        client: GitLabConnection
         full_name: str
         _project: Any
 

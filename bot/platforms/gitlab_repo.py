@@ -7,8 +7,9 @@ Every blocking call runs in a worker thread through `client.run`; errors arrive 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import requests
 import structlog
@@ -33,10 +34,8 @@ from bot.platforms.base import (
     revalidate_by_head,
 )
 from bot.platforms.gitlab_children import ChildLinks
+from bot.platforms.gitlab_connection import GitLabConnection
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
-
-if TYPE_CHECKING:
-    from bot.platforms.gitlab import GitLabClient
 
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ class GitLabRepo(ChildLinks):
 
     name = "gitlab"
 
-    def __init__(self, client: GitLabClient, full_name: str, *, bot_id: int, bot_login: str) -> None:
+    def __init__(self, client: GitLabConnection, full_name: str, *, bot_id: int, bot_login: str) -> None:
         self.client = client
         self.full_name = full_name
         self.bot_id = bot_id
@@ -278,7 +277,7 @@ class GitLabRepo(ChildLinks):
                 continue
             data = {"name": name, "color": convert.label_colour(name)}
             with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
-                await self._write(lambda data=data: self._project.labels.create(data))
+                await self._write(functools.partial(self._project.labels.create, data))
 
     # ---------------------------------------------------------------------------- comments
 

@@ -208,7 +208,7 @@ class MemoryPlatform:
     async def files(
         self, paths: Sequence[str], commit: str, *, max_bytes: int = READ_CAP
     ) -> dict[str, bytes | None]:
-        self._log("files", len(paths), commit)  # one batched read, as GitHub makes them
+        self._log("files", str(len(paths)), commit)  # one batched read, as GitHub makes them
         known = self._commit(commit)
         return {p: None if known.get(p) is None else known[p][:max_bytes] for p in paths}
 

@@ -74,9 +74,9 @@ class Connector:
             if not _is_missing_feature(exc):
                 raise
             report.say(f"group hooks need GitLab Premium: using a project hook on every project of {group}")
-            for p in g.projects.list(include_subgroups=True, iterator=True, per_page=100):
-                proj = self.gl.projects.get(p.id, lazy=True)
-                yield "project", proj.hooks, p.path_with_namespace
+            for listed in g.projects.list(include_subgroups=True, iterator=True, per_page=100):
+                proj = self.gl.projects.get(listed.id, lazy=True)
+                yield "project", proj.hooks, listed.path_with_namespace
             return
         yield "group", g.hooks, g.full_path
 

@@ -79,7 +79,9 @@ def checkpoint_wal(engine: Engine) -> tuple[int, int, int]:
         cursor = raw.cursor()
         try:
             cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            busy, frames, done = cursor.fetchone()
+            row = cursor.fetchone()
+            assert row is not None  # the pragma always answers with one row
+            busy, frames, done = row
         finally:
             cursor.close()
     finally:
@@ -87,7 +89,7 @@ def checkpoint_wal(engine: Engine) -> tuple[int, int, int]:
     return int(busy), int(frames), int(done)
 
 
-def is_sqlite(engine: Engine) -> bool:
+def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 

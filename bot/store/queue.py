@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.metrics import DEAD_LETTERS, DELIVERIES
 from bot.store.db import is_sqlite, session_scope
@@ -113,19 +113,23 @@ def claim(
     # The head of each repository's line: computed once over unfinished rows (an uncorrelated
     # subquery), so a claim costs in proportion to the backlog, not to the history of done rows.
     older = aliased(Delivery)
-    unfinished = older.status.in_((PENDING, RUNNING))
+    unfinished = col(older.status).in_((PENDING, RUNNING))
     heads = union_all(
         select(func.min(older.id).label("id"))
-        .where(unfinished, older.repo_key.is_not(None))
+        .where(unfinished, col(older.repo_key).is_not(None))
         .group_by(older.repo_key),
-        select(older.id).where(unfinished, older.repo_key.is_(None)),
+        select(col(older.id)).where(unfinished, col(older.repo_key).is_(None)),
     ).subquery("heads")
     due = or_(
-        and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now),
-        and_(Delivery.status == RUNNING, Delivery.lease_until <= now),
+        and_(col(Delivery.status) == PENDING, col(Delivery.next_attempt_at) <= now),
+        and_(col(Delivery.status) == RUNNING, col(Delivery.lease_until) <= now),
     )
     query = (
-        select(Delivery).join(heads, Delivery.id == heads.c.id).where(due).order_by(Delivery.id).limit(limit)
+        select(Delivery)
+        .join(heads, col(Delivery.id) == heads.c.id)
+        .where(due)
+        .order_by(col(Delivery.id))
+        .limit(limit)
     )
     if not is_sqlite(engine):  # SQLite: BEGIN IMMEDIATE serialises claimers instead
         query = query.with_for_update(skip_locked=True, of=Delivery)
@@ -214,7 +218,11 @@ def extend(engine: Engine, delivery_id: int, *, owner: str, until: datetime) -> 
     with session_scope(engine) as session:
         result = session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == RUNNING, Delivery.lease_owner == owner)
+            .where(
+                col(Delivery.id) == delivery_id,
+                col(Delivery.status) == RUNNING,
+                col(Delivery.lease_owner) == owner,
+            )
             .values(lease_until=until)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -223,7 +231,7 @@ def extend(engine: Engine, delivery_id: int, *, owner: str, until: datetime) -> 
 def claim_owners(engine: Engine) -> list[str]:
     """Who holds claims now (distinct `lease_owner` of running rows)."""
     with session_scope(engine, immediate=False) as session:
-        query = select(Delivery.lease_owner).where(Delivery.status == RUNNING).distinct()
+        query = select(col(Delivery.lease_owner)).where(col(Delivery.status) == RUNNING).distinct()
         return [owner for owner in session.scalars(query) if owner]
 
 
@@ -237,7 +245,7 @@ def expire_claims(engine: Engine, owners: Iterable[str], *, now: datetime) -> in
     with session_scope(engine) as session:
         result = session.execute(
             update(Delivery)
-            .where(Delivery.status == RUNNING, Delivery.lease_owner.in_(owners))
+            .where(col(Delivery.status) == RUNNING, col(Delivery.lease_owner).in_(owners))
             .values(lease_until=now)
         )
         return result.rowcount  # type: ignore[attr-defined]
@@ -247,9 +255,9 @@ def release(engine: Engine, owner: str, *, ids: Iterable[int] | None = None) -> 
     """Give back `owner`'s claims (graceful shutdown): running → pending, the attempt refunded,
     due at once for the next worker. Returns how many were released."""
     with session_scope(engine) as session:
-        stmt = update(Delivery).where(Delivery.status == RUNNING, Delivery.lease_owner == owner)
+        stmt = update(Delivery).where(col(Delivery.status) == RUNNING, col(Delivery.lease_owner) == owner)
         if ids is not None:
-            stmt = stmt.where(Delivery.id.in_(list(ids)))
+            stmt = stmt.where(col(Delivery.id).in_(list(ids)))
         result = session.execute(
             stmt.values(
                 status=PENDING,
@@ -280,7 +288,7 @@ def prune(engine: Engine, *, finished_before: datetime) -> int:
     dead ones stay until an operator retries them. Returns how many were deleted."""
     with session_scope(engine) as session:
         result = session.execute(
-            delete(Delivery).where(Delivery.status == DONE, Delivery.finished_at < finished_before)
+            delete(Delivery).where(col(Delivery.status) == DONE, col(Delivery.finished_at) < finished_before)
         )
         return result.rowcount  # type: ignore[attr-defined]
 
@@ -292,9 +300,9 @@ def get(engine: Engine, delivery_id: int) -> Delivery | None:
 
 def list_deliveries(engine: Engine, *, status: str | None = None, limit: int = 50) -> list[Delivery]:
     """Newest first."""
-    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    query = select(Delivery).order_by(col(Delivery.id).desc()).limit(limit)
     if status is not None:
-        query = query.where(Delivery.status == status)
+        query = query.where(col(Delivery.status) == status)
     with session_scope(engine, immediate=False) as session:
         return list(session.scalars(query).all())
 
@@ -302,8 +310,10 @@ def list_deliveries(engine: Engine, *, status: str | None = None, limit: int = 5
 def stats(engine: Engine, *, now: datetime) -> tuple[int, float]:
     """(deliveries pending or running, age in seconds of the oldest pending one or 0)."""
     with session_scope(engine, immediate=False) as session:
-        depth = session.scalar(select(func.count()).where(Delivery.status.in_((PENDING, RUNNING))))
-        oldest = session.scalar(select(func.min(Delivery.received_at)).where(Delivery.status == PENDING))
+        depth = session.scalar(select(func.count()).where(col(Delivery.status).in_((PENDING, RUNNING))))
+        oldest = session.scalar(
+            select(func.min(col(Delivery.received_at))).where(col(Delivery.status) == PENDING)
+        )
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return int(depth or 0), age
 
@@ -312,8 +322,10 @@ def pending_for_repo(engine: Engine, *, repo_key: str, after_id: int) -> list[De
     """The pending deliveries queued behind `after_id` for one repository, oldest first."""
     query = (
         select(Delivery)
-        .where(Delivery.repo_key == repo_key, Delivery.status == PENDING, Delivery.id > after_id)
-        .order_by(Delivery.id)
+        .where(
+            col(Delivery.repo_key) == repo_key, col(Delivery.status) == PENDING, col(Delivery.id) > after_id
+        )
+        .order_by(col(Delivery.id))
     )
     with session_scope(engine, immediate=False) as session:
         return list(session.scalars(query).all())
@@ -327,7 +339,7 @@ def coalesce(engine: Engine, ids: Iterable[int], *, covered_by: int, now: dateti
     with session_scope(engine, immediate=True) as session:
         result = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == PENDING)
+            .where(col(Delivery.id).in_(ids), col(Delivery.status) == PENDING)
             .values(status=DONE, finished_at=now, covered_by=covered_by)
         )
         return int(getattr(result, "rowcount", 0) or 0)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.store.models import Installation, Repository
 
@@ -141,9 +141,9 @@ def deactivate_installation(session: Session, *, platform: str, installation_id:
     result = session.execute(
         update(Repository)
         .where(
-            Repository.platform == platform,
-            Repository.installation_id == installation_id,
-            Repository.active.is_(True),  # type: ignore[attr-defined]
+            col(Repository.platform) == platform,
+            col(Repository.installation_id) == installation_id,
+            col(Repository.active).is_(True),
         )
         .values(active=False, updated_at=now)
     )
@@ -162,4 +162,4 @@ def active_repositories(session: Session, *, platform: str | None = None) -> lis
     )
     if platform is not None:
         query = query.where(Repository.platform == platform)
-    return list(session.exec(query.order_by(Repository.id)).all())
+    return list(session.exec(query.order_by(col(Repository.id))).all())

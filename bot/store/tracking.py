@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as select_columns  # more columns than sqlmodel.select types
 from sqlmodel import Session, col, select
 
 from bot.core.reconcile import Recorded
@@ -44,7 +45,9 @@ def load_states_for(
     out: dict[int, dict[str, dict[str, ItemState]]] = {rid: {} for rid in repository_ids}
     if not repository_ids:
         return out
-    rows = session.execute(select(*cols).where(col(t.repository_id).in_(repository_ids)))
+    rows = session.execute(
+        select_columns(*(col(c) for c in cols)).where(col(t.repository_id).in_(repository_ids))
+    )
     for rid, checklist, item_id, status, evidence, actor, reason, changed_at, until in rows:
         out[rid].setdefault(checklist, {})[item_id] = ItemState(
             checklist=checklist,

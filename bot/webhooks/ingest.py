@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -50,7 +50,8 @@ WriteBatch = Callable[[Engine, Sequence[NewDelivery]], list[bool]]
 """Stores a batch in one transaction; returns, per item, True if new, False if a duplicate."""
 
 
-_DELIVERIES = Delivery.__table__
+# SQLModel's metaclass sets __table__ on table models; its class declaration does not name it.
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=4)

@@ -120,7 +120,7 @@ _GITHUB_STATES = {"success": "success", "failure": "failure", "error": "failure"
 
 def _gh_status(p: dict[str, Any]) -> dict[str, Any]:
     """A commit status (external CI): `state` is pending|success|failure|error."""
-    state = p.get("state")
+    state = _str(p.get("state")) or ""
     return {
         "commit": _str(p.get("sha")),
         "extra": {
@@ -271,7 +271,7 @@ def _gl_ref(ref: Any, tag: Any) -> str | None:
 
 def _gl_push(p: dict[str, Any]) -> dict[str, Any]:
     after = _str(p.get("after"))
-    deleted = bool(after) and set(after) == {"0"}
+    deleted = after is not None and set(after) == {"0"}
     return {
         "action": None,
         "ref": _str(p.get("ref")),
@@ -344,7 +344,9 @@ _GITLAB_HANDLERS: dict[str, tuple[Kind, Callable[[dict[str, Any]], dict[str, Any
 def _gitlab(event: str, p: dict[str, Any]) -> Event:
     kind, handler = _GITLAB_HANDLERS.get(event, (Kind.IGNORED, None))
     user = _d(p.get("user"))
-    fields = handler(p) if handler else {"action": _str(_d(p.get("object_attributes")).get("action"))}
+    fields: dict[str, Any] = (
+        handler(p) if handler else {"action": _str(_d(p.get("object_attributes")).get("action"))}
+    )
     kind = fields.pop("kind", kind)
     return Event(
         platform=Platform.GITLAB,

@@ -155,7 +155,7 @@ def realistic_tree(rng: random.Random, n: int) -> list[str]:
 def test_both_engines_give_the_same_verdicts_for_every_shipped_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     if pathscan._hs is None:
         pytest.skip("hyperscan is not installed on this platform")
-    from bot.core.templates import load_shipped
+    from bot.resources import load_shipped
 
     compiled = [compile_checklist(t) for t in load_shipped().values()]
     paths = realistic_tree(random.Random(3), 3000)

@@ -6,18 +6,17 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot.core.errors import ConfigError, InputError
+from bot.core.resolve import apply_ignore, resolve_checklists
 from bot.core.rules import Files
 from bot.core.settings import (
     DEFAULT_CHECKLISTS,
     ChecklistChoice,
     RepoConfig,
     SummarySchedule,
-    apply_ignore,
     config_data,
     config_json_schema,
     merge_config_data,
     parse_config,
-    resolve_checklists,
 )
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import RegressionPolicy

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from bot.core import settings as config_settings
 from bot.core import yamlload
 from bot.core.errors import ConfigError
-from bot.core.templates import load_shipped
+from bot.resources import load_shipped
 
 SHIPPED = sorted(load_shipped())
 ZONES = zoneinfo.available_timezones()

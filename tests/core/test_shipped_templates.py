@@ -8,7 +8,8 @@ import pytest
 
 from bot.core.rules import compile_checklist, evaluate_many
 from bot.core.snapshot import RepoSnapshot
-from bot.core.templates import load_shipped, load_templates, parse_template, shipped_dir
+from bot.core.templates import load_templates, parse_template
+from bot.resources import load_shipped, shipped_dir
 
 TEMPLATE_FILES = sorted([*shipped_dir().glob("*.yaml"), *shipped_dir().glob("*.yml")])
 

@@ -23,11 +23,11 @@ from sqlalchemy import Engine
 from bot.config import Settings, load_settings
 from bot.core import tracker
 from bot.core.snapshot import SUCCESS, CIResult
-from bot.core.templates import load_shipped
 from bot.jobs.handlers import make_handler
 from bot.jobs.router import Router
 from bot.jobs.worker import Worker
 from bot.platforms.github import GitHubClient
+from bot.resources import load_shipped
 from bot.webhooks.verify import github_signature
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
 

@@ -25,9 +25,9 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, load_settings
 from bot.core import tracker
-from bot.core.templates import load_shipped
 from bot.jobs.router import Router
 from bot.platforms.gitlab import GitLabClient
+from bot.resources import load_shipped
 from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
 
 TOKEN = "e2e-gitlab-hook-token"

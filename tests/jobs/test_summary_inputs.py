@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot.core import summary
 from bot.core.resolve import ResolvedChecklist
 from bot.core.state import ItemState, Status
-from bot.core.templates import load_shipped
+from bot.resources import load_shipped
 from bot.jobs.summaries import render, summary_inputs
 from bot.store.db import session_scope
 from bot.store.models import ItemEvent, ItemStateRow, Repository

@@ -11,6 +11,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 import yaml
@@ -286,7 +287,7 @@ def cargo_toml(text: str) -> Names:
     data = tomllib.loads(text)
     names: Names = []
 
-    def tables(root: dict) -> Iterable[object]:
+    def tables(root: dict[str, Any]) -> Iterable[object]:
         for key in ("dependencies", "dev-dependencies", "build-dependencies"):
             yield root.get(key)
         for target in (root.get("target") or {}).values():
