@@ -210,6 +210,7 @@ def login(form: OAuth2PasswordRequestForm = Depends()):
     if not login_bucket.take(form.username):
         raise HTTPException(status_code=429)
 """,
+    "backend/app/core/config.py": 'class Settings(BaseSettings):\n    API_V1_STR: str = "/api/v1"\n',
     "backend/app/alembic/versions/e2412789c190_initialize_models.py": '"""Initialize models."""\n',
     "backend/app/tests/api/test_login.py": "def test_login(client):\n    assert client.post('/login').status_code == 200\n",
 }
@@ -224,6 +225,7 @@ TYPESCRIPT = {
     "jest.config.js": "module.exports = { collectCoverage: true, testEnvironment: 'node' };\n",
     "scripts/seed-data.ts": "async function main() { await prisma.user.create({ data: { email: 'a@b.c' } }); }\n",
     "src/server.ts": """const server = app.listen(port);
+app.use('/v1', routes);
 process.on('SIGTERM', () => server.close());
 """,
     "prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n}\n',
@@ -279,13 +281,13 @@ CASES = {
     "python": (
         PYTHON,
         names(
-            "api_docs orm error_tracking structured_logging coverage seed_data rate_limiting migrations unit_tests dependency_locking"
+            "api_docs orm error_tracking structured_logging coverage seed_data rate_limiting migrations unit_tests dependency_locking api_versioning env_config"
         ),
     ),
     "typescript": (
         TYPESCRIPT,
         names(
-            "security_headers cors structured_logging background_jobs orm coverage seed_data graceful_shutdown rate_limiting linting unit_tests dependency_locking"
+            "security_headers cors structured_logging background_jobs orm coverage seed_data graceful_shutdown rate_limiting linting unit_tests dependency_locking api_versioning"
         ),
     ),
 }
@@ -334,6 +336,8 @@ def test_near_misses_of_each_class_do_not_tick() -> None:
         "config/environments/production.rb": '  # config.silence_healthcheck_path = "/up"\n',
         # prose about shutdown in a library's comments
         "src/retry.rs": "//! Budgets avoid retry storms during a graceful shutdown of the server.\n",
+        # the versioned API a service calls is not its own API's version
+        "app/platforms/github.py": 'BASE = "https://ghe.example/api/v3"\nresp = client.get("/v3/repos")\n',
         # a library's troubleshooting page is no operations guide
         "docs/troubleshooting.md": "# Troubleshooting\n\nIf a proxy refuses the connection...\n",
     }
@@ -345,6 +349,7 @@ def test_near_misses_of_each_class_do_not_tick() -> None:
         "health_endpoint",
         "graceful_shutdown",
         "runbooks",
+        "api_versioning",
     }
     assert not wrong, f"near misses ticked: {sorted(wrong)}"
 
