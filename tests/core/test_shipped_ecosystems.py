@@ -16,7 +16,7 @@ import yaml
 
 from bot.core.rules import compile_checklist, evaluate_many
 from bot.core.snapshot import RepoSnapshot
-from bot.core.templates import load_shipped
+from bot.resources import load_shipped
 
 CONCEPTS = Path(__file__).resolve().parents[2] / "bench" / "evidence" / "concepts.yaml"
 
