@@ -193,7 +193,8 @@ class MemoryPlatform:
             p: hashlib.sha1(b"blob %d\0" % len(c) + c, usedforsecurity=False).hexdigest()
             for p, c in files.items()
         }
-        return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs)
+        sizes = {p: len(c) for p, c in files.items()}
+        return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs, sizes=sizes)
 
     async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         self._log("file", path, commit)
