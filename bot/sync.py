@@ -44,7 +44,7 @@ from bot.core.settings import (
 from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
-from bot.core.yamlload import READ_CAP
+from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
 from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
@@ -85,7 +85,10 @@ class Syncer:
         if commit is None:
             commit = (await self.platform.default_branch()).commit
         tree = await self._tree(commit)
-        raw = await self._read(CONFIG_FILE, tree, commit)
+        try:
+            raw = await self._read(CONFIG_FILE, tree, commit)
+        except InputError as err:  # larger than the limit: refused before it is downloaded
+            return await self._config_invalid(err, commit)
         if raw is None:
             return await self._config_deleted()
         try:
@@ -108,9 +111,14 @@ class Syncer:
         return tree
 
     async def _read(self, path: str, tree: Tree | None, commit: str) -> bytes | None:
-        """One file, by blob sha from the cache when the tree names it (config, templates)."""
+        """One file, by blob sha from the cache when the tree names it (config, templates).
+        InputError, without a download, when the tree says it is larger than the one file limit
+        (the loaders check the same limit on what a capped read returns, where no size is known)."""
         if tree is not None and tree.complete and path not in tree.blobs and path not in tree.paths:
             return None  # not in the commit: no call needed
+        size = tree.sizes.get(path) if tree is not None else None
+        if size is not None and size > MAX_FILE_BYTES:
+            raise InputError(file=path, message=f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes")
         sha = tree.blobs.get(path) if tree is not None else None
         hit, content = self._cached(sha)
         if not hit:

@@ -67,12 +67,15 @@ class Tree:
     """All blob paths at a commit. `complete` is False only when the platform could not list all.
 
     `blobs` maps a path to its git blob sha where the platform says it: content with a known sha
-    never changes, so callers can cache file contents across commits by it."""
+    never changes, so callers can cache file contents across commits by it. `sizes` maps a path
+    to its real size in bytes where the listing gives it (GitHub's trees API does, GitLab's does
+    not), so an oversized file is refused without downloading it."""
 
     commit: str
     paths: tuple[str, ...]
     complete: bool = True
     blobs: Mapping[str, str] = field(default_factory=dict)
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

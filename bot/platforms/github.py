@@ -154,23 +154,34 @@ class GitHubRepo:
         return Branch(name, branch["commit"]["sha"])
 
     async def tree(self, commit: str) -> Tree:
-        blobs, complete = await self._walk(commit, "")
-        return Tree(commit=commit, paths=tuple(sorted(blobs)), complete=complete, blobs=blobs)
+        blobs: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        complete = await self._walk(commit, "", blobs, sizes)
+        return Tree(commit=commit, paths=tuple(sorted(blobs)), complete=complete, blobs=blobs, sizes=sizes)
 
-    async def _walk(self, sha: str, prefix: str) -> tuple[dict[str, str], bool]:
-        """path -> blob sha under one tree; a truncated recursive listing is walked level by level."""
+    async def _walk(self, sha: str, prefix: str, blobs: dict[str, str], sizes: dict[str, int]) -> bool:
+        """Adds path -> blob sha (and size) under one tree; a truncated recursive listing is walked
+        level by level. True when everything was listed."""
+
+        def add(entries: list[dict[str, Any]]) -> None:
+            for e in entries:
+                if e["type"] == "blob":
+                    blobs[prefix + e["path"]] = e["sha"]
+                    if isinstance(e.get("size"), int):
+                        sizes[prefix + e["path"]] = e["size"]
+
         data = (await self._call("GET", "/git/trees/{sha}", sha=sha, params={"recursive": "1"})).json()
         if not data.get("truncated"):
-            return {prefix + e["path"]: e["sha"] for e in data["tree"] if e["type"] == "blob"}, True
+            add(data["tree"])
+            return True
         level = (await self._call("GET", "/git/trees/{sha}", sha=sha)).json()
-        blobs = {prefix + e["path"]: e["sha"] for e in level["tree"] if e["type"] == "blob"}
+        add(level["tree"])
         complete = not level.get("truncated")
         for entry in level["tree"]:
             if entry["type"] == "tree":
-                sub, sub_complete = await self._walk(entry["sha"], f"{prefix}{entry['path']}/")
-                blobs.update(sub)
+                sub_complete = await self._walk(entry["sha"], f"{prefix}{entry['path']}/", blobs, sizes)
                 complete = complete and sub_complete
-        return blobs, complete
+        return complete
 
     async def file(self, path: str, commit: str, *, max_bytes: int = READ_CAP) -> bytes | None:
         try:

@@ -195,7 +195,8 @@ class MemoryPlatform:
             p: hashlib.sha1(b"blob %d\0" % len(c) + c, usedforsecurity=False).hexdigest()
             for p, c in files.items()
         }
-        return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs)
+        sizes = {p: len(c) for p, c in files.items()}
+        return Tree(commit=commit, paths=tuple(sorted(files)), complete=True, blobs=blobs, sizes=sizes)
 
     async def default_branch_file(self, path: str, *, etag: str | None = None) -> Revalidated:
         return await revalidate_by_head(self, path, etag)

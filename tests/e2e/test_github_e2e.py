@@ -23,13 +23,24 @@ from sqlalchemy import Engine
 from bot.config import Settings, load_settings
 from bot.core import tracker
 from bot.core.snapshot import SUCCESS, CIResult
+from bot.core.yamlload import MAX_FILE_BYTES
 from bot.jobs.handlers import make_handler
 from bot.jobs.router import Router
 from bot.jobs.worker import Worker
 from bot.platforms.github import GitHubClient
 from bot.resources import load_shipped
 from bot.webhooks.verify import github_signature
-from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
+from e2e.conftest import (
+    CONFIG,
+    TEMPLATE_PATH,
+    Bot,
+    Clock,
+    base_files,
+    fixture,
+    new_delivery,
+    running_bot,
+    with_sbom_item,
+)
 
 SECRET = "e2e-github-secret"
 API = "https://github.test/api/v3"
@@ -346,6 +357,27 @@ async def test_invalid_config_fails_a_check_and_one_issue_until_fixed(bot: Bot, 
     await bot.drain()
     assert ours(fake)["config-error"]["state"] == "closed"
     assert fake.check_runs_posted[-1]["conclusion"] == "success"
+
+
+@pytest.mark.parametrize("big", [".readiness.yml", TEMPLATE_PATH])
+async def test_an_oversized_config_or_template_is_refused_by_its_size_without_downloading_it(
+    bot: Bot, fake: FakeGitHub, big: str
+) -> None:
+    """The tree entry's `size` is the real size: the file is never fetched, and the error says
+    the size and the limit (a download cut at the limit could not tell 1 MiB from 2 GB)."""
+    await onboard(bot, fake)
+    files = base_files(Dockerfile="FROM x\n")
+    files[big] += "# padding\n" * 200_000  # 2,000,000 bytes more: valid YAML, over the 1 MiB limit
+    size = len(files[big].encode())
+    fake.push(HEAD2, files)
+    before = len(fake.log)
+    await deliver(bot, "push", push_payload(HEAD2, HEAD1))
+    await bot.drain()
+    err = ours(fake)["config-error"]
+    assert err["state"] == "open"
+    assert f"{big}: file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes" in err["body"]
+    assert [p for _, p, _ in fake.log[before:] if p.endswith(big) or p == "/graphql"] == []
+    assert fake.check_runs_posted[-1]["conclusion"] == "failure"
 
 
 async def test_config_deleted_closes_epic_and_restoring_restores(bot: Bot, fake: FakeGitHub) -> None:
