@@ -6,6 +6,7 @@ checklist never meets a user mistake at evaluation time. `bot.core.rules` re-exp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,7 +84,13 @@ MAX_PROGRAM_SIZE = 20_000  # RE2 instructions in one pattern (real ones need a f
 
 def compile_pattern(pattern: str, ignore_case: bool = False) -> re2._Regexp:
     """Compile a content pattern with RE2, bounded in memory; raises ValueError with a
-    user-facing reason."""
+    user-facing reason. Memoised (a compiled pattern is immutable): parsing validates each
+    pattern, the template's size check and `compile_checklist` need it again."""
+    return _compile_pattern(pattern, ignore_case)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_pattern(pattern: str, ignore_case: bool) -> re2._Regexp:
     options = re2.Options()
     options.log_errors = False  # RE2 would otherwise print parse errors to stderr itself
     options.case_sensitive = not ignore_case
