@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import Engine
 
 from bot.core import tracker
+from bot.core.applicability import not_applicable, repository_facts
 from bot.core.decide import Expired, Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
@@ -212,6 +213,8 @@ class Syncer:
         wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
         verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
+        # topics are not read from the platform yet: unknown, they rule nothing out
+        facts = await asyncio.to_thread(repository_facts, index, profile=config.profile)
 
         with session_scope(self.engine) as s:
             before = tracking.load_states(s, repository_id=self.repository_id)
@@ -230,6 +233,7 @@ class Syncer:
                 skips=c.skips,
                 skip_until=c.skip_until,
                 ttl_days=c.ttl_days,
+                not_applicable=not_applicable(c.template, facts),
                 policy=config.on_regression,
                 now=self.now,
             )
