@@ -166,6 +166,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
+READ_BUDGET = 64 << 20  # bytes of file content one evaluation reads in all (every checklist, one commit)
 SCOPE_SLACK = 4  # candidates looked at per allowed one, so tests and docs do not crowd code out
 
 
@@ -221,9 +222,17 @@ class _Evaluation:
     """State shared while evaluating checklists on one snapshot: the index and a read cache."""
 
     def __init__(
-        self, snapshot: RepoSnapshot, index: PathIndex, max_bytes: int, scopes: Scopes | None = None
+        self,
+        snapshot: RepoSnapshot,
+        index: PathIndex,
+        max_bytes: int,
+        scopes: Scopes | None = None,
+        budget: int | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.budget = (
+            READ_BUDGET if budget is None else budget
+        )  # bytes left to read; once spent, files not read yet count as unreadable
         self.index = index
         self.max_bytes = max_bytes
         self.scopes = scopes or Scopes()
@@ -276,10 +285,12 @@ class _Evaluation:
         return Verdict(True, (text,))
 
     def load(self, path: str) -> bytes | None:
-        """A file's first bytes, read once per evaluation; None for unreadable, binary or non-UTF-8."""
-        data = self.snapshot.read(path)
+        """A file's first bytes, read once per evaluation; None for unreadable, binary or non-UTF-8,
+        and for every file once the evaluation's read budget is spent (what was read still counts)."""
+        data = self.snapshot.read(path) if self.budget > 0 else None
         if data is not None:
             data = data[: self.max_bytes]
+            self.budget -= len(data)
             if b"\0" in data[:8192] or not _is_text(data):
                 data = None
         self.raw[path] = data
