@@ -67,6 +67,7 @@ class ItemResult:
     reason: str | None = None  # why it was skipped
     why: str | None = None
     missing: str | None = None  # for an open automatic item: what was looked for and not found
+    applicable: bool = True  # False: the template's `applies_when` rules it out (status SKIPPED)
 
     @property
     def ticked(self) -> bool:
@@ -147,6 +148,7 @@ def to_json_data(report: Report) -> dict[str, object]:
                                 "evidence": i.evidence,
                                 "reason": i.reason,
                                 "missing": i.missing,
+                                "applicable": i.applicable,
                             }
                             for i in s.items
                         ],
@@ -232,6 +234,8 @@ def _item_line(item: ItemResult, width: int) -> Text:
     line = Text.assemble("    ", (_MARKS[item.status], style[item.status]), " ", terminal_safe(item.title))
     if item.ticked and item.evidence:
         line.append(f" — {terminal_safe(item.evidence)}", style="dim")
+    elif item.status is Status.SKIPPED and not item.applicable:
+        line.append(f" — not applicable ({terminal_safe(item.reason or '')})", style="dim")
     elif item.status is Status.SKIPPED:
         line.append(f" — skipped: {terminal_safe(item.reason or '')}", style="yellow")
     elif item.manual:
@@ -280,7 +284,9 @@ def render_markdown(report: Report) -> str:
             lines += ["", f"### {_md(s.title)} — {_counts(s.tally)}", ""]
             for i in s.items:
                 box = "x" if i.ticked else " "
-                if i.status is Status.SKIPPED:
+                if i.status is Status.SKIPPED and not i.applicable:
+                    lines.append(f"- [ ] ~~{_md(i.title)}~~ — not applicable ({_md(i.reason or '')})")
+                elif i.status is Status.SKIPPED:
                     lines.append(f"- [ ] ~~{_md(i.title)}~~ — skipped: {_md(i.reason or '')}")
                 elif i.ticked:
                     lines.append(f"- [{box}] {_md(i.title)} — {_md(i.evidence or 'done')}")
@@ -304,7 +310,7 @@ def to_sarif_data(report: Report, *, level: str = "warning") -> dict[str, object
     for c in report.checklists:
         for s in c.sections:
             for i in s.items:
-                if i.manual:
+                if i.manual or not i.applicable:  # nothing to find for an item that does not apply
                     continue
                 rule_id = f"{c.id}/{i.id}"
                 rules.append(
@@ -412,12 +418,28 @@ def item_results(
     items: Iterable[tuple[str, str, bool, str | None]],
     verdicts: Mapping[str, tuple[bool, str | None]],
     skips: Mapping[str, str],
+    not_applicable: Mapping[str, str] | None = None,
 ) -> Sequence[ItemResult]:
-    """Combine items (id, title, manual, why) with verdicts (passed, evidence) and configured skips."""
+    """Combine items (id, title, manual, why) with verdicts (passed, evidence), configured skips
+    and the items that do not apply (item id -> why not): neither kind counts toward progress."""
     results = []
+    ruled_out = not_applicable or {}
     for item_id, title, manual, why in items:
         if item_id in skips:
             results.append(ItemResult(item_id, title, Status.SKIPPED, manual, reason=skips[item_id], why=why))
+            continue
+        if item_id in ruled_out:
+            results.append(
+                ItemResult(
+                    item_id,
+                    title,
+                    Status.SKIPPED,
+                    manual,
+                    reason=ruled_out[item_id],
+                    why=why,
+                    applicable=False,
+                )
+            )
             continue
         passed, evidence = verdicts.get(item_id, (False, None))
         if passed:

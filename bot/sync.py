@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from bot.apply import Apply
 from bot.core import tracker
 from bot.core.actions import Action
+from bot.core.applicability import Facts, repository_facts
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
 from bot.core.plan_sync import (
@@ -178,10 +179,12 @@ class Syncer:
     async def _sync_checklists(
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
     ) -> SyncResult:
-        verdicts = await self._evaluate(config, checklists, commit, tree)
+        verdicts, facts = await self._evaluate(config, checklists, commit, tree)
         with session_scope(self.engine) as s:
             before = tracking.load_states(s, repository_id=self.repository_id)
-        decided = plan_states(checklists, verdicts, before, policy=config.on_regression, now=self.now)
+        decided = plan_states(
+            checklists, verdicts, before, policy=config.on_regression, now=self.now, facts=facts
+        )
         states = decided.states
         self._save(states, before)
 
@@ -225,8 +228,9 @@ class Syncer:
 
     async def _evaluate(
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
-    ) -> list[dict[str, Verdict]]:
-        """Every chosen checklist's verdicts at `commit` (reads CI results only for `ci` rules)."""
+    ) -> tuple[list[dict[str, Verdict]], Facts]:
+        """Every chosen checklist's verdicts at `commit` (reads CI results only for `ci` rules), and
+        the repository facts `applies_when` is decided on."""
         compiled = await asyncio.to_thread(
             lambda: [compile_checklist(c.template, c.extra_rules) for c in checklists]
         )
@@ -249,7 +253,10 @@ class Syncer:
         scopes = Scopes.from_config(config.scopes)
         wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
-        return await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
+        verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
+        # topics are not read from the platform yet: unknown, they rule nothing out
+        facts = await asyncio.to_thread(repository_facts, index, profile=config.profile)
+        return verdicts, facts
 
     async def _prefetch(
         self, paths: list[str], blobs: Mapping[str, str], commit: str, max_bytes: int

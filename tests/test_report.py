@@ -73,6 +73,7 @@ def test_json_has_a_stable_shape() -> None:
         "evidence": "found `Dockerfile`",
         "reason": None,
         "missing": None,
+        "applicable": True,
     }
     assert section["items"][2]["status"] == "skipped" and section["items"][2]["reason"] == "Batch job"
 

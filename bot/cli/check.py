@@ -18,10 +18,13 @@ import typer
 
 from bot.cli import app
 from bot.core import resolve, rules, settings, templates, yamlload
+from bot.core.applicability import repository_facts
 from bot.core.errors import InputError
+from bot.core.pathindex import PathIndex
 from bot.core.resolve import vendored, without_own_inputs
 from bot.core.scopes import Scopes
 from bot.core.snapshot import CIResult, RepoSnapshot
+from bot.core.templates import not_applicable
 from bot.local import LocalCheckout, load_ci_results, read_capped, scan_local
 from bot.report import (
     RENDERERS,
@@ -75,18 +78,25 @@ def _shipped() -> dict[str, templates.Template]:
 
 
 def evaluate(
-    resolved: list[resolve.ResolvedChecklist], snapshot: RepoSnapshot, scopes: Scopes | None = None
+    resolved: list[resolve.ResolvedChecklist],
+    snapshot: RepoSnapshot,
+    scopes: Scopes | None = None,
+    profile: str | None = None,
 ) -> list[ChecklistResult]:
-    """Compile each checklist once, evaluate them on one path index, and apply the configured skips."""
+    """Compile each checklist once, evaluate them on one path index, and apply the configured
+    skips and the templates' `applies_when` (locally there are no topics: they rule nothing out)."""
     compiled = [rules.compile_checklist(r.template, extra=r.extra_rules) for r in resolved]
-    all_verdicts = rules.evaluate_many(compiled, snapshot, scopes=scopes)
+    index = PathIndex.build(snapshot.paths)
+    all_verdicts = rules.evaluate_many(compiled, snapshot, scopes=scopes, index=index)
+    facts = repository_facts(index, profile=profile)
     results = []
     for chosen, verdicts in zip(resolved, all_verdicts, strict=True):
         plain = {item_id: (v.passed, "; ".join(v.evidence) or None) for item_id, v in verdicts.items()}
+        ruled_out = not_applicable(chosen.template, facts)
         sections = []
         for section in chosen.template.sections:
             items = [(i.id, i.title, i.id not in verdicts, i.why) for i in section.items]
-            results_ = item_results(items, plain, chosen.skips)
+            results_ = item_results(items, plain, chosen.skips, ruled_out)
             sections.append(SectionResult(section.id, section.title, tuple(results_)))
         results.append(
             ChecklistResult(chosen.template.id, chosen.template.title, tuple(sections), chosen.source)
@@ -200,7 +210,7 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")
     return Report(
-        checklists=tuple(evaluate(resolved, snapshot, Scopes.from_config(config.scopes))),
+        checklists=tuple(evaluate(resolved, snapshot, Scopes.from_config(config.scopes), config.profile)),
         notes=tuple(notes),
         target=str(path),
         commit=checkout.snapshot.commit,

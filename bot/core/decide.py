@@ -14,6 +14,7 @@ from bot.core.rules import Verdict
 from bot.core.state import ItemState, RegressionPolicy, Status
 
 CONFIG_ACTOR = ".readiness.yml"
+APPLIES_ACTOR = "applies_when"  # the template rules the item out for this repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,8 @@ class Decisions:
 
 
 def human_decided(state: ItemState) -> bool:
-    """True when a person (not evidence, not config) set this state."""
-    return state.actor is not None and state.actor != CONFIG_ACTOR
+    """True when a person (not evidence, not config, not the template) set this state."""
+    return state.actor is not None and state.actor not in (CONFIG_ACTOR, APPLIES_ACTOR)
 
 
 def decide(
@@ -61,6 +62,7 @@ def decide(
     now: datetime,
     skip_until: Mapping[str, date] | None = None,
     ttl_days: Mapping[str, int] | None = None,
+    not_applicable: Mapping[str, str] | None = None,
 ) -> Decisions:
     """The next state of every item of one checklist. Pure.
 
@@ -68,7 +70,11 @@ def decide(
     day after, the item is tracked again and evidence may tick it.
 
     A person's tick of an item with a `ttl` lasts that many days; then the item reopens. It is the
-    one case where a person's decision is undone automatically, and only where `ttl` says so."""
+    one case where a person's decision is undone automatically, and only where `ttl` says so.
+
+    An item the template's `applies_when` rules out (`not_applicable`: id -> why) is skipped
+    like a config skip, whatever a person decided before: it no longer asks anything of the
+    repository. When it applies again, it is tracked from evidence again."""
     today = now.date()
     ends = skip_until or {}
     ttls = ttl_days or {}
@@ -93,7 +99,8 @@ def decide(
         ):
             expired.append(Expired(checklist, item_id, old.actor, old.changed_at, ttl))
             old = replace(old, status=Status.OPEN, reason=None, actor=None)
-        new = _next(old, item_id in automatic, verdicts.get(item_id), reason, policy)
+        ruled_out = (not_applicable or {}).get(item_id) if reason is None else None
+        new = _next(old, item_id in automatic, verdicts.get(item_id), reason, policy, ruled_out)
         if reason is not None:
             new = replace(new, until=ends.get(item_id))
         if new.status is Status.OPEN and old.status is Status.AUTO and policy is RegressionPolicy.REOPEN:
@@ -111,10 +118,15 @@ def _next(
     verdict: Verdict | None,
     skip_reason: str | None,
     policy: RegressionPolicy,
+    not_applicable: str | None = None,
 ) -> ItemState:
     if skip_reason is not None:
         return replace(old, status=Status.SKIPPED, reason=skip_reason, actor=CONFIG_ACTOR, evidence=None)
-    if old.actor == CONFIG_ACTOR:  # the config skip was removed (or ended): back to evidence
+    if not_applicable is not None:
+        return replace(
+            old, status=Status.SKIPPED, reason=not_applicable, actor=APPLIES_ACTOR, evidence=None, until=None
+        )
+    if old.actor in (CONFIG_ACTOR, APPLIES_ACTOR):  # no longer skipped nor ruled out: back to evidence
         old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)
     if human_decided(old) or not automatic or verdict is None:
         return old

@@ -499,7 +499,7 @@ class PathIndex:
     def __init__(self, paths: Iterable[str]) -> None:
         with paused_gc():
             files = sorted(paths)  # git trees arrive sorted: then this is one linear pass
-            if len(set(files)) != len(files):
+            if any(map(eq, files, islice(files, 1, None))):  # repeats sit together once sorted
                 files = sorted(set(files))
             self.files: list[str] = files  # path order, for directory ranges
             self._scanning: bool | None = None  # Hyperscan or the pure-Python buckets: decided once

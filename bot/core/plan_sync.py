@@ -23,12 +23,14 @@ from bot.core.actions import (
     PostComment,
     ReportCheck,
 )
+from bot.core.applicability import Facts
 from bot.core.decide import Expired, Regression, apply_human_ticks, decide
 from bot.core.reconcile import Recorded, plan
 from bot.core.resolve import ResolvedChecklist
 from bot.core.rules import Verdict
 from bot.core.settings import CONFIG_FILE
 from bot.core.state import ItemState, RegressionPolicy
+from bot.core.templates import not_applicable
 
 CHECK_NAME = "readiness / configuration"
 SECTION_GONE = "This section is no longer part of the configured checklists: closing it."
@@ -58,8 +60,10 @@ def plan_states(
     *,
     policy: RegressionPolicy,
     now: datetime,
+    facts: Facts | None = None,
 ) -> Decided:
-    """Every chosen checklist's next item states from this commit's verdicts."""
+    """Every chosen checklist's next item states from this commit's verdicts; with `facts`, items
+    whose `applies_when` does not hold are set aside as not applicable."""
     states: States = {}
     regressions: list[Regression] = []
     expired: list[Expired] = []
@@ -75,6 +79,7 @@ def plan_states(
             skips=c.skips,
             skip_until=c.skip_until,
             ttl_days=c.ttl_days,
+            not_applicable=not_applicable(c.template, facts) if facts is not None else None,
             policy=policy,
             now=now,
         )

@@ -6,6 +6,7 @@ checklist never meets a user mistake at evaluation time. `bot.core.rules` re-exp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ import re2
 from bot.core.errors import InputError, TemplateError
 from bot.core.globs import GlobError, compile_glob
 from bot.core.manifests import ECOSYSTEMS
-from bot.core.scopes import DEFAULT_SCOPE, DOC_DIRS, DOC_EXTS, SCOPES
+from bot.core.scopes import CODE_AND_DOCS, DEFAULT_SCOPE, DOC_DIRS, DOC_EXTS, SCOPES
 from bot.core.yamlload import Positions, format_path, suggest
 
 DEFAULT_MAX_FILES = 200
@@ -95,7 +96,13 @@ MAX_PROGRAM_SIZE = 20_000  # RE2 instructions in one pattern (real ones need a f
 
 def compile_pattern(pattern: str, ignore_case: bool = False) -> re2._Regexp:
     """Compile a content pattern with RE2, bounded in memory; raises ValueError with a
-    user-facing reason."""
+    user-facing reason. Memoised (a compiled pattern is immutable): parsing validates each
+    pattern, the template's size check and `compile_checklist` need it again."""
+    return _compile_pattern(pattern, ignore_case)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_pattern(pattern: str, ignore_case: bool) -> re2._Regexp:
     options = re2.Options()
     options.log_errors = False  # RE2 would otherwise print parse errors to stderr itself
     options.case_sensitive = not ignore_case
@@ -229,22 +236,31 @@ def _globs(body: object, ctx: _Ctx, path: KeyPath) -> tuple[str, ...]:
     return globs
 
 
-def _contains(body: object, ctx: _Ctx, path: KeyPath) -> Contains:
+def _mapping(
+    body: object, ctx: _Ctx, path: KeyPath, kind: str, keys: tuple[str, ...], required: tuple[str, str]
+) -> dict[str, object]:
+    """The body of a rule kind that takes a mapping: no unknown keys, the required ones present."""
     if not isinstance(body, dict):
+        first, second = required
         raise ctx.fail(
-            path, f"`contains` expects a mapping with `files` and `pattern`, got {_describe(body)}"
+            path, f"`{kind}` expects a mapping with `{first}` and `{second}`, got {_describe(body)}"
         )
     for key in body:
-        if key not in CONTAINS_KEYS:
+        if key not in keys:
             raise ctx.fail(
                 (*path, key),
-                f"unknown key '{key}' in `contains`; expected {', '.join(CONTAINS_KEYS)}",
+                f"unknown key '{key}' in `{kind}`; expected {', '.join(keys)}",
                 value=False,
-                suggestion=suggest(str(key), CONTAINS_KEYS),
+                suggestion=suggest(str(key), keys),
             )
-    for key in ("files", "pattern"):
+    for key in required:
         if key not in body:
-            raise ctx.fail(path, f"`contains` needs `{key}`", value=False)
+            raise ctx.fail(path, f"`{kind}` needs `{key}`", value=False)
+    return body
+
+
+def _contains(body: object, ctx: _Ctx, path: KeyPath) -> Contains:
+    body = _mapping(body, ctx, path, "contains", CONTAINS_KEYS, ("files", "pattern"))
     globs = _globs(body["files"], ctx, (*path, "files"))
     pattern = body["pattern"]
     if not isinstance(pattern, str) or not pattern:
@@ -270,13 +286,15 @@ def _contains(body: object, ctx: _Ctx, path: KeyPath) -> Contains:
 
 
 def _default_scope(globs: tuple[str, ...]) -> str:
-    """`code`, except for a rule that only names documentation files (then `any`: it is about docs)."""
+    """`code`, except for a rule that names documentation files: `any` when it names nothing
+    else (it is about docs), else `code+docs` (its docs globs would otherwise never match)."""
 
     def is_doc(glob: str) -> bool:
         first = glob.lstrip("/").split("/", 1)[0]
         return glob.lower().endswith(DOC_EXTS) or first in DOC_DIRS
 
-    return "any" if all(map(is_doc, globs)) else DEFAULT_SCOPE
+    docs = sum(map(is_doc, globs))
+    return "any" if docs == len(globs) else CODE_AND_DOCS if docs else DEFAULT_SCOPE
 
 
 def _scope(body: dict[str, object], ctx: _Ctx, path: KeyPath) -> str:
@@ -291,21 +309,7 @@ def _scope(body: dict[str, object], ctx: _Ctx, path: KeyPath) -> str:
 
 
 def _dependency(body: object, ctx: _Ctx, path: KeyPath) -> Dependency:
-    if not isinstance(body, dict):
-        raise ctx.fail(
-            path, f"`dependency` expects a mapping with `ecosystem` and `name`, got {_describe(body)}"
-        )
-    for key in body:
-        if key not in DEPENDENCY_KEYS:
-            raise ctx.fail(
-                (*path, key),
-                f"unknown key '{key}' in `dependency`; expected {', '.join(DEPENDENCY_KEYS)}",
-                value=False,
-                suggestion=suggest(str(key), DEPENDENCY_KEYS),
-            )
-    for key in ("ecosystem", "name"):
-        if key not in body:
-            raise ctx.fail(path, f"`dependency` needs `{key}`", value=False)
+    body = _mapping(body, ctx, path, "dependency", DEPENDENCY_KEYS, ("ecosystem", "name"))
     ecosystem = body["ecosystem"]
     choices = (*ECOSYSTEMS, "any")
     if ecosystem not in choices:

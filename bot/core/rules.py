@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, repeat
-from operator import is_not
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, cast
 
 import re2
@@ -40,7 +40,7 @@ from bot.core.rule_syntax import (
     parse_rule,
 )
 from bot.core.rule_syntax import walk_rule as _walk
-from bot.core.scopes import Scopes, strength
+from bot.core.scopes import CODE_AND_DOCS, SCOPE_KINDS, Scopes
 from bot.core.snapshot import SUCCESS, RepoSnapshot
 
 if TYPE_CHECKING:
@@ -158,6 +158,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
+READ_BUDGET = 64 << 20  # bytes of file content one evaluation reads in all (every checklist, one commit)
 SCOPE_SLACK = 4  # candidates looked at per allowed one, so tests and docs do not crowd code out
 
 
@@ -169,24 +170,65 @@ def _manifest_globs(rule: Dependency) -> tuple[str, ...]:
 def scoped_candidates(
     index: PathIndex, globs: Sequence[Glob], limit: int, scope: str, scopes: Scopes
 ) -> tuple[list[str], bool]:
-    """The `limit` shallowest files matching `globs` that `scope` allows; True if capped."""
+    """The `limit` shallowest files matching `globs` that `scope` allows, looking at no more
+    than SCOPE_SLACK times as many; True if capped.
+
+    The index is asked for `limit` files first and for the wider window only when the scope filtered too
+    many out, so a tree of mostly production code costs one lookup per glob list (asking for
+    four times as many up front made every rule pay for the tests and docs of the worst tree)."""
     if scope == "any":
         return index.candidates(globs, limit)
-    found, capped = index.candidates(globs, limit * SCOPE_SLACK)
-    allowed = [p for p in found if scopes.allows(scope, p)]
-    return allowed[:limit], capped or len(allowed) > limit
+    kinds, want = SCOPE_KINDS[scope], limit
+    while True:
+        found, capped = index.candidates(globs, want)
+        allowed = list(compress(found, map(kinds.__contains__, scopes.kinds(found))))
+        if len(allowed) >= limit or not capped or want >= limit * SCOPE_SLACK:
+            return allowed[:limit], capped or len(allowed) > limit
+        want *= SCOPE_SLACK
+
+
+class _Candidates:
+    """Each distinct (globs, scope, limit) resolved once per evaluation, strongest first:
+    hundreds of rules share a few dozen glob lists, and the scope and strength of a path are
+    the same for all of them."""
+
+    def __init__(self, index: PathIndex, scopes: Scopes) -> None:
+        self.index = index
+        self.scopes = scopes
+        self.memo: dict[tuple[tuple[str, ...], str, int], tuple[list[str], bool]] = {}
+
+    def get(self, globs: Sequence[Glob], limit: int, scope: str) -> tuple[list[str], bool]:
+        key = (tuple(g.text for g in globs), scope, limit)
+        hit = self.memo.get(key)
+        if hit is None:
+            found, capped = scoped_candidates(self.index, globs, limit, scope, self.scopes)
+            # strongest evidence first: code over config over docs over tests; stable, so depth next
+            ranks = self.scopes.strengths(found)
+            if any(ranks):
+                found = [p for _, p in sorted(zip(ranks, found, strict=True), key=itemgetter(0))]
+            hit = self.memo[key] = (found, capped)
+        return hit
 
 
 class _Evaluation:
     """State shared while evaluating checklists on one snapshot: the index and a read cache."""
 
     def __init__(
-        self, snapshot: RepoSnapshot, index: PathIndex, max_bytes: int, scopes: Scopes | None = None
+        self,
+        snapshot: RepoSnapshot,
+        index: PathIndex,
+        max_bytes: int,
+        scopes: Scopes | None = None,
+        budget: int | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.budget = (
+            READ_BUDGET if budget is None else budget
+        )  # bytes left to read; once spent, files not read yet count as unreadable
         self.index = index
         self.max_bytes = max_bytes
         self.scopes = scopes or Scopes()
+        self.candidates = _Candidates(index, self.scopes)
         self.manifests: dict[str, Manifest | None] = {}
         self.raw: dict[str, bytes | None] = {}
         self.hits: dict[int, dict[str, frozenset[int] | None]] = {}  # per checklist, per path
@@ -235,10 +277,12 @@ class _Evaluation:
         return Verdict(True, (text,))
 
     def load(self, path: str) -> bytes | None:
-        """A file's first bytes, read once per evaluation; None for unreadable, binary or non-UTF-8."""
-        data = self.snapshot.read(path)
+        """A file's first bytes, read once per evaluation; None for unreadable, binary or non-UTF-8,
+        and for every file once the evaluation's read budget is spent (what was read still counts)."""
+        data = self.snapshot.read(path) if self.budget > 0 else None
         if data is not None:
             data = data[: self.max_bytes]
+            self.budget -= len(data)
             if b"\0" in data[:8192] or not _is_text(data):
                 data = None
         self.raw[path] = data
@@ -246,17 +290,13 @@ class _Evaluation:
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
-        searched, capped = scoped_candidates(self.index, globs, rule.max_files, rule.scope, self.scopes)
+        searched, capped = self.candidates.get(globs, rule.max_files, rule.scope)
         if not searched:
             where = ""
             if rule.scope != "any" and self.index.candidates(globs, 1)[0]:
-                where = (
-                    f" in {rule.scope} (scope `{rule.scope}`; the matching files are tests, docs or examples)"
-                )
+                scope = "code" if rule.scope == CODE_AND_DOCS else rule.scope
+                where = f" in {scope} (scope `{scope}`; the matching files are tests, docs or examples)"
             return Verdict(False, (f"no file matches {_quote_list(rule.globs)}{where}",))
-        kinds = self.scopes.kind
-        # strongest evidence first: code over config over docs over tests; stable, so depth next
-        searched = sorted(searched, key=lambda p: strength(kinds(p), p))
         regex = c.patterns[rule.pattern, rule.ignore_case]
         slot = c.set_index.get((rule.pattern, rule.ignore_case))
         hits = self.hits.setdefault(id(c), {})
@@ -282,7 +322,7 @@ class _Evaluation:
 
     def dependency(self, rule: Dependency, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in _manifest_globs(rule)]
-        paths, _ = scoped_candidates(self.index, globs, MAX_MANIFESTS, rule.scope, self.scopes)
+        paths, _ = self.candidates.get(globs, MAX_MANIFESTS, rule.scope)
         wanted = [(n.endswith("*"), n.rstrip("*")) for n in rule.names]
         warnings: list[str] = []
         for path in paths:
@@ -374,16 +414,17 @@ def files_to_read(
     with paused_gc():
         index.prime(g for c in compiled for g in c.globs.values())
         wanted: dict[str, None] = {}
+        candidates = _Candidates(index, scopes)
         for c in compiled:
             for _, rule in c.rules:
                 for node in _walk(rule):
                     if isinstance(node, Contains):
                         globs = [c.globs[g] for g in node.globs]
-                        found, _ = scoped_candidates(index, globs, node.max_files, node.scope, scopes)
+                        found, _ = candidates.get(globs, node.max_files, node.scope)
                         wanted.update(dict.fromkeys(found))
                     elif isinstance(node, Dependency):
                         globs = [c.globs[g] for g in _manifest_globs(node)]
-                        found, _ = scoped_candidates(index, globs, MAX_MANIFESTS, node.scope, scopes)
+                        found, _ = candidates.get(globs, MAX_MANIFESTS, node.scope)
                         wanted.update(dict.fromkeys(found))
         return list(wanted)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from bot.core.globs import Glob, compile_glob
 
@@ -19,6 +19,17 @@ SCOPES = ("code", "tests", "docs", "any")
 # the kinds a repository may add globs to (`scopes:` in .readiness.yml)
 ScopeKind = Literal["tests", "docs", "excluded", "code"]
 DEFAULT_SCOPE = "code"
+# the default of a rule naming documentation files among others (never written in a rule): its
+# docs globs may match docs, its other globs production code
+CODE_AND_DOCS = "code+docs"
+# the kinds of file (see `Scopes.kind`) each scope lets evidence come from
+SCOPE_KINDS: dict[str, frozenset[str]] = {
+    "code": frozenset({"code"}),
+    "tests": frozenset({"tests"}),
+    "docs": frozenset({"docs"}),
+    CODE_AND_DOCS: frozenset({"code", "docs"}),
+    "any": frozenset({"code", "tests", "docs", "excluded"}),
+}
 
 # Dependency directories people commit (Go modules, npm, Composer, Bazel, Bower, CocoaPods,
 # virtualenvs): their Dockerfiles, SECURITY.md files and tests belong to someone else.
@@ -58,7 +69,8 @@ TEST_DIRS = frozenset(
 BENCH_DIRS = frozenset({"bench", "benches", "benchmark", "benchmarks", "perf", "loadtest", "loadtests"})
 EXAMPLE_DIRS = frozenset({"example", "examples", "sample", "samples", "demo", "demos", "playground"})
 DOC_DIRS = frozenset({"docs", "doc", "documentation", "wiki", "website", "site", "guides"})
-DOC_EXTS = (".md", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt")
+# `.txt` is not among them: requirements*.txt, CMakeLists.txt and robots.txt are not prose
+DOC_EXTS = (".md", ".mdx", ".rst", ".adoc", ".asciidoc")
 # test file names: pytest, Go, Jest/Vitest, RSpec, ExUnit, JUnit, xUnit/NUnit, PHPUnit, Rust
 TEST_FILE = re.compile(
     r"(?:^test_.*\.py|.*_test\.(?:py|go|exs|rb|dart)|.*\.(?:test|spec)\.[cm]?[jt]sx?|.*_spec\.rb"
@@ -73,6 +85,7 @@ class Scopes:
     extra: Mapping[str, tuple[Glob, ...]] = field(default_factory=dict)
     # per-path answers: one evaluation asks about the same candidates for hundreds of rules
     memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    strong: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping[ScopeKind, Sequence[str]] | None) -> Scopes:
@@ -84,6 +97,13 @@ class Scopes:
         if known is None:
             known = self.memo[path] = self._kind(path)
         return known
+
+    def kinds(self, paths: Sequence[str]) -> list[str]:
+        """`kind` of many paths: one C-level memo lookup each, classifying only the new ones."""
+        found = list(map(self.memo.get, paths))
+        if None in found:
+            found = [k if k is not None else self.kind(p) for k, p in zip(found, paths, strict=True)]
+        return cast(list[str], found)
 
     def _kind(self, path: str) -> str:
         for name in ("tests", "docs", "excluded", "code"):
@@ -100,8 +120,17 @@ class Scopes:
             return "docs"
         return "code"
 
+    def strengths(self, paths: Sequence[str]) -> list[int]:
+        """`strength` of many paths (lower is stronger), memoised like `kinds`."""
+        found = list(map(self.strong.get, paths))
+        if None in found:
+            for i, path in enumerate(paths):
+                if found[i] is None:
+                    found[i] = self.strong[path] = strength(self.kind(path), path)
+        return cast(list[int], found)
+
     def allows(self, scope: str, path: str) -> bool:
-        return scope == "any" or self.kind(path) == scope
+        return scope == "any" or self.kind(path) in SCOPE_KINDS[scope]
 
 
 def _matches(glob: Glob, path: str) -> bool:

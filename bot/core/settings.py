@@ -250,6 +250,11 @@ class RepoConfig(_Model):
         description="Globs added to the scope conventions of evidence rules (docs/templates.md): "
         "`tests`, `docs`, `excluded` (benchmarks, examples: never `code`) or `code` (wins over all).",
     )
+    profile: Literal["service", "library", "worker", "frontend", "cli"] | None = Field(
+        None,
+        description="What this repository is: items whose `applies_when` names other profiles do not "
+        "apply (a library is not asked for health endpoints). Unset: every item applies.",
+    )
     issues: IssueSettings = Field(IssueSettings(), description="Labels and assignees for the issues.")
     summary: SummarySchedule | None = Field(
         SummarySchedule(), description="Weekly summary schedule, or `off`."

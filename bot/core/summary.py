@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.core import tracker
-from bot.core.decide import CONFIG_ACTOR
+from bot.core.decide import APPLIES_ACTOR, CONFIG_ACTOR
 from bot.core.resolve import ResolvedChecklist
 from bot.core.rules import CI, All, Any, Contains, Files, Not, Rule
 from bot.core.state import ItemState, Status
@@ -81,6 +81,8 @@ def explain_item(checklist: ResolvedChecklist, item_id: str, state: ItemState) -
     elif state.status is Status.DONE:
         note = f" ({state.reason})" if state.reason else ""
         lines.append(f"- Ticked {who}{_on(state)}{note}; evidence no longer changes it.")
+    elif state.status is Status.SKIPPED and state.actor == APPLIES_ACTOR:
+        lines.append(f"- Not applicable ({state.reason}). It does not count toward progress.")
     elif state.status is Status.SKIPPED:
         when = "" if state.actor == CONFIG_ACTOR else _on(state)
         lines.append(
@@ -156,6 +158,8 @@ def next_items(
 def _who(actor: str | None) -> str:
     if actor == CONFIG_ACTOR:
         return "in `.readiness.yml`"
+    if actor == APPLIES_ACTOR:
+        return "by the template's `applies_when`"
     return "by a person" if actor in (None, tracker.UNKNOWN_PERSON) else f"by @{actor}"
 
 
@@ -179,6 +183,9 @@ def describe_change(first: Change, last: Change, title: str, current: ItemState)
         return "done", f"- ✔ {name}: automatically{ev}"
     if last.to_status is Status.DONE:
         return "done", f"- ✔ {name}: ticked {_who(last.actor)}"
+    if last.to_status is Status.SKIPPED and last.actor == APPLIES_ACTOR:
+        why = f" ({current.reason})" if current.status is Status.SKIPPED and current.reason else ""
+        return "skipped", f"- ➖ {name}: not applicable{why}"
     if last.to_status is Status.SKIPPED:
         why = f": {current.reason}" if current.status is Status.SKIPPED and current.reason else ""
         return "skipped", f"- ⏭ {name}: skipped {_who(last.actor)}{why}"

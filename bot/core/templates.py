@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.applicability import Condition, Facts, parse_condition, reason_not_applicable
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import InputError, TemplateError
 from bot.core.rule_syntax import Contains, Rule, compile_pattern, parse_rule, walk_rule
@@ -20,8 +21,8 @@ from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 MAX_TEMPLATE_PROGRAM = 200_000  # RE2 instructions for all of a template's patterns together
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
-SECTION_KEYS = ("id", "title", "items")
-ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual", "ttl")
+SECTION_KEYS = ("id", "title", "items", "applies_when")
+ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual", "ttl", "applies_when")
 SOURCE_KEYS = ("section", "lines")
 MAX_TEMPLATE_BYTES = MAX_FILE_BYTES
 
@@ -36,6 +37,7 @@ class Item:
     source_section: str | None = None
     source_lines: tuple[int, ...] = ()
     ttl_days: int | None = None  # manual items: a person's tick expires after this many days
+    applies_when: Condition | None = None  # None: it applies to every repository
 
     @property
     def manual(self) -> bool:
@@ -48,6 +50,7 @@ class Section:
     id: str
     title: str
     items: tuple[Item, ...]
+    applies_when: Condition | None = None  # covers every item of the section
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,8 @@ def parse_template(text: str | bytes, *, filename: str) -> Template:
             _item(r, raw_item, (*s_path, "items", i_index), item_lines)
             for i_index, raw_item in enumerate(r.items_list(section, s_path, "items"))
         )
-        sections.append(Section(section_id, r.text(section, s_path, "title") or "", items))
+        applies = _applies_when(r, section, s_path)
+        sections.append(Section(section_id, r.text(section, s_path, "title") or "", items, applies))
     _check_program_size(r, sections)
     return Template(template_id, title or "", version, description, source, tuple(sections), filename)
 
@@ -229,7 +233,19 @@ def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
         source_section=section_name,
         source_lines=lines,
         ttl_days=ttl,
+        applies_when=_applies_when(r, item, path),
     )
+
+
+def _applies_when(r: _Reader, data: dict[str, Any], path: Path_) -> Condition | None:
+    if "applies_when" not in data:
+        return None
+    at = (*path, "applies_when")
+
+    def fail(where: tuple[str | int, ...], message: str, suggestion: str | None, key: bool) -> InputError:
+        return r.fail((*at, *where), message, value=not key, suggestion=suggestion)
+
+    return parse_condition(data["applies_when"], fail)
 
 
 def _source(r: _Reader, item: dict[str, Any], path: Path_) -> tuple[str | None, tuple[int, ...]]:
@@ -266,3 +282,20 @@ def load_templates(directory: Path) -> dict[str, Template]:
             )
         templates[template.id] = template
     return templates
+
+
+def not_applicable(template: Template, facts: Facts) -> dict[str, str]:
+    """Item id -> reason, for every item of the template that does not apply (a section's
+    condition covers all its items; an item's own is checked after it)."""
+    out: dict[str, str] = {}
+    for section in template.sections:
+        section_reason = (
+            reason_not_applicable(section.applies_when, facts) if section.applies_when is not None else None
+        )
+        for item in section.items:
+            reason = section_reason
+            if reason is None and item.applies_when is not None:
+                reason = reason_not_applicable(item.applies_when, facts)
+            if reason is not None:
+                out[item.id] = reason
+    return out

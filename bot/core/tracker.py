@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.decide import CONFIG_ACTOR, shown_checked
+from bot.core.decide import APPLIES_ACTOR, CONFIG_ACTOR, shown_checked
 from bot.core.state import ItemState, Status
 from bot.core.templates import Section, Template
 
@@ -156,6 +156,8 @@ def _item_note(state: ItemState) -> str | None:
     if state.status is Status.DONE:
         note = f": {state.reason}" if state.reason else ""  # `/readiness done <item> <note>`
         return f"✔ ticked by {_who(state.actor)}{_when(state.changed_at)}{note}"
+    if state.status is Status.SKIPPED and state.actor == APPLIES_ACTOR:
+        return f"➖ not applicable ({state.reason})"
     if state.status is Status.SKIPPED:
         who = "in `.readiness.yml`" if state.actor == CONFIG_ACTOR else f"by {_who(state.actor)}"
         end = f" until {state.until}" if state.until else ""

@@ -121,6 +121,7 @@ def test_json_report_shape(repo: Path) -> None:
         "evidence": None,
         "reason": None,
         "missing": "no file matches `.github/workflows/*.yml` or `.gitlab-ci.yml`",
+        "applicable": True,
     }
     assert any("looked at 4 files" in n for n in data["notes"])
 
@@ -356,6 +357,7 @@ def test_schema_is_json_with_every_key() -> None:
         "ignore",
         "ignore_vendored",
         "scopes",
+        "profile",
         "issues",
         "summary",
         "on_regression",

@@ -107,7 +107,7 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "checklist: [production-readiness]\n",
             ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
-            "items, ignore, ignore_vendored, scopes, issues, summary, on_regression (did you mean 'checklists'?)",
+            "items, ignore, ignore_vendored, scopes, profile, issues, summary, on_regression (did you mean 'checklists'?)",
         ),
         (
             "checklists:\n  - prod-readiness\n",
@@ -370,6 +370,7 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
         "ignore",
         "ignore_vendored",
         "scopes",
+        "profile",
         "issues",
         "summary",
         "on_regression",

@@ -225,6 +225,7 @@ config = st.fixed_dictionaries(
             st.sampled_from([None, "off", "on", True, False, 0, 1, "Off", "weekly"]), schedule
         ),
         "on_regression": st.sampled_from(["reopen", "untick", "keep", "Reopen", "close", 1, None]),
+        "profile": st.sampled_from(["service", "library", "cli", "Library", "app", "", ["library"], 1, None]),
         "checklist": st.just(["production-readiness"]),
     },
 )
@@ -236,6 +237,8 @@ documents = st.one_of(config, st.sampled_from([None, [], "checklists", 5]))
 @example({"issues": None})
 @example({"issues": {"labels": "readiness"}})
 @example({"ignore": "vendor/"})
+@example({"profile": "library"})
+@example({"profile": "Library"})
 @example(None)
 def test_schema_and_loader_give_the_same_verdict(document: Any) -> None:
     text = "" if document is None else yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
