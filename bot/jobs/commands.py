@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot.core import commands, summary, tracker
@@ -27,10 +26,10 @@ from bot.core.events import Event, Kind
 from bot.core.state import ItemState, Status
 from bot.jobs.summaries import ConfigCache, Loaded, changes_since, numbers_of
 from bot.platforms.base import NotFound, Platform
-from bot.store import tracking
+from bot.store import once, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.store.models import CommandComment, Repository, utcnow
+from bot.store.models import CommandComment, Repository
 from bot.sync import SyncResult
 
 if TYPE_CHECKING:
@@ -294,14 +293,7 @@ def _ours(owned: dict, number: int) -> bool:
 
 
 def _answered(session: Session, repository_id: int, comment_id: int) -> bool:
-    return (
-        session.exec(
-            select(CommandComment.id).where(
-                CommandComment.repository_id == repository_id, CommandComment.comment_id == comment_id
-            )
-        ).first()
-        is not None
-    )
+    return once.command_answered(session, repository_id=repository_id, comment_id=comment_id)
 
 
 def _aware(dt: datetime) -> datetime:
@@ -317,15 +309,14 @@ def _record(
     *,
     throttled: bool = False,
 ) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    values = {
-        "repository_id": repository_id,
-        "comment_id": event.comment_id,
-        "issue_number": event.issue_number,
-        "sender": event.sender,
-        "reply_id": reply_id,
-        "processed_at": at or utcnow(),
-        "throttled": throttled,
-    }
-    stmt = insert(CommandComment).values(**values)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "comment_id"]))
+    assert event.comment_id is not None and event.issue_number is not None
+    once.record_command(
+        session,
+        repository_id=repository_id,
+        comment_id=event.comment_id,
+        issue_number=event.issue_number,
+        sender=event.sender,
+        reply_id=reply_id,
+        at=at,
+        throttled=throttled,
+    )

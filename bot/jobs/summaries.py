@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
 
 from bot.core import summary, tracker
@@ -28,7 +27,7 @@ from bot.core.settings import CONFIG_FILE, RepoConfig, SummarySchedule
 from bot.core.state import Status
 from bot.core.templates import Template
 from bot.platforms.base import Platform, PlatformClient, PlatformError
-from bot.store import repos, tracking
+from bot.store import once, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
@@ -107,20 +106,9 @@ def numbers_of(rows: Mapping[str, OwnedIssue]) -> dict[str, int]:
 
 
 def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bool:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(SummaryPost).values(repository_id=repository_id, week=week, posted_at=now)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"]).returning(SummaryPost.id)
-    if session.execute(stmt).first() is not None:  # (psycopg reports rowcount -1 here)
-        return True
-    # A claim that never got its comment id long ago: its replica died mid-post. Take it over,
-    # compare-and-set on the claim time so only one replica can.
-    stale = update(SummaryPost).where(
-        SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
-        SummaryPost.week == week,  # type: ignore[arg-type]
-        SummaryPost.comment_id.is_(None),  # type: ignore[union-attr]
-        SummaryPost.posted_at < now - STALE_CLAIM,  # type: ignore[arg-type,operator]
+    return once.claim_summary_week(
+        session, repository_id=repository_id, week=week, now=now, stale_after=STALE_CLAIM
     )
-    return session.execute(stale.values(posted_at=now)).rowcount == 1  # type: ignore[attr-defined]
 
 
 async def post_summary(

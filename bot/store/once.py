@@ -1,0 +1,77 @@
+"""Exactly-once records: a weekly summary per repository and week, an answer per command comment.
+
+Both are a unique row written with insert-or-ignore, so a redelivered webhook, a retried job or a
+second replica finds the row and does nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bot.store.models import CommandComment, SummaryPost, utcnow
+from bot.store.sql import insert_ignore
+
+STALE_SUMMARY_CLAIM = timedelta(hours=1)  # far longer than posting one comment takes
+
+
+def claim_summary_week(
+    session: Session,
+    *,
+    repository_id: int,
+    week: str,
+    now: datetime,
+    stale_after: timedelta = STALE_SUMMARY_CLAIM,
+) -> bool:
+    """True if this caller may post `week`'s summary: it inserted the claim, or took over one
+    whose replica died mid-post (compare-and-set on the claim time, so only one replica can)."""
+    stmt = (
+        insert_ignore(session, SummaryPost, ["repository_id", "week"])
+        .values(repository_id=repository_id, week=week, posted_at=now)
+        .returning(SummaryPost.id)
+    )
+    if session.execute(stmt).first() is not None:  # (psycopg reports rowcount -1 here)
+        return True
+    stale = update(SummaryPost).where(
+        SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
+        SummaryPost.week == week,  # type: ignore[arg-type]
+        SummaryPost.comment_id.is_(None),  # type: ignore[union-attr]
+        SummaryPost.posted_at < now - stale_after,  # type: ignore[arg-type,operator]
+    )
+    return session.execute(stale.values(posted_at=now)).rowcount == 1  # type: ignore[attr-defined]
+
+
+def command_answered(session: Session, *, repository_id: int, comment_id: int) -> bool:
+    """A `/readiness` comment already answered (or refused by the flood limit)."""
+    found = session.exec(
+        select(CommandComment.id).where(
+            CommandComment.repository_id == repository_id, CommandComment.comment_id == comment_id
+        )
+    ).first()
+    return found is not None
+
+
+def record_command(
+    session: Session,
+    *,
+    repository_id: int,
+    comment_id: int,
+    issue_number: int,
+    sender: str | None,
+    reply_id: int | None,
+    at: datetime | None = None,
+    throttled: bool = False,
+) -> None:
+    """Remember a command comment as answered; a second record of it changes nothing."""
+    values = {
+        "repository_id": repository_id,
+        "comment_id": comment_id,
+        "issue_number": issue_number,
+        "sender": sender,
+        "reply_id": reply_id,
+        "processed_at": at or utcnow(),
+        "throttled": throttled,
+    }
+    session.execute(insert_ignore(session, CommandComment, ["repository_id", "comment_id"]).values(**values))
