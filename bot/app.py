@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -78,18 +78,6 @@ def prepare_schema(engine: Engine) -> None:
         return
     before, after = migrate.upgrade_engine(engine)
     log.info("database migrated", from_revision=before, to_revision=after)
-
-
-def _readiness(engine: Engine) -> str | None:
-    """None when ready, else why not (one short line)."""
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if not migrate.schema_is_current(engine):
-            return "database schema is not current: run `readiness migrate`"
-    except Exception as exc:
-        return f"database unreachable: {type(exc).__name__}"
-    return None
 
 
 def _update_queue_gauges(engine: Engine) -> None:
@@ -223,7 +211,11 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        reason = "shutting down" if not request.app.state.ready else await asyncio.to_thread(_readiness, db)
+        reason = (
+            "shutting down"
+            if not request.app.state.ready
+            else await asyncio.to_thread(migrate.database_problem, db)
+        )
         if reason:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})

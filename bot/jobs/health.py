@@ -18,9 +18,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
-from sqlalchemy import Engine, text
 
-from bot.store import migrate
+from bot.store.migrate import database_problem as database_problem  # the worker's /readyz
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -39,18 +38,6 @@ class Heartbeat:
 
     def age(self) -> float:
         return self._clock() - self._last
-
-
-def database_problem(engine: Engine) -> str | None:
-    """None when the database answers and its schema is current, else why not (one short line)."""
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if not migrate.schema_is_current(engine):
-            return "database schema is not current: run `readiness migrate`"
-    except Exception as exc:
-        return f"database unreachable: {type(exc).__name__}"
-    return None
 
 
 def health_app(heartbeat: Heartbeat, ready: Callable[[], str | None], *, max_beat_age: float) -> WSGIApp:

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.resources import data_dir
 from bot.store.db import make_engine
@@ -82,3 +82,16 @@ def ensure_schema(engine: Engine, *, auto_migrate: bool) -> None:
         f"database schema is at {current or 'nothing (empty database)'}, this version needs {head}: "
         "run `readiness migrate`"
     )
+
+
+def database_problem(engine: Engine) -> str | None:
+    """None when the database answers and its schema is current, else why not (one short line):
+    what /readyz of the web process and of a worker report."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if not schema_is_current(engine):
+            return "database schema is not current: run `readiness migrate`"
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}"
+    return None

@@ -75,3 +75,11 @@ def record_command(
         "throttled": throttled,
     }
     session.execute(insert_ignore(session, CommandComment, ["repository_id", "comment_id"]).values(**values))
+
+
+def summary_posted(session: Session, *, repository_id: int, week: str) -> bool:
+    """`week`'s summary is posted or claimed (the scheduler enqueues no second one)."""
+    found = session.exec(
+        select(SummaryPost.id).where(SummaryPost.repository_id == repository_id, SummaryPost.week == week)
+    ).first()
+    return found is not None

@@ -18,12 +18,8 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 BUILDERS = {"select", "insert", "update", "delete", "text", "union_all"}
 RUNNERS = {"exec", "execute", "exec_driver_sql"}
 NOT_YET = {
-    "bot/app.py",  # readiness probe: SELECT 1
-    "bot/jobs/health.py",  # worker readiness probe: SELECT 1
-    "bot/jobs/scheduler.py",
     "bot/jobs/summaries.py",
     "bot/jobs/commands.py",
-    "bot/secrets.py",
 }
 
 
