@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.core import commands, summary, tracker
 from bot.core.commands import Command, CommandError
@@ -29,7 +29,7 @@ from bot.platforms.base import NotFound, Platform
 from bot.store import once, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.store.models import CommandComment, Repository
+from bot.store.models import Repository
 from bot.sync import SyncResult
 
 if TYPE_CHECKING:
@@ -116,29 +116,18 @@ class CommandHandler:
         The comment is recorded either way, so a redelivery is not answered twice."""
         limit, now = self.checklist.command_limit, self.checklist.clock()
         with session_scope(self.checklist.engine) as s:
-            sent = s.exec(
-                select(CommandComment.processed_at).where(
-                    CommandComment.repository_id == repository_id,
-                    CommandComment.sender == event.sender,
-                    CommandComment.processed_at >= now - limit.window,
-                    CommandComment.throttled == False,  # noqa: E712 - SQL, not Python
-                )
-            ).all()
+            sent = once.commands_sent_since(
+                s, repository_id=repository_id, sender=event.sender, since=now - limit.window
+            )
         retry_at = commands.flood_retry_at([_aware(t) for t in sent], now, limit)
         if retry_at is None:
             return False
         reply_id = None
         with session_scope(self.checklist.engine) as s:
-            told = s.exec(
-                select(CommandComment.id).where(
-                    CommandComment.repository_id == repository_id,
-                    CommandComment.sender == event.sender,
-                    CommandComment.processed_at >= now - limit.window,
-                    CommandComment.throttled == True,  # noqa: E712
-                    CommandComment.reply_id != None,  # noqa: E711
-                )
-            ).first()
-        if told is None:  # the first comment over the limit is told, later ones are not
+            told = once.throttle_told_since(
+                s, repository_id=repository_id, sender=event.sender, since=now - limit.window
+            )
+        if not told:  # the first comment over the limit is told, later ones are not
             minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
             reply = await platform.create_comment(
                 event.issue_number or 0,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, delete, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.core import summary, tracker
 from bot.core.errors import InputError
@@ -30,7 +30,7 @@ from bot.platforms.base import Platform, PlatformClient, PlatformError
 from bot.store import once, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
+from bot.store.models import OwnedIssue, Repository
 
 if TYPE_CHECKING:
     from bot.jobs.checklist import ChecklistHandler
@@ -84,9 +84,7 @@ async def load_checklists(
 
 
 def changes_since(session: Session, *, repository_id: int, since: datetime) -> list[summary.Change]:
-    rows = session.exec(
-        select(ItemEvent).where(ItemEvent.repository_id == repository_id, ItemEvent.at >= since)
-    )
+    rows = tracking.events_since(session, repository_id=repository_id, since=since)
     return [
         summary.Change(
             r.checklist,
@@ -129,7 +127,7 @@ async def post_summary(
     if epic is None or epic.number is None or epic.state != "open":
         return "no-epic"
     with session_scope(engine) as s:  # tracked since: the first history row (the sync's clock)
-        began = s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
+        began = tracking.tracked_since(s, repository_id=repository_id)
     week = due_week(config.summary, now, not_before=_aware(began))
     if week is None:
         return "not-due"
@@ -143,19 +141,10 @@ async def post_summary(
         comment = await platform.create_comment(epic.number, body)
     except BaseException:
         with session_scope(engine) as s:  # give the week back: the next delivery retries
-            s.execute(
-                delete(SummaryPost).where(
-                    SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
-                    SummaryPost.week == week,  # type: ignore[arg-type]
-                )
-            )
+            once.give_back_summary_week(s, repository_id=repository_id, week=week)
         raise
     with session_scope(engine) as s:
-        row = s.exec(
-            select(SummaryPost).where(SummaryPost.repository_id == repository_id, SummaryPost.week == week)
-        ).one()
-        row.comment_id = comment.id
-        s.add(row)
+        once.summary_comment_posted(s, repository_id=repository_id, week=week, comment_id=comment.id)
     log.info("summary.posted", week=week, issue=epic.number)
     return "posted"
 
@@ -187,11 +176,7 @@ def render(
 
 def _last_posted(engine: Engine, repository_id: int) -> datetime | None:
     with session_scope(engine) as s:
-        posted = s.exec(
-            select(SummaryPost.posted_at)
-            .where(SummaryPost.repository_id == repository_id, SummaryPost.comment_id.is_not(None))  # type: ignore[union-attr]
-            .order_by(SummaryPost.posted_at.desc())  # type: ignore[attr-defined]
-        ).first()
+        posted = once.last_summary_at(s, repository_id=repository_id)
     return _aware(posted)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from bot.store.models import CommandComment, SummaryPost, utcnow
@@ -83,3 +83,61 @@ def summary_posted(session: Session, *, repository_id: int, week: str) -> bool:
         select(SummaryPost.id).where(SummaryPost.repository_id == repository_id, SummaryPost.week == week)
     ).first()
     return found is not None
+
+
+def give_back_summary_week(session: Session, *, repository_id: int, week: str) -> None:
+    """The post failed: drop the claim, so the next delivery tries the week again."""
+    session.execute(
+        delete(SummaryPost).where(
+            SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
+            SummaryPost.week == week,  # type: ignore[arg-type]
+        )
+    )
+
+
+def summary_comment_posted(session: Session, *, repository_id: int, week: str, comment_id: int) -> None:
+    """The claimed week's comment exists: record its id (the claim is then no longer stale)."""
+    row = session.exec(
+        select(SummaryPost).where(SummaryPost.repository_id == repository_id, SummaryPost.week == week)
+    ).one()
+    row.comment_id = comment_id
+    session.add(row)
+
+
+def last_summary_at(session: Session, *, repository_id: int) -> datetime | None:
+    """When the latest summary that has a comment was posted."""
+    return session.exec(
+        select(SummaryPost.posted_at)
+        .where(SummaryPost.repository_id == repository_id, SummaryPost.comment_id.is_not(None))  # type: ignore[union-attr]
+        .order_by(SummaryPost.posted_at.desc())  # type: ignore[attr-defined]
+    ).first()
+
+
+def commands_sent_since(
+    session: Session, *, repository_id: int, sender: str | None, since: datetime
+) -> list[datetime]:
+    """When `sender`'s counted (not throttled) commands since `since` were answered."""
+    return list(
+        session.exec(
+            select(CommandComment.processed_at).where(
+                CommandComment.repository_id == repository_id,
+                CommandComment.sender == sender,
+                CommandComment.processed_at >= since,
+                CommandComment.throttled == False,  # noqa: E712 - SQL, not Python
+            )
+        ).all()
+    )
+
+
+def throttle_told_since(session: Session, *, repository_id: int, sender: str | None, since: datetime) -> bool:
+    """`sender` was already told about the flood limit since `since` (a throttled row with a reply)."""
+    told = session.exec(
+        select(CommandComment.id).where(
+            CommandComment.repository_id == repository_id,
+            CommandComment.sender == sender,
+            CommandComment.processed_at >= since,
+            CommandComment.throttled == True,  # noqa: E712
+            CommandComment.reply_id != None,  # noqa: E711
+        )
+    ).first()
+    return told is not None

@@ -163,3 +163,15 @@ def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[
             since=_aware(row.changed_at),
             until=row.until,
         )
+
+
+def events_since(session: Session, *, repository_id: int, since: datetime) -> list[ItemEvent]:
+    """The repository's item history from `since` on (what summaries are made of)."""
+    return list(
+        session.exec(select(ItemEvent).where(ItemEvent.repository_id == repository_id, ItemEvent.at >= since))
+    )
+
+
+def tracked_since(session: Session, *, repository_id: int) -> datetime | None:
+    """The first history row's time: when the bot began tracking the repository."""
+    return session.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
