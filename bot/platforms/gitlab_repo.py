@@ -272,17 +272,19 @@ class GitLabRepo(ChildLinks):
         return await self.client.run(fetch)
 
     async def ensure_labels(self, labels: tuple[str, ...]) -> None:
-        if self._labels is None:
-            self._labels = await self.client.run(
+        known: set[str] | None = self._labels
+        if known is None:
+            listed: set[str] = await self.client.run(
                 lambda: {lb.name for lb in self._project.labels.list(per_page=PER_PAGE, iterator=True)}
             )
+            known = self._labels = listed
         for name in dict.fromkeys(labels):
-            if name in self._labels:
+            if name in known:
                 continue
             data = {"name": name, "color": convert.label_colour(name)}
             with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
-                await self._write(lambda data=data: self._project.labels.create(data))
-            self._labels.add(name)
+                await self._write(lambda: self._project.labels.create(data))  # awaited at once
+            known.add(name)
 
     # ---------------------------------------------------------------------------- comments
 

@@ -9,7 +9,7 @@ The lock is never held across the write itself, which goes out right after the c
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core.pacing import HOUR, PaceLimits, ready_at
 from bot.store.db import session_scope
@@ -32,9 +32,9 @@ def claim_write_slot(
             .where(WritePacerRow.platform == platform, WritePacerRow.installation_id == installation_id)
             .with_for_update()
         ).one()
-        mine = (WriteSlot.platform == platform, WriteSlot.installation_id == installation_id)
-        s.execute(delete(WriteSlot).where(*mine, WriteSlot.sent_at <= now - HOUR))
-        sent = s.exec(select(WriteSlot.sent_at).where(*mine).order_by(WriteSlot.sent_at)).all()
+        mine = (col(WriteSlot.platform) == platform, col(WriteSlot.installation_id) == installation_id)
+        s.execute(delete(WriteSlot).where(*mine, col(WriteSlot.sent_at) <= now - HOUR))
+        sent = s.exec(select(WriteSlot.sent_at).where(*mine).order_by(col(WriteSlot.sent_at))).all()
         wait = ready_at(sent, now, pacer.paused_until, limits) - now
         if wait > 0:
             return wait
@@ -53,9 +53,9 @@ def pause_writes(engine: Engine, *, platform: str, installation_id: int, until: 
         s.execute(
             update(WritePacerRow)
             .where(
-                WritePacerRow.platform == platform,
-                WritePacerRow.installation_id == installation_id,
-                WritePacerRow.paused_until < until,
+                col(WritePacerRow.platform) == platform,
+                col(WritePacerRow.installation_id) == installation_id,
+                col(WritePacerRow.paused_until) < until,
             )
             .values(paused_until=until)
         )
