@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -283,7 +284,7 @@ class GitLabRepo(ChildLinks):
                 continue
             data = {"name": name, "color": convert.label_colour(name)}
             with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
-                await self._write(lambda: self._project.labels.create(data))  # awaited at once
+                await self._write(partial(self._project.labels.create, data))
             known.add(name)
 
     # ---------------------------------------------------------------------------- comments
