@@ -72,7 +72,7 @@ class GitLabRepo(ChildLinks):
         self._project = client.gl.projects.get(full_name, lazy=True)  # no request
         self._project_id: int | None = None  # numeric id, learned from any issue or project response
         self._fresh = FreshParents()
-        self._labels: set[str] | None = None  # the project's labels, listed once per repository view
+        self._labels: set[str] = set()  # labels known to exist, per repository view
 
     # ------------------------------------------------------------------ repository contents
 
@@ -273,19 +273,15 @@ class GitLabRepo(ChildLinks):
         return await self.client.run(fetch)
 
     async def ensure_labels(self, labels: tuple[str, ...]) -> None:
-        known: set[str] | None = self._labels
-        if known is None:
-            listed: set[str] = await self.client.run(
-                lambda: {lb.name for lb in self._project.labels.list(per_page=PER_PAGE, iterator=True)}
-            )
-            known = self._labels = listed
+        """Create each label not yet seen through this repository view: GitLab answers 409 for
+        one that exists, so creating is the check too (one call a label, no listing first)."""
         for name in dict.fromkeys(labels):
-            if name in known:
+            if name in self._labels:
                 continue
             data = {"name": name, "color": convert.label_colour(name)}
-            with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
+            with contextlib.suppress(Conflict):  # exists already (earlier sync, another worker, a person)
                 await self._write(partial(self._project.labels.create, data))
-            known.add(name)
+            self._labels.add(name)
 
     # ---------------------------------------------------------------------------- comments
 
