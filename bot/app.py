@@ -214,10 +214,11 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        if not request.app.state.ready:
-            reason: str | None = "shutting down"
-        else:
-            reason = await asyncio.to_thread(migrate.database_problem, db)
+        reason = (
+            "shutting down"
+            if not request.app.state.ready
+            else await asyncio.to_thread(migrate.database_problem, db)
+        )
         if reason:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})

@@ -16,11 +16,11 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 from sqlalchemy import Engine
-from sqlmodel import select
 
 from bot.config import Settings, SettingsError
 from bot.store.db import session_scope
 from bot.store.models import StoredSecret, utcnow
+from bot.store.stored_secrets import any_secret, secret_names
 
 KEY_SETTING = "READINESS_ENCRYPTION_KEY"
 GITHUB_APP = "github_app"  # JSON: id, slug, client_id, client_secret, pem, webhook_secret, html_url, api_url
@@ -85,7 +85,7 @@ class SecretStore:
 
     def names(self) -> list[str]:
         with session_scope(self.engine, immediate=False) as session:
-            return list(session.exec(select(StoredSecret.name)).all())
+            return secret_names(session)
 
     def check(self) -> None:
         """SettingsError unless every stored secret decrypts under the configured key(s)."""
@@ -118,7 +118,7 @@ class SecretStore:
 
 def _has_rows(engine: Engine) -> bool:
     with session_scope(engine, immediate=False) as session:
-        return session.exec(select(StoredSecret.name).limit(1)).first() is not None
+        return any_secret(session)
 
 
 def open_store(settings: Settings, engine: Engine) -> SecretStore | None:

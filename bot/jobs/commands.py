@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.core import commands, summary, tracker
 from bot.core.actions import PostComment, React
@@ -28,10 +27,10 @@ from bot.core.state import ItemState, Status
 from bot.jobs.context import Context, Loaded
 from bot.jobs.history import changes_since, numbers_of
 from bot.platforms.base import Comment, NotFound, Platform
-from bot.store import tracking
+from bot.store import once, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.store.models import CommandComment, Repository, utcnow
+from bot.store.models import Repository
 from bot.sync import SyncResult
 
 log = structlog.get_logger(__name__)
@@ -116,29 +115,18 @@ class CommandHandler:
         The comment is recorded either way, so a redelivery is not answered twice."""
         limit, now = self.ctx.command_limit, self.ctx.clock()
         with session_scope(self.ctx.engine) as s:
-            sent = s.exec(
-                select(CommandComment.processed_at).where(
-                    CommandComment.repository_id == repository_id,
-                    CommandComment.sender == event.sender,
-                    CommandComment.processed_at >= now - limit.window,
-                    CommandComment.throttled == False,  # noqa: E712 - SQL, not Python
-                )
-            ).all()
+            sent = once.commands_sent_since(
+                s, repository_id=repository_id, sender=event.sender, since=now - limit.window
+            )
         retry_at = commands.flood_retry_at([_aware(t) for t in sent], now, limit)
         if retry_at is None:
             return False
         reply_id = None
         with session_scope(self.ctx.engine) as s:
-            told = s.exec(
-                select(CommandComment.id).where(
-                    CommandComment.repository_id == repository_id,
-                    CommandComment.sender == event.sender,
-                    CommandComment.processed_at >= now - limit.window,
-                    CommandComment.throttled == True,  # noqa: E712
-                    CommandComment.reply_id != None,  # noqa: E711
-                )
-            ).first()
-        if told is None:  # the first comment over the limit is told, later ones are not
+            told = once.throttle_told_since(
+                s, repository_id=repository_id, sender=event.sender, since=now - limit.window
+            )
+        if not told:  # the first comment over the limit is told, later ones are not
             minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
             text = (
                 f"@{event.sender} you sent {limit.count} `/readiness` commands in a short while; "
@@ -294,14 +282,7 @@ def _ours(owned: dict, number: int) -> bool:
 
 
 def _answered(session: Session, repository_id: int, comment_id: int) -> bool:
-    return (
-        session.exec(
-            select(CommandComment.id).where(
-                CommandComment.repository_id == repository_id, CommandComment.comment_id == comment_id
-            )
-        ).first()
-        is not None
-    )
+    return once.command_answered(session, repository_id=repository_id, comment_id=comment_id)
 
 
 def _aware(dt: datetime) -> datetime:
@@ -317,15 +298,14 @@ def _record(
     *,
     throttled: bool = False,
 ) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    values = {
-        "repository_id": repository_id,
-        "comment_id": event.comment_id,
-        "issue_number": event.issue_number,
-        "sender": event.sender,
-        "reply_id": reply_id,
-        "processed_at": at or utcnow(),
-        "throttled": throttled,
-    }
-    stmt = insert(CommandComment).values(**values)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "comment_id"]))
+    assert event.comment_id is not None and event.issue_number is not None
+    once.record_command(
+        session,
+        repository_id=repository_id,
+        comment_id=event.comment_id,
+        issue_number=event.issue_number,
+        sender=event.sender,
+        reply_id=reply_id,
+        at=at,
+        throttled=throttled,
+    )

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select as select_columns  # more columns than sqlmodel.select types
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot.core import summary
 from bot.core.state import ItemState, Status
 from bot.store import tracking
-from bot.store.models import ItemEvent, OwnedIssue
+from bot.store.models import OwnedIssue
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -28,29 +27,8 @@ def changes_since_for(
 ) -> dict[int, list[summary.Change]]:
     """repository id -> its history rows from `since` on, oldest first (ties in insertion order),
     in one query for all of them (plain columns, no ORM objects)."""
-    e = ItemEvent
     out: dict[int, list[summary.Change]] = {rid: [] for rid in repository_ids}
-    if not repository_ids:
-        return out
-    rows = session.execute(
-        select_columns(
-            *(
-                col(c)
-                for c in (
-                    e.repository_id,
-                    e.checklist,
-                    e.item_id,
-                    e.from_status,
-                    e.to_status,
-                    e.actor,
-                    e.evidence,
-                    e.at,
-                )
-            )
-        )
-        .where(col(e.repository_id).in_(repository_ids), col(e.at) >= since)
-        .order_by(col(e.repository_id), col(e.at), col(e.id))
-    )
+    rows = tracking.history_rows_for(session, repository_ids, since=since)
     status = Status  # local: looked up 50 times per repository
     for rid, checklist, item_id, frm, to, actor, evidence, at in rows:
         out[rid].append(

@@ -19,15 +19,14 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
-from sqlmodel import select
 
 from bot.config import Settings
 from bot.core.settings import SummarySchedule
 from bot.jobs.summaries import SUMMARY_EVENT, due_week
 from bot.logging import get_logger
-from bot.store import repos
+from bot.store import once, repos
 from bot.store.db import session_scope
-from bot.store.models import Repository, SummaryPost, utcnow
+from bot.store.models import Repository, utcnow
 from bot.store.queue import enqueue_many, prune
 
 log = get_logger(__name__)
@@ -93,12 +92,7 @@ def enqueue_summaries(engine: Engine, *, now: datetime) -> int:
                 continue
             day, at, zone = r.summary_schedule.split(" ", 2)
             week = due_week(SummarySchedule(day=day, time=at, timezone=zone), now)
-            if (
-                week is None
-                or session.exec(
-                    select(SummaryPost.id).where(SummaryPost.repository_id == r.id, SummaryPost.week == week)
-                ).first()
-            ):
+            if week is None or once.summary_posted(session, repository_id=r.id, week=week):
                 continue
             rows.append(_row(r, f"{week}:{when}", SUMMARY_EVENT))
         return sum(enqueue_many(session, rows, now=now)) if rows else 0

@@ -14,9 +14,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.apply import Apply
 from bot.core import summary, tracker
@@ -29,10 +28,10 @@ from bot.core.templates import Template
 from bot.jobs.context import Context, Loaded
 from bot.jobs.history import numbers_of, summary_inputs
 from bot.platforms.base import Comment, Platform, PlatformClient, PlatformError
-from bot.store import repos, tracking
+from bot.store import once, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
+from bot.store.models import OwnedIssue, Repository
 
 log = structlog.get_logger(__name__)
 
@@ -74,22 +73,9 @@ async def load_checklists(
 
 
 def _claim(session: Session, repository_id: int, week: str, now: datetime) -> bool:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(SummaryPost).values(repository_id=repository_id, week=week, posted_at=now)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["repository_id", "week"])
-    if (
-        session.execute(stmt.returning(col(SummaryPost.id))).first() is not None
-    ):  # (psycopg reports rowcount -1 here)
-        return True
-    # A claim that never got its comment id long ago: its replica died mid-post. Take it over,
-    # compare-and-set on the claim time so only one replica can.
-    stale = update(SummaryPost).where(
-        SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
-        SummaryPost.week == week,  # type: ignore[arg-type]
-        SummaryPost.comment_id.is_(None),  # type: ignore[union-attr]
-        SummaryPost.posted_at < now - STALE_CLAIM,  # type: ignore[arg-type]
+    return once.claim_summary_week(
+        session, repository_id=repository_id, week=week, now=now, stale_after=STALE_CLAIM
     )
-    return session.execute(stale.values(posted_at=now)).rowcount == 1  # type: ignore[attr-defined]
 
 
 async def post_summary(
@@ -112,7 +98,7 @@ async def post_summary(
     if epic is None or epic.number is None or epic.state != "open":
         return "no-epic"
     with session_scope(engine) as s:  # tracked since: the first history row (the sync's clock)
-        began = s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
+        began = tracking.tracked_since(s, repository_id=repository_id)
     week = due_week(config.summary, now, not_before=_aware(began))
     if week is None:
         return "not-due"
@@ -127,19 +113,10 @@ async def post_summary(
         assert isinstance(comment, Comment)
     except BaseException:
         with session_scope(engine) as s:  # give the week back: the next delivery retries
-            s.execute(
-                delete(SummaryPost).where(
-                    SummaryPost.repository_id == repository_id,  # type: ignore[arg-type]
-                    SummaryPost.week == week,  # type: ignore[arg-type]
-                )
-            )
+            once.give_back_summary_week(s, repository_id=repository_id, week=week)
         raise
     with session_scope(engine) as s:
-        row = s.exec(
-            select(SummaryPost).where(SummaryPost.repository_id == repository_id, SummaryPost.week == week)
-        ).one()
-        row.comment_id = comment.id
-        s.add(row)
+        once.summary_comment_posted(s, repository_id=repository_id, week=week, comment_id=comment.id)
     log.info("summary.posted", week=week, issue=epic.number)
     return "posted"
 
@@ -169,11 +146,7 @@ def render(
 
 def _last_posted(engine: Engine, repository_id: int) -> datetime | None:
     with session_scope(engine) as s:
-        posted = s.exec(
-            select(SummaryPost.posted_at)
-            .where(SummaryPost.repository_id == repository_id, SummaryPost.comment_id.is_not(None))  # type: ignore[union-attr]
-            .order_by(SummaryPost.posted_at.desc())  # type: ignore[attr-defined]
-        ).first()
+        posted = once.last_summary_at(s, repository_id=repository_id)
     return _aware(posted)
 
 

@@ -44,6 +44,7 @@ from bot.platforms.base import (
     Revalidated,
     Tree,
 )
+from bot.platforms.fresh import FreshParents
 from bot.platforms.github_api import GitHubApi
 from bot.platforms.http import RetryPolicy, Sleep
 
@@ -122,6 +123,7 @@ class GitHubRepo:
         self.bot_login = bot_login
         self.owner, self.repo = full_name.split("/", 1)
         self._labels: set[str] | None = None
+        self._fresh = FreshParents()
 
     async def _call(self, method: str, template: str, **kwargs: Any) -> httpx.Response:
         return await self.api.request(
@@ -281,7 +283,9 @@ class GitHubRepo:
         child: bool = False,
     ) -> Issue:
         payload = {"title": title, "body": body, "labels": list(labels), "assignees": list(assignees)}
-        return convert.issue((await self._call("POST", "/issues", json=payload)).json())
+        issue = convert.issue((await self._call("POST", "/issues", json=payload)).json())
+        self._fresh.created(issue)
+        return issue
 
     async def get_issue(self, number: int) -> Issue:
         data = (await self._call("GET", "/issues/{number}", number=number)).json()
@@ -343,16 +347,19 @@ class GitHubRepo:
             )
         except Invalid:
             # Already our sub-issue (a retried sync)? Then this is done; otherwise it is a real error.
-            if any(c.id == child.id for c in await self.list_children(parent)):
-                return
-            raise
+            if not any(c.id == child.id for c in await self.list_children(parent)):
+                raise
+        self._fresh.linked(parent, child)
 
     async def unlink_child(self, parent: Issue, child: Issue) -> None:
         await self._call(
             "DELETE", "/issues/{number}/sub_issue", number=parent.number, json={"sub_issue_id": child.id}
         )
+        self._fresh.unlinked(parent, child)
 
     async def list_children(self, parent: Issue) -> list[Issue]:
+        if (known := self._fresh.children(parent)) is not None:
+            return known
         return [
             convert.issue(i) async for i in self._pages("/issues/{number}/sub_issues", number=parent.number)
         ]

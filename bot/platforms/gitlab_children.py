@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.platforms import gitlab_convert as convert
 from bot.platforms.base import Issue, NotFound, PlatformError, RateLimited, Transient
+from bot.platforms.fresh import FreshParents
 from bot.platforms.gitlab_connection import GitLabConnection
 from bot.platforms.gitlab_graphql import GraphQLError
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
@@ -29,6 +30,7 @@ class ChildLinks:
         client: GitLabConnection
         full_name: str
         _project: Any
+        _fresh: FreshParents
 
         async def _write(self, fn: Callable[[], T]) -> T: ...
         def _issue(self, data: dict[str, Any]) -> Issue: ...
@@ -40,15 +42,19 @@ class ChildLinks:
         if hierarchy.linking:
             try:
                 if await self._link_as_task(parent, child):
+                    self._fresh.linked(parent, child)
                     return
             except (Transient, RateLimited):
                 raise  # says nothing about support: the job is retried
             except PlatformError as exc:
                 hierarchy.give_up(str(exc))
         await self._link_related(parent, child)
+        self._fresh.linked(parent, child)
 
     async def list_children(self, parent: Issue) -> list[Issue]:
         """Child tasks (GitLab's order), then `relates_to` links (oldest first), each once."""
+        if (known := self._fresh.children(parent)) is not None:
+            return known
         links = await self.client.run(lambda: self._links(parent.number))
         tasks = await self._child_tasks(parent)
         seen: set[int] = set()
@@ -61,6 +67,7 @@ class ChildLinks:
 
     async def unlink_child(self, parent: Issue, child: Issue) -> None:
         """Removes the parent link and the `relates_to` link, whichever exist."""
+        self._fresh.unlinked(parent, child)
         hierarchy = self.client.hierarchy
         if hierarchy.reading and any(n.id == child.id for n in await self._child_tasks(parent)):
             await self._write(lambda: hierarchy.set_parent(child.id, None))

@@ -7,8 +7,8 @@ Every blocking call runs in a worker thread through `client.run`; errors arrive 
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -33,6 +33,7 @@ from bot.platforms.base import (
     Tree,
     revalidate_by_head,
 )
+from bot.platforms.fresh import FreshParents
 from bot.platforms.gitlab_children import ChildLinks
 from bot.platforms.gitlab_connection import GitLabConnection
 from bot.platforms.gitlab_http import PER_PAGE, Conflict
@@ -68,6 +69,8 @@ class GitLabRepo(ChildLinks):
         self._gl = client.gl
         self._project = client.gl.projects.get(full_name, lazy=True)  # no request
         self._project_id: int | None = None  # numeric id, learned from any issue or project response
+        self._fresh = FreshParents()
+        self._labels: set[str] = set()  # labels known to exist, per repository view
 
     # ------------------------------------------------------------------ repository contents
 
@@ -167,17 +170,14 @@ class GitLabRepo(ChildLinks):
 
     async def ci_results(self, commit: str) -> list[CIResult]:
         def fetch() -> list[CIResult]:
-            # External statuses (ours included) can create "external" pipelines; the jobs that
-            # matter are those of the newest pipeline CI itself ran for this commit.
-            pipelines = self._project.pipelines.list(
-                sha=commit, order_by="id", sort="desc", per_page=5, get_all=False
-            )
-            ci = next((p for p in pipelines if p.attributes.get("source") != "external"), None)
-            jobs = [j.attributes for j in ci.jobs.list(per_page=PER_PAGE, iterator=True)] if ci else []
+            # One call: in GitLab every CI job is a commit status too, and the statuses endpoint
+            # gives the latest per name (a retried job or a newer pipeline's wins), external
+            # statuses included. Reading pipelines and their jobs as well cost two more calls
+            # per sync and told nothing new.
             statuses = self._project.commits.get(commit, lazy=True).statuses.list(
                 per_page=PER_PAGE, iterator=True
             )
-            return convert.ci_results(commit, jobs, [s.attributes for s in statuses], self.bot_login)
+            return convert.ci_results(commit, [], [s.attributes for s in statuses], self.bot_login)
 
         return await self.client.run(fetch)
 
@@ -201,7 +201,9 @@ class GitLabRepo(ChildLinks):
                 data["assignee_ids"] = self._user_ids(assignees)
             if issue_type:
                 data["issue_type"] = issue_type
-            return self._issue(self._project.issues.create(data).attributes)
+            issue = self._issue(self._project.issues.create(data).attributes)
+            self._fresh.created(issue)
+            return issue
 
         if as_task:  # a section: a task from the start saves converting it when it is linked
             try:
@@ -269,15 +271,15 @@ class GitLabRepo(ChildLinks):
         return await self.client.run(fetch)
 
     async def ensure_labels(self, labels: tuple[str, ...]) -> None:
-        existing = await self.client.run(
-            lambda: {lb.name for lb in self._project.labels.list(per_page=PER_PAGE, iterator=True)}
-        )
+        """Create each label not yet seen through this repository view: GitLab answers 409 for
+        one that exists, so creating is the check too (one call a label, no listing first)."""
         for name in dict.fromkeys(labels):
-            if name in existing:
+            if name in self._labels:
                 continue
             data = {"name": name, "color": convert.label_colour(name)}
-            with contextlib.suppress(Conflict):  # created meanwhile (another worker, a person)
-                await self._write(functools.partial(self._project.labels.create, data))
+            with contextlib.suppress(Conflict):  # exists already (earlier sync, another worker, a person)
+                await self._write(partial(self._project.labels.create, data))
+            self._labels.add(name)
 
     # ---------------------------------------------------------------------------- comments
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.store.models import Installation, Repository
+from bot.store.sql import insert_ignore
 
 
 def repo_key(platform: str, full_name: str) -> str:
@@ -23,8 +23,7 @@ def repo_key(platform: str, full_name: str) -> str:
 
 
 def _insert_ignore(session: Session, model: type, values: Mapping[str, Any], keys: list[str]) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+    session.execute(insert_ignore(session, model, keys).values(**values))
 
 
 def _apply(row: Any, changes: Mapping[str, Any], now: datetime) -> None:

@@ -189,3 +189,35 @@ def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[
             since=_aware(row.changed_at),
             until=row.until,
         )
+
+
+def events_since(session: Session, *, repository_id: int, since: datetime) -> list[ItemEvent]:
+    """The repository's item history from `since` on (what summaries are made of)."""
+    return list(
+        session.exec(select(ItemEvent).where(ItemEvent.repository_id == repository_id, ItemEvent.at >= since))
+    )
+
+
+HistoryRow = tuple[int, str, str, str | None, str, str | None, str | None, datetime]
+
+
+def history_rows_for(
+    session: Session, repository_ids: Sequence[int], *, since: datetime
+) -> Iterator[HistoryRow]:
+    """(repository id, checklist, item, from, to, actor, evidence, at) from `since` on, for all of
+    these repositories in one query: oldest first, ties in insertion order (plain columns)."""
+    if not repository_ids:
+        return iter(())
+    e = ItemEvent
+    cols = (e.repository_id, e.checklist, e.item_id, e.from_status, e.to_status, e.actor, e.evidence, e.at)
+    rows = session.execute(
+        select_columns(*(col(c) for c in cols))
+        .where(col(e.repository_id).in_(repository_ids), col(e.at) >= since)
+        .order_by(col(e.repository_id), col(e.at), col(e.id))
+    )
+    return (tuple(r) for r in rows)
+
+
+def tracked_since(session: Session, *, repository_id: int) -> datetime | None:
+    """The first history row's time: when the bot began tracking the repository."""
+    return session.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()

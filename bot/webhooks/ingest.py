@@ -7,9 +7,9 @@ event loop keeps accepting requests meanwhile) and resolves each future only aft
 one per delivery: the slower the commit, the larger the next batch. On PostgreSQL up to three
 batches commit at once, so a request arriving during a slow fsync does not wait for it.
 
-`write_batch` has `bot.store.queue.enqueue_many`'s semantics but goes through SQLAlchemy Core
-with one cached statement: about half the CPU per row of the ORM path, which matters at
-thousands of deliveries a second.
+`write_batch` stores through `bot.store.queue.enqueue_many` (the one enqueue) on a SQLAlchemy
+Core connection with one cached statement: about half the CPU per row of the ORM path, which
+matters at thousands of deliveries a second.
 """
 
 from __future__ import annotations
@@ -18,17 +18,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import Engine, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.logging import get_logger
 from bot.store import queue
 from bot.store.db import checkpoint_wal
-from bot.store.models import Delivery, utcnow
+from bot.store.models import utcnow
 
 log = get_logger(__name__)
 
@@ -50,58 +47,22 @@ WriteBatch = Callable[[Engine, Sequence[NewDelivery]], list[bool]]
 """Stores a batch in one transaction; returns, per item, True if new, False if a duplicate."""
 
 
-# SQLModel's metaclass sets __table__ on table models; its class declaration does not name it.
-_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=4)
-def _insert_statement(dialect: str) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the keys actually inserted: built once, so
-    SQLAlchemy's compiled cache and insertmanyvalues batching apply (no per-row ORM work)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(_DELIVERIES)
-        .on_conflict_do_nothing(index_elements=["platform", "delivery_id"])
-        .returning(_DELIVERIES.c.platform, _DELIVERIES.c.delivery_id)
-    )
-
-
 def write_batch(engine: Engine, items: Sequence[NewDelivery]) -> list[bool]:
-    """One transaction for the whole batch, with `queue.enqueue_many`'s semantics: True per new
-    row; a key already stored, or seen earlier in the batch, gives False."""
-    now = utcnow()
-    first: dict[tuple[str, str], int] = {}
-    rows = []
-    for index, i in enumerate(items):
-        key = (i.platform, i.delivery_id)
-        if key in first:
-            continue
-        first[key] = index
-        rows.append(
-            {
-                "platform": i.platform,
-                "delivery_id": i.delivery_id,
-                "event": i.event,
-                "action": i.action,
-                "installation_id": i.installation_id,
-                "repo_key": i.repo_key,
-                "payload": i.payload,
-                "status": queue.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "received_at": now,
-            }
-        )
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            # No WAL checkpoint inside an acknowledgement's commit: the Ingestor checkpoints
-            # off the write path (a checkpoint fsyncs the database file and can stall for 100s of ms).
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-        inserted = set(map(tuple, conn.execute(_insert_statement(engine.dialect.name), rows)))
-    return [
-        first[key] == index and key in inserted
-        for index, key in enumerate((i.platform, i.delivery_id) for i in items)
+    """One transaction for the whole batch (`queue.enqueue_many`, the one enqueue, on a Core
+    connection): True per new row; a key already stored, or seen earlier in the batch, gives False."""
+    rows = [
+        {
+            "platform": i.platform,
+            "delivery_id": i.delivery_id,
+            "event": i.event,
+            "action": i.action,
+            "installation_id": i.installation_id,
+            "repo_key": i.repo_key,
+            "payload": i.payload,
+        }
+        for i in items
     ]
+    return queue.enqueue_batch(engine, rows, now=utcnow())
 
 
 CHECKPOINT_SECONDS = 5.0

@@ -156,7 +156,7 @@ async def test_push_onboards_epic_and_linked_section_issues(bot: Bot, fake: Fake
     assert epic["title"] == f"Production readiness: {REPO}"
     assert f"#{build['iid']}" in epic["description"] and f"#{ops['iid']}" in epic["description"]
     assert linked_to(fake, epic["iid"]) == {build["iid"], ops["iid"]}
-    assert fake.graphql.operations == ["workItemChildren"]  # refused once, then links only
+    assert fake.graphql.operations == ["workItemTypes"]  # refused once, then links only
     assert boxes(build) == {"container": True, "ci-tests": False}
     assert all(i["state"] == "opened" for i in issues.values())
     assert "readiness" in build["labels"]
