@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.decide import CONFIG_ACTOR, shown_checked
+from bot.core.decide import CONFIG_ACTOR, UNKNOWN_PERSON, shown_checked
 from bot.core.state import ItemState, Status
 from bot.core.templates import Section, Template
 
@@ -139,7 +139,6 @@ def _state_of(states: Mapping[str, ItemState], checklist: str, item_id: str) -> 
     return states.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
 
 
-UNKNOWN_PERSON = "?"  # a tick seen in the issue body whose author the platform did not tell us
 
 
 def _who(actor: str | None) -> str:

@@ -95,7 +95,7 @@ class ChecklistHandler:
                 return []  # the echo of our own edit
             if not self._record_ticks(event):
                 return []
-        commit = event.commit if event.kind is Kind.PUSH else None
+        commit = self._push_head(event) if event.kind is Kind.PUSH else None
         if event.kind is Kind.CI and event.commit is not None and event.commit == last:
             commit = last  # CI for the head already synced: no need to ask for the branch head
         return [await self.sync(event.repo, installation_id=event.installation_id, commit=commit)]
@@ -117,6 +117,14 @@ class ChecklistHandler:
         return result
 
     # ----------------------------------------------------------------------------------- helpers
+
+    def _push_head(self, event: Event) -> str | None:
+        """The commit a push says the branch is at, when it continues the history the bot synced
+        last; None (ask the platform for the head) when pushes were reordered, missed or folded
+        together: GitHub does not deliver in order, and syncing a late push's commit would show
+        an old state of the repository until the next event."""
+        last = self._last_synced(event.repo)
+        return event.commit if last is None or event.extra.get("before") in (last, None) else None
 
     def _last_synced(self, repo: RepoRef | None) -> str | None:
         """The default-branch head last synced (a database read, no API call)."""
