@@ -123,8 +123,11 @@ class ChecklistHandler:
         last; None (ask the platform for the head) when pushes were reordered, missed or folded
         together: GitHub does not deliver in order, and syncing a late push's commit would show
         an old state of the repository until the next event."""
+        before = event.extra.get("before")
+        if before is None:  # several pushes folded into one sync (see Dispatcher._coalesce)
+            return None
         last = self._last_synced(event.repo)
-        return event.commit if last is None or event.extra.get("before") in (last, None) else None
+        return event.commit if last is None or before == last else None
 
     def _last_synced(self, repo: RepoRef | None) -> str | None:
         """The default-branch head last synced (a database read, no API call)."""

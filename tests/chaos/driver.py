@@ -333,7 +333,7 @@ async def play(run: Run, steps: list[Step], *, chaos: bool) -> dict[str, Any]:
                     ):
                         # a person acts only on an issue they can see: until the bot made it, the
                         # held webhooks arrive and the bot works (through its faults)
-                        assert held or not run.unfinished(), f"seed {run.seed}: no issue to act on for {step}"
+                        assert held or run.unfinished(), f"seed {run.seed}: no issue to act on for {step}"
                         if held:
                             await send(held.pop(0))
                         await run.settle()

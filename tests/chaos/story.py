@@ -2,7 +2,8 @@
 
 A story is a list of `Step`s (pushes, CI results, a person ticking a box, a person posting a
 `/readiness` command). Steps are chosen so the right end state does not depend on the order
-the bot hears about them: each box is ticked by hand at most once, each command is posted once
+the bot hears about them or on how far it got when a person looks: people tick manual items
+only, each at most once, commands name other items than ticks, each command is posted once,
 and the regression policy is `untick` (the `reopen` comment would depend on which intermediate
 commits the bot happened to see, which coalescing legitimately skips).
 """
@@ -42,6 +43,8 @@ sections:
       - {id: runbook, title: Runbook, why: it matters, evidence: {files: ["docs/runbooks/"]}}
       - {id: oncall, title: On-call rota agreed, why: it matters, manual: true}
       - {id: slo, title: SLOs written down, why: it matters, manual: true}
+      - {id: backups, title: Backups restored once, why: it matters, manual: true}
+      - {id: pager, title: Pager tested, why: it matters, manual: true}
 """
 CONFIG = f"checklists:\n  - path: {TEMPLATE_PATH}\non_regression: untick\n"
 OPTIONAL = ("Dockerfile", "sbom.json", "docs/runbooks/db.md")  # files a push may add or remove
@@ -52,10 +55,12 @@ SECTION = {
     "oncall": "operations",
     "slo": "operations",
     "ci-tests": "build",
+    "backups": "operations",
+    "pager": "operations",
 }
 COMMANDS = (
     "/readiness skip slo not a user-facing service",
-    "/readiness done sbom published by hand",
+    "/readiness done pager tested on Monday",
     "/readiness status",
 )
 
@@ -74,7 +79,9 @@ def make_story(seed: int) -> list[Step]:
     rng = random.Random(seed)
     present = {f for f in OPTIONAL if rng.random() < 0.5}
     steps = [Step("push", head=f"{seed % 65536:04x}{1:036x}", files=frozenset(present))]
-    ticks = ["oncall", "container", "runbook"]
+    # people tick manual items only: whether an automatic box is still open when a person looks
+    # depends on how far the bot got, so the story would differ between the two plays
+    ticks = ["oncall", "backups"]
     commands = list(COMMANDS)
     for n in range(2, 2 + rng.randint(5, 9)):
         kind = rng.choice(["push", "push", "ci", "tick", "command"])
