@@ -228,7 +228,7 @@ class Bot:
             "READINESS_GITHUB_API_URL": f"http://127.0.0.1:{self.github_port}/api/v3",
             "READINESS_GITHUB_BOT_LOGIN": "readiness-bot[bot]",
             "READINESS_LOG_LEVEL": "WARNING",
-            "READINESS_WORKER_CONCURRENCY": "32",
+            "READINESS_WORKER_CONCURRENCY": "8",  # pool: 2 x 8 + 2 connections per process
             "READINESS_SYNC_SETTLE_SECONDS": "0",
         }
         serve_log = workdir / "serve.log"
