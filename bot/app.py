@@ -162,7 +162,9 @@ def create_app(
     if settings.encryption_key is not None:
         parse_keys(settings.encryption_key.get_secret_value())  # SettingsError naming the setting
     owns_engine = engine is None
-    db = engine if engine is not None else make_engine(settings.database_url)
+    db = engine if engine is not None else make_engine(
+        settings.database_url, jobs=settings.worker_concurrency
+    )
     services = Services(settings, db, start_worker=start_worker, start_scheduler=start_scheduler)
     ingestor = Ingestor(db, on_commit=services.notify)
     receiver = Receiver(settings, ingestor)

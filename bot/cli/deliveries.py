@@ -129,7 +129,7 @@ def worker(
 
     settings = _settings()
     configure_logging(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, jobs=settings.worker_concurrency)
     try:
         ensure_schema(engine, auto_migrate=is_sqlite(engine))
     except SchemaOutdated as exc:

@@ -15,6 +15,7 @@ from bot.core.state import ItemState, RegressionPolicy, Status
 
 CONFIG_ACTOR = ".readiness.yml"
 APPLIES_ACTOR = "applies_when"  # the template rules the item out for this repository
+UNKNOWN_PERSON = "?"  # a tick seen in the issue body whose author the platform did not tell us
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +161,16 @@ def apply_human_ticks(
     actor: str,
     now: datetime,
 ) -> dict[tuple[str, str], ItemState]:
-    """States after a person ticked (True) or unticked (False) boxes; keyed (checklist, item)."""
+    """States after a person ticked (True) or unticked (False) boxes; keyed (checklist, item).
+
+    A box the bot already saw changed in the issue body (recorded as UNKNOWN_PERSON, because the
+    webhook saying who did it had not arrived yet) gets its author when that webhook arrives."""
     out: dict[tuple[str, str], ItemState] = {}
     for (checklist, item_id), checked in ticks.items():
         old = current.get((checklist, item_id)) or ItemState(checklist=checklist, item_id=item_id)
         if checked == shown_checked(old):
+            if old.actor == UNKNOWN_PERSON and actor != UNKNOWN_PERSON:
+                out[(checklist, item_id)] = replace(old, actor=actor)
             continue
         status = Status.DONE if checked else Status.OPEN
         out[(checklist, item_id)] = ItemState(

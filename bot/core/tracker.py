@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.decide import APPLIES_ACTOR, CONFIG_ACTOR, shown_checked
+from bot.core.decide import UNKNOWN_PERSON as UNKNOWN_PERSON  # re-exported: renderers and parsers name it
 from bot.core.state import ItemState, Status
 from bot.core.templates import Section, Template
 
@@ -139,7 +140,6 @@ def _state_of(states: Mapping[str, ItemState], checklist: str, item_id: str) -> 
     return states.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
 
 
-UNKNOWN_PERSON = "?"  # a tick seen in the issue body whose author the platform did not tell us
 
 
 def _who(actor: str | None) -> str:

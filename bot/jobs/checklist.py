@@ -34,10 +34,21 @@ class ChecklistHandler:
                 return []  # the echo of our own edit
             if not self._record_ticks(event):
                 return []
-        commit = event.commit if event.kind is Kind.PUSH else None
+        commit = self._push_head(event) if event.kind is Kind.PUSH else None
         if event.kind is Kind.CI and event.commit is not None and event.commit == last_synced:
             commit = last_synced  # CI for the head already synced: no need to ask for the branch head
         return [await self.ctx.sync(event.repo, installation_id=event.installation_id, commit=commit)]
+
+    def _push_head(self, event: Event) -> str | None:
+        """The commit a push says the branch is at, when it continues the history the bot synced
+        last; None (ask the platform for the head) when pushes were reordered, missed or folded
+        together: GitHub does not deliver in order, and syncing a late push's commit would show
+        an old state of the repository until the next event."""
+        before = event.extra.get("before")
+        if before is None:  # several pushes folded into one sync (see Dispatcher._coalesce)
+            return None
+        last = self.ctx.last_synced(event.repo)
+        return event.commit if last is None or before == last else None
 
     def _record_ticks(self, event: Event) -> bool:
         """A person edited one of our issues with items (a section, or the epic in the single

@@ -8,6 +8,7 @@ repository's metadata (id, default branch, renames). The checklist work plugs in
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -135,6 +136,7 @@ class Dispatcher:
         )
         covered: list[int] = []
         push = event if event.kind is Kind.PUSH and drop_reason(event) is None else None
+        pushes = int(push is not None)
         ci = event if event.kind is Kind.CI and drop_reason(event) is None else None
         for later in pending:
             try:
@@ -150,9 +152,13 @@ class Dispatcher:
             covered.append(later.id)
             if drop_reason(ev) is None:
                 if ev.kind is Kind.PUSH:
-                    push = ev
+                    push, pushes = ev, pushes + 1
                 elif ev.kind is Kind.CI:
                     ci = ev
+        if push is not None and pushes > 1:
+            # pushes arrive out of order, so which of them is the branch head is not known: no
+            # `before`, and the sync asks the platform for the head (ChecklistHandler._push_head)
+            push = dataclasses.replace(push, extra={**push.extra, "before": None})
         return push or ci or event, covered
 
     def record(self, event: Event, *, account: str | None = None) -> bool:

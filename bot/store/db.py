@@ -34,11 +34,18 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """A sync SQLAlchemy engine for `url`, configured for this bot's access pattern."""
+def make_engine(url: str, *, jobs: int | None = None, **kwargs: Any) -> Engine:
+    """A sync SQLAlchemy engine for `url`, configured for this bot's access pattern.
+
+    `jobs`: how many worker jobs run at once on this engine. On PostgreSQL each holds up to two
+    connections (its repository's advisory lock, and a session), so the pool is sized for them
+    plus the receiver; SQLAlchemy's default (5 + 10 overflow) stalled every job for the pool's
+    30 s timeout once READINESS_WORKER_CONCURRENCY was above 7 (bench/load.py)."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        if jobs is not None:
+            kwargs.setdefault("pool_size", max(5, 2 * jobs + 2))
         return create_engine(url, **kwargs)
 
     connect_args = kwargs.pop("connect_args", {})

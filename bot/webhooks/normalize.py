@@ -223,7 +223,7 @@ def _github(event: str, p: dict[str, Any]) -> Event:
         fields = {
             "ref": _str(p.get("ref")),
             "commit": _str(p.get("after")),
-            "extra": {"deleted": p.get("deleted") is True},
+            "extra": {"deleted": p.get("deleted") is True, "before": _str(p.get("before"))},
         }
     elif kind is Kind.CI:
         fields = _gh_ci(event, p)
@@ -276,7 +276,7 @@ def _gl_push(p: dict[str, Any]) -> dict[str, Any]:
         "action": None,
         "ref": _str(p.get("ref")),
         "commit": _str(p.get("checkout_sha")) or after,
-        "extra": {"deleted": deleted},
+        "extra": {"deleted": deleted, "before": _str(p.get("before"))},
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.decide import CONFIG_ACTOR, apply_human_ticks, decide
+from bot.core.decide import CONFIG_ACTOR, UNKNOWN_PERSON, apply_human_ticks, decide
 from bot.core.rules import Verdict
 from bot.core.state import ItemState, RegressionPolicy, Status
 
@@ -79,3 +79,15 @@ def test_human_ticks_only_record_real_changes():
     assert out[("cl", "b")].status is Status.DONE and out[("cl", "b")].actor == "bob"
     out = apply_human_ticks(current=cur, ticks={("cl", "a"): False}, actor="bob", now=NOW)
     assert out[("cl", "a")].status is Status.OPEN and out[("cl", "a")].actor == "bob"
+
+
+def test_a_late_tick_webhook_names_the_person_the_bot_saw_tick_anonymously():
+    """Faults suite (seed 1): the bot re-read the issue and kept a tick before the `issues.edited`
+    webhook arrived; when it arrives, the tick is credited to its author, not 'a person'."""
+    earlier = datetime(2026, 1, 1, tzinfo=UTC)
+    seen = ItemState("cl", "a", Status.DONE, actor=UNKNOWN_PERSON, changed_at=earlier)
+    out = apply_human_ticks(current={("cl", "a"): seen}, ticks={("cl", "a"): True}, actor="octocat", now=NOW)
+    assert out[("cl", "a")].actor == "octocat" and out[("cl", "a")].status is Status.DONE
+    assert out[("cl", "a")].changed_at == earlier  # when it happened, not when we heard
+    known = ItemState("cl", "a", Status.DONE, actor="alice", changed_at=earlier)
+    assert apply_human_ticks(current={("cl", "a"): known}, ticks={("cl", "a"): True}, actor="bob", now=NOW) == {}

@@ -448,3 +448,17 @@ async def test_the_served_app_wires_the_checklist_work_from_settings(
             assert (await deliver(bot, "push", push_payload(HEAD1))).status_code == 202
             await bot.drain()
     assert set(ours(fake)) == {"epic", "section:service:build", "section:service:operations"}
+
+
+async def test_a_push_delivered_late_does_not_roll_the_issues_back(bot: Bot, fake: FakeGitHub) -> None:
+    """GitHub does not deliver in order (Faults suite, seed 4): the push to HEAD2 arrives after
+    the push to HEAD3 was synced; the issues keep showing HEAD3, the branch head."""
+    await onboard(bot, fake)
+    fake.push(HEAD2, base_files())  # the Dockerfile is removed...
+    late = push_payload(HEAD2, HEAD1)
+    fake.push(HEAD3, base_files(Dockerfile="FROM python:3.12\n"))  # ...and comes back
+    await deliver(bot, "push", push_payload(HEAD3, HEAD2))
+    await bot.drain()
+    await deliver(bot, "push", late)
+    await bot.drain()
+    assert boxes(ours(fake)["section:service:build"])["container"] is True

@@ -102,6 +102,7 @@ class FakeGitHub:
         self.blobs: dict[str, bytes] = {}
         self.trees = self._build_trees(s.files)
         self.commits = {s.head: self.root, s.default_branch: self.root}
+        self.files_at: dict[str, dict[str, bytes]] = {self.root: dict(s.files)}  # root tree -> files
         self.labels: dict[str, dict[str, Any]] = {}
         for name in s.labels:
             self._label(name)
@@ -160,6 +161,7 @@ class FakeGitHub:
         self.spec = replace(self.spec, head=head, files=blobs, ci=tuple(ci))
         self.trees.update(self._build_trees(blobs))
         self.commits[head] = self.commits[self.spec.default_branch] = self.root
+        self.files_at[self.root] = blobs
 
     def edit_issue_as(self, login: str, number: int, body: str) -> dict[str, Any]:
         """A person edits an issue in the web UI; returns the issue as a webhook would show it."""
@@ -501,7 +503,7 @@ class FakeGitHub:
         repository: dict[str, Any] = {}
         for alias, var in re.findall(r"(\w+): object\(expression: \$(\w+)\)", body["query"]):
             commit, _, path = str(variables[var]).partition(":")
-            content = self.spec.files.get(path) if self.commits.get(commit) == self.root else None
+            content = self.files_at.get(self.commits.get(commit, ""), {}).get(path)
             if content is None:
                 repository[alias] = None
                 continue
@@ -518,11 +520,12 @@ class FakeGitHub:
                 return _error(404, "Not Found")
             return httpx.Response(200, content=self.org_files[path])
         ref = request.url.params.get("ref", self.spec.default_branch)
-        if self.commits.get(ref) != self.root or path not in self.spec.files:
+        files = self.files_at.get(self.commits.get(ref, ""), {})  # any commit's files, as on GitHub
+        if path not in files:
             return _error(404, "Not Found")
         if "raw" in request.headers.get("accept", ""):
-            return httpx.Response(200, content=self.spec.files[path])
-        content = base64.b64encode(self.spec.files[path]).decode()
+            return httpx.Response(200, content=files[path])
+        content = base64.b64encode(files[path]).decode()
         return httpx.Response(
             200,
             json={
@@ -530,7 +533,7 @@ class FakeGitHub:
                 "encoding": "base64",
                 "path": path,
                 "content": content,
-                "size": len(self.spec.files[path]),
+                "size": len(files[path]),
             },
         )
 
