@@ -89,7 +89,7 @@ CASES = [
     (
         "go.mod",
         b"module example.com/svc\n\ngo 1.22\n\nrequire github.com/prometheus/client_golang v1.19.0\nrequire (\n\tgithub.com/redis/go-redis/v9 v9.5.1 // indirect\n\tgo.uber.org/zap v1.27.0\n)\n",
-        {"github.com/prometheus/client_golang", "github.com/redis/go-redis", "go.uber.org/zap"},
+        {"github.com/prometheus/client_golang", "go.uber.org/zap"},  # `// indirect`: not this module's choice
     ),
     (
         "Cargo.toml",
@@ -192,7 +192,12 @@ def test_dependency_rule_names_manifest_line_and_package_and_matches_exact_names
     assert not verdict(
         Dependency("pypi", ("go-redis", "redis-py")), {"requirements.txt": b"django-redis\n"}
     ).passed
-    assert verdict(Dependency("any", ("github.com/redis/go-redis",)), {"go.mod": CASES[13][1]}).passed
+    go_mod = {
+        "go.mod": CASES[13][1].replace(b"go.uber.org/zap v1.27.0", b"github.com/redis/go-redis/v9 v9.5.1")
+    }
+    assert verdict(Dependency("any", ("github.com/redis/go-redis",)), go_mod).passed
+    # a `// indirect` requirement is another module's dependency: no evidence of this one's choice
+    assert not verdict(Dependency("go", ("github.com/redis/go-redis",)), {"go.mod": CASES[13][1]}).passed
     assert verdict(Dependency("maven", ("io.micrometer:*",)), {"pom.xml": CASES[15][1]}).passed
 
 

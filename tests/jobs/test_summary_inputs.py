@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 from bot.core import summary
 from bot.core.resolve import ResolvedChecklist
 from bot.core.state import ItemState, Status
-from bot.resources import load_shipped
 from bot.jobs.summaries import render, summary_inputs
+from bot.resources import load_shipped
 from bot.store.db import session_scope
 from bot.store.models import ItemEvent, ItemStateRow, Repository
 

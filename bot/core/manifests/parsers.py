@@ -262,10 +262,14 @@ def version_catalog(text: str) -> Names:
 
 
 def go_mod(text: str) -> Names:
+    """Direct requirements only: `// indirect` lines are other modules' dependencies, not a choice
+    of this one (since Go 1.17 go.mod lists every module the build needs)."""
     names: Names = []
     block = False
     for raw in text.splitlines():
-        line = raw.split("//", 1)[0].strip()
+        line, _, comment = (part.strip() for part in raw.partition("//"))
+        if comment.startswith("indirect"):
+            continue
         if block:
             if line == ")":
                 block = False
