@@ -120,9 +120,12 @@ def test_the_labelled_set_names_only_known_concepts_and_shipped_items() -> None:
     for name, spec in concepts.items():
         assert spec["description"], name
         assert set(spec["items"]) <= keys, name
-    docs = eq.load_labels(ROOT / "bench" / "evidence" / "labels", None)
-    assert len(docs) >= 15
-    for doc in docs:
+    tuned = eq.load_labels(ROOT / "bench" / "evidence" / "labels", None)
+    holdout = eq.load_labels(ROOT / "bench" / "evidence" / "holdout", None)
+    assert len(tuned) >= 15 and len(holdout) >= 5
+    # a held-out repository that is also in the tuned set would no longer be held out
+    assert not {d["repo"] for d in tuned} & {d["repo"] for d in holdout}
+    for doc in tuned + holdout:
         assert doc["kind"] in ("service", "library")
         assert len(doc["commit"]) == 40
         assert set(doc["labels"]) <= set(concepts), doc["repo"]
