@@ -91,7 +91,7 @@ class Syncer:
         except InputError as err:  # larger than the limit: refused before it is downloaded
             return await self._config_invalid(err, commit)
         if raw is None:
-            return await self._config_deleted()
+            return await self._config_deleted(commit)
         try:
             config, checklists = await self.load_config(raw, commit, tree=tree)
         except InputError as err:
@@ -168,10 +168,15 @@ class Syncer:
         log.info("sync.config_invalid", error=str(err))
         return SyncResult("config-error", writes=self._writes, notes=[str(err)])
 
-    async def _config_deleted(self) -> SyncResult:
+    async def _config_deleted(self, commit: str) -> SyncResult:
         recorded = self._recorded()
         await self._apply(plan_config_deleted(recorded=recorded))
-        self._set_repo(config_status="deleted" if tracker.EPIC_KEY in recorded else "none", config_error=None)
+        # the head is recorded so dispatch knows the repository has no configuration at it
+        self._set_repo(
+            config_status="deleted" if tracker.EPIC_KEY in recorded else "none",
+            config_error=None,
+            last_synced_commit=commit,
+        )
         return SyncResult("no-config", writes=self._writes)
 
     # ---------------------------------------------------------------------------------- checklists

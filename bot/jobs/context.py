@@ -106,6 +106,16 @@ class Context:
             row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
             return row.last_synced_commit if row is not None else None
 
+    def synced_state(self, repo: RepoRef | None) -> tuple[str | None, str | None]:
+        """(last synced head, config status) as the last sync left them (one database read)."""
+        if repo is None:
+            return None, None
+        with session_scope(self.engine) as s:
+            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
+            if row is None or row.last_synced_commit is None:
+                return None, None  # never synced: nothing is known about its configuration
+            return row.last_synced_commit, row.config_status
+
     def superseded(self, repo: RepoRef | None) -> Container[str]:
         """Earlier heads this process synced for the repository (empty when unknown: never drop)."""
         return self.caches.heads.get((repo.platform.value, repo.full_name), ()) if repo else ()

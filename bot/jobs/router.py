@@ -69,10 +69,14 @@ class Router:
         which = route(event)
         if which is None or event.platform.value not in self.ctx.clients:
             return []
-        last = self.ctx.last_synced(event.repo) if event.kind is Kind.CI and event.repo else None
+        last, status = (
+            self.ctx.synced_state(event.repo) if event.kind in (Kind.CI, Kind.ISSUE_EDITED) else (None, None)
+        )
         if event.kind is Kind.PUSH and event.repo is not None:  # the org default may have changed
             self.ctx.forget_org_missing(event.repo)
-        reason = drop_reason(event, last_synced_commit=last, superseded=self.ctx.superseded(event.repo))
+        reason = drop_reason(
+            event, last_synced_commit=last, superseded=self.ctx.superseded(event.repo), config_status=status
+        )
         if reason is not None:
             DISPATCH_DROPS.labels(event.platform.value, reason).inc()
             log.debug("dispatch.dropped", reason=reason, kind=event.kind.value, commit=event.commit)

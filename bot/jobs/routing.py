@@ -54,7 +54,11 @@ def _branch(ref: str | None) -> str | None:
 
 
 def drop_reason(
-    event: Event, *, last_synced_commit: str | None = None, superseded: Container[str] = ()
+    event: Event,
+    *,
+    last_synced_commit: str | None = None,
+    superseded: Container[str] = (),
+    config_status: str | None = None,
 ) -> str | None:
     """Why this event cannot change anything (a metric label), or None to handle it.
 
@@ -62,6 +66,9 @@ def drop_reason(
     earlier heads it synced. A CI result for a commit the bot has not seen is never dropped: it
     may be for a new head whose push has not arrived yet. Pushes are kept whatever they change
     (a `.readiness.yml`-only push on the default branch is exactly what must be synced).
+    `config_status` is what the last sync found (`none`: the repository has no configuration and
+    the bot owns no issue there); a CI result or an issue edit cannot add one, and the push that
+    does is synced on its own, so those are dropped. Unknown (never synced) drops nothing.
     """
     default = event.repo.default_branch if event.repo else None
     if event.kind is Kind.PUSH:
@@ -70,6 +77,8 @@ def drop_reason(
         if default is not None and event.ref != f"refs/heads/{default}":
             return "push_other_branch"
         return None
+    if event.kind in (Kind.CI, Kind.ISSUE_EDITED) and config_status == "none":
+        return "no_config"
     if event.kind is Kind.CI:
         if event.ref is not None and default is not None and _branch(event.ref) != default:
             return "ci_other_branch"  # another branch, or a tag

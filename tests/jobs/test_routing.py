@@ -175,3 +175,28 @@ async def test_a_push_that_only_changes_the_config_is_synced(world):
     platform.set_commit("c2", {"README.md": "hi", ".readiness.yml": CONFIG})
     [result] = await handler(push("c2"))
     assert result.outcome == "synced" and platform.issues
+
+
+def test_ci_and_issue_edits_on_a_repository_without_configuration_are_dropped():
+    """They cannot add a `.readiness.yml`; the push that adds one is synced on its own. A
+    repository never synced is unknown, and nothing is dropped for it."""
+    edit = Event(Platform.GITHUB, Kind.ISSUE_EDITED, "issues", action="edited", sender="alice")
+    assert drop_reason(ci("c1"), last_synced_commit="c1", config_status="none") == "no_config"
+    assert drop_reason(edit, config_status="none") == "no_config"
+    assert drop_reason(push("c2"), config_status="none") is None
+    assert drop_reason(ci("c1"), last_synced_commit="c1", config_status="valid") is None
+    assert drop_reason(ci("c1")) is None
+
+
+async def test_ci_on_a_repository_that_has_no_configuration_costs_no_api_call(world):
+    platform, handler = world
+    platform.set_commit("c1", {"README.md": "no checklist here"})
+    await handler(push("c1"))  # synced once: no configuration at c1
+    platform.calls.clear()
+    before = dropped("no_config")
+    assert await handler(ci("c1")) == []
+    assert platform.calls == []
+    assert dropped("no_config") == before + 1
+    platform.set_commit("c2", {".readiness.yml": CONFIG})  # the push that adds one is synced
+    results = await handler(push("c2"))
+    assert [r.outcome for r in results] == ["synced"]
