@@ -15,7 +15,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy import Engine
 
-from bot.core import tracker
+from bot.core import owners, tracker
 from bot.core.decide import Expired, Regression, apply_human_ticks, decide
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
@@ -35,6 +35,7 @@ from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
 from bot.core.yamlload import READ_CAP
+from bot.ownership import Ownership, gather_ownership
 from bot.platforms.base import Annotation, CheckReport, Invalid, Issue, IssueUpdate, Platform, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
@@ -71,6 +72,7 @@ class Syncer:
     _writes: int = 0
     _checklists: dict[str, ResolvedChecklist] = field(default_factory=dict)
     _issue_opts: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    _ownership: Ownership = field(default_factory=Ownership)
 
     # ------------------------------------------------------------------------------ entry point
 
@@ -118,12 +120,13 @@ class Syncer:
     ) -> tuple[RepoConfig, list[ResolvedChecklist]]:
         text = raw.decode("utf-8", errors="replace")
         base = None
-        # Only `extends` is read before merging: the file alone may refer to checklists and items
-        # that only the organisation default brings in, so it is validated once, merged.
+        # The file is validated once, merged: it may refer to checklists and items that only the
+        # organisation default brings in. The default is read even under `extends: false`, since
+        # its `mandatory` and `approvers` bind every repository (parse_config merges or not).
         # Parsing, compiling and evaluating what a repository supplies runs in a thread: the event
         # loop (and /healthz, and every other tenant's webhooks) must never wait on it.
-        own = await asyncio.to_thread(config_data, text)
-        if own.get("extends", "organization") is not False and self.read_org_default:
+        await asyncio.to_thread(config_data, text)  # a file that is not a mapping fails before any read
+        if self.read_org_default:
             org_text = await self.read_org_default()
             if org_text:
                 base = await asyncio.to_thread(
@@ -239,6 +242,9 @@ class Syncer:
             changed += len(d.changed)
         self._save(states, before)
 
+        self._ownership = await gather_ownership(
+            self.platform, checklists, lambda path: self._read(path, tree, commit)
+        )
         labels = config.issues.labels
         assignees = config.issues.assignees
         templates = [c.template for c in checklists]
@@ -336,7 +342,11 @@ class Syncer:
             tracker.render_section(t, sec, st, manual=manual),
             "closed" if done else "open",
             labels,
-            assignees,
+            tuple(
+                dict.fromkeys(
+                    assignees + self._ownership.assignees.get(tracker.section_key(t.id, sec.id), ())
+                )
+            ),
         )
 
     # ------------------------------------------------------------------------------------ writing
@@ -497,8 +507,10 @@ class Syncer:
             if row is None or row.number is None:
                 continue
             what = f" (was: {r.lost_evidence})" if r.lost_evidence else ""
+            owned = self._ownership.of(r.checklist, r.item_id)
+            cc = f" · cc {owners.mention(owned)}" if owned else ""  # owners hear of their own items only
             by_section.setdefault(row.number, []).append(
-                f"- **{title}**: automatic evidence disappeared{what}"
+                f"- **{title}**: automatic evidence disappeared{what}{cc}"
             )
         for number, lines in by_section.items():
             body = "Reopened because evidence went away:\n\n" + "\n".join(lines)

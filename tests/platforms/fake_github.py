@@ -118,6 +118,7 @@ class FakeGitHub:
         self.children: dict[int, list[int]] = {}
         self.reactions: list[tuple[int, str]] = []
         self.check_runs_posted: list[dict[str, Any]] = []
+        self.teams: dict[str, list[str]] = {}  # "org/team-slug" -> member logins
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         for method, pattern, handler in [
@@ -147,6 +148,7 @@ class FakeGitHub:
             ("POST", repo + r"/issues/comments/(?P<cid>\d+)/reactions", self.h_reaction),
             ("GET", repo + r"/collaborators/(?P<login>[^/]+)/permission", self.h_permission),
             ("POST", r"/graphql", self.h_graphql),
+            ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/members", self.h_team_members),
         ]:
             self.routes.append((method, re.compile(pattern + "$"), handler))
 
@@ -724,6 +726,13 @@ class FakeGitHub:
                 "created_at": "2026-11-21T10:00:00Z",
             },
         )
+
+    def h_team_members(self, request: httpx.Request, org: str, slug: str) -> httpx.Response:
+        """`GET /orgs/{org}/teams/{team_slug}/members`: 404 for a team that does not exist."""
+        members = self.teams.get(f"{org}/{slug}")
+        if members is None:
+            return _error(404, "Not Found")
+        return self._page(request, [_user(m, self._uid(m)) for m in members])
 
     def h_permission(self, request: httpx.Request, owner: str, repo: str, login: str) -> httpx.Response:
         level = self.spec.permissions.get(login)
