@@ -101,6 +101,8 @@ class ItemStateRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     changed_at: datetime = Field(default_factory=utcnow)
     until: date | None = None  # a skip's last day
+    approved_by: str | None = Field(default=None, max_length=255)  # who confirmed a governed skip
+    approvers: str | None = Field(default=None, sa_column=Column(Text))  # "@a @org/t": who may (pending)
 
 
 class ItemEvent(SQLModel, table=True):
@@ -117,6 +119,7 @@ class ItemEvent(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     actor: str | None = Field(default=None, max_length=255)
     evidence: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(Text))  # why: a skip's reason, a note
     at: datetime = Field(default_factory=utcnow)
 
 

@@ -32,6 +32,8 @@ def load_states(session: Session, *, repository_id: int) -> dict[str, dict[str, 
             reason=r.reason,
             changed_at=_aware(r.changed_at),
             until=r.until,
+            approved_by=r.approved_by,
+            approvers=tuple((r.approvers or "").split()),
         )
     return out
 
@@ -52,13 +54,7 @@ def save_states(
     n = 0
     for s in states:
         old = previous.get(s.checklist, {}).get(s.item_id)
-        if old is not None and (old.status, old.evidence, old.actor, old.reason, old.until) == (
-            s.status,
-            s.evidence,
-            s.actor,
-            s.reason,
-            s.until,
-        ):
+        if old is not None and old.key() == s.key():
             continue
         row = existing.get((s.checklist, s.item_id))
         if row is None:
@@ -67,6 +63,7 @@ def save_states(
             row = ItemStateRow(repository_id=repository_id, checklist=s.checklist, item_id=s.item_id)
         row.status, row.evidence, row.actor, row.reason = s.status.value, s.evidence, s.actor, s.reason
         row.until = s.until
+        row.approved_by, row.approvers = s.approved_by, " ".join(s.approvers) or None
         row.changed_at = s.changed_at or now
         session.add(row)
         session.add(
@@ -76,8 +73,9 @@ def save_states(
                 item_id=s.item_id,
                 from_status=old.status.value if old else None,
                 to_status=s.status.value,
-                actor=s.actor,
+                actor=s.approved_by if s.approved_by and s.status is Status.SKIPPED else s.actor,
                 evidence=s.evidence,
+                reason=s.reason,
                 at=now,
             )
         )
@@ -139,15 +137,21 @@ class Exemption:
     skipped_by: str  # a login, or ".readiness.yml"
     since: datetime | None
     until: date | None
+    status: str = "skipped"  # "skipped", or "pending" while it waits for an approver
+    approved_by: str | None = None
+    approvers: tuple[str, ...] = ()
 
 
 def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[Exemption]:
-    """Every skipped item of every active repository (of `org`, the path before the last `/`),
-    streamed in repository and item order."""
+    """Every skipped item, and every skip pending approval, of every active repository (of `org`,
+    the path before the last `/`), streamed in repository and item order."""
     query = (
         select(ItemStateRow, Repository)
         .join(Repository, Repository.id == ItemStateRow.repository_id)  # type: ignore[arg-type]
-        .where(ItemStateRow.status == Status.SKIPPED.value, Repository.active == True)  # noqa: E712
+        .where(
+            ItemStateRow.status.in_([Status.SKIPPED.value, Status.PENDING.value]),  # type: ignore[attr-defined]
+            Repository.active == True,  # noqa: E712
+        )
         .order_by(Repository.platform, Repository.full_name, ItemStateRow.checklist, ItemStateRow.item_id)
     )
     if org:
@@ -162,4 +166,7 @@ def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[
             skipped_by=row.actor or "",
             since=_aware(row.changed_at),
             until=row.until,
+            status=row.status,
+            approved_by=row.approved_by,
+            approvers=tuple((row.approvers or "").split()),
         )
