@@ -35,19 +35,27 @@ async def read_codeowners(platform: str, read: Read) -> codeowners.CodeOwners | 
     return None
 
 
-async def gather_ownership(
+async def item_owners(
     platform: Platform, checklists: Sequence[ResolvedChecklist], read: Read
-) -> Ownership:
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(checklist, item) -> owners; CODEOWNERS is read only when some item has no explicit owner."""
     needs_file = any(
         not c.owners.get(i.id) and not i.owners and not c.section_owners.get(s.id) and not s.owners
         for c in checklists
         for s, i in c.template.items()
     )
     found = await read_codeowners(platform.name, read) if needs_file else None
-    items: dict[tuple[str, str], tuple[str, ...]] = {}
-    for c in checklists:
-        for item_id, names in owners.item_owners(c, found).items():
-            items[(c.template.id, item_id)] = names
+    return {
+        (c.template.id, item_id): names
+        for c in checklists
+        for item_id, names in owners.item_owners(c, found).items()
+    }
+
+
+async def gather_ownership(
+    platform: Platform, checklists: Sequence[ResolvedChecklist], read: Read
+) -> Ownership:
+    items = await item_owners(platform, checklists, read)
     members = {
         team: await platform.team_members(team)
         for team in sorted(owners.teams(name for names in items.values() for name in names))

@@ -19,7 +19,8 @@ from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from bot.core import summary, tracker
+from bot import ownership
+from bot.core import reminders, summary, tracker
 from bot.core.errors import InputError
 from bot.core.events import Event, RepoRef
 from bot.core.events import Platform as PlatformName
@@ -28,7 +29,7 @@ from bot.core.settings import CONFIG_FILE, RepoConfig, SummarySchedule
 from bot.core.state import Status
 from bot.core.templates import Template
 from bot.platforms.base import Platform, PlatformClient, PlatformError
-from bot.store import repos, tracking
+from bot.store import mentions, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import ItemEvent, OwnedIssue, Repository, SummaryPost
@@ -151,7 +152,10 @@ async def post_summary(
             return "claimed"
     try:
         since = previous or now - WEEK
-        body = render(engine, repository_id, checklists, owned, week=week, since=since)
+        owners = await ownership.item_owners(platform, checklists, _reader(engine, platform, repository_id))
+        body, to_act = render(
+            engine, repository_id, checklists, owned, week=week, since=since, owners=owners, now=now
+        )
         comment = await platform.create_comment(epic.number, body)
     except BaseException:
         with session_scope(engine) as s:  # give the week back: the next delivery retries
@@ -168,6 +172,7 @@ async def post_summary(
         ).one()
         row.comment_id = comment.id
         s.add(row)
+        mentions.record_mentions(s, repository_id=repository_id, reminders=to_act, at=now)
     log.info("summary.posted", week=week, issue=epic.number)
     return "posted"
 
@@ -180,12 +185,28 @@ def render(
     *,
     week: str,
     since: datetime,
-) -> str:
-    """The summary comment for `week`: progress now, and what changed since `since`."""
+    owners: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
+    now: datetime | None = None,
+) -> tuple[str, list[reminders.Reminder]]:
+    """The summary comment for `week` (progress now, and what changed since `since`), and the
+    owners it mentions (to record, so reminders back off)."""
+    now = now or since + WEEK
     with session_scope(engine) as s:
         states = tracking.load_states(s, repository_id=repository_id)
         history = since - timedelta(weeks=summary.TREND_WEEKS - 1)  # for the trend chart
         changes = changes_since(s, repository_id=repository_id, since=history)
+        said = mentions.load_mentions(s, repository_id=repository_id)
+        began = _aware(
+            s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
+        )
+    to_act = reminders.owners_to_act(owners or {}, states, said, now)
+    governance = reminders.render(
+        titles={(c.template.id, i.id): i.title for c in checklists for _, i in c.template.items()},
+        numbers=numbers_of(owned),
+        attestations=reminders.attestations_due(checklists, states, now),
+        stale=reminders.stale_sections(checklists, states, now, began),
+        reminders=to_act,
+    )
     return summary.render_summary(
         week=week,
         checklists=checklists,
@@ -194,7 +215,20 @@ def render(
         numbers=numbers_of(owned),
         since=since,
         chart_weeks=summary.TREND_WEEKS,
-    )
+        governance=governance,
+    ), to_act
+
+
+def _reader(engine: Engine, platform: Platform, repository_id: int) -> ownership.Read:
+    """Files at the last synced commit (CODEOWNERS, for owners): what the issues show."""
+    with session_scope(engine) as s:
+        row = s.get(Repository, repository_id)
+        commit = row.last_synced_commit if row is not None else None
+
+    async def read(path: str) -> bytes | None:
+        return await platform.file(path, commit) if commit else None
+
+    return read
 
 
 def _last_posted(engine: Engine, repository_id: int) -> datetime | None:
@@ -269,8 +303,8 @@ class SummaryJob:
             owned = tracking.owned_issues(s, repository_id=repository_id)
         since = _last_posted(self.checklist.engine, repository_id) or now - WEEK
         return render(
-            self.checklist.engine, repository_id, checklists, owned, week=iso_week(now), since=since
-        )
+            self.checklist.engine, repository_id, checklists, owned, week=iso_week(now), since=since, now=now
+        )[0]
 
 
 def _ref(row: Repository) -> RepoRef:

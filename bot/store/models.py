@@ -188,3 +188,17 @@ class StoredSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     ciphertext: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OwnerMention(SQLModel, table=True):
+    """An owner mentioned in a weekly summary for one open item: what reminder backoff counts."""
+
+    __tablename__ = "owner_mentions"
+    __table_args__ = (Index("ix_owner_mentions_repo", "repository_id", "owner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    owner: str = Field(max_length=255)  # "@alice" or "@org/team"
+    checklist: str = Field(max_length=128)
+    item_id: str = Field(max_length=128)
+    at: datetime = Field(default_factory=utcnow)

@@ -1,4 +1,5 @@
-"""governed exemptions: who approved a skip, who may, and why each change happened
+"""governed exemptions (who approved a skip, who may, why each change happened) and owner
+reminders (`owner_mentions`, for their backoff)
 
 Revision ID: 0011_owners_approvals
 Revises: 0010
@@ -22,9 +23,21 @@ def upgrade() -> None:
         batch.add_column(sa.Column("approvers", sa.Text(), nullable=True))
     with op.batch_alter_table("item_events") as batch:
         batch.add_column(sa.Column("reason", sa.Text(), nullable=True))
+    op.create_table(
+        "owner_mentions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("repository_id", sa.Integer(), sa.ForeignKey("repositories.id"), nullable=False),
+        sa.Column("owner", sa.String(length=255), nullable=False),
+        sa.Column("checklist", sa.String(length=128), nullable=False),
+        sa.Column("item_id", sa.String(length=128), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_owner_mentions_repo", "owner_mentions", ["repository_id", "owner"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_owner_mentions_repo", table_name="owner_mentions")
+    op.drop_table("owner_mentions")
     with op.batch_alter_table("item_events") as batch:
         batch.drop_column("reason")
     with op.batch_alter_table("item_states") as batch:
