@@ -533,9 +533,11 @@ class Syncer:
                 continue
             who = f"@{e.ticked_by}" if e.ticked_by and e.ticked_by != tracker.UNKNOWN_PERSON else "a person"
             when = f" on {e.ticked_at:%Y-%m-%d}" if e.ticked_at else ""
+            owned = self._ownership.of(e.checklist, e.item_id)
+            ask = f"{owners.mention(owned)}, please" if owned else "Please"  # the item's owners confirm
             by_section.setdefault(row.number, []).append(
                 f"- **{title}** `{e.checklist}/{e.item_id}`: ticked by {who}{when}; it is re-attested "
-                f"every {e.ttl_days} days. Please check it still holds and tick it again."
+                f"every {e.ttl_days} days. {ask} check it still holds and tick it again."
             )
         for number, lines in by_section.items():
             body = "Re-attestation due, so these items are open again:\n\n" + "\n".join(lines)

@@ -4,10 +4,10 @@ members), and owners mentioned when their own item regresses, never on other cha
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from memory_world import REPO, TEMPLATE, issues_by_key, push
+from memory_world import REPO, TEMPLATE, issues_by_key, push, tick_as
 
 from bot.core.templates import parse_template
 from bot.jobs.checklist import ChecklistHandler
@@ -66,3 +66,21 @@ async def test_owners_are_mentioned_when_their_item_regresses_only(world) -> Non
     assert "**Runbook**: automatic evidence disappeared" in comment.body
     assert "cc @octo-org/sre" in comment.body
     assert "@dave" not in comment.body  # the owner of another item hears nothing
+
+
+async def test_a_ttl_that_runs_out_asks_the_items_owner_to_confirm(engine) -> None:
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    now = [NOW]
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    handler = ChecklistHandler(engine, {"github": client}, shipped, clock=lambda: now[0])
+    config = "checklists: [svc]\nowners: {oncall: '@olga'}\nitems:\n  oncall: {ttl: 30d}\n"
+    platform.set_commit("c1", {".readiness.yml": config})
+    await handler(push("c1"))
+    await handler(tick_as(platform, "maria", issues_by_key(platform)["section:svc:ops"], "svc/oncall"))
+    now[0] = NOW + timedelta(days=30)
+    platform.set_commit("c2", {".readiness.yml": config, "README.md": "later"})
+    await handler(push("c2"))
+    ops = issues_by_key(platform)["section:svc:ops"]
+    [comment] = platform.comments[ops.number]
+    assert "ticked by @maria on 2026-11-22; it is re-attested every 30 days. @olga, please check" in comment.body
