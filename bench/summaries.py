@@ -3,10 +3,11 @@
 Seeds a SQLite database with REPOS repositories (default 10,000), each tracking the shipped
 `production-readiness` checklist with a year of item history (about one change a week per
 repository), then renders each repository's summary the way the summary job does: its states, the
-history the trend chart needs, and `summary.render_summary`. API pacing is not counted: nothing is
-posted. Repositories are streamed one at a time, so memory should not grow with their number; the
-script prints the peak resident memory after seeding and after computing, and a second, smaller run
-(--repos 1000) shows the difference.
+history the trend chart needs, the owner reminders (every item owned by a team, with their
+mention history), attestations due and stale sections, and `summary.render_summary`. API pacing
+is not counted: nothing is posted. Repositories are streamed one at a time, so memory should not
+grow with their number; the script prints the peak resident memory after seeding and after
+computing, and a second, smaller run (--repos 1000) shows the difference.
 
 Usage: .venv/bin/python bench/summaries.py [--repos N] [--db PATH]
 Target on the reference machine: under 30 s of compute for 10,000 repositories.
@@ -28,12 +29,15 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core import summary  # noqa: E402
+from sqlalchemy import func  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bot.core import reminders, summary  # noqa: E402
 from bot.core.resolve import ResolvedChecklist  # noqa: E402
 from bot.core.state import Status  # noqa: E402
 from bot.core.templates import load_shipped  # noqa: E402
 from bot.jobs.summaries import changes_since  # noqa: E402
-from bot.store import tracking  # noqa: E402
+from bot.store import mentions, tracking  # noqa: E402
 from bot.store.db import make_engine, session_scope  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
 from bot.store.models import ItemEvent, ItemStateRow, Repository  # noqa: E402
@@ -106,11 +110,24 @@ def compute(engine, checklist: ResolvedChecklist) -> tuple[int, int]:
     since = NOW - timedelta(weeks=1)
     history = since - timedelta(weeks=summary.TREND_WEEKS - 1)
     count = chars = 0
+    t = checklist.template
+    titles = {(t.id, i.id): i.title for _, i in t.items()}
+    owned = {(t.id, i.id): (f"@acme/{sec.id}",) for sec, i in t.items()}  # every item has an owner team
     with session_scope(engine) as s:
         repo_ids = s.connection().exec_driver_sql("SELECT id FROM repositories ORDER BY id").scalars()
         for rid in repo_ids:
             states = tracking.load_states(s, repository_id=rid)
             changes = changes_since(s, repository_id=rid, since=history)
+            said = mentions.load_mentions(s, repository_id=rid)
+            began = s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == rid)).one()
+            began = began.replace(tzinfo=UTC) if began is not None and began.tzinfo is None else began
+            governance = reminders.render(
+                titles=titles,
+                numbers={},
+                attestations=reminders.attestations_due([checklist], states, NOW),
+                stale=reminders.stale_sections([checklist], states, NOW, began),
+                reminders=reminders.owners_to_act(owned, states, said, NOW),
+            )
             text = summary.render_summary(
                 week="2026-W49",
                 checklists=[checklist],
@@ -119,6 +136,7 @@ def compute(engine, checklist: ResolvedChecklist) -> tuple[int, int]:
                 numbers={},
                 since=since,
                 chart_weeks=summary.TREND_WEEKS,
+                governance=governance,
             )
             count += 1
             chars += len(text)
