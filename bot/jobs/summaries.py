@@ -154,7 +154,15 @@ async def post_summary(
         since = previous or now - WEEK
         owners = await ownership.item_owners(platform, checklists, _reader(engine, platform, repository_id))
         body, to_act = render(
-            engine, repository_id, checklists, owned, week=week, since=since, owners=owners, now=now
+            engine,
+            repository_id,
+            checklists,
+            owned,
+            week=week,
+            since=since,
+            owners=owners,
+            now=now,
+            began=_aware(began),
         )
         comment = await platform.create_comment(epic.number, body)
     except BaseException:
@@ -187,6 +195,7 @@ def render(
     since: datetime,
     owners: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
     now: datetime | None = None,
+    began: datetime | None = None,
 ) -> tuple[str, list[reminders.Reminder]]:
     """The summary comment for `week` (progress now, and what changed since `since`), and the
     owners it mentions (to record, so reminders back off)."""
@@ -195,10 +204,10 @@ def render(
         states = tracking.load_states(s, repository_id=repository_id)
         history = since - timedelta(weeks=summary.TREND_WEEKS - 1)  # for the trend chart
         changes = changes_since(s, repository_id=repository_id, since=history)
-        said = mentions.load_mentions(s, repository_id=repository_id)
-        began = _aware(
-            s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
-        )
+        said = mentions.load_mentions(s, repository_id=repository_id) if owners else {}
+        if began is None:  # tracked since: the first history row
+            first = select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)
+            began = _aware(s.exec(first).one())
     to_act = reminders.owners_to_act(owners or {}, states, said, now)
     governance = reminders.render(
         titles={(c.template.id, i.id): i.title for c in checklists for _, i in c.template.items()},

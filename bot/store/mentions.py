@@ -14,12 +14,15 @@ from bot.store.models import OwnerMention
 def load_mentions(session: Session, *, repository_id: int) -> dict[tuple[str, str, str], list[datetime]]:
     """(owner, checklist, item) -> when each earlier summary mentioned them, oldest first."""
     out: dict[tuple[str, str, str], list[datetime]] = {}
-    rows = session.exec(
-        select(OwnerMention).where(OwnerMention.repository_id == repository_id).order_by(OwnerMention.at)  # type: ignore[arg-type]
+    query = (
+        select(OwnerMention.owner, OwnerMention.checklist, OwnerMention.item_id, OwnerMention.at)
+        .where(OwnerMention.repository_id == repository_id)
+        .order_by(OwnerMention.at)  # type: ignore[arg-type]
     )
-    for r in rows:
-        at = r.at.replace(tzinfo=UTC) if r.at.tzinfo is None else r.at
-        out.setdefault((r.owner, r.checklist, r.item_id), []).append(at)
+    for owner, checklist, item, at in session.exec(query):
+        out.setdefault((owner, checklist, item), []).append(
+            at.replace(tzinfo=UTC) if at.tzinfo is None else at
+        )
     return out
 
 
