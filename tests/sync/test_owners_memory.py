@@ -83,4 +83,6 @@ async def test_a_ttl_that_runs_out_asks_the_items_owner_to_confirm(engine) -> No
     await handler(push("c2"))
     ops = issues_by_key(platform)["section:svc:ops"]
     [comment] = platform.comments[ops.number]
-    assert "ticked by @maria on 2026-11-22; it is re-attested every 30 days. @olga, please check" in comment.body
+    assert (
+        "ticked by @maria on 2026-11-22; it is re-attested every 30 days. @olga, please check" in comment.body
+    )
