@@ -356,6 +356,7 @@ def test_schema_is_json_with_every_key() -> None:
         "ignore",
         "ignore_vendored",
         "scopes",
+        "owners",
         "issues",
         "summary",
         "on_regression",
