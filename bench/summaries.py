@@ -38,7 +38,7 @@ from bot.resources import load_shipped  # noqa: E402
 from bot.store import mentions  # noqa: E402
 from bot.store.db import make_engine, session_scope  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
-from bot.store.models import ItemEvent, ItemStateRow, Repository  # noqa: E402
+from bot.store.models import ItemEvent, ItemStateRow, OwnerMention, Repository  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 CHUNK = 500  # repositories per four queries
@@ -49,8 +49,15 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def owners_of(checklist: ResolvedChecklist) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every item owned by its section's team."""
+    t = checklist.template
+    return {(t.id, i.id): (f"@acme/{sec.id}",) for sec, i in t.items()}
+
+
 def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -> None:
     items = [i.id for _, i in checklist.template.items()]
+    owner = {item: names[0] for (_, item), names in owners_of(checklist).items()}
     cid = checklist.template.id
     with engine.begin() as conn:
         conn.execute(
@@ -65,7 +72,7 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
             ],
         )
     for start in range(0, repos, 500):
-        states, events = [], []
+        states, events, said = [], [], []
         for rid in range(start + 1, min(start + 500, repos) + 1):
             current: dict[str, Status] = {}
             for week in range(52):
@@ -86,6 +93,11 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
                         "at": at,
                     }
                 )
+            for item in rng.sample(items, 5):  # earlier summaries mentioned owners: backoff reads them
+                said += [
+                    {"repository_id": rid, "owner": owner[item], "checklist": cid, "item_id": item, "at": at}
+                    for at in (NOW - timedelta(weeks=w) for w in range(1, rng.randrange(2, 6)))
+                ]
             for item, st in current.items():
                 states.append(
                     {
@@ -102,6 +114,7 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
         with engine.begin() as conn:
             conn.execute(insert(ItemStateRow), states)
             conn.execute(insert(ItemEvent), events)
+            conn.execute(insert(OwnerMention), said)
 
 
 def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[int, int]:
@@ -110,8 +123,7 @@ def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[i
     (summaries, characters rendered)."""
     since = NOW - timedelta(weeks=1)
     count = chars = 0
-    t = checklist.template
-    owned = {(t.id, i.id): (f"@acme/{sec.id}",) for sec, i in t.items()}  # every item has an owner team
+    owned = owners_of(checklist)
     after = 0
     while True:
         with session_scope(engine, immediate=False) as s:
