@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
 from sqlalchemy import select as select_columns  # more columns than sqlmodel.select types
 from sqlmodel import Session, col
 
@@ -82,16 +81,8 @@ def summary_inputs(
 def began_for(session: Session, repository_ids: Sequence[int]) -> dict[int, datetime | None]:
     """repository id -> when tracking began (its first history row), in one query for the chunk:
     a section that never moved is stale from then on."""
-    e = ItemEvent
     out: dict[int, datetime | None] = dict.fromkeys(repository_ids)
-    if not repository_ids:
-        return out
-    rows = session.execute(
-        select_columns(col(e.repository_id), func.min(col(e.at)))
-        .where(col(e.repository_id).in_(repository_ids))
-        .group_by(col(e.repository_id))
-    )
-    for rid, first in rows:
+    for rid, first in tracking.first_events_for(session, repository_ids):
         out[rid] = _aware(first)
     return out
 

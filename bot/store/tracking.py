@@ -200,3 +200,17 @@ def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[
             approved_by=row.approved_by,
             approvers=tuple((row.approvers or "").split()),
         )
+
+
+def first_events_for(session: Session, repository_ids: Sequence[int]) -> list[tuple[int, datetime]]:
+    """(repository id, its first history row's time) for those of these repositories with
+    history, in one query for the chunk."""
+    if not repository_ids:
+        return []
+    e = ItemEvent
+    rows = session.execute(
+        select_columns(col(e.repository_id), func.min(col(e.at)))
+        .where(col(e.repository_id).in_(repository_ids))
+        .group_by(col(e.repository_id))
+    )
+    return [(rid, first) for rid, first in rows]
