@@ -3,11 +3,12 @@
 Seeds a SQLite database with REPOS repositories (default 10,000), each tracking the shipped
 `production-readiness` checklist with a year of item history (about one change a week per
 repository), then renders each repository's summary the way the summary job does: its states, the
-history the trend chart needs, and `summary.render_summary`. API pacing is not counted: nothing is
-posted. Repositories are streamed in chunks of CHUNK (two queries per chunk, not two per
-repository), so memory should not grow with their number; the
-script prints the peak resident memory after seeding and after computing, and a second, smaller run
-(--repos 1000) shows the difference.
+history the trend chart needs, the owner reminders (every item owned by a team, with their
+mention history), attestations due and stale sections, and `summary.render_summary`. API pacing
+is not counted: nothing is posted. Repositories are streamed in chunks of CHUNK (four queries per
+chunk: states, history, mentions, when tracking began; not four per repository), so memory should
+not grow with their number; the script prints the peak resident memory after seeding and after
+computing, and a second, smaller run (--repos 1000) shows the difference.
 
 Usage: .venv/bin/python bench/summaries.py [--repos N] [--db PATH]
 Target on the reference machine: under 30 s of compute for 10,000 repositories.
@@ -29,17 +30,18 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core import summary  # noqa: E402
 from bot.core.resolve import ResolvedChecklist  # noqa: E402
 from bot.core.state import Status  # noqa: E402
-from bot.jobs.summaries import summary_inputs  # noqa: E402
+from bot.jobs.history import began_for  # noqa: E402
+from bot.jobs.summaries import compose, summary_inputs  # noqa: E402
 from bot.resources import load_shipped  # noqa: E402
+from bot.store import mentions  # noqa: E402
 from bot.store.db import make_engine, session_scope  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
-from bot.store.models import ItemEvent, ItemStateRow, Repository  # noqa: E402
+from bot.store.models import ItemEvent, ItemStateRow, OwnerMention, Repository  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-CHUNK = 500  # repositories per pair of queries
+CHUNK = 500  # repositories per four queries
 STATUSES = [Status.AUTO, Status.DONE, Status.OPEN, Status.SKIPPED]
 
 
@@ -47,8 +49,15 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def owners_of(checklist: ResolvedChecklist) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every item owned by its section's team."""
+    t = checklist.template
+    return {(t.id, i.id): (f"@acme/{sec.id}",) for sec, i in t.items()}
+
+
 def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -> None:
     items = [i.id for _, i in checklist.template.items()]
+    owner = {item: names[0] for (_, item), names in owners_of(checklist).items()}
     cid = checklist.template.id
     with engine.begin() as conn:
         conn.execute(
@@ -63,7 +72,7 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
             ],
         )
     for start in range(0, repos, 500):
-        states, events = [], []
+        states, events, said = [], [], []
         for rid in range(start + 1, min(start + 500, repos) + 1):
             current: dict[str, Status] = {}
             for week in range(52):
@@ -84,6 +93,11 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
                         "at": at,
                     }
                 )
+            for item in rng.sample(items, 5):  # earlier summaries mentioned owners: backoff reads them
+                said += [
+                    {"repository_id": rid, "owner": owner[item], "checklist": cid, "item_id": item, "at": at}
+                    for at in (NOW - timedelta(weeks=w) for w in range(1, rng.randrange(2, 6)))
+                ]
             for item, st in current.items():
                 states.append(
                     {
@@ -100,13 +114,16 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
         with engine.begin() as conn:
             conn.execute(insert(ItemStateRow), states)
             conn.execute(insert(ItemEvent), events)
+            conn.execute(insert(OwnerMention), said)
 
 
 def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[int, int]:
-    """Every repository's summary, streamed a chunk of repositories at a time (two queries per
-    chunk, bot.jobs.summaries.summary_inputs); returns (summaries, characters rendered)."""
+    """Every repository's summary, streamed a chunk of repositories at a time (four queries per
+    chunk: bot.jobs.summaries.summary_inputs, mentions, when tracking began); returns
+    (summaries, characters rendered)."""
     since = NOW - timedelta(weeks=1)
     count = chars = 0
+    owned = owners_of(checklist)
     after = 0
     while True:
         with session_scope(engine, immediate=False) as s:
@@ -120,16 +137,21 @@ def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[i
             if not ids:
                 return count, chars
             inputs = summary_inputs(s, ids, since=since)
+            said = mentions.load_mentions_for(s, ids)
+            began = began_for(s, ids)
         for rid in ids:
             states, changes = inputs[rid]
-            text = summary.render_summary(
+            text, _ = compose(
                 week="2026-W49",
                 checklists=[checklist],
                 states=states,
                 changes=changes,
                 numbers={},
                 since=since,
-                chart_weeks=summary.TREND_WEEKS,
+                owners=owned,
+                said=said[rid],
+                now=NOW,
+                began=began[rid],
             )
             count += 1
             chars += len(text)

@@ -46,6 +46,7 @@ from bot.core.snapshot import RepoSnapshot
 from bot.core.state import ItemState
 from bot.core.templates import Template
 from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
+from bot.ownership import gather_ownership
 from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
 from bot.store import tracking
@@ -134,12 +135,13 @@ class Syncer:
     ) -> tuple[RepoConfig, list[ResolvedChecklist]]:
         text = raw.decode("utf-8", errors="replace")
         base = None
-        # Only `extends` is read before merging: the file alone may refer to checklists and items
-        # that only the organisation default brings in, so it is validated once, merged.
+        # The file is validated once, merged: it may refer to checklists and items that only the
+        # organisation default brings in. The default is read even under `extends: false`, since
+        # its `mandatory` and `approvers` bind every repository (parse_config merges or not).
         # Parsing, compiling and evaluating what a repository supplies runs in a thread: the event
         # loop (and /healthz, and every other tenant's webhooks) must never wait on it.
-        own = await asyncio.to_thread(config_data, text)
-        if own.get("extends", "organization") is not False and self.read_org_default:
+        await asyncio.to_thread(config_data, text)  # a file that is not a mapping fails before any read
+        if self.read_org_default:
             org_text = await self.read_org_default()
             if org_text:
                 base = await asyncio.to_thread(
@@ -193,9 +195,19 @@ class Syncer:
         states = decided.states
         self._save(states, before)
 
+        # owners (reads only: CODEOWNERS, owner teams' members) are decided in bot.core.owners and
+        # reach the platform as the section issues' assignees and the comments' cc's
+        ownership = await gather_ownership(
+            self.platform, checklists, lambda path: self._read(path, tree, commit)
+        )
         issues = config.issues
         sections = Sections(
-            tuple(checklists), issues.labels, issues.assignees, issues.layout, self.platform.full_name
+            tuple(checklists),
+            issues.labels,
+            issues.assignees,
+            issues.layout,
+            self.platform.full_name,
+            owner_assignees=ownership.assignees,
         )
         # phase 1: section issues (and retirements); phase 2: the epic, whose table needs their
         # numbers; phase 3: links under the epic and the comments, by the numbers now recorded
@@ -219,6 +231,7 @@ class Syncer:
                 expired=decided.expired,
                 checklists=checklists,
                 numbers={k: r.number for k, r in owned.items() if r.number is not None},
+                owners=ownership.items,
             )
         )
         schedule = config.summary

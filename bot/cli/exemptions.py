@@ -17,7 +17,18 @@ import typer
 from bot.cli import app
 from bot.cli.deliveries import _database, _settings
 
-FIELDS = ("platform", "repository", "item", "reason", "skipped_by", "since", "until")
+FIELDS = (
+    "platform",
+    "repository",
+    "item",
+    "reason",
+    "skipped_by",
+    "since",
+    "until",
+    "status",
+    "approved_by",
+    "approvers",
+)
 
 
 class Format(StrEnum):
@@ -33,7 +44,8 @@ def exemptions(
     ] = None,
     format: Annotated[Format, typer.Option("--format", help="text, json (one array) or csv.")] = Format.text,
 ) -> None:
-    """List current exemptions (skipped items) with their reasons and end dates."""
+    """List current exemptions (skipped items, and skips pending approval) with their reasons,
+    approvers and end dates."""
     from bot.store.db import session_scope
     from bot.store.tracking import current_exemptions
 
@@ -48,6 +60,9 @@ def exemptions(
                 "skipped_by": e.skipped_by,
                 "since": e.since.isoformat() if e.since else None,
                 "until": e.until.isoformat() if e.until else None,
+                "status": e.status,
+                "approved_by": e.approved_by,
+                "approvers": " ".join(e.approvers) or None,
             }
             for e in current_exemptions(session, org=org)
         )
@@ -66,7 +81,10 @@ def exemptions(
                 count += 1
                 end = f" until {row['until']}" if row["until"] else ""
                 who = row["skipped_by"] or "?"
-                typer.echo(
-                    f"{row['platform']}:{row['repository']}  {row['item']}  by {who}{end}: {row['reason']}"
-                )
+                if row["status"] == "pending":
+                    gov = f" [pending: needs {row['approvers'] or 'an approver'}]"
+                else:
+                    gov = f" [approved by {row['approved_by']}]" if row["approved_by"] else ""
+                where = f"{row['platform']}:{row['repository']}"
+                typer.echo(f"{where}  {row['item']}  by {who}{end}{gov}: {row['reason']}")
             typer.echo(f"{count} exemption{'s' if count != 1 else ''}", err=True)

@@ -15,8 +15,7 @@ from datetime import date, datetime, timedelta
 from bot.core.yamlload import suggest
 
 PREFIX = "/readiness"
-# `approve` is parsed already; it joins NAMES when governed exemptions land
-NAMES = ("status", "sync", "why", "done", "undo", "skip", "unskip", "help")
+NAMES = ("status", "sync", "why", "done", "undo", "skip", "unskip", "approve", "help")
 TARGETED = frozenset({"done", "undo", "skip", "unskip", "approve", "why"})
 # commands whose whole rest is the item, so an unquoted title part may have spaces
 WHOLE_REST = frozenset({"undo", "unskip", "approve", "why"})
@@ -33,7 +32,10 @@ USAGE = {
     "undo": "`/readiness undo <item>`: untick an item ticked by hand (write access)",
     "skip": "`/readiness skip <item> [until YYYY-MM-DD] <reason>`: mark an item not applicable, "
     "optionally until a day (write access)",
-    "unskip": "`/readiness unskip <item>`: track a skipped item again (write access)",
+    "unskip": "`/readiness unskip <item>`: track a skipped item again, or withdraw a pending skip "
+    "(write access)",
+    "approve": "`/readiness approve <item>`: confirm a pending skip of an item the organisation governs "
+    "(its approvers only)",
     "help": "`/readiness help`: this list",
 }
 

@@ -46,6 +46,26 @@ class Decisions:
     expired: tuple[Expired, ...] = ()
 
 
+_EXEMPT = (Status.SKIPPED, Status.PENDING)
+
+
+def ended(state: ItemState, now: datetime) -> ItemState:
+    """An exemption past its last day: open again, and the item says whose skip ended and why."""
+    who = "`.readiness.yml`" if state.actor == CONFIG_ACTOR else f"@{state.actor}" if state.actor else "?"
+    what = "skip" if state.status is Status.SKIPPED else "pending skip"
+    note = f"the {what} by {who} ended after {state.until}: {state.reason}"
+    return replace(
+        state,
+        status=Status.OPEN,
+        reason=note,
+        actor=None,
+        until=None,
+        approved_by=None,
+        approvers=(),
+        changed_at=now,
+    )
+
+
 def human_decided(state: ItemState) -> bool:
     """True when a person (not evidence, not config, not the template) set this state."""
     return state.actor is not None and state.actor not in (CONFIG_ACTOR, APPLIES_ACTOR)
@@ -88,8 +108,8 @@ def decide(
         reason = skips.get(item_id)
         if reason is not None and item_id in ends and ends[item_id] < today:
             reason = None  # the config file's exemption has ended
-        if old.status is Status.SKIPPED and old.until is not None and old.until < today:
-            old = replace(old, status=Status.OPEN, reason=None, actor=None, until=None)  # ended
+        if old.status in _EXEMPT and old.until is not None and old.until < today:
+            old = ended(old, now)
         ttl = ttls.get(item_id)
         if (
             ttl
@@ -140,13 +160,7 @@ def _next(
 
 
 def _differs(a: ItemState, b: ItemState) -> bool:
-    return (a.status, a.evidence, a.actor, a.reason, a.until) != (
-        b.status,
-        b.evidence,
-        b.actor,
-        b.reason,
-        b.until,
-    )
+    return a.key() != b.key()
 
 
 def shown_checked(state: ItemState) -> bool:

@@ -25,6 +25,7 @@ from bot.core.actions import (
 )
 from bot.core.applicability import Facts
 from bot.core.decide import Expired, Regression, apply_human_ticks, decide
+from bot.core.owners import mention
 from bot.core.reconcile import Recorded, plan
 from bot.core.resolve import ResolvedChecklist
 from bot.core.rules import Verdict
@@ -116,6 +117,7 @@ class Sections:
     assignees: tuple[str, ...] = ()
     layout: str = "sections"  # or "single": everything in the epic, a heading per section
     repo: str = ""
+    owner_assignees: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # section key -> logins
     _by_id: Mapping[str, ResolvedChecklist] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,13 +184,14 @@ class Sections:
         manual = self._manual(c)
         st = states.get(t.id, {})
         done = bool(sec.items) and tracker.progress_of(st[i.id] for i in sec.items if i.id in st).complete
+        key = tracker.section_key(t.id, sec.id)
         return tracker.DesiredIssue(
-            tracker.section_key(t.id, sec.id),
+            key,
             tracker.section_title(t, sec),
             tracker.render_section(t, sec, st, manual=manual),
             "closed" if done else "open",
             self.labels,
-            self.assignees,
+            tuple(dict.fromkeys(self.assignees + self.owner_assignees.get(key, ()))),  # and its owners
         )
 
 
@@ -302,10 +305,13 @@ def plan_evidence_comments(
     expired: Iterable[Expired],
     checklists: Sequence[ResolvedChecklist],
     numbers: Mapping[str, int],
+    owners: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> list[Action]:
     """One comment per section issue and reason: evidence that went away (`reopen` policy), and
     re-attested items whose ticks ran out (naming who ticked them). Sections with no issue are
-    skipped."""
+    skipped. An item's `owners` are cc'd on its regression and asked to confirm its expired tick:
+    owners hear of their own items only."""
+    owned = owners or {}
     titles = {(c.template.id, i.id): (sec.id, i.title) for c in checklists for sec, i in c.template.items()}
 
     def grouped(found: Iterable[tuple[str, str, str]], heading: str) -> list[Action]:
@@ -319,14 +325,18 @@ def plan_evidence_comments(
 
     def lost(r: Regression) -> tuple[str, str, str]:
         what = f" (was: {r.lost_evidence})" if r.lost_evidence else ""
-        return r.checklist, r.item_id, "- **{title}**: automatic evidence disappeared" + _braces(what)
+        names = owned.get((r.checklist, r.item_id))
+        cc = f" · cc {mention(names)}" if names else ""
+        return r.checklist, r.item_id, "- **{title}**: automatic evidence disappeared" + _braces(what + cc)
 
     def due(e: Expired) -> tuple[str, str, str]:
         who = f"@{e.ticked_by}" if e.ticked_by and e.ticked_by != tracker.UNKNOWN_PERSON else "a person"
         when = f" on {e.ticked_at:%Y-%m-%d}" if e.ticked_at else ""
+        names = owned.get((e.checklist, e.item_id))
+        ask = f"{mention(names)}, please" if names else "Please"
         text = (
             f"`{e.checklist}/{e.item_id}`: ticked by {who}{when}; it is re-attested every {e.ttl_days} "
-            "days. Please check it still holds and tick it again."
+            f"days. {ask} check it still holds and tick it again."
         )
         return e.checklist, e.item_id, "- **{title}** " + _braces(text)
 

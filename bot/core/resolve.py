@@ -33,6 +33,10 @@ class ResolvedChecklist:
     source: str = "shipped"  # "shipped", or the custom template's path in the repository
     skip_until: Mapping[str, date] = field(default_factory=dict)  # item id -> a skip's last day
     ttl_days: Mapping[str, int] = field(default_factory=dict)  # manual item id -> re-attest after
+    owners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # item id -> `owners:` entry
+    section_owners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # section id -> owners
+    mandatory: frozenset[str] = frozenset()  # item ids the organisation forbids skipping in a file
+    approvers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # item id -> who approves skips
 
 
 def resolve_checklists(
@@ -83,6 +87,32 @@ def resolve_checklists(
             extra[index][item_id] = parse_extra_rule(config, key, override.evidence)
         if override.ttl is not None:
             ttls[index][item_id] = parse_ttl(override.ttl) or 0
+    chosen = [t for t, _ in templates]
+    item_owners: list[dict[str, tuple[str, ...]]] = [{} for _ in templates]
+    section_owners: list[dict[str, tuple[str, ...]]] = [{} for _ in templates]
+    for key, names in config.owners.items():
+        index, kind, target = _owned_by(config, key, chosen)
+        (section_owners if kind == "section" else item_owners)[index][target] = names
+    mandatory: list[set[str]] = [set() for _ in templates]
+    approvers: list[dict[str, tuple[str, ...]]] = [{} for _ in templates]
+    for key, rules in config.governance.items():
+        found = _find_item(key, chosen)
+        if found is None:
+            continue  # the organisation governs an item this repository does not track
+        index, item_id = found
+        if rules.mandatory:
+            mandatory[index].add(item_id)
+        if rules.approvers:
+            approvers[index][item_id] = rules.approvers
+    for key in sorted(config.own_skips):
+        index, item_id = _owner_of(config, key, chosen)
+        if item_id in mandatory[index]:
+            raise config.error(
+                ("items", key, "skip"),
+                f"item '{chosen[index].id}/{item_id}' is mandatory (set by the organisation default) and "
+                "cannot be skipped in this file; ask an approver, or comment "
+                f"`/readiness skip {chosen[index].id}/{item_id} <reason>` for them to approve",
+            )
     return [
         ResolvedChecklist(
             template=t,
@@ -91,9 +121,52 @@ def resolve_checklists(
             source=templates[i][1],
             skip_until=ends[i],
             ttl_days=ttls[i],
+            owners=item_owners[i],
+            section_owners=section_owners[i],
+            mandatory=frozenset(mandatory[i]),
+            approvers=approvers[i],
         )
         for i, t in enumerate(trimmed)
     ]
+
+
+def _find_item(key: str, templates: list[Template]) -> tuple[int, str] | None:
+    """Like `_owner_of`, but None (no error) for a key naming no unique chosen item."""
+    checklist_id, _, item_id = key.rpartition("/")
+    found = [
+        (i, item_id)
+        for i, t in enumerate(templates)
+        if (not checklist_id or t.id == checklist_id) and t.item(item_id) is not None
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _owned_by(config: RepoConfig, key: str, templates: list[Template]) -> tuple[int, str, str]:
+    """What an `owners:` key names: (checklist index, "section" | "item", id). A section id or an
+    item key, each with or without its checklist; a bare id must be unique."""
+    checklist_id, _, name = key.rpartition("/")
+    found: list[tuple[int, str, str]] = []
+    for i, t in enumerate(templates):
+        if checklist_id and t.id != checklist_id:
+            continue
+        found += [(i, "section", s.id) for s in t.sections if s.id == name]
+        found += [(i, "item", it.id) for _, it in t.items() if it.id == name]
+    if len(found) == 1:
+        return found[0]
+    where = ("owners", key)
+    if found:
+        names = " and ".join(f"the {kind} '{templates[i].id}/{n}'" for i, kind, n in found)
+        raise config.error(where, f"'{key}' names {names}; write one of them in full", key=True)
+    every = sorted(
+        {f"{t.id}/{s.id}" for t in templates for s in t.sections}
+        | {f"{t.id}/{it.id}" for t in templates for _, it in t.items()}
+    )
+    raise config.error(
+        where,
+        f"no chosen checklist has a section or item '{key}'",
+        suggest_id(key, every),
+        key=True,
+    )
 
 
 def _template_for(

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.core import settings_errors, settings_schema, yamlload
+from bot.core.codeowners import OWNER_EXPECTED, is_owner
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import ConfigError
 from bot.core.pathindex import GlobError, compile_glob
@@ -53,6 +54,12 @@ __all__ = [
 CONFIG_FILE = ".readiness.yml"
 DEFAULT_CHECKLISTS: tuple[str, ...] = ("production-readiness",)
 _TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+
+
+def _owner(value: str) -> str:
+    if not is_owner(value.strip()):
+        raise PydanticCustomError("config", OWNER_EXPECTED.replace(" (or a list of them)", ""))
+    return value.strip()
 
 
 def _glob(value: str) -> str:
@@ -125,6 +132,21 @@ class ItemOverride(_Model):
         None,
         description="An extra evidence rule (same syntax as in templates), OR'ed with the template's rule.",
     )
+    mandatory: bool = Field(
+        False,
+        strict=True,
+        description="Organisation default only: a repository's file cannot skip this item.",
+    )
+    approvers: tuple[Annotated[str, AfterValidator(_owner)], ...] = Field(
+        (),
+        description="Organisation default only: who confirms a skip by comment "
+        '(`/readiness approve <item>`), e.g. "@org/sre" or a list of users.',
+    )
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _one_approver_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("ttl", mode="before")
     @classmethod
@@ -144,9 +166,17 @@ class ItemOverride(_Model):
 
     @model_validator(mode="after")
     def _something(self) -> ItemOverride:
-        if self.skip is None and self.evidence is None and self.ttl is None:
+        if (
+            self.skip is None
+            and self.evidence is None
+            and self.ttl is None
+            and not self.mandatory
+            and not self.approvers
+        ):
             raise PydanticCustomError(
-                "config", "expected `skip: <reason>`, `evidence: <rule>` or `ttl: <duration>`"
+                "config",
+                "expected `skip: <reason>`, `evidence: <rule>`, `ttl: <duration>`, "
+                "`mandatory: true` or `approvers: [...]`",
             )
         if self.until is not None and self.skip is None:
             raise PydanticCustomError("config", "`until` ends a skip: give `skip: <reason>` with it")
@@ -255,6 +285,11 @@ class RepoConfig(_Model):
         description="What this repository is: items whose `applies_when` names other profiles do not "
         "apply (a library is not asked for health endpoints). Unset: every item applies.",
     )
+    owners: dict[str, tuple[Annotated[str, AfterValidator(_owner)], ...]] = Field(
+        {},
+        description='Owners keyed by section id or item key ("<checklist>/<item>" or "<item>"), e.g. '
+        '`observability: "@org/sre"`; they win over the template\'s `owner:` and CODEOWNERS.',
+    )
     issues: IssueSettings = Field(IssueSettings(), description="Labels and assignees for the issues.")
     summary: SummarySchedule | None = Field(
         SummarySchedule(), description="Weekly summary schedule, or `off`."
@@ -264,6 +299,8 @@ class RepoConfig(_Model):
     )
     _positions: yamlload.Positions | None = PrivateAttr(default=None)
     _filename: str = PrivateAttr(default=CONFIG_FILE)
+    _governance: dict[str, Governance] = PrivateAttr(default_factory=dict)
+    _own_skips: frozenset[str] = PrivateAttr(default=frozenset())
 
     @model_validator(mode="before")
     @classmethod
@@ -289,6 +326,13 @@ class RepoConfig(_Model):
     def _one_glob_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("owners", mode="before")
+    @classmethod
+    def _one_owner_is_a_list(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
     @field_validator("checklists", mode="before")
     @classmethod
     def _not_empty(cls, value: Any) -> Any:
@@ -306,6 +350,17 @@ class RepoConfig(_Model):
     @property
     def filename(self) -> str:
         return self._filename
+
+    @property
+    def governance(self) -> Mapping[str, Governance]:
+        """Item key -> `mandatory` / `approvers`, from the organisation default (even when this
+        file says `extends: false`: a repository cannot leave its organisation's rules)."""
+        return self._governance
+
+    @property
+    def own_skips(self) -> frozenset[str]:
+        """Item keys this file itself skips (not the organisation default)."""
+        return self._own_skips
 
     @property
     def positions(self) -> yamlload.Positions | None:
@@ -355,8 +410,11 @@ def parse_config(
     data = doc.value if doc.value is not None else {}
     if not isinstance(data, dict):
         raise doc.error((), "expected a mapping of settings (e.g. `checklists: [...]`)", error=ConfigError)
+    own = data
     if base:
-        data = merge_config_data(base, data)
+        _check_not_governing(doc, own, filename)
+        if data.get("extends", "organization") is not False:
+            data = merge_config_data(base, data)
     try:
         config = RepoConfig.model_validate(data)
     except ValidationError as exc:
@@ -365,9 +423,59 @@ def parse_config(
         ) from None
     config._positions = doc.positions
     config._filename = filename
+    config._governance = governance_of(base if base else data, filename=ORG_DEFAULT if base else filename)
+    own_items = own.get("items")
+    own_items = own_items if isinstance(own_items, dict) else {}
+    config._own_skips = frozenset(k for k, v in own_items.items() if isinstance(v, dict) and "skip" in v)
     _check_choices(config, shipped_ids)
     _check_overrides(config)
     return config
+
+
+ORG_DEFAULT = f"organization default {CONFIG_FILE}"
+GOVERNING = ("mandatory", "approvers")
+
+
+class Governance(_Model):
+    """What the organisation decides about one item, whatever the repository's file says."""
+
+    mandatory: bool = False
+    approvers: tuple[str, ...] = ()
+
+
+def governance_of(data: Mapping[str, Any], *, filename: str) -> dict[str, Governance]:
+    """`items.<key>.mandatory` / `.approvers` of a config mapping, checked."""
+    items = data.get("items")
+    out: dict[str, Governance] = {}
+    for key, value in items.items() if isinstance(items, Mapping) else ():
+        if not isinstance(value, Mapping) or not any(k in value for k in GOVERNING):
+            continue
+        mandatory = value.get("mandatory", False)
+        if not isinstance(mandatory, bool):
+            raise ConfigError(filename, "expected true or false", path=f"items.{key}.mandatory")
+        approvers = value.get("approvers") or ()
+        approvers = [approvers] if isinstance(approvers, str) else approvers
+        if not isinstance(approvers, list | tuple) or not all(
+            isinstance(a, str) and is_owner(a.strip()) for a in approvers
+        ):
+            expected = 'expected approvers such as "@org/sre" or a list of users'
+            raise ConfigError(filename, expected, path=f"items.{key}.approvers")
+        out[str(key)] = Governance(mandatory=mandatory, approvers=tuple(a.strip() for a in approvers))
+    return out
+
+
+def _check_not_governing(doc: yamlload.Node, own: Mapping[str, Any], filename: str) -> None:
+    """Under an organisation default, only the organisation marks items mandatory or names approvers."""
+    items = own.get("items")
+    for key, value in items.items() if isinstance(items, Mapping) else ():
+        for name in GOVERNING:
+            if isinstance(value, Mapping) and name in value:
+                raise doc.error(
+                    ("items", key, name),
+                    f"`{name}` is set by the organisation default, not in a repository's {CONFIG_FILE}",
+                    value=False,
+                    error=ConfigError,
+                )
 
 
 def config_data(text: str | bytes, *, filename: str = CONFIG_FILE) -> dict[str, Any]:
@@ -440,6 +548,16 @@ def parse_extra_rule(config: RepoConfig, key: str, data: Any) -> Rule:
 
 
 def _check_overrides(config: RepoConfig) -> None:
+    for key, names in config.owners.items():
+        if not _ITEM_KEY.match(key):
+            raise config.error(
+                ("owners", key),
+                "expected a section id or item key like 'observability' or 'backend-build/runbooks', "
+                f"got '{key}'",
+                key=True,
+            )
+        if not names:
+            raise config.error(("owners", key), OWNER_EXPECTED)
     for key, override in config.items.items():
         if not _ITEM_KEY.match(key):
             raise config.error(

@@ -21,6 +21,8 @@ _NULL: dict[str, Any] = {"type": "null"}
 _GLOB: dict[str, Any] = {"type": "string", "pattern": r"^(?![!#])\S(?:[\s\S]*\S)?(?![\s\S])"}
 # A non-empty string after stripping whitespace (a CI job name glob, a skip reason, a label).
 _WORDS = r"\S"
+# `@login` or `@org/team` (bot.core.codeowners.is_owner), surrounding spaces allowed.
+_OWNER = r"^\s*@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*\s*(?![\s\S])"
 # Relative, inside the repository (no leading '/', no '..' segment, no backslash), .yml/.yaml.
 # `(?![\s\S])` is the true end of the text: `$` also matches before a final newline.
 _TEMPLATE_PATH = r"^(?!/)(?![\s\S]*\\)(?!(?:[\s\S]*/)?\.\.(?:/|(?![\s\S])))[\s\S]*\.ya?ml(?![\s\S])"
@@ -145,10 +147,21 @@ def refine(
         "description": oprops["evidence"]["description"],
         "anyOf": [{"$ref": "#/$defs/Rule"}, _NULL],
     }
+    owner: dict[str, Any] = {"type": "string", "pattern": _OWNER}
     override["anyOf"] = [
         {"required": ["skip"]},
         {"required": ["evidence"], "properties": {"evidence": {"type": "object"}}},
+        {"required": ["ttl"]},
+        {"required": ["mandatory"], "properties": {"mandatory": {"const": True}}},
+        {"required": ["approvers"], "properties": {"approvers": {"minItems": 1, "minLength": 1}}},
     ]
+    approvers = oprops["approvers"]
+    approvers.pop("type", None)
+    approvers.pop("items", None)
+    approvers.update(_one_or_many(owner))
+    owners = props["owners"]
+    owners["propertyNames"] = {"pattern": item_key}
+    owners["additionalProperties"] = {"anyOf": [owner, {"type": "array", "items": owner, "minItems": 1}]}
     defs["Rule"] = _RULE_SCHEMA
     defs["Globs"] = _GLOBS_SCHEMA
 

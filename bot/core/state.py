@@ -12,6 +12,7 @@ class Status(StrEnum):
     AUTO = "auto"  # ticked by evidence (evidence text says what)
     DONE = "done"  # ticked by a person (actor says who)
     SKIPPED = "skipped"  # not applicable (reason says why; actor or config says who)
+    PENDING = "pending"  # a skip by comment waiting for an approver; counts as open
 
 
 class RegressionPolicy(StrEnum):
@@ -34,6 +35,20 @@ class ItemState:
     reason: str | None = None  # for SKIPPED
     changed_at: datetime | None = None
     until: date | None = None  # for SKIPPED: the last day the exemption holds
+    approved_by: str | None = None  # for SKIPPED: the approver who confirmed a governed skip
+    approvers: tuple[str, ...] = ()  # for PENDING (and approved SKIPPED): who may approve it
+
+    def key(self) -> tuple[object, ...]:
+        """What makes two states differ (the time of the change aside)."""
+        return (
+            self.status,
+            self.evidence,
+            self.actor,
+            self.reason,
+            self.until,
+            self.approved_by,
+            self.approvers,
+        )
 
     @property
     def ticked(self) -> bool:

@@ -88,6 +88,12 @@ def explain_item(checklist: ResolvedChecklist, item_id: str, state: ItemState) -
         lines.append(
             f"- Not applicable: skipped {who}{when} ({state.reason}). It does not count toward progress."
         )
+    elif state.status is Status.PENDING:
+        approvers = ", ".join(state.approvers) or "an approver"
+        lines.append(
+            f"- A skip {who}{_on(state)} ({state.reason}) waits for {approvers} to approve it; "
+            "until then it counts as open."
+        )
     elif state.actor:
         lines.append(f"- Unticked {who}{_on(state)}; evidence does not tick it again until a person does.")
     elif rules:
@@ -347,10 +353,12 @@ def render_summary(
     numbers: Mapping[str, int],
     since: datetime,
     chart_weeks: int = 0,
+    governance: Sequence[str] = (),
 ) -> str:
     """The weekly comment on the epic: progress and its delta, a trend chart of the last
     `chart_weeks` weeks (`changes` must reach back that far), what changed, exemptions ending
-    soon, what is next."""
+    soon, `governance` (attestations due, stale sections, owners to act: bot.core.reminders),
+    what is next."""
     views = sections(checklists, states)
     now_p, then_p = total(views), progress_since(checklists, states, changes, since)
     done_delta, points = now_p.done - then_p.done, now_p.percent - then_p.percent
@@ -380,6 +388,7 @@ def render_summary(
     ending = ending_exemptions(checklists, states, (since + timedelta(weeks=1)).date())
     if ending:
         lines += ["", "### Exemptions ending soon", *_capped(ending)]
+    lines += governance
     nxt = next_items(views, numbers)
     lines += ["", "### What is next", *(nxt or ["Nothing: every item is done or skipped."])]
     lines += [

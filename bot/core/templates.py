@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.applicability import Condition, Facts, parse_condition, reason_not_applicable
+from bot.core.codeowners import OWNER_EXPECTED, is_owner
 from bot.core.durations import TTL_EXPECTED, parse_ttl
 from bot.core.errors import InputError, TemplateError
 from bot.core.rule_syntax import Contains, Rule, compile_pattern, parse_rule, walk_rule
@@ -21,8 +22,10 @@ from bot.core.yamlload import MAX_FILE_BYTES, Node, load_yaml, suggest
 MAX_TEMPLATE_PROGRAM = 200_000  # RE2 instructions for all of a template's patterns together
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
-SECTION_KEYS = ("id", "title", "items", "applies_when")
-ITEM_KEYS = ("id", "title", "why", "description", "source", "evidence", "manual", "ttl", "applies_when")
+SECTION_KEYS = ("id", "title", "owner", "items", "applies_when")
+ITEM_KEYS = (
+    "id", "title", "why", "description", "source", "evidence", "manual", "ttl", "owner", "applies_when"
+)
 SOURCE_KEYS = ("section", "lines")
 MAX_TEMPLATE_BYTES = MAX_FILE_BYTES
 
@@ -37,6 +40,7 @@ class Item:
     source_section: str | None = None
     source_lines: tuple[int, ...] = ()
     ttl_days: int | None = None  # manual items: a person's tick expires after this many days
+    owners: tuple[str, ...] = ()  # `owner:` ("@org/sre" or a list), see bot.core.owners
     applies_when: Condition | None = None  # None: it applies to every repository
 
     @property
@@ -50,6 +54,7 @@ class Section:
     id: str
     title: str
     items: tuple[Item, ...]
+    owners: tuple[str, ...] = ()
     applies_when: Condition | None = None  # covers every item of the section
 
 
@@ -161,8 +166,16 @@ def parse_template(text: str | bytes, *, filename: str) -> Template:
             _item(r, raw_item, (*s_path, "items", i_index), item_lines)
             for i_index, raw_item in enumerate(r.items_list(section, s_path, "items"))
         )
-        applies = _applies_when(r, section, s_path)
-        sections.append(Section(section_id, r.text(section, s_path, "title") or "", items, applies))
+        heading = r.text(section, s_path, "title") or ""
+        sections.append(
+            Section(
+                section_id,
+                heading,
+                items,
+                owners=_owners(r, section, s_path),
+                applies_when=_applies_when(r, section, s_path),
+            )
+        )
     _check_program_size(r, sections)
     return Template(template_id, title or "", version, description, source, tuple(sections), filename)
 
@@ -234,6 +247,7 @@ def _item(r: _Reader, data: object, path: Path_, seen: dict[str, int]) -> Item:
         source_lines=lines,
         ttl_days=ttl,
         applies_when=_applies_when(r, item, path),
+        owners=_owners(r, item, path),
     )
 
 
@@ -246,6 +260,22 @@ def _applies_when(r: _Reader, data: dict[str, Any], path: Path_) -> Condition | 
         return r.fail((*at, *where), message, value=not key, suggestion=suggestion)
 
     return parse_condition(data["applies_when"], fail)
+
+
+def _owners(r: _Reader, data: dict[str, Any], path: Path_) -> tuple[str, ...]:
+    """`owner: "@org/sre"` or a list of them."""
+    if "owner" not in data:
+        return ()
+    at = (*path, "owner")
+    value = data["owner"]
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names:
+        raise r.fail(at, f"{OWNER_EXPECTED}, got {_kind(value)}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not is_owner(name.strip()):
+            where = at if isinstance(value, str) else (*at, i)
+            raise r.fail(where, f"{OWNER_EXPECTED}, got {_kind(name)}")
+    return tuple(dict.fromkeys(n.strip() for n in names))
 
 
 def _source(r: _Reader, item: dict[str, Any], path: Path_) -> tuple[str | None, tuple[int, ...]]:

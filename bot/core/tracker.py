@@ -158,12 +158,23 @@ def _item_note(state: ItemState) -> str | None:
         return f"✔ ticked by {_who(state.actor)}{_when(state.changed_at)}{note}"
     if state.status is Status.SKIPPED and state.actor == APPLIES_ACTOR:
         return f"➖ not applicable ({state.reason})"
+    end = f" until {state.until}" if state.until else ""
     if state.status is Status.SKIPPED:
         who = "in `.readiness.yml`" if state.actor == CONFIG_ACTOR else f"by {_who(state.actor)}"
-        end = f" until {state.until}" if state.until else ""
-        return f"⏭ skipped {who}{end}: {state.reason}"
+        approved = (
+            f" · approved by {_who(state.approved_by)}{_when(state.changed_at)}" if state.approved_by else ""
+        )
+        return f"⏭ skipped {who}{end}: {state.reason}{approved}"
+    if state.status is Status.PENDING:
+        who = ", ".join(state.approvers) or "an approver"
+        return (
+            f"⏳ skip requested by {_who(state.actor)}{_when(state.changed_at)}{end}: {state.reason} · "
+            f"counts as open until {who} confirms with `/readiness approve {state.checklist}/{state.item_id}`"
+        )
     if state.actor:
         return f"unticked by {_who(state.actor)}{_when(state.changed_at)}"
+    if state.reason:  # an exemption that ended (bot.core.decide.ended)
+        return f"open again{_when(state.changed_at)}: {state.reason}"
     return None
 
 

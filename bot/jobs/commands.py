@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlmodel import Session
 
-from bot.core import commands, summary, tracker
+from bot.core import commands, exemptions, summary, tracker
 from bot.core.actions import PostComment, React
 from bot.core.commands import Command, CommandError
 from bot.core.decide import CONFIG_ACTOR
@@ -200,7 +200,7 @@ class CommandHandler:
         login = run.event.sender or ""
         if run.permission is None:
             run.permission = await run.platform.permission(login) if login else "none"
-        if run.permission not in WRITERS:
+        if run.permission not in WRITERS and cmd.name != "approve":  # approvers: named by the organisation
             run.lines.append(
                 f"Sorry, `/readiness {cmd.name}` needs write access to this repository, and you have "
                 f"{run.permission} access. Ask a maintainer, or tick the box by hand. Nothing was changed."
@@ -215,12 +215,17 @@ class CommandHandler:
             run.lines.append(f"`/readiness {cmd.name} {cmd.target}`: {found}")
             return
         checklist, item = found
+        resolved = next(c for c in run.loaded[1] if c.template.id == checklist)
+        rules = exemptions.Rules(item in resolved.mandatory, tuple(resolved.approvers.get(item, ())))
+        approver = (
+            await _is_approver(run.platform, login, rules) if cmd.name in ("skip", "approve") else False
+        )
         engine, now = self.ctx.engine, self.ctx.clock()
         async with repository_lock(engine, run.repository_id):
             with session_scope(engine) as s:
                 states = tracking.load_states(s, repository_id=run.repository_id)
                 old = states.get(checklist, {}).get(item) or ItemState(checklist=checklist, item_id=item)
-                message, new = _decide(cmd, old, login, now)
+                message, new = _decide(cmd, old, login, now, rules, approver)
                 if new is not None:
                     tracking.save_states(
                         s, repository_id=run.repository_id, states=[new], previous=states, now=now
@@ -229,37 +234,59 @@ class CommandHandler:
         run.lines.append(message)
 
 
-def _decide(cmd: Command, old: ItemState, login: str, now: datetime) -> tuple[str, ItemState | None]:
+async def _is_approver(platform: Platform, login: str, rules: exemptions.Rules) -> bool:
+    """Approver teams are read through their members (a read; nothing is written)."""
+    if not login or not rules.approvers:
+        return False
+    teams = {a[1:] for a in rules.approvers if "/" in a}
+    members = {t: await platform.team_members(t) for t in sorted(teams)}
+    return exemptions.is_approver(login, rules.approvers, members)
+
+
+def _decide(
+    cmd: Command,
+    old: ItemState,
+    login: str,
+    now: datetime,
+    rules: exemptions.Rules = exemptions.Rules(),
+    approver: bool = False,
+) -> tuple[str, ItemState | None]:
     """The reply and the new state (None: nothing changes) for a permitted state-changing command.
 
     Repeating a command (a retry after a failed sync) changes nothing more and says the same."""
     ident = f"`{old.checklist}/{old.item_id}`"
     if old.status is Status.SKIPPED and old.actor == CONFIG_ACTOR:
         return f"{ident} is skipped in `.readiness.yml` ({old.reason}); change it there.", None
+    if cmd.name == "approve":
+        return exemptions.approve(old, login=login, now=now, rules=rules, approver=approver)
     if cmd.name == "skip":
         if cmd.until is not None and cmd.until < now.date():
             return f"`until {cmd.until}` is in the past; give the last day the skip should hold.", None
-        new = ItemState(
-            old.checklist,
-            old.item_id,
-            Status.SKIPPED,
-            actor=login,
-            reason=cmd.reason,
-            changed_at=now,
+        if (
+            old.status is Status.PENDING
+            and (old.reason, old.until) == (cmd.reason, cmd.until)
+            and not approver
+        ):
+            return f"A skip of {ident} is already waiting for an approver.", None
+        return exemptions.request_skip(
+            old,
+            login=login,
+            reason=cmd.reason or "",
             until=cmd.until,
+            now=now,
+            rules=rules,
+            approver=approver,
         )
-        end = f" until {cmd.until}" if cmd.until else ""
-        return f"⏭ Skipped {ident}{end}: {cmd.reason}", new
     if cmd.name == "done":
         note = f": {cmd.reason}" if cmd.reason else ""
-        if old.status is Status.SKIPPED:
+        if old.status in (Status.SKIPPED, Status.PENDING):
             return f"{ident} is skipped ({old.reason}); `unskip` it first.", None
         new = ItemState(
             old.checklist, old.item_id, Status.DONE, actor=login, reason=cmd.reason, changed_at=now
         )
         return f"✔ Ticked {ident}{note}", new
     if cmd.name == "undo":
-        if old.status is Status.SKIPPED:
+        if old.status in (Status.SKIPPED, Status.PENDING):
             return f"{ident} is skipped, not ticked; use `unskip` to track it again.", None
         if not old.ticked:
             return f"{ident} is not ticked, so there is nothing to undo.", None
@@ -267,7 +294,7 @@ def _decide(cmd: Command, old: ItemState, login: str, now: datetime) -> tuple[st
         return f"↩ Unticked {ident}; evidence will not tick it again until a person does.", ItemState(
             old.checklist, old.item_id, Status.OPEN, actor=login, changed_at=now
         )
-    if old.status is not Status.SKIPPED:
+    if old.status not in (Status.SKIPPED, Status.PENDING):
         return f"{ident} is not skipped, so there is nothing to unskip.", None
     return f"↩ {ident} is tracked again; evidence can tick it.", ItemState(
         old.checklist, old.item_id, Status.OPEN, changed_at=now

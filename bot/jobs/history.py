@@ -56,5 +56,14 @@ def summary_inputs(
     return {rid: (states[rid], changes[rid]) for rid in repository_ids}
 
 
+def began_for(session: Session, repository_ids: Sequence[int]) -> dict[int, datetime | None]:
+    """repository id -> when tracking began (its first history row), in one query for the chunk:
+    a section that never moved is stale from then on."""
+    out: dict[int, datetime | None] = dict.fromkeys(repository_ids)
+    for rid, first in tracking.first_events_for(session, repository_ids):
+        out[rid] = _aware(first)
+    return out
+
+
 def numbers_of(rows: Mapping[str, OwnedIssue]) -> dict[str, int]:
     return {k: r.number for k, r in rows.items() if r.number is not None}

@@ -17,18 +17,20 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import ownership
 from bot.apply import Apply
-from bot.core import summary, tracker
+from bot.core import reminders, summary, tracker
 from bot.core.actions import PostComment
 from bot.core.events import Event, RepoRef
 from bot.core.events import Platform as PlatformName
 from bot.core.resolve import ResolvedChecklist
 from bot.core.settings import SummarySchedule
+from bot.core.state import ItemState
 from bot.core.templates import Template
 from bot.jobs.context import Context, Loaded
-from bot.jobs.history import numbers_of, summary_inputs
+from bot.jobs.history import began_for, numbers_of, summary_inputs
 from bot.platforms.base import Comment, Platform, PlatformClient, PlatformError
-from bot.store import once, repos, tracking
+from bot.store import mentions, once, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import OwnedIssue, Repository
@@ -108,7 +110,18 @@ async def post_summary(
             return "claimed"
     try:
         since = previous or now - WEEK
-        body = render(engine, repository_id, checklists, owned, week=week, since=since)
+        owners = await ownership.item_owners(platform, checklists, _reader(engine, platform, repository_id))
+        body, to_act = render_with_reminders(
+            engine,
+            repository_id,
+            checklists,
+            owned,
+            week=week,
+            since=since,
+            owners=owners,
+            now=now,
+            began=_aware(began),
+        )
         comment = await (writer or Apply(platform, now)).one(PostComment(epic.number, body))
         assert isinstance(comment, Comment)
     except BaseException:
@@ -117,6 +130,7 @@ async def post_summary(
         raise
     with session_scope(engine) as s:
         once.summary_comment_posted(s, repository_id=repository_id, week=week, comment_id=comment.id)
+        mentions.record_mentions(s, repository_id=repository_id, reminders=to_act, at=now)
     log.info("summary.posted", week=week, issue=epic.number)
     return "posted"
 
@@ -129,19 +143,91 @@ def render(
     *,
     week: str,
     since: datetime,
+    now: datetime | None = None,
 ) -> str:
-    """The summary comment for `week`: progress now, and what changed since `since`."""
+    """The summary comment for `week` as a preview shows it (no owners read, nobody recorded)."""
+    return render_with_reminders(engine, repository_id, checklists, owned, week=week, since=since, now=now)[0]
+
+
+def render_with_reminders(
+    engine: Engine,
+    repository_id: int,
+    checklists: Sequence[ResolvedChecklist],
+    owned: Mapping[str, OwnedIssue],
+    *,
+    week: str,
+    since: datetime,
+    owners: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
+    now: datetime | None = None,
+    began: datetime | None = None,
+) -> tuple[str, list[reminders.Reminder]]:
+    """The summary comment for `week` (progress now, and what changed since `since`), and the
+    owners it mentions (to record, so reminders back off)."""
+    now = now or since + WEEK
     with session_scope(engine) as s:
         states, changes = summary_inputs(s, [repository_id], since=since)[repository_id]
-    return summary.render_summary(
+        said = mentions.load_mentions_for(s, [repository_id])[repository_id] if owners else {}
+        if began is None:  # tracked since: the first history row
+            began = began_for(s, [repository_id])[repository_id]
+    return compose(
         week=week,
         checklists=checklists,
         states=states,
         changes=changes,
         numbers=numbers_of(owned),
         since=since,
-        chart_weeks=summary.TREND_WEEKS,
+        owners=owners or {},
+        said=said,
+        now=now,
+        began=began,
     )
+
+
+def compose(
+    *,
+    week: str,
+    checklists: Sequence[ResolvedChecklist],
+    states: Mapping[str, Mapping[str, ItemState]],
+    changes: Sequence[summary.Change],
+    numbers: Mapping[str, int],
+    since: datetime,
+    owners: Mapping[tuple[str, str], tuple[str, ...]],
+    said: Mapping[tuple[str, str, str], Sequence[datetime]],
+    now: datetime,
+    began: datetime | None,
+) -> tuple[str, list[reminders.Reminder]]:
+    """One repository's summary from what was loaded for it (the job loads one repository, the
+    bench a chunk at a time), and the owners it mentions."""
+    to_act = reminders.owners_to_act(owners, states, said, now)
+    governance = reminders.render(
+        titles={(c.template.id, i.id): i.title for c in checklists for _, i in c.template.items()},
+        numbers=numbers,
+        attestations=reminders.attestations_due(checklists, states, now),
+        stale=reminders.stale_sections(checklists, states, now, began),
+        reminders=to_act,
+    )
+    return summary.render_summary(
+        week=week,
+        checklists=checklists,
+        states=states,
+        changes=changes,
+        numbers=numbers,
+        since=since,
+        chart_weeks=summary.TREND_WEEKS,
+        governance=governance,
+    ), to_act
+
+
+def _reader(engine: Engine, platform: Platform, repository_id: int) -> ownership.Read:
+    """Files at the last synced commit (CODEOWNERS, for owners): what the issues show."""
+    with session_scope(engine) as s:
+        row = s.get(Repository, repository_id)
+        commit = row.last_synced_commit if row is not None else None
+
+    async def read(path: str) -> bytes | None:
+        return await platform.file(path, commit) if commit else None
+
+    return read
 
 
 def _last_posted(engine: Engine, repository_id: int) -> datetime | None:
@@ -199,7 +285,9 @@ class SummaryJob:
         with session_scope(self.ctx.engine) as s:
             owned = tracking.owned_issues(s, repository_id=repository_id)
         since = _last_posted(self.ctx.engine, repository_id) or now - WEEK
-        return render(self.ctx.engine, repository_id, checklists, owned, week=iso_week(now), since=since)
+        return render(
+            self.ctx.engine, repository_id, checklists, owned, week=iso_week(now), since=since, now=now
+        )
 
 
 def _ref(row: Repository) -> RepoRef:

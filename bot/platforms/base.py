@@ -219,6 +219,11 @@ class Platform(Protocol):
         """Publish a check run (GitHub) or commit status (GitLab) on a commit."""
         ...
 
+    async def team_members(self, team: str) -> tuple[str, ...]:
+        """Logins in a team (GitHub `org/team`) or group (GitLab `group/subgroup`), so an owner
+        team can be assigned through its people; () when it does not exist or cannot be read."""
+        ...
+
 
 @runtime_checkable
 class PlatformClient(Protocol):

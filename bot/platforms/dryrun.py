@@ -58,6 +58,9 @@ class DryRunPlatform:
     async def ci_results(self, commit: str) -> list[CIResult]:
         return await self.inner.ci_results(commit)
 
+    async def team_members(self, team: str) -> tuple[str, ...]:
+        return await self.inner.team_members(team)
+
     async def get_issue(self, number: int) -> Issue:
         return self._issues.get(number) or await self.inner.get_issue(number)
 

@@ -35,6 +35,7 @@ from bot.platforms.base import (
     Branch,
     CheckReport,
     Comment,
+    Forbidden,
     Invalid,
     Issue,
     IssueUpdate,
@@ -397,6 +398,26 @@ class GitHubRepo:
             return "none"
         role = data.get("role_name")
         return role if role in LEVELS else data.get("permission") or "none"
+
+    async def team_members(self, team: str) -> tuple[str, ...]:
+        org, _, slug = team.partition("/")
+        if not org or not slug:
+            return ()
+        try:
+            return tuple(
+                [
+                    m["login"]
+                    async for m in self.api.paginate(
+                        "/orgs/{org}/teams/{team_slug}/members",
+                        installation_id=self.installation_id,
+                        org=org,
+                        team_slug=slug,
+                    )
+                ]
+            )
+        except (NotFound, Forbidden) as exc:  # no such team, or `members: read` not granted
+            log.warning("github.team_unreadable", team=team, error=str(exc))
+            return ()
 
     async def report_check(self, report: CheckReport) -> None:
         level = "failure" if report.conclusion == "failure" else "warning"

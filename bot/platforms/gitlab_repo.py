@@ -22,6 +22,7 @@ from bot.platforms.base import (
     Branch,
     CheckReport,
     Comment,
+    Forbidden,
     Invalid,
     Issue,
     IssueUpdate,
@@ -328,6 +329,20 @@ class GitLabRepo(ChildLinks):
             except NotFound:
                 return "none"
             return convert.permission(member.attributes.get("access_level"))
+
+        return await self.client.run(fetch)
+
+    async def team_members(self, team: str) -> tuple[str, ...]:
+        """Direct and inherited members of a group, by username (GitLab assigns users only)."""
+
+        def fetch() -> tuple[str, ...]:
+            try:
+                group = self._gl.groups.get(team, lazy=True)
+                members = group.members_all.list(iterator=True, per_page=PER_PAGE)
+                return tuple(m.attributes["username"] for m in members)
+            except (NotFound, Forbidden) as exc:
+                log.warning("gitlab.group_unreadable", group=team, error=str(exc))
+                return ()
 
         return await self.client.run(fetch)
 

@@ -94,6 +94,7 @@ class MemoryPlatform:
         self.comments: dict[int, list[Comment]] = {}
         self.reactions: list[Reaction] = []
         self.permissions: dict[str, str] = {}
+        self.teams: dict[str, list[str]] = {}  # "org/team" -> member logins
         self.checks: list[CheckReport] = []
         self._failures: dict[str, list[PlatformError]] = {}
         self._next_number = 1
@@ -314,6 +315,10 @@ class MemoryPlatform:
     async def permission(self, login: str) -> str:
         self._log("permission", login)
         return self.permissions.get(login, "none")
+
+    async def team_members(self, team: str) -> tuple[str, ...]:
+        self._log("team_members", team)
+        return tuple(self.teams.get(team, ()))
 
     async def report_check(self, report: CheckReport) -> None:
         self._log("report_check", report.name, report.commit, report.conclusion)

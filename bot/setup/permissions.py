@@ -31,6 +31,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], tuple[str, str] | None] = {
     ("GET", "/issues/{number}/comments"): ("issues", "read"),
     ("POST", "/issues/comments/{id}/reactions"): ("issues", "write"),
     ("GET", "/collaborators/{login}/permission"): ("metadata", "read"),
+    ("GET", "/orgs/{org}/teams/{team_slug}/members"): ("members", "read"),  # owner teams -> assignees
 }
 LEVELS = {"read": 1, "write": 2}
 

@@ -101,6 +101,8 @@ class ItemStateRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     changed_at: datetime = Field(default_factory=utcnow)
     until: date | None = None  # a skip's last day
+    approved_by: str | None = Field(default=None, max_length=255)  # who confirmed a governed skip
+    approvers: str | None = Field(default=None, sa_column=Column(Text))  # "@a @org/t": who may (pending)
 
 
 class ItemEvent(SQLModel, table=True):
@@ -117,6 +119,7 @@ class ItemEvent(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     actor: str | None = Field(default=None, max_length=255)
     evidence: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(Text))  # why: a skip's reason, a note
     at: datetime = Field(default_factory=utcnow)
 
 
@@ -208,3 +211,17 @@ class WriteSlot(SQLModel, table=True):
     platform: str = Field(max_length=16)
     installation_id: int = Field(sa_type=BigInteger)
     sent_at: float
+
+
+class OwnerMention(SQLModel, table=True):
+    """An owner mentioned in a weekly summary for one open item: what reminder backoff counts."""
+
+    __tablename__ = "owner_mentions"
+    __table_args__ = (Index("ix_owner_mentions_repo", "repository_id", "owner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    owner: str = Field(max_length=255)  # "@alice" or "@org/team"
+    checklist: str = Field(max_length=128)
+    item_id: str = Field(max_length=128)
+    at: datetime = Field(default_factory=utcnow)

@@ -41,6 +41,8 @@ def load_states_for(
         t.reason,
         t.changed_at,
         t.until,
+        t.approved_by,
+        t.approvers,
     )
     out: dict[int, dict[str, dict[str, ItemState]]] = {rid: {} for rid in repository_ids}
     if not repository_ids:
@@ -48,7 +50,9 @@ def load_states_for(
     rows = session.execute(
         select_columns(*(col(c) for c in cols)).where(col(t.repository_id).in_(repository_ids))
     )
-    for rid, checklist, item_id, status, evidence, actor, reason, changed_at, until in rows:
+    for row in rows:
+        rid, checklist, item_id, status, evidence, actor, reason, changed_at, until = row[:9]
+        approved_by, approvers = row[9:]
         out[rid].setdefault(checklist, {})[item_id] = ItemState(
             checklist=checklist,
             item_id=item_id,
@@ -58,6 +62,8 @@ def load_states_for(
             reason=reason,
             changed_at=_aware(changed_at),
             until=until,
+            approved_by=approved_by,
+            approvers=tuple((approvers or "").split()),
         )
     return out
 
@@ -78,13 +84,7 @@ def save_states(
     n = 0
     for s in states:
         old = previous.get(s.checklist, {}).get(s.item_id)
-        if old is not None and (old.status, old.evidence, old.actor, old.reason, old.until) == (
-            s.status,
-            s.evidence,
-            s.actor,
-            s.reason,
-            s.until,
-        ):
+        if old is not None and old.key() == s.key():
             continue
         row = existing.get((s.checklist, s.item_id))
         if row is None:
@@ -93,6 +93,7 @@ def save_states(
             row = ItemStateRow(repository_id=repository_id, checklist=s.checklist, item_id=s.item_id)
         row.status, row.evidence, row.actor, row.reason = s.status.value, s.evidence, s.actor, s.reason
         row.until = s.until
+        row.approved_by, row.approvers = s.approved_by, " ".join(s.approvers) or None
         row.changed_at = s.changed_at or now
         session.add(row)
         session.add(
@@ -102,8 +103,9 @@ def save_states(
                 item_id=s.item_id,
                 from_status=old.status.value if old else None,
                 to_status=s.status.value,
-                actor=s.actor,
+                actor=s.approved_by if s.approved_by and s.status is Status.SKIPPED else s.actor,
                 evidence=s.evidence,
+                reason=s.reason,
                 at=now,
             )
         )
@@ -165,15 +167,21 @@ class Exemption:
     skipped_by: str  # a login, or ".readiness.yml"
     since: datetime | None
     until: date | None
+    status: str = "skipped"  # "skipped", or "pending" while it waits for an approver
+    approved_by: str | None = None
+    approvers: tuple[str, ...] = ()
 
 
 def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[Exemption]:
-    """Every skipped item of every active repository (of `org`, the path before the last `/`),
-    streamed in repository and item order."""
+    """Every skipped item, and every skip pending approval, of every active repository (of `org`,
+    the path before the last `/`), streamed in repository and item order."""
     query = (
         select(ItemStateRow, Repository)
         .join(Repository, Repository.id == ItemStateRow.repository_id)  # type: ignore[arg-type]
-        .where(ItemStateRow.status == Status.SKIPPED.value, Repository.active == True)  # noqa: E712
+        .where(
+            ItemStateRow.status.in_([Status.SKIPPED.value, Status.PENDING.value]),  # type: ignore[attr-defined]
+            Repository.active == True,  # noqa: E712
+        )
         .order_by(Repository.platform, Repository.full_name, ItemStateRow.checklist, ItemStateRow.item_id)
     )
     if org:
@@ -188,6 +196,9 @@ def current_exemptions(session: Session, *, org: str | None = None) -> Iterator[
             skipped_by=row.actor or "",
             since=_aware(row.changed_at),
             until=row.until,
+            status=row.status,
+            approved_by=row.approved_by,
+            approvers=tuple((row.approvers or "").split()),
         )
 
 
@@ -221,3 +232,17 @@ def history_rows_for(
 def tracked_since(session: Session, *, repository_id: int) -> datetime | None:
     """The first history row's time: when the bot began tracking the repository."""
     return session.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == repository_id)).one()
+
+
+def first_events_for(session: Session, repository_ids: Sequence[int]) -> list[tuple[int, datetime]]:
+    """(repository id, its first history row's time) for those of these repositories with
+    history, in one query for the chunk."""
+    if not repository_ids:
+        return []
+    e = ItemEvent
+    rows = session.execute(
+        select_columns(col(e.repository_id), func.min(col(e.at)))
+        .where(col(e.repository_id).in_(repository_ids))
+        .group_by(col(e.repository_id))
+    )
+    return [(rid, first) for rid, first in rows]

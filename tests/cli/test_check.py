@@ -358,6 +358,7 @@ def test_schema_is_json_with_every_key() -> None:
         "ignore_vendored",
         "scopes",
         "profile",
+        "owners",
         "issues",
         "summary",
         "on_regression",

@@ -45,6 +45,23 @@ def seed(engine: Engine) -> None:
                     until=date(2027, 3, 1),
                 ),
                 ItemState("backend-build", "runbooks", Status.DONE, actor="maria"),
+                ItemState(
+                    "backend-build",
+                    "sbom",
+                    Status.PENDING,
+                    actor="maria",
+                    reason="internal tool",
+                    approvers=("@acme/sre", "@lead"),
+                ),
+                ItemState(
+                    "backend-build",
+                    "tracing",
+                    Status.SKIPPED,
+                    actor="maria",
+                    reason="no requests to trace",
+                    approved_by="lead",
+                    approvers=("@lead",),
+                ),
             ],
             "acme/web": [
                 ItemState(
@@ -79,6 +96,8 @@ def test_json_lists_every_current_skip_with_reason_author_and_end(engine: Engine
     rows = json.loads(result.stdout)
     assert [(r["repository"], r["item"]) for r in rows] == [
         ("acme/api", "backend-build/load-testing"),
+        ("acme/api", "backend-build/sbom"),
+        ("acme/api", "backend-build/tracing"),
         ("acme/web", "production-readiness/oncall"),
         ("other/tools", "backend-build/sbom"),
     ]  # done items and removed repositories are not exemptions
@@ -90,8 +109,29 @@ def test_json_lists_every_current_skip_with_reason_author_and_end(engine: Engine
         "skipped_by": "maria",
         "since": None,
         "until": "2027-03-01",
+        "status": "skipped",
+        "approved_by": None,
+        "approvers": None,
     }
-    assert rows[1]["skipped_by"] == ".readiness.yml" and rows[1]["until"] is None
+    assert rows[3]["skipped_by"] == ".readiness.yml" and rows[3]["until"] is None
+
+
+def test_governed_skips_show_their_approver_or_that_they_are_pending(engine: Engine, db_url: str) -> None:
+    seed(engine)
+    rows = {r["item"]: r for r in json.loads(run(db_url, "--format", "json", "--org", "acme").stdout)}
+    pending, approved = rows["backend-build/sbom"], rows["backend-build/tracing"]
+    assert (pending["status"], pending["approvers"], pending["approved_by"]) == (
+        "pending",
+        "@acme/sre @lead",
+        None,
+    )
+    assert (approved["status"], approved["approved_by"]) == ("skipped", "lead")
+    text = run(db_url, "--org", "acme").stdout.splitlines()
+    assert (
+        "github:acme/api  backend-build/sbom  by maria [pending: needs @acme/sre @lead]: internal tool"
+        in text
+    )
+    assert "github:acme/api  backend-build/tracing  by maria [approved by lead]: no requests to trace" in text
 
 
 def test_csv_and_org_filter(engine: Engine, db_url: str) -> None:
@@ -99,7 +139,7 @@ def test_csv_and_org_filter(engine: Engine, db_url: str) -> None:
     result = run(db_url, "--format", "csv", "--org", "ACME")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [r["repository"] for r in rows] == ["acme/api", "acme/web"]
+    assert [r["repository"] for r in rows] == ["acme/api", "acme/api", "acme/api", "acme/web"]
     everything = list(csv.DictReader(io.StringIO(run(db_url, "--format", "csv").stdout)))
     assert everything[-1]["reason"] == 'quoted "reason", with comma'
 

@@ -178,6 +178,39 @@ def test_regressions_and_expiries_are_one_comment_per_section_and_reason() -> No
     assert "ticked by @alice on 2026-08-25; it is re-attested every 90 days" in due
 
 
+def test_owners_are_assignees_of_their_sections_beside_the_configured_ones() -> None:
+    owned = Sections((SVC,), assignees=("lead", "carol"), owner_assignees={OPS: ("carol", "erin")})
+    actions = plan_sections(owned, OPEN, {})
+    by_key = {a.issue.key: a.issue.assignees for a in actions if isinstance(a, Create)}
+    assert by_key == {BUILD: ("lead", "carol"), OPS: ("lead", "carol", "erin")}  # once each
+    # a new owner later: the recorded section issue is updated to be assigned to them too
+    numbers = {BUILD: 11, OPS: 12}
+    recorded = recorded_as(SECTIONS.desired(OPEN), numbers)
+    later = Sections((SVC,), labels=("readiness",), owner_assignees={BUILD: ("dave",)})
+    [update] = [a for a in plan_sections(later, OPEN, recorded) if isinstance(a, Update)]
+    assert (update.number, update.issue.assignees) == (11, ("dave",))
+
+
+def test_owners_hear_only_of_their_own_items_regression_and_expiry() -> None:
+    comments = plan_evidence_comments(
+        regressions=[Regression("svc", "container", None), Regression("svc", "runbook", None)],
+        expired=[Expired("svc", "sbom", "alice", NOW - timedelta(days=90), 90)],
+        checklists=[SVC],
+        numbers={BUILD: 11, OPS: 12},
+        owners={("svc", "container"): ("@dave",), ("svc", "sbom"): ("@octo-org/sre", "@olga")},
+    )
+    bodies = {(c.number, c.body.split(":")[0]): c.body for c in comments if isinstance(c, PostComment)}
+    assert (
+        "**Container {image}**: automatic evidence disappeared · cc @dave"
+        in bodies[(11, "Reopened because evidence went away")]
+    )
+    assert "cc" not in bodies[(12, "Reopened because evidence went away")]  # the runbook has no owner
+    assert (
+        "@octo-org/sre, @olga, please check it still holds"
+        in bodies[(11, "Re-attestation due, so these items are open again")]
+    )
+
+
 def test_ticks_made_since_our_last_write_are_kept_as_a_persons_decision() -> None:
     before = SECTIONS.section("svc", "build", OPEN)
     ticked = before.body.replace(

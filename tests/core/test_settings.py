@@ -107,7 +107,8 @@ def test_a_single_label_string_is_a_list() -> None:
         (
             "checklist: [production-readiness]\n",
             ".readiness.yml:1:1: checklist: unknown key 'checklist'; expected one of: extends, checklists, "
-            "items, ignore, ignore_vendored, scopes, profile, issues, summary, on_regression (did you mean 'checklists'?)",
+            "items, ignore, ignore_vendored, scopes, profile, owners, issues, summary, on_regression "
+            "(did you mean 'checklists'?)",
         ),
         (
             "checklists:\n  - prod-readiness\n",
@@ -179,12 +180,13 @@ def test_a_single_label_string_is_a_list() -> None:
         ),
         (
             "items:\n  load-testing: {}\n",
-            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>`, `evidence: <rule>` or `ttl: <duration>`",
+            ".readiness.yml:2:17: items.load-testing: expected `skip: <reason>`, `evidence: <rule>`, "
+            "`ttl: <duration>`, `mandatory: true` or `approvers: [...]`",
         ),
         (
             "items:\n  load-testing: {skipped: yes}\n",
             ".readiness.yml:2:18: items.load-testing.skipped: unknown key 'skipped'; expected one of: "
-            "skip, ttl, until, evidence (did you mean 'skip'?)",
+            "skip, ttl, until, evidence, mandatory, approvers (did you mean 'skip'?)",
         ),
         (
             "items:\n  Load Testing: {skip: n/a}\n",
@@ -374,6 +376,7 @@ def test_json_schema_lists_shipped_ids_and_every_key() -> None:
         "issues",
         "summary",
         "on_regression",
+        "owners",
     }
     assert schema["additionalProperties"] is False
     valid = Draft202012Validator(schema).is_valid

@@ -116,7 +116,7 @@ def with_rule(rule_yaml: str) -> str:
         pytest.param(
             replace("        evidence:\n          any:", "        evidense:\n          any:"),
             "demo.yaml:16:9: sections[0].items[0].evidense: unknown key 'evidense' in an item; expected one "
-            "of id, title, why, description, source, evidence, manual, ttl, applies_when (did you mean 'evidence'?)",
+            "of id, title, why, description, source, evidence, manual, ttl, owner, applies_when (did you mean 'evidence'?)",
             id="misspelled-item-key",
         ),
         pytest.param(
@@ -276,7 +276,7 @@ def with_rule(rule_yaml: str) -> str:
         ),
         pytest.param(
             replace("    items:\n      - id: kickoff", "    itmes:\n      - id: kickoff"),
-            "demo.yaml:27:5: sections[1].itmes: unknown key 'itmes' in a section; expected one of id, title, "
+            "demo.yaml:27:5: sections[1].itmes: unknown key 'itmes' in a section; expected one of id, title, owner, "
             "items, applies_when (did you mean 'items'?)",
             id="misspelled-section-key",
         ),

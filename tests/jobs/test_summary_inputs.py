@@ -1,26 +1,31 @@
-"""Weekly summaries load their data per chunk of repositories (two queries, not two per
-repository): the rendered comments must be byte for byte what per-repository loading gave."""
+"""Weekly summaries load their data per chunk of repositories (states, history, owner mentions
+and when tracking began: four queries, not four per repository): the rendered comments must be
+byte for byte what per-repository loading gave."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert
 from sqlmodel import Session, select
 
 from bot.core import summary
 from bot.core.resolve import ResolvedChecklist
 from bot.core.state import ItemState, Status
-from bot.jobs.summaries import render, summary_inputs
+from bot.jobs.history import began_for
+from bot.jobs.summaries import WEEK, compose, render, summary_inputs
 from bot.resources import load_shipped
+from bot.store import mentions
 from bot.store.db import session_scope
-from bot.store.models import ItemEvent, ItemStateRow, Repository
+from bot.store.models import ItemEvent, ItemStateRow, OwnerMention, Repository
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(weeks=1)
 CHECKLIST = ResolvedChecklist(load_shipped()["production-readiness"], {}, {})
 STATUSES = list(Status)
+# every item owned by its section's team, so "Owners to act" depends on each repository's mentions
+OWNERS = {(CHECKLIST.template.id, i.id): (f"@acme/{sec.id}",) for sec, i in CHECKLIST.template.items()}
 
 
 def seed(engine: Engine, repos: int, rng: random.Random) -> list[int]:
@@ -34,7 +39,7 @@ def seed(engine: Engine, repos: int, rng: random.Random) -> list[int]:
         )
     with session_scope(engine) as s:
         ids = [r.id for r in s.exec(select(Repository).order_by(Repository.id))]  # type: ignore[arg-type]
-    states, events = [], []
+    states, events, said = [], [], []
     for rid in ids[1:]:  # the first repository has neither states nor history
         current: dict[str, Status] = {}
         for week in range(rng.randrange(0, 60)):
@@ -70,7 +75,15 @@ def seed(engine: Engine, repos: int, rng: random.Random) -> list[int]:
                     "until": date(2026, 12, rng.randrange(1, 28)) if st is Status.SKIPPED else None,
                 }
             )
+            for weeks_ago in range(rng.randrange(0, 5)):  # earlier summaries' mentions: backoff
+                owner = OWNERS[(cid, item)][0]
+                at = NOW - timedelta(weeks=weeks_ago + 1)
+                said.append(
+                    {"repository_id": rid, "owner": owner, "checklist": cid, "item_id": item, "at": at}
+                )
     with engine.begin() as conn:
+        if said:
+            conn.execute(insert(OwnerMention), said)
         if states:
             conn.execute(insert(ItemStateRow), states)
         if events:
@@ -82,7 +95,7 @@ def aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-def per_repository(s: Session, rid: int) -> str:
+def per_repository(s: Session, rid: int, owners: bool = True) -> str:
     """The oracle: the loading as it was, ORM rows one repository at a time."""
     states: dict[str, dict[str, ItemState]] = {}
     for r in s.exec(select(ItemStateRow).where(ItemStateRow.repository_id == rid)):
@@ -114,19 +127,32 @@ def per_repository(s: Session, rid: int) -> str:
         )
         for r in rows
     ]
-    return rendered(states, changes)
+    said: dict[tuple[str, str, str], list[datetime]] = {}
+    for m in s.exec(select(OwnerMention).where(OwnerMention.repository_id == rid).order_by(OwnerMention.id)):  # type: ignore[arg-type]
+        said.setdefault((m.owner, m.checklist, m.item_id), []).append(aware(m.at) or m.at)
+    began = aware(s.exec(select(func.min(ItemEvent.at)).where(ItemEvent.repository_id == rid)).one())
+    return rendered(states, changes, said if owners else {}, began, owners)
 
 
-def rendered(states: dict[str, dict[str, ItemState]], changes: list[summary.Change]) -> str:
-    return summary.render_summary(
+def rendered(
+    states: dict[str, dict[str, ItemState]],
+    changes: list[summary.Change],
+    said: dict[tuple[str, str, str], list[datetime]],
+    began: datetime | None,
+    owners: bool = True,
+) -> str:
+    return compose(
         week="2026-W49",
         checklists=[CHECKLIST],
         states=states,
         changes=changes,
         numbers={},
         since=SINCE,
-        chart_weeks=summary.TREND_WEEKS,
-    )
+        owners=OWNERS if owners else {},
+        said=said,
+        now=SINCE + WEEK,
+        began=began,
+    )[0]
 
 
 def test_chunked_loading_renders_the_same_summaries_byte_for_byte(engine: Engine) -> None:
@@ -135,12 +161,17 @@ def test_chunked_loading_renders_the_same_summaries_byte_for_byte(engine: Engine
         expected = {rid: per_repository(s, rid) for rid in ids}
         got: dict[int, str] = {}
         for start in range(0, len(ids), 4):  # chunks of 4: boundaries fall between repositories
-            for rid, (states, changes) in summary_inputs(s, ids[start : start + 4], since=SINCE).items():
-                got[rid] = rendered(states, changes)
+            chunk = ids[start : start + 4]
+            said, began = mentions.load_mentions_for(s, chunk), began_for(s, chunk)
+            for rid, (states, changes) in summary_inputs(s, chunk, since=SINCE).items():
+                got[rid] = rendered(states, changes, said[rid], began[rid])
+        preview = per_repository(s, ids[3], owners=False)
     assert got == expected
     assert len(set(expected.values())) > 5  # the repositories really differ
+    assert sum("### Owners to act" in text for text in expected.values()) > 3  # owners really mentioned
+    assert sum("### Not moved for four weeks" in text for text in expected.values()) > 3
     # and the summary job's own per-repository path goes through the same loading
-    assert render(engine, ids[3], [CHECKLIST], {}, week="2026-W49", since=SINCE) == expected[ids[3]]
+    assert render(engine, ids[3], [CHECKLIST], {}, week="2026-W49", since=SINCE) == preview
 
 
 def test_a_chunk_of_unknown_or_no_repositories_loads_nothing(engine: Engine) -> None:

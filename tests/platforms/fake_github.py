@@ -74,6 +74,9 @@ def _user(login: str, uid: int) -> dict[str, Any]:
     }
 
 
+_ORG_REPO = re.compile(r"^/repos/(?P<owner>[^/]+)/\.github(?P<rest>/.*)?$")
+
+
 def _error(status: int, message: str, **extra: Any) -> httpx.Response:
     body = {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
     return httpx.Response(status, json={**body, **extra})
@@ -121,6 +124,8 @@ class FakeGitHub:
         self.children: dict[int, list[int]] = {}
         self.reactions: list[tuple[int, str]] = []
         self.check_runs_posted: list[dict[str, Any]] = []
+        self.teams: dict[str, list[str]] = {}  # "org/team-slug" -> member logins
+        self.org_default: str | None = None  # `.readiness.yml` of the owner's `.github` repository
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         for method, pattern, handler in [
@@ -150,6 +155,7 @@ class FakeGitHub:
             ("POST", repo + r"/issues/comments/(?P<cid>\d+)/reactions", self.h_reaction),
             ("GET", repo + r"/collaborators/(?P<login>[^/]+)/permission", self.h_permission),
             ("POST", r"/graphql", self.h_graphql),
+            ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/members", self.h_team_members),
         ]:
             self.routes.append((method, re.compile(pattern + "$"), handler))
 
@@ -205,11 +211,31 @@ class FakeGitHub:
             if re.search(pattern, f"{request.method} {path}"):
                 del self.fail_next[i]
                 return reply
+        if self.org_default is not None and (m := _ORG_REPO.match(path)) and request.method == "GET":
+            return self._org_repo(m["owner"], m["rest"] or "", raw="raw" in request.headers.get("accept", ""))
         for method, regex, handler in self.routes:
             if method == request.method and (m := regex.match(path)):
                 if denied := self._authenticate(request, path):
                     return denied
                 return self._conditional(request, handler(request, **m.groupdict()))
+        return _error(404, "Not Found")
+
+    def _org_repo(self, owner: str, rest: str, *, raw: bool) -> httpx.Response:
+        """The organisation's `.github` repository: one commit holding `org_default`."""
+        head = "0" * 39 + "9"
+        if rest == "":
+            repo = {**self._repo_json(), "name": ".github", "full_name": f"{owner}/.github", "id": 1296270}
+            return httpx.Response(200, json=repo)
+        if rest == "/branches/main":
+            return httpx.Response(200, json={"name": "main", "commit": {"sha": head}, "protected": False})
+        if rest == "/contents/.readiness.yml":
+            assert self.org_default is not None
+            data = self.org_default.encode()
+            if raw:
+                return httpx.Response(200, content=data)
+            content = base64.b64encode(data).decode()
+            body = {"type": "file", "encoding": "base64", "path": ".readiness.yml", "content": content}
+            return httpx.Response(200, json={**body, "size": len(data)})
         return _error(404, "Not Found")
 
     def _conditional(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
@@ -750,6 +776,13 @@ class FakeGitHub:
                 "created_at": "2026-11-21T10:00:00Z",
             },
         )
+
+    def h_team_members(self, request: httpx.Request, org: str, slug: str) -> httpx.Response:
+        """`GET /orgs/{org}/teams/{team_slug}/members`: 404 for a team that does not exist."""
+        members = self.teams.get(f"{org}/{slug}")
+        if members is None:
+            return _error(404, "Not Found")
+        return self._page(request, [_user(m, self._uid(m)) for m in members])
 
     def h_permission(self, request: httpx.Request, owner: str, repo: str, login: str) -> httpx.Response:
         level = self.spec.permissions.get(login)

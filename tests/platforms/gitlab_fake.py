@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 
 import requests
 import responses
@@ -81,6 +81,7 @@ class FakeGitLab:
             self._status(8100 + i, r.name, _state(r.conclusion), r.url) for i, r in enumerate(spec.ci[2:])
         ]
         self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
+        self.groups: dict[str, list[str]] = {}  # "group/subgroup" -> member usernames
         self.link_base = BASE  # what GitLab thinks its URL is (its external_url) in Link headers
         self.base = BASE
         self.graphql = FakeGraphQL(self)  # mount on a respx router to serve /api/graphql
@@ -194,6 +195,7 @@ class FakeGitLab:
             ("PUT", I + r"/notes/(?P<note>\d+)", self._update_note),
             ("POST", I + r"/notes/(?P<note>\d+)/award_emoji", self._award),
             ("GET", P + r"/members/all/(?P<uid>\d+)", self._member),
+            ("GET", r"/groups/(?P<group>[^/]+)/members/all", self._group_members),
         ]:
             self.routes.append((method, re.compile(pattern), handler))
 
@@ -416,6 +418,14 @@ class FakeGitLab:
         return 201, {}, {"id": next(self.ids), "name": body["name"], "user": self._user(self.spec.bot_login),
                          "created_at": STAMP, "updated_at": STAMP, "awardable_id": int(note),
                          "awardable_type": "Note"}  # fmt: skip
+
+    def _group_members(self, group: str, query: dict[str, str], **_: Any) -> Reply:
+        """`GET /groups/:id/members/all` (inherited members too); 404 for an unknown group."""
+        members = self.groups.get(unquote(group))
+        if members is None:
+            return _reply(404, {"message": "404 Group Not Found"})
+        rows = [{**self._user(m), "access_level": 30, "membership_state": "active"} for m in members]
+        return self._page(rows, query)
 
     def _member(self, uid: str, **_: Any) -> Reply:
         level = self.members.get(int(uid))

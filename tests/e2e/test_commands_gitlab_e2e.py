@@ -1,0 +1,90 @@
+"""`/readiness` commands on GitLab end to end: signed (token) Note Hooks → app → worker → the
+GitLab adapter against the `responses` fake. Without an organisation defaults project the
+repository's own file governs itself, so its `approvers` apply; a group approver approves
+through the group's members, and section issues are assigned to their owners."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import requests
+from platforms.conftest import FakeClock
+from platforms.gitlab_fake import FakeGitLab
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.jobs.router import Router
+from bot.platforms.gitlab import GitLabClient
+from bot.resources import load_shipped
+from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
+from e2e.test_gitlab_e2e import HEAD1, _project, boxes, deliver, fake, ours, push_payload, settings
+
+__all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
+
+GOVERNED = CONFIG + "owners: {operations: '@octo-org/sre'}\nitems:\n  oncall: {approvers: '@octo-org/sre'}\n"
+_ids = itertools.count(5_000)
+
+
+@pytest.fixture
+async def bot(settings: Settings, engine: Engine, fake: FakeGitLab) -> AsyncIterator[Bot]:
+    fake.groups["octo-org/sre"] = ["guest"]
+    for login in ("guest",):
+        fake.user(login)
+    clock = FakeClock()
+    client = GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
+    handler = Router(engine, {"gitlab": client}, load_shipped())
+    async with running_bot(settings, engine, handler, Clock()) as b:
+        yield b
+    await client.aclose()
+
+
+async def say(bot: Bot, fake: FakeGitLab, login: str, iid: int, body: str) -> list[str]:
+    """A person writes a note; returns the bot's notes on that issue so far."""
+    note = fake._note(iid, next(_ids), login, body)
+    fake.notes[iid].append(note)
+    p = fixture("gitlab", "note_issue.json")
+    p["object_attributes"].update(id=note["id"], note=body, noteable_type="Issue", action="create")
+    p["issue"].update(iid=iid, id=fake.issues[iid]["id"], description=fake.issues[iid]["description"])
+    p["user"].update(username=login, name=login, id=fake.user(login))
+    p.update(project=_project(), project_id=_project()["id"])
+    assert (await deliver(bot, "Note Hook", p)).status_code == 202
+    await bot.drain()
+    return [n["body"] for n in fake.notes[iid] if n["author"]["username"] == "readiness-bot"]
+
+
+async def onboard(bot: Bot, fake: FakeGitLab) -> dict[str, dict[str, Any]]:
+    fake.push(HEAD1, base_files(Dockerfile="FROM python:3.11\n", **{".readiness.yml": GOVERNED}))
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD1))).status_code == 202
+    await bot.drain()
+    return ours(fake)
+
+
+async def test_a_group_owner_is_assigned_and_a_pending_skip_is_approved_by_a_member(
+    bot: Bot, fake: FakeGitLab
+) -> None:
+    ops = (await onboard(bot, fake))["section:service:operations"]
+    assert [a["username"] for a in ops["assignees"]] == ["guest"]
+    iid = ops["iid"]
+    [reply] = await say(bot, fake, "hubot", iid, "/readiness skip oncall the vendor pages us")
+    assert reply.startswith("@hubot ⏳ Skip of `service/oncall` requested: the vendor pages us.")
+    assert boxes(ours(fake)["section:service:operations"])["oncall"] is False
+
+    replies = await say(bot, fake, "octocat", iid, "/readiness approve oncall")
+    assert replies[-1].startswith("@octocat Sorry, only an approver of `service/oncall` (@octo-org/sre)")
+    replies = await say(bot, fake, "guest", iid, "/readiness approve oncall")
+    assert replies[-1] == "@guest ✅ Approved the skip of `service/oncall` by @hubot: the vendor pages us"
+    issue = ours(fake)["section:service:operations"]
+    assert boxes(issue)["oncall"] is True
+    assert "approved by @guest" in issue["description"]
+
+
+async def test_refusal_ambiguity_and_quotes_on_gitlab(bot: Bot, fake: FakeGitLab) -> None:
+    iid = (await onboard(bot, fake))["section:service:operations"]["iid"]
+    assert await say(bot, fake, "hubot", iid, "> /readiness done runbook\nquoting the docs") == []
+    [reply] = await say(bot, fake, "guest", iid, "/readiness done oncall")
+    assert "needs write access to this repository, and you have read access" in reply
+    replies = await say(bot, fake, "hubot", iid, "/readiness undo run")
+    assert "`run` matches several items; nothing was changed." in replies[-1]

@@ -1,0 +1,45 @@
+"""Owners in the weekly summary over the in-memory platform, on a controllable clock: mentioned
+for their own open items, at most once a week, backing off after three weeks running."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from memory_world import REPO, TEMPLATE, push
+
+from bot.core import tracker
+from bot.core.templates import parse_template
+from bot.jobs.router import Router
+from bot.jobs.summaries import post_due_summaries
+from bot.platforms.memory import MemoryClient
+
+SHIPPED = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+ONBOARDED = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # Monday, before 09:00
+MONDAY_0905 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
+CONFIG = "checklists: [svc]\nowners: {ops: '@octo-org/sre', 'svc/container': '@dave'}\n"
+
+
+async def test_owners_to_act_are_mentioned_weekly_then_every_four_weeks(engine) -> None:
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    now = [ONBOARDED]
+    handler = Router(engine, {"github": client}, SHIPPED, clock=lambda: now[0])
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
+    await handler(push("c1"))
+    epic = next(n for n, i in platform.issues.items() if tracker.key_from_body(i.body) == "epic")
+
+    mentioned = []
+    for week in range(8):
+        at = MONDAY_0905 + timedelta(weeks=week)
+        assert await post_due_summaries(engine, {"github": client}, SHIPPED, at) == {REPO: "posted"}
+        text = platform.comments[epic][-1].body
+        mentioned.append("@octo-org/sre" in text)
+        assert "@dave" not in text  # the container is ticked: its owner is never reminded
+        if week == 0:
+            assert (
+                "### Owners to act\n- @octo-org/sre: **Runbook** `svc/runbook`, **On-call rota agreed** `svc/oncall`"
+                in text
+            )
+        if week == 4:  # no item of the ops section changed for four weeks
+            assert "- 💤 Service basics · Operations" in text
+    assert mentioned == [True, True, True, False, False, False, True, False]
