@@ -38,6 +38,7 @@ class Conflict(Invalid):
 # label set stays small ("/projects/:id/issues/:iid/notes", not one label per issue).
 _PLACEHOLDERS = {
     "projects": ":id",
+    "groups": ":group_id",
     "issues": ":iid",
     "notes": ":note_id",
     "links": ":issue_link_id",

@@ -443,6 +443,8 @@ def test_endpoint_templates_keep_metric_labels_small() -> None:
         "/projects/:id/repository/tree"
     )
     assert endpoint_template("/projects/1/members/all/7") == "/projects/:id/members/all/:user_id"
+    # a team owner's members: the group's path never becomes a label
+    assert endpoint_template("/groups/octo-org%2Fsre/members/all") == "/groups/:group_id/members/all"
     assert endpoint_template("/projects/1/repository/files/docs%2Fa.md/raw") == (
         "/projects/:id/repository/files/:file_path/raw"
     )
