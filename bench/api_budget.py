@@ -8,8 +8,8 @@ and respx for GitLab's GraphQL). Authentication calls (GitHub: app JWT → insta
 
 Onboarding 100 repositories is one repository's onboarding writes times 100, paced with
 `bot.core.pacing.ready_at` at GitHub's limits (a second apart, 80 a minute, 500 an hour): the
-hours such an organisation waits for its issues. Layouts are rows of `LAYOUTS`; `single`
-(`issues.layout: single`) joins when that layout exists.
+hours such an organisation waits for its issues, for each layout of `LAYOUTS` (each measured:
+the event rows are the default `sections` layout, then onboarding again with `issues.layout`).
 
 Usage: `.venv/bin/python bench/api_budget.py [-v]` (-v lists every call per scenario).
 """
@@ -65,7 +65,7 @@ from bot.store.migrate import upgrade_engine  # noqa: E402
 HEAD1, HEAD2, HEAD3 = (f"c0ffee{n:034d}" for n in (1, 2, 3))
 PR_HEAD = "beef" * 10
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
-LAYOUTS = ("sections",)  # add "single" once `issues.layout: single` exists
+LAYOUTS = ("sections", "single")  # `issues.layout` in .readiness.yml
 REPOSITORIES = 100
 VERBOSE = "-v" in sys.argv
 
@@ -139,18 +139,26 @@ def github_counted(log: list[tuple[str, str, float]]) -> tuple[int, int, list[st
     return reads, writes, shown
 
 
-async def github_rows(tmp: str) -> tuple[list[Row], int]:
+def layout_files(layout: str) -> dict[str, str]:
+    """The bench repository, with `issues.layout` set when it is not the default."""
+    files = base_files(Dockerfile="FROM python:3.11\n")
+    if layout != "sections":
+        files[".readiness.yml"] += f"issues:\n  layout: {layout}\n"
+    return files
+
+
+async def github_rows(tmp: str, layout: str = "sections") -> tuple[list[Row], int]:
     pem, public = app_key_pair()
     spec = dataclasses.replace(SPEC, files={}, ci=(), labels=(), issues=SPEC.issues[:1], comments=())
     fake = FakeGitHub(spec, API, public_key=public, now=FakeClock())
-    files = base_files(Dockerfile="FROM python:3.11\n")
+    files = layout_files(layout)
     fake.push(HEAD1, files)
     rows: list[Row] = []
     onboarding_writes = 0
     with respx.mock(base_url=fake.host, assert_all_called=False) as r:
         r.route().mock(side_effect=fake)
         settings = load_settings(
-            database_url=f"sqlite:///{tmp}/github.db",
+            database_url=f"sqlite:///{tmp}/github-{layout}.db",
             github_webhook_secret=SECRET,
             github_app_id=APP_ID,
             github_private_key=pem,
@@ -225,7 +233,7 @@ def gitlab_ci_burst(sha: str, ref: str) -> list[tuple[str, dict[str, Any]]]:
     return [*(("Job Hook", gitlab_job(sha, ref, n)) for n, _ in jobs), ("Pipeline Hook", pipeline)]
 
 
-async def gitlab_rows(tmp: str) -> tuple[list[Row], int]:
+async def gitlab_rows(tmp: str, layout: str = "sections") -> tuple[list[Row], int]:
     spec = dataclasses.replace(
         SPEC,
         bot_login="readiness-bot",
@@ -237,7 +245,7 @@ async def gitlab_rows(tmp: str) -> tuple[list[Row], int]:
     )
     rows: list[Row] = []
     onboarding_writes = 0
-    files = base_files(Dockerfile="FROM python:3.11\n")
+    files = layout_files(layout)
     with (
         responses.RequestsMock(assert_all_requests_are_fired=False) as rsps,
         respx.mock(assert_all_called=False) as router,
@@ -249,7 +257,7 @@ async def gitlab_rows(tmp: str) -> tuple[list[Row], int]:
         fake.external.clear()
         fake.push(HEAD1, files)
         settings = load_settings(
-            database_url=f"sqlite:///{tmp}/gitlab.db",
+            database_url=f"sqlite:///{tmp}/gitlab-{layout}.db",
             gitlab_signing_secret=GL_WHSEC,
             gitlab_url=BASE,
             gitlab_token="glpat-bench",
@@ -326,9 +334,14 @@ async def main() -> None:
     configure_logging(load_settings(log_level="WARNING", log_format="console"))
     with tempfile.TemporaryDirectory() as tmp:
         measured: list[tuple[list[Row], int]] = []
-        run: Callable[[str], Awaitable[tuple[list[Row], int]]]
+        onboarding: list[tuple[str, str, int]] = []  # (platform, layout, writes per repository)
+        run: Callable[..., Awaitable[tuple[list[Row], int]]]
         for run in (github_rows, gitlab_rows):
-            measured.append(await run(tmp))
+            for layout in LAYOUTS:
+                rows, writes = await run(tmp, layout)
+                if layout == LAYOUTS[0]:
+                    measured.append((rows, writes))
+                onboarding.append((rows[0].platform, layout, writes))
     print(f"{'platform':<8} {'event':<58} {'reads':>5} {'writes':>6}  {'needs':<26} ok")
     for rows, _ in measured:
         for row in rows:
@@ -337,9 +350,9 @@ async def main() -> None:
     print()
     print(f"onboarding {REPOSITORIES} repositories, paced at GitHub's limits (1/s, 80/min, 500/h):")
     print(f"{'platform':<8} {'layout':<10} {'writes':>7} {'hours':>6}")
-    for (rows, writes), layout in ((m, layout) for m in measured for layout in LAYOUTS):
+    for platform, layout, writes in onboarding:
         total = writes * REPOSITORIES
-        print(f"{rows[0].platform:<8} {layout:<10} {total:>7} {pacing_hours(total):>6.2f}")
+        print(f"{platform:<8} {layout:<10} {total:>7} {pacing_hours(total):>6.2f}")
 
 
 if __name__ == "__main__":
