@@ -25,7 +25,7 @@ from bot.core.actions import (
 )
 from bot.core.applicability import Facts
 from bot.core.decide import Expired, Regression, apply_human_ticks, decide
-from bot.core.owners import mention
+from bot.core.owners import MAX_ASSIGNEES, mention
 from bot.core.reconcile import Recorded, plan
 from bot.core.resolve import ResolvedChecklist
 from bot.core.rules import Verdict
@@ -129,11 +129,7 @@ class Sections:
 
     def keys(self) -> list[str]:
         """The section issues wanted (none in the single layout)."""
-        if self.single:
-            return []
-        return [
-            tracker.section_key(c.template.id, s.id) for c in self.checklists for s in c.template.sections
-        ]
+        return [] if self.single else self._section_keys()
 
     def desired(self, states: Mapping[str, Mapping[str, ItemState]]) -> list[tracker.DesiredIssue]:
         if self.single:
@@ -171,9 +167,16 @@ class Sections:
             states=states,
             last_change=last,
         )
+        owners = [login for key in self._section_keys() for login in self.owner_assignees.get(key, ())]
+        assignees = tuple(dict.fromkeys((*self.assignees, *owners)))[:MAX_ASSIGNEES]  # every section's
         return tracker.DesiredIssue(
-            tracker.EPIC_KEY, tracker.epic_title(self.repo), body, "open", self.labels, self.assignees
+            tracker.EPIC_KEY, tracker.epic_title(self.repo), body, "open", self.labels, assignees
         )
+
+    def _section_keys(self) -> list[str]:
+        return [
+            tracker.section_key(c.template.id, s.id) for c in self.checklists for s in c.template.sections
+        ]
 
     def section(
         self, checklist: str, section: str, states: Mapping[str, Mapping[str, ItemState]]

@@ -191,6 +191,17 @@ def test_owners_are_assignees_of_their_sections_beside_the_configured_ones() -> 
     assert (update.number, update.issue.assignees) == (11, ("dave",))
 
 
+def test_in_the_single_layout_the_one_issue_is_assigned_to_every_sections_owners() -> None:
+    single = Sections(
+        (SVC,), assignees=("lead",), layout="single", owner_assignees={OPS: ("carol", "lead"), BUILD: ("dave",)}
+    )
+    [epic] = [a for a in plan_epic(repo="o/r", sections=single, states=OPEN, recorded={}) if isinstance(a, Create)]
+    assert epic.issue.assignees == ("lead", "dave", "carol")  # configured first, then sections in order
+    many = Sections((SVC,), layout="single", owner_assignees={BUILD: tuple(f"u{i}" for i in range(12))})
+    [big] = [a for a in plan_epic(repo="o/r", sections=many, states=OPEN, recorded={}) if isinstance(a, Create)]
+    assert len(big.issue.assignees) == 10  # GitHub assigns at most ten people to an issue
+
+
 def test_owners_hear_only_of_their_own_items_regression_and_expiry() -> None:
     comments = plan_evidence_comments(
         regressions=[Regression("svc", "container", None), Regression("svc", "runbook", None)],
