@@ -18,12 +18,11 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlmodel import Session
 
-from bot.core import commands, exemptions, summary, tracker
+from bot.core import command_effects, commands, exemptions, summary, tracker
 from bot.core.actions import PostComment, React
 from bot.core.commands import Command, CommandError
-from bot.core.decide import CONFIG_ACTOR
 from bot.core.events import Event, Kind
-from bot.core.state import ItemState, Status
+from bot.core.state import ItemState
 from bot.jobs.context import Context, Loaded
 from bot.jobs.history import changes_since, numbers_of
 from bot.platforms.base import Comment, NotFound, Platform
@@ -153,6 +152,8 @@ class CommandHandler:
     async def _one(self, run: _Run, cmd: Command | CommandError) -> None:
         if isinstance(cmd, CommandError):
             run.lines.append(f"`{cmd.text}`: {cmd}")
+        elif command_effects.changes_state(cmd.name):
+            await self._change_state(run, cmd)
         elif cmd.name == "help":
             run.lines.append(commands.help_text())
         elif cmd.name == "sync":
@@ -161,8 +162,6 @@ class CommandHandler:
             run.lines.append(None)  # rendered after any skip and sync in the same comment
         elif cmd.name == "why":
             run.lines.append(self._why(run, cmd))
-        else:
-            await self._change_state(run, cmd)
 
     def _status(self, run: _Run) -> str:
         if run.loaded is None:
@@ -225,7 +224,7 @@ class CommandHandler:
             with session_scope(engine) as s:
                 states = tracking.load_states(s, repository_id=run.repository_id)
                 old = states.get(checklist, {}).get(item) or ItemState(checklist=checklist, item_id=item)
-                message, new = _decide(cmd, old, login, now, rules, approver)
+                message, new = command_effects.decide(cmd, old, login, now, rules, approver)
                 if new is not None:
                     tracking.save_states(
                         s, repository_id=run.repository_id, states=[new], previous=states, now=now
@@ -241,64 +240,6 @@ async def _is_approver(platform: Platform, login: str, rules: exemptions.Rules) 
     teams = {a[1:] for a in rules.approvers if "/" in a}
     members = {t: await platform.team_members(t) for t in sorted(teams)}
     return exemptions.is_approver(login, rules.approvers, members)
-
-
-def _decide(
-    cmd: Command,
-    old: ItemState,
-    login: str,
-    now: datetime,
-    rules: exemptions.Rules = exemptions.Rules(),
-    approver: bool = False,
-) -> tuple[str, ItemState | None]:
-    """The reply and the new state (None: nothing changes) for a permitted state-changing command.
-
-    Repeating a command (a retry after a failed sync) changes nothing more and says the same."""
-    ident = f"`{old.checklist}/{old.item_id}`"
-    if old.status is Status.SKIPPED and old.actor == CONFIG_ACTOR:
-        return f"{ident} is skipped in `.readiness.yml` ({old.reason}); change it there.", None
-    if cmd.name == "approve":
-        return exemptions.approve(old, login=login, now=now, rules=rules, approver=approver)
-    if cmd.name == "skip":
-        if cmd.until is not None and cmd.until < now.date():
-            return f"`until {cmd.until}` is in the past; give the last day the skip should hold.", None
-        if (
-            old.status is Status.PENDING
-            and (old.reason, old.until) == (cmd.reason, cmd.until)
-            and not approver
-        ):
-            return f"A skip of {ident} is already waiting for an approver.", None
-        return exemptions.request_skip(
-            old,
-            login=login,
-            reason=cmd.reason or "",
-            until=cmd.until,
-            now=now,
-            rules=rules,
-            approver=approver,
-        )
-    if cmd.name == "done":
-        note = f": {cmd.reason}" if cmd.reason else ""
-        if old.status in (Status.SKIPPED, Status.PENDING):
-            return f"{ident} is skipped ({old.reason}); `unskip` it first.", None
-        new = ItemState(
-            old.checklist, old.item_id, Status.DONE, actor=login, reason=cmd.reason, changed_at=now
-        )
-        return f"✔ Ticked {ident}{note}", new
-    if cmd.name == "undo":
-        if old.status in (Status.SKIPPED, Status.PENDING):
-            return f"{ident} is skipped, not ticked; use `unskip` to track it again.", None
-        if not old.ticked:
-            return f"{ident} is not ticked, so there is nothing to undo.", None
-        # a person's untick outranks evidence from now on, exactly like unticking the box by hand
-        return f"↩ Unticked {ident}; evidence will not tick it again until a person does.", ItemState(
-            old.checklist, old.item_id, Status.OPEN, actor=login, changed_at=now
-        )
-    if old.status not in (Status.SKIPPED, Status.PENDING):
-        return f"{ident} is not skipped, so there is nothing to unskip.", None
-    return f"↩ {ident} is tracked again; evidence can tick it.", ItemState(
-        old.checklist, old.item_id, Status.OPEN, changed_at=now
-    )
 
 
 def _ours(owned: dict, number: int) -> bool:
