@@ -2,8 +2,10 @@
 
 The worker already serialises deliveries by repository, but installation events, schedules and
 operator commands can name a repository too; this lock is the last line against two syncs
-creating the same issue. PostgreSQL: a session advisory lock on a dedicated connection; SQLite
-(one process by design): an asyncio lock is enough.
+creating the same issue. PostgreSQL: a session advisory lock on a dedicated connection, keyed by
+the schema the bot's tables live in and the repository row id (advisory locks are per database:
+two deployments, or parallel test runs, in separate schemas of one database must not wait for
+each other's repository 1); SQLite (one process by design): an asyncio lock is enough.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import Engine, text
 
-_LOCK_SPACE = 0x52454144  # "READ": keeps our advisory keys apart from other applications'
+# the first key: our prefix and the current schema, so other applications' advisory keys and other
+# schemas' repositories stay apart; the second key is the repository's row id
+_SPACE = "hashtext('readiness-bot:' || current_schema())"
 _local: dict[tuple[int, int], asyncio.Lock] = {}
 
 
@@ -28,7 +32,7 @@ async def repository_lock(engine: Engine, repository_id: int) -> AsyncIterator[N
         conn = await asyncio.to_thread(engine.connect)
         try:
             await asyncio.to_thread(
-                conn.execute, text("SELECT pg_advisory_lock(:a, :b)"), {"a": _LOCK_SPACE, "b": repository_id}
+                conn.execute, text(f"SELECT pg_advisory_lock({_SPACE}, :b)"), {"b": repository_id}
             )
             conn.commit()
             try:
@@ -36,8 +40,8 @@ async def repository_lock(engine: Engine, repository_id: int) -> AsyncIterator[N
             finally:
                 await asyncio.to_thread(
                     conn.execute,
-                    text("SELECT pg_advisory_unlock(:a, :b)"),
-                    {"a": _LOCK_SPACE, "b": repository_id},
+                    text(f"SELECT pg_advisory_unlock({_SPACE}, :b)"),
+                    {"b": repository_id},
                 )
                 conn.commit()
         finally:
