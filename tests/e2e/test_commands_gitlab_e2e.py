@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,10 +17,12 @@ from platforms.gitlab_fake import FakeGitLab
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.core.commands import FloodLimit
 from bot.jobs.router import Router
 from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
+from e2e.test_commands_github_e2e import T0, Now
 from e2e.test_gitlab_e2e import HEAD1, _project, boxes, deliver, fake, ours, push_payload, settings
 
 __all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
@@ -29,13 +32,24 @@ _ids = itertools.count(5_000)
 
 
 @pytest.fixture
-async def bot(settings: Settings, engine: Engine, fake: FakeGitLab) -> AsyncIterator[Bot]:
+def now() -> Now:
+    return Now()
+
+
+@pytest.fixture
+async def bot(settings: Settings, engine: Engine, fake: FakeGitLab, now: Now) -> AsyncIterator[Bot]:
     fake.groups["octo-org/sre"] = ["guest"]
     for login in ("guest",):
         fake.user(login)
     clock = FakeClock()
     client = GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
-    handler = Router(engine, {"gitlab": client}, load_shipped())
+    handler = Router(
+        engine,
+        {"gitlab": client},
+        load_shipped(),
+        clock=now,
+        command_limit=FloodLimit(count=3, window=timedelta(minutes=10)),
+    )
     async with running_bot(settings, engine, handler, Clock()) as b:
         yield b
     await client.aclose()
@@ -88,3 +102,21 @@ async def test_refusal_ambiguity_and_quotes_on_gitlab(bot: Bot, fake: FakeGitLab
     assert "needs write access to this repository, and you have read access" in reply
     replies = await say(bot, fake, "hubot", iid, "/readiness undo run")
     assert "`run` matches several items; nothing was changed." in replies[-1]
+
+
+async def test_flooding_on_gitlab_gets_one_reply_saying_when_to_try_again(
+    bot: Bot, fake: FakeGitLab, now: Now
+) -> None:
+    iid = (await onboard(bot, fake))["section:service:operations"]["iid"]
+    for _ in range(3):
+        await say(bot, fake, "hubot", iid, "/readiness why oncall")
+    replies = await say(bot, fake, "hubot", iid, "/readiness why oncall")
+    assert len(replies) == 4
+    assert replies[-1].startswith(
+        "@hubot you sent 3 `/readiness` commands in a short while; please try again in 10"
+    )
+    assert len(await say(bot, fake, "hubot", iid, "/readiness why oncall")) == 4  # told once, then silence
+    now.now = T0 + timedelta(minutes=11)
+    replies = await say(bot, fake, "hubot", iid, "/readiness why oncall")
+    assert len(replies) == 5
+    assert "`service/oncall`" in replies[-1]
