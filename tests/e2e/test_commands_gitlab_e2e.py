@@ -23,7 +23,7 @@ from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
 from e2e.test_commands_github_e2e import T0, Now
-from e2e.test_gitlab_e2e import HEAD1, _project, boxes, deliver, fake, ours, push_payload, settings
+from e2e.test_gitlab_e2e import HEAD1, HEAD2, _project, boxes, deliver, fake, ours, push_payload, settings
 
 __all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
 
@@ -69,8 +69,10 @@ async def say(bot: Bot, fake: FakeGitLab, login: str, iid: int, body: str) -> li
     return [n["body"] for n in fake.notes[iid] if n["author"]["username"] == "readiness-bot"]
 
 
-async def onboard(bot: Bot, fake: FakeGitLab) -> dict[str, dict[str, Any]]:
-    fake.push(HEAD1, base_files(Dockerfile="FROM python:3.11\n", **{".readiness.yml": GOVERNED}))
+async def onboard(
+    bot: Bot, fake: FakeGitLab, files: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    fake.push(HEAD1, files or base_files(Dockerfile="FROM python:3.11\n", **{".readiness.yml": GOVERNED}))
     assert (await deliver(bot, "Push Hook", push_payload(HEAD1))).status_code == 202
     await bot.drain()
     return ours(fake)
@@ -120,3 +122,34 @@ async def test_flooding_on_gitlab_gets_one_reply_saying_when_to_try_again(
     replies = await say(bot, fake, "hubot", iid, "/readiness why oncall")
     assert len(replies) == 5
     assert "`service/oncall`" in replies[-1]
+
+
+async def test_a_skip_that_ends_and_a_ttl_that_runs_out_on_gitlab(
+    bot: Bot, fake: FakeGitLab, now: Now
+) -> None:
+    files = base_files(Dockerfile="x", **{".readiness.yml": CONFIG + "items:\n  oncall: {ttl: 30d}\n"})
+    issues = await onboard(bot, fake, files)
+    build, ops = issues["section:service:build"]["iid"], issues["section:service:operations"]["iid"]
+    [skipped] = await say(
+        bot, fake, "hubot", build, "/readiness skip ci-tests until 2026-11-30 CI moves next week"
+    )
+    assert skipped == "@hubot ⏭ Skipped `service/ci-tests` until 2026-11-30: CI moves next week"
+    assert boxes(ours(fake)["section:service:build"])["ci-tests"] is True
+    [ticked] = await say(bot, fake, "hubot", ops, "/readiness done oncall agreed with SRE")
+    assert ticked == "@hubot ✔ Ticked `service/oncall`: agreed with SRE"
+    assert boxes(ours(fake)["section:service:operations"])["oncall"] is True
+
+    now.now = T0 + timedelta(days=31)
+    files["README.md"] = "# widgets, a month later\n"
+    fake.push(HEAD2, files)
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))).status_code == 202
+    await bot.drain()
+    issues = ours(fake)
+    assert boxes(issues["section:service:build"])["ci-tests"] is False
+    assert (
+        "the skip by @hubot ended after 2026-11-30: CI moves next week"
+        in issues["section:service:build"]["description"]
+    )
+    assert boxes(issues["section:service:operations"])["oncall"] is False
+    notes = [n["body"] for n in fake.notes[ops] if n["author"]["username"] == "readiness-bot"]
+    assert "ticked by @hubot on 2026-11-23; it is re-attested every 30 days" in notes[-1]
