@@ -1,7 +1,9 @@
 """`/readiness` commands on GitLab end to end: signed (token) Note Hooks → app → worker → the
-GitLab adapter against the `responses` fake. Without an organisation defaults project the
-repository's own file governs itself, so its `approvers` apply; a group approver approves
-through the group's members, and section issues are assigned to their owners."""
+GitLab adapter against the `responses` fake, on a controllable clock. Without an organisation
+defaults project the repository's own file governs itself, so its `approvers` apply; a group
+approver approves through the group's members, and section issues are assigned to their owners.
+With one (READINESS_GITLAB_DEFAULTS_PROJECT) its mandatory items cannot be skipped. Also:
+refusals, ambiguity, quotes, flooding, a skip that ends and a `ttl` that runs out."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from bot.jobs.router import Router
 from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
-from e2e.test_commands_github_e2e import T0, Now
+from e2e.test_commands_github_e2e import ORG_DEFAULT, T0, Now
 from e2e.test_gitlab_e2e import HEAD1, HEAD2, _project, boxes, deliver, fake, ours, push_payload, settings
 
 __all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
@@ -37,7 +39,15 @@ def now() -> Now:
 
 
 @pytest.fixture
-async def bot(settings: Settings, engine: Engine, fake: FakeGitLab, now: Now) -> AsyncIterator[Bot]:
+def defaults_project() -> str | None:
+    """READINESS_GITLAB_DEFAULTS_PROJECT; a test parametrizes it to have an organisation default."""
+    return None
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, engine: Engine, fake: FakeGitLab, now: Now, defaults_project: str | None
+) -> AsyncIterator[Bot]:
     fake.groups["octo-org/sre"] = ["guest"]
     for login in ("guest",):
         fake.user(login)
@@ -48,6 +58,7 @@ async def bot(settings: Settings, engine: Engine, fake: FakeGitLab, now: Now) ->
         {"gitlab": client},
         load_shipped(),
         clock=now,
+        gitlab_defaults_project=defaults_project,
         command_limit=FloodLimit(count=3, window=timedelta(minutes=10)),
     )
     async with running_bot(settings, engine, handler, Clock()) as b:
@@ -153,3 +164,26 @@ async def test_a_skip_that_ends_and_a_ttl_that_runs_out_on_gitlab(
     assert boxes(issues["section:service:operations"])["oncall"] is False
     notes = [n["body"] for n in fake.notes[ops] if n["author"]["username"] == "readiness-bot"]
     assert "ticked by @hubot on 2026-11-23; it is re-attested every 30 days" in notes[-1]
+
+
+@pytest.mark.parametrize("defaults_project", ["octo-org/readiness-defaults"])
+async def test_mandatory_items_on_gitlab_cannot_be_skipped_in_the_file_nor_without_approvers(
+    bot: Bot, fake: FakeGitLab
+) -> None:
+    fake.defaults["octo-org/readiness-defaults"] = ORG_DEFAULT
+    iid = (await onboard(bot, fake, base_files(Dockerfile="x")))["section:service:operations"]["iid"]
+    [reply] = await say(bot, fake, "hubot", iid, "/readiness skip runbook we have none")
+    assert "`service/runbook` is mandatory in this organisation and has no approvers" in reply
+    assert boxes(ours(fake)["section:service:operations"])["runbook"] is False
+
+    files = base_files(
+        Dockerfile="x", **{".readiness.yml": CONFIG + "items:\n  runbook: {skip: none here}\n"}
+    )
+    fake.push(HEAD2, files)
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))).status_code == 202
+    await bot.drain()
+    error = ours(fake)["config-error"]["description"]
+    assert (
+        "items.runbook.skip: item 'service/runbook' is mandatory (set by the organisation default)" in error
+    )
+    assert boxes(ours(fake)["section:service:operations"])["runbook"] is False
