@@ -82,6 +82,7 @@ class FakeGitLab:
         ]
         self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
         self.groups: dict[str, list[str]] = {}  # "group/subgroup" -> member usernames
+        self.defaults: dict[str, str] = {}  # other project path -> its `.readiness.yml` (an org default)
         self.link_base = BASE  # what GitLab thinks its URL is (its external_url) in Link headers
         self.base = BASE
         self.graphql = FakeGraphQL(self)  # mount on a respx router to serve /api/graphql
@@ -157,7 +158,10 @@ class FakeGitLab:
             m = pattern.fullmatch(path)
             if m and method == request.method:
                 args = {k: v for k, v in m.groupdict().items() if k != "project"}
-                if m.groupdict().get("project") not in (None, str(PROJECT_ID), quote(self.path, safe="")):
+                project = m.groupdict().get("project")
+                if project is not None and unquote(project) in self.defaults:
+                    status, headers, payload = self._defaults_project(unquote(project), path, query)
+                elif project not in (None, str(PROJECT_ID), quote(self.path, safe="")):
                     status, headers, payload = _reply(404, {"message": "404 Project Not Found"})
                 else:
                     status, headers, payload = handler(query=query, body=body, **args)
@@ -200,6 +204,22 @@ class FakeGitLab:
             self.routes.append((method, re.compile(pattern), handler))
 
     # ---------------------------------------------------------------------------- handlers
+
+    def _defaults_project(self, full: str, path: str, query: dict[str, str]) -> Reply:
+        """Another project holding only an organisation default `.readiness.yml` on `main`
+        (READINESS_GITLAB_DEFAULTS_PROJECT): its project, branch and raw file reads."""
+        text = self.defaults[full].encode()
+        head = git_blob_sha(text)  # a stable commit id that moves when the default changes
+        rest = path.split("/", 3)[3] if path.count("/") >= 3 else ""
+        ns, name = full.rsplit("/", 1)
+        if rest == "":
+            return 200, {}, {**self._project(), "id": PROJECT_ID + 1, "name": name, "path": name,
+                             "path_with_namespace": full, "web_url": f"{BASE}/{full}"}  # fmt: skip
+        if rest == "repository/branches/main":
+            return 200, {}, {"name": "main", "commit": {"id": head, "short_id": head[:8]}, "default": True}
+        if unquote(rest) == "repository/files/.readiness.yml/raw" and query.get("ref") == head:
+            return 200, {"Content-Type": "text/plain; charset=utf-8"}, text
+        return _reply(404, {"message": f"404 Not Found in the defaults project {ns}/{name}"})
 
     def _users(self, query: dict[str, str], **_: Any) -> Reply:
         login = query.get("username", "")
