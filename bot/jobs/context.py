@@ -100,11 +100,7 @@ class Context:
 
     def last_synced(self, repo: RepoRef | None) -> str | None:
         """The default-branch head last synced (a database read, no API call)."""
-        if repo is None:
-            return None
-        with session_scope(self.engine) as s:
-            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
-            return row.last_synced_commit if row is not None else None
+        return self.synced_state(repo)[0]
 
     def synced_state(self, repo: RepoRef | None) -> tuple[str | None, str | None]:
         """(last synced head, config status) as the last sync left them (one database read)."""

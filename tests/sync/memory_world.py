@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.platforms.base import Issue
@@ -78,3 +80,13 @@ def tick_as(platform: MemoryPlatform, login: str, issue: Issue, item: str, *, ti
         body=body,
         previous_body=previous,
     )
+
+
+class Clock:
+    """A clock the test moves by hand (`clock.now += …`); no test waits for real time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, boxes, ref
+from memory_world import CONFIG, REPO, TEMPLATE, Clock, boxes, ref
 
 from bot.core import tracker
 from bot.core.commands import FloodLimit
@@ -21,19 +21,11 @@ from bot.webhooks.normalize import normalize
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def world(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
-    clock = Clock()
+    clock = Clock(NOW)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     handler = Router(engine, {"github": client}, shipped, clock=clock)
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
@@ -229,7 +221,7 @@ async def test_a_real_github_issue_comment_webhook_is_answered(engine):
     client = MemoryClient()
     platform = client.add_repo(name)
     handler = Router(
-        engine, {"github": client}, {"svc": parse_template(TEMPLATE, filename="svc.yaml")}, clock=Clock()
+        engine, {"github": client}, {"svc": parse_template(TEMPLATE, filename="svc.yaml")}, clock=Clock(NOW)
     )
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     repo = RepoRef(
@@ -321,7 +313,7 @@ async def test_why_explains_the_rule_and_the_state_to_anyone(world):
 async def test_a_flood_of_commands_gets_one_reply_saying_when_to_try_again(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
-    clock = Clock()
+    clock = Clock(NOW)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     limit = FloodLimit(3, timedelta(minutes=10))
     handler = Router(engine, {"github": client}, shipped, clock=clock, command_limit=limit)
@@ -375,7 +367,7 @@ async def test_a_skip_until_a_day_holds_through_it_and_ends_the_day_after(world)
 async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
-    clock = Clock()
+    clock = Clock(NOW)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     handler = Router(engine, {"github": client}, shipped, clock=clock)
     config = CONFIG + '\nitems:\n  svc/container: {skip: "zip deploys for now", until: 2026-11-25}\n'
@@ -393,7 +385,7 @@ async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
 async def test_a_ttl_item_reopens_when_the_persons_tick_runs_out_and_says_who_ticked(engine):
     client = MemoryClient()
     platform = client.add_repo(REPO)
-    clock = Clock()
+    clock = Clock(NOW)
     template = TEMPLATE.replace(
         "        why: Someone answers the pager\n",
         "        why: Someone answers the pager\n        ttl: 30d\n",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, boxes, ref
+from memory_world import CONFIG, REPO, TEMPLATE, Clock, boxes, ref
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform
@@ -27,14 +27,6 @@ items:
 """
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def world(engine):
     client = MemoryClient()
@@ -42,7 +34,7 @@ async def world(engine):
     org = client.add_repo("octo-org/.github")
     org.set_commit("o1", {".readiness.yml": ORG})
     platform.teams = {"octo-org/sre": ["carol"]}
-    clock = Clock()
+    clock = Clock(NOW)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     handler = Router(engine, {"github": client}, shipped, clock=clock)
     platform.set_permission("maria", "maintain")

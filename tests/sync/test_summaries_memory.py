@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from memory_world import REPO, TEMPLATE, issues_by_key, push, ref, tick_as
+from memory_world import REPO, TEMPLATE, Clock, issues_by_key, push, ref, tick_as
 from sqlmodel import select
 
 from bot.core import tracker
@@ -69,14 +69,6 @@ def test_a_week_that_began_before_tracking_is_not_due():
 
 
 # ------------------------------------------------------------------------------ posting
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
