@@ -58,6 +58,8 @@ class Apply:
     dry: bool = False
     planned: list[str] = field(default_factory=list)
     writes: int = 0
+    # the owned issues as the caller read them (a sync reads them once); kept current here
+    owned: dict[str, OwnedIssue] | None = None
     # per run: marked issues found once, labels ensured once, children listed once per parent
     _adoptable: dict[str, Issue] | None = field(default=None, init=False, repr=False)
     _labels: set[tuple[str, ...]] = field(default_factory=set, init=False, repr=False)
@@ -124,13 +126,16 @@ class Apply:
 
     def _owned(self) -> dict[str, OwnedIssue]:
         assert self.engine is not None and self.repository_id is not None, "owned issues need a repository"
-        with session_scope(self.engine) as s:
-            return tracking.owned_issues(s, repository_id=self.repository_id)
+        if self.owned is None:
+            with session_scope(self.engine, immediate=False) as s:
+                self.owned = tracking.owned_issues(s, repository_id=self.repository_id)
+        return self.owned
 
     def _record(self, key: str, issue: Issue, digest: str | None, body: str | None) -> None:
         assert self.engine is not None and self.repository_id is not None
+        rows = self._owned()
         with session_scope(self.engine) as s:
-            tracking.record_issue(
+            rows[key] = tracking.record_issue(
                 s,
                 repository_id=self.repository_id,
                 key=key,
@@ -151,8 +156,9 @@ class Apply:
             return await self._update(action.issue, found)
         want = action.issue
         assert self.engine is not None and self.repository_id is not None
+        rows = self._owned()
         with session_scope(self.engine) as s:
-            tracking.record_intent(s, repository_id=self.repository_id, key=want.key)
+            rows[want.key] = tracking.record_intent(s, repository_id=self.repository_id, key=want.key)
         if self.dry:
             self.planned.append(describe(action))
             number, self._next_fake = self._next_fake, self._next_fake - 1
@@ -274,10 +280,13 @@ class Apply:
                     self.writes += 1
             self._children[parent.number].add(child.number)
         assert self.engine is not None and self.repository_id is not None
+        if child.parent_linked:
+            return
         with session_scope(self.engine) as s:
             r = tracking.owned_issues(s, repository_id=self.repository_id)[action.child_key]
             r.parent_linked = True
             s.add(r)
+        rows[action.child_key] = r
 
 
 def _stub(row: OwnedIssue) -> Issue:
