@@ -92,7 +92,9 @@ class Apply:
                 return None
             case ReportCheck(report):
                 return await self._write(action, lambda: self.platform.report_check(report))
-            case PostComment(number, body):
+            case PostComment(number, body, marker):
+                if marker is not None and (posted := await self._marked_comment(number, marker)):
+                    return posted
                 return await self._write(action, lambda: self.platform.create_comment(number, body))
             case EditComment(number, comment_id, body):
                 return await self._write(
@@ -118,6 +120,17 @@ class Apply:
         result = await call()
         self.writes += 1
         return result
+
+    async def _marked_comment(self, number: int, marker: str) -> Comment | None:
+        """A comment the bot already posted with `marker` (one read of the issue's comments);
+        only the bot's own count, so nobody can silence a reply by quoting its marker."""
+        if self.dry and number < 0:
+            return None
+        for comment in await self.platform.list_comments(number):
+            if comment.author == self.platform.bot_login and marker in comment.body:
+                log.info("apply.comment_adopted", number=number, comment_id=comment.id)
+                return comment
+        return None
 
     async def _read(self, number: int) -> Issue:
         if self.dry and number < 0:

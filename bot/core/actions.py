@@ -83,8 +83,13 @@ class ReportCheck:
 
 @dataclass(frozen=True, slots=True)
 class PostComment:
+    """A comment. With a `marker` (a hidden line in `body`), apply first adopts a comment of the
+    bot's that already carries it: a retry after a lost answer (a 502 once GitHub or GitLab had
+    posted it) does not post it twice."""
+
     number: int
     body: str
+    marker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,7 @@ def describe(action: Action) -> str:
             return f"ensure labels {', '.join(labels)}"
         case ReportCheck(report):
             return f"check {report.name} on {report.commit[:12]}: {report.conclusion}"
-        case PostComment(number, body):
+        case PostComment(number, body, _):
             return f"comment on {_ref(number)}: {_first_line(body)}"
         case EditComment(number, comment_id, _):
             return f"edit comment {comment_id} on {_ref(number)}"
