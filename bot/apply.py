@@ -22,14 +22,12 @@ from bot.core import tracker
 from bot.core.actions import (
     Action,
     Create,
-    EditComment,
     EnsureLabels,
     LinkChild,
     PostComment,
     React,
     ReportCheck,
     Retire,
-    SetState,
     Update,
     describe,
 )
@@ -78,10 +76,6 @@ class Apply:
                 return await self._update(action.issue, current)
             case Retire():
                 return await self._retire(action)
-            case SetState(number, state):
-                return await self._write(
-                    action, lambda: self.platform.update_issue(number, IssueUpdate(state=state))
-                )
             case LinkChild():
                 await self._link(action)
                 return None
@@ -96,10 +90,6 @@ class Apply:
                 if marker is not None and (posted := await self._marked_comment(number, marker)):
                     return posted
                 return await self._write(action, lambda: self.platform.create_comment(number, body))
-            case EditComment(number, comment_id, body):
-                return await self._write(
-                    action, lambda: self.platform.update_comment(number, comment_id, body)
-                )
             case React(number, comment_id, reaction):
                 return await self._write(
                     action, lambda: self.platform.add_reaction(number, comment_id, reaction)
@@ -108,14 +98,13 @@ class Apply:
 
     # ------------------------------------------------------------------------------- plumbing
 
-    async def _write(self, action: Action, call: Callable[[], Awaitable[Any]]) -> Any:
-        """One platform write, or in a dry run its description and a simulated result."""
+    async def _write(self, action: Action | str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """One platform write, or in a dry run its description (`action`'s, or the line given)
+        and a simulated result."""
         if self.dry:
-            self.planned.append(describe(action))
-            if isinstance(action, PostComment | EditComment):
-                return Comment(
-                    id=getattr(action, "comment_id", -1), body=action.body, author=self.platform.bot_login
-                )
+            self.planned.append(action if isinstance(action, str) else describe(action))
+            if isinstance(action, PostComment):
+                return Comment(id=-1, body=action.body, author=self.platform.bot_login)
             return None
         result = await call()
         self.writes += 1
@@ -261,7 +250,7 @@ class Apply:
             lambda: self.platform.create_comment(action.number, action.comment),
         )
         issue = await self._write(
-            SetState(action.number, "closed"),
+            f"close #{action.number}",
             lambda: self.platform.update_issue(action.number, IssueUpdate(state="closed")),
         )
         row = self._owned()[action.key]
