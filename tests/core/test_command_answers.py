@@ -19,16 +19,16 @@ title: Service basics
 version: 1
 description: Two items.
 sections:
-  - id: ops
-    title: Operations
+  - id: run
+    title: Running it
     items:
-      - id: runbook
-        title: Runbook written
-        why: On-call knows what to do
-        evidence: {files: ["docs/runbooks/"]}
-      - id: oncall
-        title: On-call rota agreed
-        why: Someone answers the pager
+      - id: playbook
+        title: Incident playbook
+        why: Responders follow the same steps
+        evidence: {files: ["docs/playbook.md"]}
+      - id: pager
+        title: Pager rota agreed
+        why: Someone is woken at night
         manual: true
 """
 
@@ -53,12 +53,12 @@ def test_every_parsed_command_is_one_entry_in_exactly_one_table() -> None:
 
 
 def test_why_explains_the_item_as_last_synced_and_names_a_typo() -> None:
-    text = answer("/readiness why oncall", seen(oncall=Status.DONE))
-    assert text is not None and "**On-call rota agreed** `svc/oncall`" in text
-    typo = answer("/readiness why runbok", seen())
+    text = answer("/readiness why pager", seen(pager=Status.DONE))
+    assert text is not None and "**Pager rota agreed** `svc/pager`" in text
+    typo = answer("/readiness why playbok", seen())
     assert (
         typo
-        == "`/readiness why runbok`: No item `runbok` in this repository's checklists. Did you mean `svc/runbook`?"
+        == "`/readiness why playbok`: No item `playbok` in this repository's checklists. Did you mean `svc/playbook`?"
     )
 
 
@@ -66,11 +66,11 @@ def test_read_only_answers_say_so_when_there_is_no_valid_config() -> None:
     assert answer("/readiness status", seen(checklists=False)) == (
         "This repository has no valid `.readiness.yml` right now, so there is nothing to report."
     )
-    assert "nothing to explain" in (answer("/readiness why oncall", seen(checklists=False)) or "")
+    assert "nothing to explain" in (answer("/readiness why pager", seen(checklists=False)) or "")
 
 
 def test_status_counts_what_the_last_sync_left_and_help_lists_every_command() -> None:
-    status = answer("/readiness status", seen(oncall=Status.DONE))
+    status = answer("/readiness status", seen(pager=Status.DONE))
     assert status is not None and status.startswith("**Readiness of `octo-org/widgets`**")
     assert "1 / 2 done (50%)" in status
     help_text = answer("/readiness help", seen())
@@ -80,4 +80,4 @@ def test_status_counts_what_the_last_sync_left_and_help_lists_every_command() ->
 
 def test_known_items_resolve_by_title_words() -> None:
     known = command_answers.known_items(seen().checklists or [])
-    assert commands.resolve_item("rota", known) == ("svc", "oncall")
+    assert commands.resolve_item("rota", known) == ("svc", "pager")

@@ -15,18 +15,20 @@ from bot.store.db import transactions
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
-def world(engine):
+async def synced_once(engine) -> Router:
+    """A repository synced at c1, and a push to c2 that changes no item waiting."""
     client = MemoryClient()
     platform = client.add_repo(REPO)
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    return platform, Router(engine, {"github": client}, shipped, clock=lambda: NOW)
-
-
-async def test_a_sync_that_changes_nothing_opens_one_read_and_one_write_transaction(engine):
-    platform, router = world(engine)
+    router = Router(engine, {"github": client}, shipped, clock=lambda: NOW)
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "FROM python"})
     await router(push("c1"))
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "FROM python", "README.md": "hi"})
+    return router
+
+
+async def test_a_sync_that_changes_nothing_opens_one_read_and_one_write_transaction(engine):
+    router = await synced_once(engine)
     before = transactions(engine)
     result = await router.ctx.sync(ref(), installation_id=7, commit="c2")
     assert result.writes == 0
@@ -34,11 +36,8 @@ async def test_a_sync_that_changes_nothing_opens_one_read_and_one_write_transact
 
 
 async def test_a_push_that_changes_nothing_stays_within_three_transactions_end_to_end(engine):
-    """Dispatch and the handler add one read (the head the last sync left, to trust the push)."""
-    platform, router = world(engine)
-    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "FROM python"})
-    await router(push("c1"))
-    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "FROM python", "README.md": "hi"})
+    """Dispatch and the handler may add one read (the head the last sync left, to trust a push)."""
+    router = await synced_once(engine)
     before = transactions(engine)
     [result] = await router(push("c2"))
     assert result.writes == 0
