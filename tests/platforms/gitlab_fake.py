@@ -83,6 +83,7 @@ class FakeGitLab:
         self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
         self.groups: dict[str, list[str]] = {}  # "group" or "group/subgroup" -> member usernames
         self.group_reads: list[str] = []  # GET /groups/:id answered 200, in order (the lookup's cost)
+        self.requests: list[tuple[str, str]] = []  # (method, decoded path) of every REST request
         self.defaults: dict[str, str] = {}  # other project path -> its `.readiness.yml` (an org default)
         self.link_base = BASE  # what GitLab thinks its URL is (its external_url) in Link headers
         self.base = BASE
@@ -135,6 +136,8 @@ class FakeGitLab:
 
     def _serve(self, request: requests.PreparedRequest) -> Reply | Exception:
         """Every answer carries GitLab's RateLimit-* headers (a canned reply's own win)."""
+        url = urlparse(request.url or "")
+        self.requests.append((request.method or "", unquote(url.path.removeprefix("/api/v4"))))
         reply = self._dispatch(request)
         if isinstance(reply, Exception):
             return reply

@@ -1,0 +1,84 @@
+"""Owners on GitLab end to end: a top-level group written `@team-top` in CODEOWNERS (GitLab
+cannot tell a group from a user by the name, so the bot asks `GET /groups/:id`) is assigned
+through its members; its people are mentioned for their own items only: in the weekly summary
+(which reads no file: owners are stored at sync) and when their item regresses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import requests
+from platforms.conftest import FakeClock
+from platforms.gitlab_fake import FakeGitLab
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.jobs.router import Router
+from bot.jobs.summaries import post_due_summaries
+from bot.platforms.gitlab import GitLabClient
+from bot.resources import load_shipped
+from e2e.conftest import Bot, Clock, base_files, running_bot
+from e2e.test_commands_github_e2e import T0, Now
+from e2e.test_gitlab_e2e import HEAD1, HEAD2, REPO, deliver, fake, ours, push_payload, settings
+
+__all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
+
+CODEOWNERS = "* @alice\n/docs/runbooks/ @team-top\n"  # alice: a user; team-top: a top-level group
+
+
+@pytest.fixture
+async def world(
+    settings: Settings, engine: Engine, fake: FakeGitLab
+) -> AsyncIterator[tuple[Bot, GitLabClient, Now]]:
+    fake.groups["team-top"] = ["erin", "frank"]
+    for login in ("alice", "erin", "frank"):
+        fake.user(login)
+    clock, now = FakeClock(), Now()
+    client = GitLabClient(settings, session=requests.Session(), clock=clock, sleep=clock.sleep)
+    handler = Router(engine, {"gitlab": client}, load_shipped(), clock=now)
+    async with running_bot(settings, engine, handler, Clock()) as b:
+        yield b, client, now
+    await client.aclose()
+
+
+async def test_a_top_level_group_owner_is_assigned_and_mentioned_for_its_own_items_only(
+    world: tuple[Bot, GitLabClient, Now], engine: Engine, fake: FakeGitLab
+) -> None:
+    bot, client, now = world
+    files = base_files(Dockerfile="FROM python:3.11\n", CODEOWNERS=CODEOWNERS)
+    fake.push(HEAD1, files)
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD1))).status_code == 202
+    await bot.drain()
+    issues = ours(fake)
+    assert [a["username"] for a in issues["section:service:operations"]["assignees"]] == ["erin", "frank"]
+    assert [a["username"] for a in issues["section:service:build"]["assignees"]] == ["alice"]
+    assert ("GET", "/groups/team-top") in fake.requests  # asked, and found a group
+    assert ("GET", "/groups/alice") in fake.requests  # asked, 404: a user
+
+    # the weekly summary: team-top's open runbook; alice's container is done, so not her
+    epic = issues["epic"]["iid"]
+    fake.requests.clear()
+    shipped = load_shipped()
+    assert await post_due_summaries(engine, {"gitlab": client}, shipped, T0 + timedelta(minutes=5)) == {
+        REPO: "posted"
+    }
+    summary = fake.notes[epic][-1]["body"]
+    assert "### Owners to act\n- @team-top: **Runbook** `service/runbook`\n" in summary
+    assert "@alice" not in summary
+    # the summary read owners from the store: of files, only the config and template it renders
+    read = {p.split("/files/")[1] for m, p in fake.requests if m == "GET" and "/repository/files/" in p}
+    assert read == {".readiness.yml/raw", ".github/readiness/service.yml/raw"}
+
+    # the container regresses: alice is cc'd on her item, team-top is not
+    now.now = T0 + timedelta(days=1)
+    fake.push(HEAD2, {k: v for k, v in files.items() if k != "Dockerfile"})
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))).status_code == 202
+    await bot.drain()
+    build = issues["section:service:build"]["iid"]
+    [regressed] = [n["body"] for n in fake.notes[build] if n["author"]["username"] == "readiness-bot"]
+    assert "cc @alice" in regressed
+    assert "@team-top" not in regressed
+    ops = issues["section:service:operations"]["iid"]
+    assert [n for n in fake.notes[ops] if n["author"]["username"] == "readiness-bot"] == []
