@@ -220,3 +220,21 @@ async def test_a_mandatory_item_with_approvers_is_pending_until_a_member_of_the_
     assert boxes(ops)["oncall"] is True
     assert "skipped by @hubot: the vendor pages us · approved by @guest on 2026-11-23" in ops["description"]
     assert "**1 / 3 done (33%)** · 1 skipped" in ours(fake)["epic"]["description"]
+
+
+async def test_status_help_sync_why_and_unskip_in_one_note_on_gitlab(bot: Bot, fake: FakeGitLab) -> None:
+    build = (await onboard(bot, fake))["section:service:build"]["iid"]
+    body = (
+        "Let's see:\n/readiness skip service/ci-tests until 2026-12-24 moving CI\n/readiness unskip ci-tests\n"
+        "/readiness why ci-tests\n/readiness sync\n/readiness status\n/readiness help"
+    )
+    [reply] = await say(bot, fake, "hubot", build, body)
+    parts = reply.split("\n\n")
+    assert parts[0] == "@hubot ⏭ Skipped `service/ci-tests` until 2026-12-24: moving CI"
+    assert parts[1] == "↩ `service/ci-tests` is tracked again; evidence can tick it."
+    assert "**Tests run in CI** `service/ci-tests`: Regressions are caught before merge" in reply
+    assert "**Readiness of `octo-org/widgets`**" in reply
+    assert "`/readiness approve <item>`: confirm a pending skip" in reply
+    note = next(n for n in fake.notes[build] if n["body"] == body)
+    assert (note["id"], "thumbsup") in fake.awards  # the sync finished
+    assert boxes(ours(fake)["section:service:build"])["ci-tests"] is False

@@ -1,7 +1,8 @@
-"""Owners on GitLab end to end: a top-level group written `@team-top` in CODEOWNERS (GitLab
-cannot tell a group from a user by the name, so the bot asks `GET /groups/:id`) is assigned
-through its members; its people are mentioned for their own items only: in the weekly summary
-(which reads no file: owners are stored at sync) and when their item regresses."""
+"""Owners on GitLab end to end, from templates, `.readiness.yml` and CODEOWNERS. A top-level
+group written `@team-top` (GitLab cannot tell a group from a user by the name, so the bot asks
+`GET /groups/:id`) is assigned through its members; its people are mentioned for their own items
+only: in the weekly summary (which reads no CODEOWNERS: owners are stored at sync) and when
+their item regresses."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bot.jobs.router import Router
 from bot.jobs.summaries import post_due_summaries
 from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
-from e2e.conftest import Bot, Clock, base_files, running_bot
+from e2e.conftest import CONFIG, TEMPLATE, TEMPLATE_PATH, Bot, Clock, base_files, running_bot
 from e2e.test_commands_github_e2e import T0, Now
 from e2e.test_gitlab_e2e import HEAD1, HEAD2, REPO, deliver, fake, ours, push_payload, settings
 
@@ -82,3 +83,25 @@ async def test_a_top_level_group_owner_is_assigned_and_mentioned_for_its_own_ite
     assert "@team-top" not in regressed
     ops = issues["section:service:operations"]["iid"]
     assert [n for n in fake.notes[ops] if n["author"]["username"] == "readiness-bot"] == []
+
+
+async def test_owners_from_the_template_and_the_repository_file_win_over_codeowners(
+    world: tuple[Bot, GitLabClient, Now], fake: FakeGitLab
+) -> None:
+    bot, _, _ = world
+    fake.user("olga")
+    template = TEMPLATE.replace(
+        "    title: Build and delivery\n", '    title: Build and delivery\n    owner: "@team-top"\n'
+    )
+    config = CONFIG + "owners: {'service/oncall': '@olga'}\n"
+    files = base_files(
+        Dockerfile="x", CODEOWNERS="* @alice\n", **{TEMPLATE_PATH: template, ".readiness.yml": config}
+    )
+    fake.push(HEAD1, files)
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD1))).status_code == 202
+    await bot.drain()
+    issues = ours(fake)
+    # build: the template's section owner (a top-level group) for both items, not CODEOWNERS' alice
+    assert [a["username"] for a in issues["section:service:build"]["assignees"]] == ["erin", "frank"]
+    # operations: runbook by CODEOWNERS (`*`), oncall by `owners:` in .readiness.yml
+    assert [a["username"] for a in issues["section:service:operations"]["assignees"]] == ["alice", "olga"]
