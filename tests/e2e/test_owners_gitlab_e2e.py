@@ -2,7 +2,7 @@
 group written `@team-top` (GitLab cannot tell a group from a user by the name, so the bot asks
 `GET /groups/:id`) is assigned through its members; its people are mentioned for their own items
 only: in the weekly summary (which reads no CODEOWNERS: owners are stored at sync) and when
-their item regresses."""
+their item regresses. And the summary over weeks on a moved clock: its chart and a skip ending."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, TEMPLATE, TEMPLATE_PATH, Bot, Clock, base_files, running_bot
 from e2e.test_commands_github_e2e import T0, Now
+from e2e.test_commands_gitlab_e2e import say
 from e2e.test_gitlab_e2e import HEAD1, HEAD2, REPO, deliver, fake, ours, push_payload, settings
 
 __all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
@@ -105,3 +106,40 @@ async def test_owners_from_the_template_and_the_repository_file_win_over_codeown
     assert [a["username"] for a in issues["section:service:build"]["assignees"]] == ["erin", "frank"]
     # operations: runbook by CODEOWNERS (`*`), oncall by `owners:` in .readiness.yml
     assert [a["username"] for a in issues["section:service:operations"]["assignees"]] == ["alice", "olga"]
+
+
+async def test_the_weekly_summary_on_gitlab_charts_the_weeks_and_announces_a_skip_ending(
+    world: tuple[Bot, GitLabClient, Now], engine: Engine, fake: FakeGitLab
+) -> None:
+    """Two weeks on a moved clock: a skip by note, evidence found a week later; the summary's
+    Mermaid chart ends with both weeks' progress, the skip about to end names who skipped it, and
+    the group owner of the open item is mentioned for it."""
+    bot, client, now = world
+    files = base_files(
+        Dockerfile="x", **{".readiness.yml": CONFIG + "owners: {'service/oncall': '@team-top'}\n"}
+    )
+    fake.push(HEAD1, files)
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD1))).status_code == 202
+    await bot.drain()
+    issues = ours(fake)
+    build, epic = issues["section:service:build"]["iid"], issues["epic"]["iid"]
+    [reply] = await say(bot, fake, "hubot", build, "/readiness skip ci-tests until 2026-12-03 CI moves")
+    assert reply == "@hubot ⏭ Skipped `service/ci-tests` until 2026-12-03: CI moves"
+
+    now.now = T0 + timedelta(days=7)  # a week later the runbook appears
+    fake.push(HEAD2, {**files, "docs/runbooks/db.md": "steps"})
+    assert (await deliver(bot, "Push Hook", push_payload(HEAD2, HEAD1))).status_code == 202
+    await bot.drain()
+    at = now.now + timedelta(minutes=5)
+    assert await post_due_summaries(engine, {"gitlab": client}, load_shipped(), at) == {REPO: "posted"}
+    text = fake.notes[epic][-1]["body"]
+    assert "`███████░░░` **2 / 3 done (66%)** · 1 skipped" in text
+    chart = text.split("```mermaid\n")[1].split("```")[0]
+    assert chart.splitlines()[0] == "xychart-beta"
+    assert '"11-23", "11-30"]' in chart  # the last two weeks: onboarding, and now
+    assert chart.split("    line [")[1].split("]")[0].endswith("33, 66")
+    assert (
+        "- ⏳ **Tests run in CI** `service/ci-tests`: the skip by @hubot ends 2026-12-03 (CI moves); "
+        "from the day after it is tracked again"
+    ) in text
+    assert "### Owners to act\n- @team-top: **On-call rota agreed** `service/oncall`\n" in text
