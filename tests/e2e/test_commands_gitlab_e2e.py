@@ -25,7 +25,7 @@ from bot.jobs.router import Router
 from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
-from e2e.test_commands_github_e2e import ORG_DEFAULT, T0, Now
+from e2e.test_commands_github_e2e import MANY_COMMANDS, ORG_DEFAULT, T0, Now, check_many_commands_reply
 from e2e.test_gitlab_e2e import HEAD1, HEAD2, _project, boxes, deliver, fake, ours, push_payload, settings
 
 __all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
@@ -224,17 +224,8 @@ async def test_a_mandatory_item_with_approvers_is_pending_until_a_member_of_the_
 
 async def test_status_help_sync_why_and_unskip_in_one_note_on_gitlab(bot: Bot, fake: FakeGitLab) -> None:
     build = (await onboard(bot, fake))["section:service:build"]["iid"]
-    body = (
-        "Let's see:\n/readiness skip service/ci-tests until 2026-12-24 moving CI\n/readiness unskip ci-tests\n"
-        "/readiness why ci-tests\n/readiness sync\n/readiness status\n/readiness help"
-    )
-    [reply] = await say(bot, fake, "hubot", build, body)
-    parts = reply.split("\n\n")
-    assert parts[0] == "@hubot ⏭ Skipped `service/ci-tests` until 2026-12-24: moving CI"
-    assert parts[1] == "↩ `service/ci-tests` is tracked again; evidence can tick it."
-    assert "**Tests run in CI** `service/ci-tests`: Regressions are caught before merge" in reply
-    assert "**Readiness of `octo-org/widgets`**" in reply
-    assert "`/readiness approve <item>`: confirm a pending skip" in reply
-    note = next(n for n in fake.notes[build] if n["body"] == body)
+    [reply] = await say(bot, fake, "hubot", build, MANY_COMMANDS)
+    check_many_commands_reply(reply)
+    note = next(n for n in fake.notes[build] if n["body"] == MANY_COMMANDS)
     assert (note["id"], "thumbsup") in fake.awards  # the sync finished
     assert boxes(ours(fake)["section:service:build"])["ci-tests"] is False

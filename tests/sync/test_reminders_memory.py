@@ -13,7 +13,7 @@ from bot.core.templates import parse_template
 from bot.jobs import summaries
 from bot.jobs.router import Router
 from bot.jobs.summaries import post_due_summaries
-from bot.platforms.memory import MemoryClient
+from bot.platforms.memory import MemoryClient, MemoryPlatform
 from bot.store import mentions, repos
 from bot.store.db import session_scope
 
@@ -23,13 +23,19 @@ MONDAY_0905 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
 CONFIG = "checklists: [svc]\nowners: {ops: '@octo-org/sre', 'svc/container': '@dave'}\n"
 
 
-async def test_owners_to_act_are_mentioned_weekly_then_every_four_weeks(engine) -> None:
+async def onboard(engine) -> tuple[MemoryClient, MemoryPlatform, list[datetime], Router]:
+    """The repository synced once at ONBOARDED; `now[0]` is the bot's clock, moved by the test."""
     client = MemoryClient()
     platform = client.add_repo(REPO)
     now = [ONBOARDED]
     handler = Router(engine, {"github": client}, SHIPPED, clock=lambda: now[0])
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     await handler(push("c1"))
+    return client, platform, now, handler
+
+
+async def test_owners_to_act_are_mentioned_weekly_then_every_four_weeks(engine) -> None:
+    client, platform, _, _ = await onboard(engine)
     epic = next(n for n, i in platform.issues.items() if tracker.key_from_body(i.body) == "epic")
 
     mentioned = []
@@ -53,12 +59,7 @@ async def test_mentions_of_a_done_item_are_pruned_once_backoff_cannot_need_them(
     """The summary job deletes a done or skipped item's mentions older than the backoff window,
     at most PRUNE_PER_RUN a run; an open item's mentions are kept (backoff counts them)."""
     monkeypatch.setattr(summaries, "PRUNE_PER_RUN", 1)
-    client = MemoryClient()
-    platform = client.add_repo(REPO)
-    now = [ONBOARDED]
-    handler = Router(engine, {"github": client}, SHIPPED, clock=lambda: now[0])
-    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
-    await handler(push("c1"))
+    client, platform, now, handler = await onboard(engine)
     with session_scope(engine) as s:
         row = repos.get_repository(s, platform="github", full_name=REPO)
         assert row is not None and row.id is not None
