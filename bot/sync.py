@@ -15,7 +15,7 @@ each issue the writer creates or edits is recorded as it goes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,7 +57,7 @@ from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
 from bot.ownership import gather_ownership
 from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
-from bot.store import org_defaults, tracking
+from bot.store import item_owners, org_defaults, tracking
 from bot.store.db import session_scope
 from bot.store.models import OwnedIssue, Repository
 from bot.store.org_defaults import Remembered
@@ -104,6 +104,7 @@ class Syncer:
     _before: States = field(default_factory=dict, init=False, repr=False)
     _org: Remembered | None = field(default=None, init=False, repr=False)
     _org_changed: Remembered | None = field(default=None, init=False, repr=False)
+    _owners: Mapping[tuple[str, str], Sequence[str]] | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------------------ entry point
 
@@ -261,6 +262,7 @@ class Syncer:
         ownership = await gather_ownership(
             self.platform, checklists, lambda path: self._read(path, tree, commit)
         )
+        self._owners = ownership.items  # stored with the sync's last write: summaries mention them
         issues = config.issues
         sections = Sections(
             tuple(checklists),
@@ -420,10 +422,12 @@ class Syncer:
             )
 
     def _set_repo(self, **fields: object) -> None:
-        """The sync's last write transaction: the repository row, and the organisation default's
-        memory when it changed."""
+        """The sync's last write transaction: the repository row, the item owners the sync
+        resolved, and the organisation default's memory when it changed."""
         with session_scope(self.engine) as s:
             self._store_org(s)
+            if self._owners is not None:  # the weekly summary mentions them from here
+                item_owners.save_owners(s, repository_id=self.repository_id, owners=self._owners)
             repo = s.get(Repository, self.repository_id)
             if repo is None:
                 return

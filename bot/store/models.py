@@ -227,6 +227,20 @@ class OwnerMention(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class ItemOwners(SQLModel, table=True):
+    """Who owns one item, as the last sync resolved it (templates, `.readiness.yml`, CODEOWNERS
+    at that commit): the weekly summary mentions them without reading CODEOWNERS again."""
+
+    __tablename__ = "item_owners"
+    __table_args__ = (UniqueConstraint("repository_id", "checklist", "item_id", name="uq_item_owners"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    checklist: str = Field(max_length=128)
+    item_id: str = Field(max_length=128)
+    owners: str = Field(sa_column=Column(Text, nullable=False))  # "@alice @org/sre", in order
+
+
 class OrgDefaultRow(SQLModel, table=True):
     """What the bot last learnt of an organisation's default `.readiness.yml`, shared by every
     replica and kept across restarts: the validator (GitHub ETag, GitLab head commit) and text,
