@@ -22,14 +22,12 @@ from bot.core import tracker
 from bot.core.actions import (
     Action,
     Create,
-    EditComment,
     EnsureLabels,
     LinkChild,
     PostComment,
     React,
     ReportCheck,
     Retire,
-    SetState,
     Update,
     describe,
 )
@@ -58,6 +56,8 @@ class Apply:
     dry: bool = False
     planned: list[str] = field(default_factory=list)
     writes: int = 0
+    # the owned issues as the caller read them (a sync reads them once); kept current here
+    owned: dict[str, OwnedIssue] | None = None
     # per run: marked issues found once, labels ensured once, children listed once per parent
     _adoptable: dict[str, Issue] | None = field(default=None, init=False, repr=False)
     _labels: set[tuple[str, ...]] = field(default_factory=set, init=False, repr=False)
@@ -76,10 +76,6 @@ class Apply:
                 return await self._update(action.issue, current)
             case Retire():
                 return await self._retire(action)
-            case SetState(number, state):
-                return await self._write(
-                    action, lambda: self.platform.update_issue(number, IssueUpdate(state=state))
-                )
             case LinkChild():
                 await self._link(action)
                 return None
@@ -90,12 +86,10 @@ class Apply:
                 return None
             case ReportCheck(report):
                 return await self._write(action, lambda: self.platform.report_check(report))
-            case PostComment(number, body):
+            case PostComment(number, body, marker):
+                if marker is not None and (posted := await self._marked_comment(number, marker)):
+                    return posted
                 return await self._write(action, lambda: self.platform.create_comment(number, body))
-            case EditComment(number, comment_id, body):
-                return await self._write(
-                    action, lambda: self.platform.update_comment(number, comment_id, body)
-                )
             case React(number, comment_id, reaction):
                 return await self._write(
                     action, lambda: self.platform.add_reaction(number, comment_id, reaction)
@@ -104,18 +98,28 @@ class Apply:
 
     # ------------------------------------------------------------------------------- plumbing
 
-    async def _write(self, action: Action, call: Callable[[], Awaitable[Any]]) -> Any:
-        """One platform write, or in a dry run its description and a simulated result."""
+    async def _write(self, action: Action | str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """One platform write, or in a dry run its description (`action`'s, or the line given)
+        and a simulated result."""
         if self.dry:
-            self.planned.append(describe(action))
-            if isinstance(action, PostComment | EditComment):
-                return Comment(
-                    id=getattr(action, "comment_id", -1), body=action.body, author=self.platform.bot_login
-                )
+            self.planned.append(action if isinstance(action, str) else describe(action))
+            if isinstance(action, PostComment):
+                return Comment(id=-1, body=action.body, author=self.platform.bot_login)
             return None
         result = await call()
         self.writes += 1
         return result
+
+    async def _marked_comment(self, number: int, marker: str) -> Comment | None:
+        """A comment the bot already posted with `marker` (one read of the issue's comments);
+        only the bot's own count, so nobody can silence a reply by quoting its marker."""
+        if self.dry and number < 0:
+            return None
+        for comment in await self.platform.list_comments(number):
+            if comment.author == self.platform.bot_login and marker in comment.body:
+                log.info("apply.comment_adopted", number=number, comment_id=comment.id)
+                return comment
+        return None
 
     async def _read(self, number: int) -> Issue:
         if self.dry and number < 0:
@@ -124,13 +128,16 @@ class Apply:
 
     def _owned(self) -> dict[str, OwnedIssue]:
         assert self.engine is not None and self.repository_id is not None, "owned issues need a repository"
-        with session_scope(self.engine) as s:
-            return tracking.owned_issues(s, repository_id=self.repository_id)
+        if self.owned is None:
+            with session_scope(self.engine, immediate=False) as s:
+                self.owned = tracking.owned_issues(s, repository_id=self.repository_id)
+        return self.owned
 
     def _record(self, key: str, issue: Issue, digest: str | None, body: str | None) -> None:
         assert self.engine is not None and self.repository_id is not None
+        rows = self._owned()
         with session_scope(self.engine) as s:
-            tracking.record_issue(
+            rows[key] = tracking.record_issue(
                 s,
                 repository_id=self.repository_id,
                 key=key,
@@ -151,8 +158,9 @@ class Apply:
             return await self._update(action.issue, found)
         want = action.issue
         assert self.engine is not None and self.repository_id is not None
+        rows = self._owned()
         with session_scope(self.engine) as s:
-            tracking.record_intent(s, repository_id=self.repository_id, key=want.key)
+            rows[want.key] = tracking.record_intent(s, repository_id=self.repository_id, key=want.key)
         if self.dry:
             self.planned.append(describe(action))
             number, self._next_fake = self._next_fake, self._next_fake - 1
@@ -242,7 +250,7 @@ class Apply:
             lambda: self.platform.create_comment(action.number, action.comment),
         )
         issue = await self._write(
-            SetState(action.number, "closed"),
+            f"close #{action.number}",
             lambda: self.platform.update_issue(action.number, IssueUpdate(state="closed")),
         )
         row = self._owned()[action.key]
@@ -274,10 +282,13 @@ class Apply:
                     self.writes += 1
             self._children[parent.number].add(child.number)
         assert self.engine is not None and self.repository_id is not None
+        if child.parent_linked:
+            return
         with session_scope(self.engine) as s:
             r = tracking.owned_issues(s, repository_id=self.repository_id)[action.child_key]
             r.parent_linked = True
             s.add(r)
+        rows[action.child_key] = r
 
 
 def _stub(row: OwnedIssue) -> Issue:

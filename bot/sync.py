@@ -3,17 +3,25 @@
 Every trigger (push, CI, a person's tick, installation, schedule) ends here. Running it twice in
 a row makes no writes the second time; a crash at any point is repaired by the next run (intent
 rows are written before creates, and marked issues are adopted instead of duplicated).
+
+Database: one read transaction at the start (the repository row, owned issues, item states, the
+organisation default's memory) and one write transaction at the end (the synced head, and the
+organisation default's memory when it changed); between them the owned issues are kept in
+memory and shared with the writer. Only real changes add transactions: changed item states are
+saved before any write (so a regression comment is never posted for a state not yet saved), and
+each issue the writer creates or edits is recorded as it goes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.apply import Apply
 from bot.core import tracker
@@ -49,13 +57,23 @@ from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
 from bot.ownership import gather_ownership
 from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
-from bot.store import item_owners, tracking
+from bot.store import item_owners, org_defaults, tracking
 from bot.store.db import session_scope
-from bot.store.models import Repository
+from bot.store.models import OwnedIssue, Repository
+from bot.store.org_defaults import Remembered
 
 log = structlog.get_logger(__name__)
 TREE_CACHE_SIZE = 256  # trees kept per process (a tree is paths + blob shas)
-ReadOrgDefault = Callable[[], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgDefaultSource:
+    """Where a repository's organisation default lives, and how to read it given what the
+    database remembers (returns the text, and what to remember now; None: unchanged)."""
+
+    platform: str
+    source: str
+    read: Callable[[Remembered | None], Awaitable[tuple[str | None, Remembered | None]]]
 
 
 @dataclass
@@ -75,15 +93,23 @@ class Syncer:
     repository_id: int
     shipped: Mapping[str, Template]
     now: datetime
-    read_org_default: ReadOrgDefault | None = None
+    org_default: OrgDefaultSource | None = None
     blobs: BlobCache | None = None  # file contents by blob sha, shared across syncs
     trees: dict[tuple[str, str], Tree] | None = None  # (repo, commit) -> tree, shared across syncs
     dry_run: bool = False  # plan and describe every write, make none
     writer: Apply | None = None
+    previous_head: str | None = field(default=None, init=False)  # as the last sync left it
+    head: str | None = field(default=None, init=False)  # as this sync leaves it
+    _rows: dict[str, OwnedIssue] | None = field(default=None, init=False, repr=False)
+    _before: States = field(default_factory=dict, init=False, repr=False)
+    _org: Remembered | None = field(default=None, init=False, repr=False)
+    _org_changed: Remembered | None = field(default=None, init=False, repr=False)
+    _owners: Mapping[tuple[str, str], Sequence[str]] | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------------------ entry point
 
     async def run(self, *, commit: str | None = None) -> SyncResult:
+        self._gather_stored()
         if commit is None:
             commit = (await self.platform.default_branch()).commit
         tree = await self._tree(commit)
@@ -99,6 +125,17 @@ class Syncer:
             return await self._config_invalid(err, commit)
         await self._apply(plan_config_valid(commit=commit, recorded=self._recorded()))
         return await self._sync_checklists(config, checklists, commit, tree)
+
+    def _gather_stored(self) -> None:
+        """Everything the database knows that a sync needs, in one read transaction."""
+        with session_scope(self.engine, immediate=False) as s:
+            self._rows = tracking.owned_issues(s, repository_id=self.repository_id)
+            self._before = tracking.load_states(s, repository_id=self.repository_id)
+            repo = s.get(Repository, self.repository_id)
+            self.previous_head = self.head = repo.last_synced_commit if repo is not None else None
+            if self.org_default is not None:
+                o = self.org_default
+                self._org = org_defaults.get(s, platform=o.platform, source=o.source)
 
     async def _tree(self, commit: str) -> Tree:
         """The tree at a commit; a commit's tree never changes, so it is cached by sha."""
@@ -141,8 +178,8 @@ class Syncer:
         # Parsing, compiling and evaluating what a repository supplies runs in a thread: the event
         # loop (and /healthz, and every other tenant's webhooks) must never wait on it.
         await asyncio.to_thread(config_data, text)  # a file that is not a mapping fails before any read
-        if self.read_org_default:
-            org_text = await self.read_org_default()
+        if self.org_default is not None:
+            org_text = await self._read_org_default()
             if org_text:
                 base = await asyncio.to_thread(
                     config_data, org_text, filename=f"organization default {CONFIG_FILE}"
@@ -155,6 +192,32 @@ class Syncer:
         return config, await asyncio.to_thread(
             resolve_checklists, config, shipped=self.shipped, read=custom.get
         )
+
+    async def _read_org_default(self) -> str | None:
+        """The organisation default through its database memory: read with the sync's other
+        records and written with its last write; outside a sync (a command or summary loading
+        the config) in transactions of its own."""
+        o = self.org_default
+        assert o is not None
+        in_run = self._rows is not None
+        if not in_run:
+            with session_scope(self.engine, immediate=False) as s:
+                self._org = org_defaults.get(s, platform=o.platform, source=o.source)
+        text, changed = await o.read(self._org)
+        if changed is not None:
+            self._org = self._org_changed = changed
+            if not in_run:
+                with session_scope(self.engine) as s:
+                    self._store_org(s)
+        return text
+
+    def _store_org(self, session: Session) -> None:
+        if self._org_changed is not None and self.org_default is not None:
+            o = self.org_default
+            org_defaults.put(
+                session, platform=o.platform, source=o.source, remembered=self._org_changed, now=self.now
+            )
+            self._org_changed = None
 
     async def _config_invalid(self, err: InputError, commit: str) -> SyncResult:
         actions = plan_config_invalid(
@@ -187,8 +250,7 @@ class Syncer:
         self, config: RepoConfig, checklists: list[ResolvedChecklist], commit: str, tree: Tree
     ) -> SyncResult:
         verdicts, facts = await self._evaluate(config, checklists, commit, tree)
-        with session_scope(self.engine) as s:
-            before = tracking.load_states(s, repository_id=self.repository_id)
+        before = self._before
         decided = plan_states(
             checklists, verdicts, before, policy=config.on_regression, now=self.now, facts=facts
         )
@@ -200,8 +262,7 @@ class Syncer:
         ownership = await gather_ownership(
             self.platform, checklists, lambda path: self._read(path, tree, commit)
         )
-        with session_scope(self.engine) as s:  # the weekly summary mentions them from here
-            item_owners.save_owners(s, repository_id=self.repository_id, owners=ownership.items)
+        self._owners = ownership.items  # stored with the sync's last write: summaries mention them
         issues = config.issues
         sections = Sections(
             tuple(checklists),
@@ -317,6 +378,7 @@ class Syncer:
                 engine=self.engine,
                 repository_id=self.repository_id,
                 dry=self.dry_run,
+                owned=self._owned(),
             )
         self.writer.sections, self.writer.states = sections, states
         await self.writer(actions)
@@ -332,9 +394,12 @@ class Syncer:
 
     # ------------------------------------------------------------------------------------ records
 
-    def _owned(self) -> dict:
-        with session_scope(self.engine) as s:
-            return tracking.owned_issues(s, repository_id=self.repository_id)
+    def _owned(self) -> dict[str, OwnedIssue]:
+        """The owned issues read at the start, kept current by the writer (which shares them)."""
+        if self._rows is None:
+            with session_scope(self.engine, immediate=False) as s:
+                self._rows = tracking.owned_issues(s, repository_id=self.repository_id)
+        return self._rows
 
     def _recorded(self) -> dict:
         return tracking.as_recorded(self._owned())
@@ -342,6 +407,11 @@ class Syncer:
     def _save(
         self, states: Mapping[str, Mapping[str, ItemState]], before: Mapping[str, Mapping[str, ItemState]]
     ) -> None:
+        """Changed states, in a transaction of their own before any platform write; none when
+        nothing changed."""
+        flat = [st for cs in states.values() for st in cs.values()]
+        if not tracking.any_changed(flat, {c: dict(v) for c, v in before.items()}):
+            return
         with session_scope(self.engine) as s:
             tracking.save_states(
                 s,
@@ -352,7 +422,12 @@ class Syncer:
             )
 
     def _set_repo(self, **fields: object) -> None:
+        """The sync's last write transaction: the repository row, the item owners the sync
+        resolved, and the organisation default's memory when it changed."""
         with session_scope(self.engine) as s:
+            self._store_org(s)
+            if self._owners is not None:  # the weekly summary mentions them from here
+                item_owners.save_owners(s, repository_id=self.repository_id, owners=self._owners)
             repo = s.get(Repository, self.repository_id)
             if repo is None:
                 return
@@ -360,4 +435,5 @@ class Syncer:
                 setattr(repo, k, v)
             if "last_synced_commit" in fields:
                 repo.last_synced_at = self.now
+                self.head = repo.last_synced_commit
             s.add(repo)

@@ -64,15 +64,17 @@ def summary(
     except SettingsError as exc:
         _fail(str(exc), EXIT_USAGE)
     configure_logging(settings)  # logs go to stderr; stdout carries the outcomes or the preview
-    clients = clients_from_settings(settings)
+    engine = make_engine(settings.database_url)
+    # posts draw on the installation's write budget in the database, shared with every worker
+    clients = clients_from_settings(settings, pacing=engine)
     wanted = [platform.value] if repo is not None else list(clients)
     if not wanted or any(name not in clients for name in wanted):
+        engine.dispose()
         _fail(
             "no platform is configured: set READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY, "
             "or READINESS_GITLAB_TOKEN",
             EXIT_USAGE,
         )
-    engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine, auto_migrate=is_sqlite(engine))
     except (SchemaOutdated, SQLAlchemyError) as exc:

@@ -6,15 +6,19 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.cli import app
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import SettingsError, load_settings
 from bot.core.events import Platform, RepoRef
 from bot.platforms.base import PlatformClient, PlatformError
 from bot.platforms.factory import DryRunClient, clients_from_settings
 from bot.resources import load_shipped
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @app.command()
@@ -32,7 +36,11 @@ def sync(
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    clients = clients_from_settings(settings)
+    from bot.store.db import make_engine
+
+    # writes draw on the installation's budget in the database, shared with every worker
+    engine = make_engine(settings.database_url)
+    clients = clients_from_settings(settings, pacing=engine)
     if platform.value not in clients:
         need = (
             "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY"
@@ -40,17 +48,20 @@ def sync(
             else ("READINESS_GITLAB_TOKEN")
         )
         typer.echo(f"error: {platform.value} is not configured: set {need}", err=True)
+        engine.dispose()
         raise typer.Exit(2)
     try:
-        code = asyncio.run(_run(settings, clients, platform, repo, installation, dry_run))
+        code = asyncio.run(_run(engine, clients, platform, repo, installation, dry_run))
     except PlatformError as exc:
         typer.echo(f"error: {platform.value}: {exc}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
     raise typer.Exit(code)
 
 
 async def _run(
-    settings: Settings,
+    database: Engine,
     clients: dict[str, PlatformClient],
     platform: Platform,
     repo: str,
@@ -72,7 +83,7 @@ async def _run(
             upgrade_engine(engine)
             client = dry = DryRunClient(client)
         else:
-            engine = make_engine(settings.database_url)
+            engine = database
         handler = Router(engine, {platform.value: client}, load_shipped(), dry_run=dry_run)
         try:
             result = await handler.sync(RepoRef(platform, repo), installation_id=installation)

@@ -1,7 +1,9 @@
 """Action: the closed union of every write the bot makes to GitHub or GitLab, as plain data.
 
 Planning functions return these; `bot.apply` is the only code that turns them into platform
-calls, and `readiness sync --dry-run` prints them (`describe`) instead. Issues the bot owns are
+calls, and `readiness sync --dry-run` prints them (`describe`) instead. Every kind here has a
+planner or handler that produces it: an owned issue is closed or reopened through `Update` (its
+desired state) or `Retire`, and a marked comment is adopted, never edited. Issues the bot owns are
 named by their key (`epic`, `section:…`) where the number may not exist yet (a second phase).
 """
 
@@ -56,14 +58,6 @@ class Retire:
 
 
 @dataclass(frozen=True, slots=True)
-class SetState:
-    """Close or reopen an issue by number without touching its body."""
-
-    number: int
-    state: str  # "open" | "closed"
-
-
-@dataclass(frozen=True, slots=True)
 class LinkChild:
     """Link the owned issue `child_key` under `parent_key` (sub-issue / GitLab link)."""
 
@@ -83,15 +77,13 @@ class ReportCheck:
 
 @dataclass(frozen=True, slots=True)
 class PostComment:
+    """A comment. With a `marker` (a hidden line in `body`), apply first adopts a comment of the
+    bot's that already carries it: a retry after a lost answer (a 502 once GitHub or GitLab had
+    posted it) does not post it twice."""
+
     number: int
     body: str
-
-
-@dataclass(frozen=True, slots=True)
-class EditComment:
-    number: int
-    comment_id: int
-    body: str
+    marker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +93,7 @@ class React:
     reaction: str
 
 
-Action = (
-    Create
-    | Update
-    | Retire
-    | SetState
-    | LinkChild
-    | EnsureLabels
-    | ReportCheck
-    | PostComment
-    | EditComment
-    | React
-)
+Action = Create | Update | Retire | LinkChild | EnsureLabels | ReportCheck | PostComment | React
 
 
 def _ref(number: int) -> str:
@@ -134,18 +115,14 @@ def describe(action: Action) -> str:
             return f"edit {_ref(number)} {issue.title!r} ({issue.state})"
         case Retire(key, number, comment):
             return f"close {_ref(number)} ({key}): {_first_line(comment)}"
-        case SetState(number, state):
-            return f"{'close' if state == 'closed' else 'reopen'} {_ref(number)}"
         case LinkChild(parent, child):
             return f"link {child} under {parent}"
         case EnsureLabels(labels):
             return f"ensure labels {', '.join(labels)}"
         case ReportCheck(report):
             return f"check {report.name} on {report.commit[:12]}: {report.conclusion}"
-        case PostComment(number, body):
+        case PostComment(number, body, _):
             return f"comment on {_ref(number)}: {_first_line(body)}"
-        case EditComment(number, comment_id, _):
-            return f"edit comment {comment_id} on {_ref(number)}"
         case React(number, comment_id, reaction):
             return f"react {reaction} to comment {comment_id} on {_ref(number)}"
     raise TypeError(f"not an Action: {action!r}")  # pragma: no cover - the union is closed

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from bot.core.yamlload import suggest
 
 PREFIX = "/readiness"
-NAMES = ("status", "sync", "why", "done", "undo", "skip", "unskip", "approve", "help")
 TARGETED = frozenset({"done", "undo", "skip", "unskip", "approve", "why"})
 # commands whose whole rest is the item, so an unquoted title part may have spaces
 WHOLE_REST = frozenset({"undo", "unskip", "approve", "why"})
@@ -38,6 +37,7 @@ USAGE = {
     "(its approvers only)",
     "help": "`/readiness help`: this list",
 }
+NAMES = tuple(USAGE)  # every command, in the order `help` lists them
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +238,11 @@ def flood_retry_at(recent: Iterable[datetime], now: datetime, limit: FloodLimit)
     if len(inside) < limit.count:
         return None
     return inside[len(inside) - limit.count] + limit.window
+
+
+def reply_marker(comment_id: int) -> str:
+    """The hidden line that ties the bot's reply to the command comment it answers."""
+    return f"<!-- readiness:reply {int(comment_id)} -->"
 
 
 def help_text() -> str:

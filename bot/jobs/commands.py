@@ -1,26 +1,32 @@
 """Answer `/readiness …` comments on the bot's own issues: status, sync, why, done, undo, skip, unskip, help.
 
+Routing is two tables in the core, one entry per command: `command_effects.DECIDERS` (changes an
+item: permission check, lock, save) and `command_answers.ANSWERS` (reads only: answered after the
+comment's state changes and sync, from one read of what they left). This module has no branch
+per command name.
+
 Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is written
 right *after* the reply, not before the work: the worker runs a repository's deliveries one at a
 time, so no second attempt can run beside this one, and a failure before the reply (a sync that
 hits a 502) leaves no row, so the retry does the whole command again. State changes are
-idempotent; only the reply is not, and it is the last write before the row. The only window for
-a double answer is a crash between the reply and the row's commit; the alternative (row first)
-would silently drop the command instead.
+idempotent; the reply carries a hidden marker with the command comment's id, and apply adopts a
+reply of the bot's with that marker before posting, so neither a lost answer (a 502 after the
+platform posted it) nor a crash between the reply and the row's commit answers twice.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from sqlmodel import Session
 
 from bot import ownership
-from bot.core import command_effects, commands, exemptions, summary, tracker
+from bot.core import command_answers, command_effects, commands, exemptions, tracker
 from bot.core.actions import PostComment, React
+from bot.core.command_answers import ANSWERS, Seen
 from bot.core.commands import Command, CommandError
 from bot.core.events import Event, Kind
 from bot.core.state import ItemState
@@ -36,7 +42,6 @@ from bot.sync import SyncResult
 log = structlog.get_logger(__name__)
 
 WRITERS = frozenset({"admin", "maintain", "write"})
-RECENT = timedelta(days=7)
 NEW_COMMENT = frozenset({None, "created", "create"})  # GitHub "created", GitLab notes "create"
 
 
@@ -48,9 +53,9 @@ class _Run:
     platform: Platform
     repository_id: int
     loaded: Loaded | None
-    lines: list[str | None] = field(default_factory=list)  # None: the status, rendered after the sync
+    lines: list[str | Command] = field(default_factory=list)  # a Command: a read-only answer, given last
     changed: bool = False  # an item state changed: sync so the issues show it
-    sync: bool = False  # `/readiness sync` asked for
+    sync: bool = False  # a command that syncs (`/readiness sync`) was asked for
     permission: str | None = None
 
 
@@ -95,10 +100,11 @@ class CommandHandler:
         if run.changed or run.sync:
             results.append(await ch.sync(event.repo, installation_id=event.installation_id))
         reply_id = None
-        if run.lines:
+        seen = self._seen(run) if any(isinstance(line, Command) for line in run.lines) else None
+        texts = [text for line in run.lines if (text := _answer(line, seen))]
+        if texts:
             who = f"@{event.sender} " if event.sender else ""
-            text = "\n\n".join(line if line is not None else self._status(run) for line in run.lines)
-            reply = await write.one(PostComment(event.issue_number, who + text))
+            reply = await write.one(_reply(event, who + "\n\n".join(texts)))
             assert isinstance(reply, Comment)
             reply_id = reply.id
         with session_scope(ch.engine) as s:
@@ -133,7 +139,7 @@ class CommandHandler:
                 f"please try again in {minutes} minute{'s' if minutes != 1 else ''} "
                 f"(after {retry_at:%H:%M} UTC). Nothing was done for this comment."
             )
-            reply = await self.ctx.writer(platform).one(PostComment(event.issue_number or 0, text))
+            reply = await self.ctx.writer(platform).one(_reply(event, text))
             assert isinstance(reply, Comment)
             reply_id = reply.id
         with session_scope(self.ctx.engine) as s:
@@ -155,46 +161,19 @@ class CommandHandler:
             run.lines.append(f"`{cmd.text}`: {cmd}")
         elif command_effects.changes_state(cmd.name):
             await self._change_state(run, cmd)
-        elif cmd.name == "help":
-            run.lines.append(commands.help_text())
-        elif cmd.name == "sync":
-            run.sync = True
-        elif cmd.name == "status":
-            run.lines.append(None)  # rendered after any skip and sync in the same comment
-        elif cmd.name == "why":
-            run.lines.append(self._why(run, cmd))
+        else:
+            run.sync = run.sync or ANSWERS[cmd.name].syncs
+            run.lines.append(cmd)  # answered after every change and sync this comment asks for
 
-    def _status(self, run: _Run) -> str:
-        if run.loaded is None:
-            return "This repository has no valid `.readiness.yml` right now, so there is nothing to report."
+    def _seen(self, run: _Run) -> Seen:
+        """What read-only answers see, in one read."""
         now = self.ctx.clock()
-        with session_scope(self.ctx.engine) as s:
+        with session_scope(self.ctx.engine, immediate=False) as s:
             states = tracking.load_states(s, repository_id=run.repository_id)
-            changes = changes_since(s, repository_id=run.repository_id, since=now - RECENT)
+            changes = changes_since(s, repository_id=run.repository_id, since=now - command_answers.RECENT)
             numbers = numbers_of(tracking.owned_issues(s, repository_id=run.repository_id))
-        return summary.render_status(
-            repo=run.platform.full_name,
-            checklists=run.loaded[1],
-            states=states,
-            changes=changes,
-            numbers=numbers,
-            since=now - RECENT,
-        )
-
-    def _why(self, run: _Run, cmd: Command) -> str:
-        """Anyone may ask why: it reads, never changes."""
-        if run.loaded is None:
-            return "This repository has no valid `.readiness.yml` right now, so there is nothing to explain."
-        known = {c.template.id: {i.id: i.title for _, i in c.template.items()} for c in run.loaded[1]}
-        found = commands.resolve_item(cmd.target or "", known)
-        if isinstance(found, str):
-            return f"`/readiness why {cmd.target}`: {found}"
-        checklist_id, item = found
-        resolved = next(c for c in run.loaded[1] if c.template.id == checklist_id)
-        with session_scope(self.ctx.engine) as s:
-            states = tracking.load_states(s, repository_id=run.repository_id)
-        state = states.get(checklist_id, {}).get(item) or ItemState(checklist=checklist_id, item_id=item)
-        return summary.explain_item(resolved, item, state)
+        checklists = run.loaded[1] if run.loaded is not None else None
+        return Seen(run.platform.full_name, checklists, states, changes, numbers, now)
 
     async def _change_state(self, run: _Run, cmd: Command) -> None:
         login = run.event.sender or ""
@@ -209,8 +188,7 @@ class CommandHandler:
         if run.loaded is None:
             run.lines.append("This repository has no valid `.readiness.yml`, so no item can be changed.")
             return
-        known = {c.template.id: {i.id: i.title for _, i in c.template.items()} for c in run.loaded[1]}
-        found = commands.resolve_item(cmd.target or "", known)
+        found = commands.resolve_item(cmd.target or "", command_answers.known_items(run.loaded[1]))
         if isinstance(found, str):
             run.lines.append(f"`/readiness {cmd.name} {cmd.target}`: {found}")
             return
@@ -240,6 +218,22 @@ async def _is_approver(platform: Platform, login: str, rules: exemptions.Rules) 
         return False
     members = await ownership.team_members(platform, rules.approvers)
     return exemptions.is_approver(login, rules.approvers, members)
+
+
+def _answer(line: str | Command, seen: Seen | None) -> str | None:
+    """A line of the reply: written already, or a read-only command's answer (None: none)."""
+    if isinstance(line, str):
+        return line
+    assert seen is not None
+    return ANSWERS[line.name].answer(line, seen)
+
+
+def _reply(event: Event, text: str) -> PostComment:
+    """The reply to a command comment, marked with its id: a retry after a lost answer adopts
+    the reply already posted instead of posting it again (issue 12)."""
+    assert event.comment_id is not None and event.issue_number is not None
+    marker = commands.reply_marker(event.comment_id)
+    return PostComment(event.issue_number, f"{text}\n\n{marker}", marker=marker)
 
 
 def _ours(owned: dict, number: int) -> bool:

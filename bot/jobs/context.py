@@ -2,7 +2,7 @@
 
 Handlers (`checklist`, `commands`, `summaries`, `installations`) get one Context and never build
 or import each other: what they share (a repository's sync under its lock, the config as of the
-last sync, the org default's 404 memory) lives here, once per process.
+last sync, the org default's reader; its memory is in the database) lives here, once per process.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from bot.core.templates import Template
 from bot.jobs.org_defaults import OrgDefaults
 from bot.platforms.base import Platform, PlatformClient, Tree
 from bot.platforms.blobs import BlobCache
-from bot.store import repos
+from bot.store import org_defaults, repos
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
-from bot.sync import ReadOrgDefault, Syncer, SyncResult
+from bot.sync import OrgDefaultSource, Syncer, SyncResult
 
 log = structlog.get_logger(__name__)
 Loaded = tuple[RepoConfig, list[ResolvedChecklist]]
@@ -48,6 +48,9 @@ class Caches:
     configs: dict[tuple[str, str], tuple[str, Loaded | None]] = field(
         default_factory=dict
     )  # repo -> at commit
+    # (platform, full name, platform id) -> row id: rows are never deleted, a rename keeps its
+    # row, and another repository under an old name has another platform id
+    repository_ids: dict[tuple[str, str, int], int] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,7 +65,7 @@ class Context:
     dry_run: bool = False  # plan and describe every write, make none (`readiness sync --dry-run`)
     caches: Caches = field(default_factory=Caches)
     planned: list[str] = field(default_factory=list)  # a dry run's writes, one line each
-    org_defaults: OrgDefaults = field(init=False)  # the org default: ETag, 404 memory, per process
+    org_defaults: OrgDefaults = field(init=False)  # reads the org default (memory: bot.store.org_defaults)
 
     def __post_init__(self) -> None:
         self.org_defaults = OrgDefaults(self.org_default_ttl, self.clock)
@@ -81,7 +84,11 @@ class Context:
     # ---------------------------------------------------------------------------------- store
 
     def repository_id_for(self, repo: RepoRef, installation_id: int | None) -> int:
-        """The repository's row id; created (rename-aware) when no delivery recorded it yet."""
+        """The repository's row id; created (rename-aware) when no delivery recorded it yet.
+        Remembered per process when the payload names the platform's id (no transaction)."""
+        key = (repo.platform.value, repo.full_name, repo.id) if repo.id is not None else None
+        if key is not None and key in self.caches.repository_ids:
+            return self.caches.repository_ids[key]
         with session_scope(self.engine) as s:
             row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
             if row is None:
@@ -96,7 +103,10 @@ class Context:
                 )
                 s.flush()
             assert row.id is not None
-            return row.id
+            found = row.id
+        if key is not None:
+            self.caches.repository_ids[key] = found
+        return found
 
     def last_synced(self, repo: RepoRef | None) -> str | None:
         """The default-branch head last synced (a database read, no API call)."""
@@ -125,12 +135,11 @@ class Context:
         platform = await self.platform_for(repo, installation_id or repo.installation_id)
         repository_id = self.repository_id_for(repo, installation_id)
         syncer = self.syncer(platform, repo, repository_id, installation_id)
-        previous = self.last_synced(repo)
         with structlog.contextvars.bound_contextvars(repo=repo.full_name):
             async with repository_lock(self.engine, repository_id):
                 result = await syncer.run(commit=commit)
         self.planned.extend(syncer.planned)
-        current = self.last_synced(repo)
+        previous, current = syncer.previous_head, syncer.head
         if previous and previous != current:
             heads = self.caches.heads.setdefault((repo.platform.value, repo.full_name), deque(maxlen=64))
             heads.append(previous)
@@ -146,31 +155,41 @@ class Context:
             repository_id=repository_id,
             shipped=self.shipped,
             now=self.clock(),
-            read_org_default=self.org_reader(repo, installation_id),
+            org_default=self.org_reader(repo, installation_id),
             blobs=self.caches.blobs,
             trees=self.caches.trees,
             dry_run=self.dry_run,
         )
 
-    def org_reader(self, repo: RepoRef, installation_id: int | None) -> ReadOrgDefault | None:
+    def org_source(self, repo: RepoRef) -> str | None:
+        """The repository holding `repo`'s organisation default."""
         owner = repo.full_name.rsplit("/", 1)[0]
         source = f"{owner}/.github" if repo.platform.value == "github" else self.gitlab_defaults_project
+        return source
+
+    def org_reader(self, repo: RepoRef, installation_id: int | None) -> OrgDefaultSource | None:
+        source = self.org_source(repo)
         if not source or source == repo.full_name:
             return None
 
         client = self.clients[repo.platform.value]
 
-        async def read() -> str | None:
+        async def read(
+            remembered: org_defaults.Remembered | None,
+        ) -> tuple[str | None, org_defaults.Remembered | None]:
             return await self.org_defaults.read(
-                (repo.platform.value, source),
-                lambda: client.for_repo(source, installation_id=installation_id),
+                remembered, lambda: client.for_repo(source, installation_id=installation_id)
             )
 
-        return read
+        return OrgDefaultSource(repo.platform.value, source, read)
 
     def forget_org_missing(self, repo: RepoRef) -> None:
-        """A push to a repository may have added its organisation's default: ask again."""
-        self.org_defaults.pushed((repo.platform.value, repo.full_name))
+        """A push to a repository may have added its organisation's default: every replica asks
+        again on its next sync. A push to any other repository changes no default: no write."""
+        if self.org_source(repo) != repo.full_name:
+            return
+        with session_scope(self.engine) as s:
+            org_defaults.forget_missing(s, platform=repo.platform.value, source=repo.full_name)
 
     # --------------------------------------------------------------------------------- config
 

@@ -14,6 +14,7 @@ across an `await` of network I/O.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,9 @@ from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _DEFERRED = "readiness_sqlite_deferred"
+# transactions opened by `session_scope`, per engine: the budget tests count them (a sync that
+# changes nothing opens at most two), and nothing else reads them
+_opened: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 def normalize_url(url: str) -> str:
@@ -106,6 +110,7 @@ def session_scope(engine: Engine, *, immediate: bool = True) -> Iterator[Session
     commit (no expiry), so callers can return rows they loaded.
 
     SQLite: `immediate=False` (read-only work) does not take the write lock at BEGIN."""
+    _opened[engine] = _opened.get(engine, 0) + 1
     with engine.connect() as conn:
         if not immediate and is_sqlite(engine):
             conn = conn.execution_options(**{_DEFERRED: True})
@@ -116,3 +121,8 @@ def session_scope(engine: Engine, *, immediate: bool = True) -> Iterator[Session
             except BaseException:
                 session.rollback()
                 raise
+
+
+def transactions(engine: Engine) -> int:
+    """How many transactions `session_scope` has opened on `engine` (a test hook for budgets)."""
+    return _opened.get(engine, 0)

@@ -239,3 +239,20 @@ class ItemOwners(SQLModel, table=True):
     checklist: str = Field(max_length=128)
     item_id: str = Field(max_length=128)
     owners: str = Field(sa_column=Column(Text, nullable=False))  # "@alice @org/sre", in order
+
+
+class OrgDefaultRow(SQLModel, table=True):
+    """What the bot last learnt of an organisation's default `.readiness.yml`, shared by every
+    replica and kept across restarts: the validator (GitHub ETag, GitLab head commit) and text,
+    or that it is missing, until when."""
+
+    __tablename__ = "org_defaults"
+    __table_args__ = (UniqueConstraint("platform", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    source: str = Field(max_length=512)  # the repository or project holding the default
+    etag: str | None = Field(default=None, max_length=255)
+    text: str | None = Field(default=None, sa_column=Column(Text))  # None: missing
+    missing_until: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

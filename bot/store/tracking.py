@@ -113,6 +113,19 @@ def save_states(
     return n
 
 
+def any_changed(states: Iterable[ItemState], previous: dict[str, dict[str, ItemState]]) -> bool:
+    """Whether `save_states` would write anything (no SQL: a sync that changed nothing opens no
+    transaction for its states)."""
+    for s in states:
+        old = previous.get(s.checklist, {}).get(s.item_id)
+        if old is None:
+            if s.status is not Status.OPEN or s.actor is not None:
+                return True
+        elif old.key() != s.key():
+            return True
+    return False
+
+
 def owned_issues(session: Session, *, repository_id: int) -> dict[str, OwnedIssue]:
     rows = session.exec(select(OwnedIssue).where(OwnedIssue.repository_id == repository_id))
     return {r.key: r for r in rows}
@@ -144,7 +157,7 @@ def record_issue(
     digest: str | None,
     body: str | None,
     parent_linked: bool | None = None,
-) -> None:
+) -> OwnedIssue:
     row = session.exec(
         select(OwnedIssue).where(OwnedIssue.repository_id == repository_id, OwnedIssue.key == key)
     ).first() or OwnedIssue(repository_id=repository_id, key=key)
@@ -154,6 +167,7 @@ def record_issue(
         row.parent_linked = parent_linked
     row.updated_at = utcnow()
     session.add(row)
+    return row
 
 
 @dataclass(frozen=True, slots=True)

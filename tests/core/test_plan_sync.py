@@ -7,14 +7,12 @@ from datetime import UTC, datetime, timedelta
 from bot.core import tracker
 from bot.core.actions import (
     Create,
-    EditComment,
     EnsureLabels,
     LinkChild,
     PostComment,
     React,
     ReportCheck,
     Retire,
-    SetState,
     Update,
     describe,
 )
@@ -193,12 +191,19 @@ def test_owners_are_assignees_of_their_sections_beside_the_configured_ones() -> 
 
 def test_in_the_single_layout_the_one_issue_is_assigned_to_every_sections_owners() -> None:
     single = Sections(
-        (SVC,), assignees=("lead",), layout="single", owner_assignees={OPS: ("carol", "lead"), BUILD: ("dave",)}
+        (SVC,),
+        assignees=("lead",),
+        layout="single",
+        owner_assignees={OPS: ("carol", "lead"), BUILD: ("dave",)},
     )
-    [epic] = [a for a in plan_epic(repo="o/r", sections=single, states=OPEN, recorded={}) if isinstance(a, Create)]
+    [epic] = [
+        a for a in plan_epic(repo="o/r", sections=single, states=OPEN, recorded={}) if isinstance(a, Create)
+    ]
     assert epic.issue.assignees == ("lead", "dave", "carol")  # configured first, then sections in order
     many = Sections((SVC,), layout="single", owner_assignees={BUILD: tuple(f"u{i}" for i in range(12))})
-    [big] = [a for a in plan_epic(repo="o/r", sections=many, states=OPEN, recorded={}) if isinstance(a, Create)]
+    [big] = [
+        a for a in plan_epic(repo="o/r", sections=many, states=OPEN, recorded={}) if isinstance(a, Create)
+    ]
     assert len(big.issue.assignees) == 10  # GitHub assigns at most ten people to an issue
 
 
@@ -241,15 +246,13 @@ def test_every_action_has_a_one_line_description() -> None:
         Create(desired),
         Update(desired, 3),
         Retire(BUILD, 3, "why\nmore"),
-        SetState(3, "open"),
         LinkChild(tracker.EPIC_KEY, BUILD),
         EnsureLabels(("a", "b")),
         PostComment(-2, "hello\nworld"),
-        EditComment(3, 7, "x"),
         React(3, 7, "eyes"),
     ]
     lines = [describe(a) for a in actions]
     assert all("\n" not in line for line in lines)
     assert lines[0] == "create issue 'Readiness · Service basics: Build' with labels readiness"
-    assert lines[6] == "comment on (new issue 2): hello"
-    assert lines[3] == "reopen #3"
+    assert lines[5] == "comment on (new issue 2): hello"
+    assert lines[2] == "close #3 (section:svc:build): why"

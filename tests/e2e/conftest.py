@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,6 +58,11 @@ sections:
 """
 TEMPLATE_PATH = ".github/readiness/service.yml"
 CONFIG = f"checklists:\n  - path: {TEMPLATE_PATH}\n"
+
+
+def shown(body: str) -> str:
+    """A comment as a reader sees it: without the bot's hidden reply marker."""
+    return re.sub(r"\n\n<!-- readiness:reply \d+ -->$", "", body)
 
 
 def base_files(**extra: str) -> dict[str, str]:

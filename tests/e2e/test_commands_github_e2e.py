@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from platforms.conftest import FakeClock
@@ -22,7 +23,7 @@ from bot.core.commands import FloodLimit
 from bot.jobs.router import Router
 from bot.platforms.github import GitHubClient
 from bot.resources import load_shipped
-from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
+from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot, shown
 from e2e.test_github_e2e import (
     HEAD1,
     HEAD2,
@@ -100,7 +101,9 @@ async def say(bot: Bot, fake: FakeGitHub, login: str, number: int, body: str) ->
     p.pop("organization", None)
     assert (await deliver(bot, "issue_comment", p)).status_code == 202
     await bot.drain()
-    return [c["body"] for c in fake.comments.get(number, []) if c["user"]["login"] == fake.spec.bot_login]
+    return [
+        shown(c["body"]) for c in fake.comments.get(number, []) if c["user"]["login"] == fake.spec.bot_login
+    ]
 
 
 async def onboard(
@@ -226,3 +229,30 @@ async def test_status_help_sync_why_and_unskip_in_one_comment(bot: Bot, fake: Fa
     check_many_commands_reply(reply)
     assert (fake.comments[ops][-2]["id"], "+1") in fake.reactions  # the sync finished
     assert boxes(ours(fake)["section:service:build"])["ci-tests"] is False
+
+
+async def test_a_reply_whose_answer_was_lost_is_adopted_not_posted_twice(bot: Bot, fake: FakeGitHub) -> None:
+    """Issue 12: GitHub posted the reply but the bot got a 502; the retried delivery finds the
+    reply by its hidden marker (the command comment's id) and does not answer again."""
+    ops = (await onboard(bot, fake))["section:service:build"]["number"]
+    fake.lose_answer.append(
+        (r"POST .*/issues/\d+/comments$", httpx.Response(502, json={"message": "Bad Gateway"}))
+    )
+    assert await say(bot, fake, "hubot", ops, "/readiness done ci-tests tested by hand") == [
+        "@hubot ✔ Ticked `service/ci-tests`: tested by hand"
+    ]  # posted, but the bot saw a 502: the delivery is retried later
+    bot.clock.advance(hours=1)
+    await bot.drain()
+    replies = [c for c in fake.comments[ops] if c["user"]["login"] == fake.spec.bot_login]
+    assert [shown(c["body"]) for c in replies] == ["@hubot ✔ Ticked `service/ci-tests`: tested by hand"]
+    assert boxes(ours(fake)["section:service:build"])["ci-tests"] is True  # the retry finished the job
+
+
+async def test_a_reply_marker_planted_by_a_person_does_not_silence_the_bot(
+    bot: Bot, fake: FakeGitHub
+) -> None:
+    ops = (await onboard(bot, fake))["section:service:build"]["number"]
+    planted = next(_next_comment)  # the command below gets the next id; someone plants its marker
+    fake._new_comment(ops, f"<!-- readiness:reply {planted + 1} -->", "guest", planted)
+    [reply] = await say(bot, fake, "hubot", ops, "/readiness why ci-tests")
+    assert "**Tests run in CI** `service/ci-tests`" in reply

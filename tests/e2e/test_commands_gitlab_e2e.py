@@ -24,7 +24,7 @@ from bot.core.commands import FloodLimit
 from bot.jobs.router import Router
 from bot.platforms.gitlab import GitLabClient
 from bot.resources import load_shipped
-from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
+from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot, shown
 from e2e.test_commands_github_e2e import MANY_COMMANDS, ORG_DEFAULT, T0, Now, check_many_commands_reply
 from e2e.test_gitlab_e2e import HEAD1, HEAD2, _project, boxes, deliver, fake, ours, push_payload, settings
 
@@ -78,7 +78,7 @@ async def say(bot: Bot, fake: FakeGitLab, login: str, iid: int, body: str) -> li
     p.update(project=_project(), project_id=_project()["id"])
     assert (await deliver(bot, "Note Hook", p)).status_code == 202
     await bot.drain()
-    return [n["body"] for n in fake.notes[iid] if n["author"]["username"] == "readiness-bot"]
+    return [shown(n["body"]) for n in fake.notes[iid] if n["author"]["username"] == "readiness-bot"]
 
 
 async def onboard(
@@ -229,3 +229,18 @@ async def test_status_help_sync_why_and_unskip_in_one_note_on_gitlab(bot: Bot, f
     note = next(n for n in fake.notes[build] if n["body"] == MANY_COMMANDS)
     assert (note["id"], "thumbsup") in fake.awards  # the sync finished
     assert boxes(ours(fake)["section:service:build"])["ci-tests"] is False
+
+
+async def test_a_note_whose_answer_was_lost_is_adopted_not_posted_twice(bot: Bot, fake: FakeGitLab) -> None:
+    """Issue 12 on GitLab: the note was created but the bot got a 502; the retried delivery
+    finds it by its hidden marker and does not answer again."""
+    iid = (await onboard(bot, fake))["section:service:operations"]["iid"]
+    fake.fail("POST", rf"/issues/{iid}/notes$", 502, applied=True)
+    assert await say(bot, fake, "hubot", iid, "/readiness done oncall agreed with the team") == [
+        "@hubot ✔ Ticked `service/oncall`: agreed with the team"
+    ]
+    bot.clock.advance(hours=1)
+    await bot.drain()
+    replies = [n for n in fake.notes[iid] if n["author"]["username"] == "readiness-bot"]
+    assert [shown(n["body"]) for n in replies] == ["@hubot ✔ Ticked `service/oncall`: agreed with the team"]
+    assert boxes(ours(fake)["section:service:operations"])["oncall"] is True

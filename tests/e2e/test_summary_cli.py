@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 import bot.cli
 from bot.store.db import session_scope
-from bot.store.models import ItemEvent
+from bot.store.models import ItemEvent, WriteSlot
 
 REPO = SPEC.full_name
 
@@ -65,3 +65,35 @@ def test_summary_usage_errors_and_unknown_repositories(fake: FakeGitHub) -> None
     assert missing.exit_code == 2 and "--preview needs a repository" in missing.output
     unknown = run(fake, "summary", "octo-org/elsewhere")
     assert unknown.exit_code == 1 and "not tracked" in unknown.output
+
+
+def test_sync_and_summary_draw_on_the_write_budget_the_workers_share(
+    fake: FakeGitHub, engine: Engine
+) -> None:
+    """The CLI's writes are claimed in the database like a worker's (`bot.store.pacing`), so a
+    `readiness sync` or `summary` beside running workers cannot push the installation past
+    GitHub's limits."""
+
+    def claimed() -> int:
+        with session_scope(engine) as s:
+            return len(s.exec(select(WriteSlot).where(WriteSlot.installation_id == INSTALLATION_ID)).all())
+
+    def writes() -> int:
+        return len(
+            [
+                m
+                for m, p, _ in fake.log
+                if m in ("POST", "PATCH") and "access_tokens" not in p and p != "/graphql"
+            ]
+        )
+
+    synced = run(fake, "sync", REPO, "--installation", str(INSTALLATION_ID))
+    assert synced.exit_code == 0, synced.output
+    assert writes() > 0 and claimed() >= writes()
+    with session_scope(engine) as s:  # due: as if the first sync had been a week ago
+        for row in s.exec(select(ItemEvent)).all():
+            row.at -= timedelta(days=8)
+            s.add(row)
+    before = claimed()
+    assert run(fake, "summary", REPO).stdout.strip() == f"{REPO}: posted (posted on the epic)"
+    assert claimed() == before + 1

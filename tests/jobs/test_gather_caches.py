@@ -122,3 +122,42 @@ def test_the_org_default_ttl_is_a_setting(engine, monkeypatch) -> None:
     settings = load_settings(gitlab_token="glpat-x")
     dispatcher = make_handler(settings, engine)
     assert dispatcher.sync.ctx.org_defaults.ttl == timedelta(seconds=90)
+
+
+def replica(engine, client, clock) -> Router:
+    """Another process on the same database (or this one after a restart): nothing in memory."""
+    shipped = {"svc": parse_template(FILES_ONLY, filename="svc.yaml")}
+    return Router(engine, {"github": client}, shipped, clock=clock, org_default_ttl=timedelta(minutes=5))
+
+
+async def test_a_missing_org_default_is_remembered_for_every_replica_and_across_a_restart(engine):
+    clock = Clock()
+    client, platform, first = make(engine, clock)
+    platform.set_commit("c1", {".readiness.yml": "checklists: [svc]\n"})
+    await first(push(REPO, "c1"))
+    assert org_reads(client) == 1
+    platform.set_commit("c2", {".readiness.yml": "checklists: [svc]\n", "n": "2"})
+    await replica(engine, client, clock)(push(REPO, "c2"))  # the other replica does not ask again
+    assert org_reads(client) == 1
+    org = client.add_repo(ORG)  # the default appears; its push reaches the first replica only
+    org.set_commit("o1", {".readiness.yml": "checklists: [svc]\nissues:\n  labels: [team]\n"})
+    await first(push(ORG, "o1"))
+    platform.set_commit("c3", {".readiness.yml": "checklists: [svc]\n", "n": "3"})
+    await replica(engine, client, clock)(push(REPO, "c3"))  # ... and the other replica sees it
+    assert all("team" in i.labels for i in platform.issues.values())
+
+
+async def test_an_org_default_learnt_by_one_replica_is_revalidated_by_another(engine):
+    clock = Clock()
+    client, platform, first = make(engine, clock)
+    org = client.add_repo(ORG)
+    org.set_commit("o1", {".readiness.yml": "checklists: [svc]\nissues:\n  labels: [team]\n"})
+    platform.set_commit("c1", {".readiness.yml": "checklists: [svc]\n"})
+    await first(push(REPO, "c1"))
+    platform.set_commit("c2", {".readiness.yml": "checklists: [svc]\n", "n": "2"})
+    await replica(engine, client, clock)(push(REPO, "c2"))
+    # the file was downloaded once; the second replica only checked the validator (the head)
+    assert [c for c in client.calls if c[1] == ORG and c[0] in ("file", "files")] == [
+        ("file", ORG, ".readiness.yml", "o1")
+    ]
+    assert all("team" in i.labels for i in platform.issues.values())

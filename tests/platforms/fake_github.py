@@ -3,7 +3,8 @@
 One catch-all respx route dispatches on method + path (the GHES `/api/v3` prefix is stripped),
 checks authentication like GitHub does (installation token for repository calls, an RS256 app JWT
 verified with the public key for `/app…`), paginates with `Link` headers, and keeps state so
-writes are visible to later reads. Tests inject faults with `fail_next` and watch `log`.
+writes are visible to later reads. Tests inject faults with `fail_next` (instead of the write)
+and `lose_answer` (after it: the write is applied, its answer lost) and watch `log`.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class FakeGitHub:
     now: Callable[[], float] = lambda: 1_800_000_000.0
     truncate_over: int | None = None  # recursive trees with more entries come back truncated
     fail_next: list[tuple[str, httpx.Response]] = field(default_factory=list)  # (path regex, reply)
+    # (path regex, reply): the request is applied, then its answer replaced (a 502 after GitHub wrote)
+    lose_answer: list[tuple[str, httpx.Response]] = field(default_factory=list)
     log: list[tuple[str, str, float]] = field(default_factory=list)  # (method, path, time) per request
 
     def __post_init__(self) -> None:
@@ -213,11 +216,15 @@ class FakeGitHub:
                 return reply
         if self.org_default is not None and (m := _ORG_REPO.match(path)) and request.method == "GET":
             return self._org_repo(m["owner"], m["rest"] or "", raw="raw" in request.headers.get("accept", ""))
+        lost = next(
+            (i for i, (p, _) in enumerate(self.lose_answer) if re.search(p, f"{request.method} {path}")), None
+        )
         for method, regex, handler in self.routes:
             if method == request.method and (m := regex.match(path)):
                 if denied := self._authenticate(request, path):
                     return denied
-                return self._conditional(request, handler(request, **m.groupdict()))
+                answer = self._conditional(request, handler(request, **m.groupdict()))
+                return answer if lost is None else self.lose_answer.pop(lost)[1]
         return _error(404, "Not Found")
 
     def _org_repo(self, owner: str, rest: str, *, raw: bool) -> httpx.Response:

@@ -41,6 +41,7 @@ class Canned:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     error: Exception | None = None
+    applied: bool = False  # the world applies the request first: the answer is lost on the way back
 
 
 class FakeGitLab:
@@ -102,11 +103,13 @@ class FakeGitLab:
     # ------------------------------------------------------------------------ test controls
 
     def fail(self, method: str, path: str, status: int = 502, *, times: int = 1, headers: dict | None = None,
-             body: Any = None, error: Exception | None = None) -> None:  # fmt: skip
-        """Serve `status` (or raise `error`) for the next `times` requests matching `path` (a regex)."""
+             body: Any = None, error: Exception | None = None, applied: bool = False) -> None:  # fmt: skip
+        """Serve `status` (or raise `error`) for the next `times` requests matching `path` (a regex).
+        `applied`: the request takes effect first and only its answer is replaced (a proxy's 502
+        after GitLab wrote it)."""
         for _ in range(times):
             msg = body if body is not None else {"message": f"{status} Error"}
-            self.canned.append(Canned(method, re.compile(path), status, headers or {}, msg, error))
+            self.canned.append(Canned(method, re.compile(path), status, headers or {}, msg, error, applied))
 
     def push(self, head: str, files: dict[str, bytes | str], jobs: tuple[tuple[str, str], ...] = ()) -> None:
         """A new commit on the default branch with exactly these files; `jobs` (name, GitLab status)
@@ -152,9 +155,15 @@ class FakeGitLab:
         for c in self.canned:
             if c.method == request.method and c.path.search(path):
                 self.canned.remove(c)
+                if c.applied:
+                    self._world(request, url, path)
                 if c.error is not None:
                     return c.error
                 return c.status, {"Content-Type": "application/json", **c.headers}, json.dumps(c.body)
+        return self._world(request, url, path)
+
+    def _world(self, request: requests.PreparedRequest, url: Any, path: str) -> Reply:
+        """The stateful answer: the request is applied to the world."""
         query = {k: ",".join(v) if k.endswith("[]") else v[-1] for k, v in parse_qs(url.query).items()}
         self._path = url.path
         body = json.loads(request.body) if request.body else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.core import tracker
@@ -50,6 +51,11 @@ def push(commit: str, sender: str | None = "alice") -> Event:
     return Event(
         Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit, sender=sender
     )
+
+
+def shown(body: str) -> str:
+    """A comment as a reader sees it: without the bot's hidden reply marker."""
+    return re.sub(r"\n\n<!-- readiness:reply \d+ -->$", "", body)
 
 
 def issues_by_key(platform: MemoryPlatform) -> dict[str, Issue]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, Clock, boxes, ref
+from memory_world import CONFIG, REPO, TEMPLATE, Clock, boxes, ref, shown
 
 from bot.core import tracker
 from bot.core.commands import FloodLimit
@@ -58,7 +58,7 @@ async def comment(handler, platform, login: str, number: int, body: str, *, comm
 
 
 def replies(platform, number: int) -> list[str]:
-    return [c.body for c in platform.comments.get(number, []) if c.author == platform.bot_login]
+    return [shown(c.body) for c in platform.comments.get(number, []) if c.author == platform.bot_login]
 
 
 async def test_status_replies_once_with_progress_changes_and_next_steps(world):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, Clock, boxes, ref
+from memory_world import CONFIG, REPO, TEMPLATE, Clock, boxes, ref, shown
 
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform
@@ -69,7 +69,7 @@ async def say(handler, platform, login: str, number: int, body: str) -> str:
         body=body,
     )
     await handler(event)
-    return [c.body for c in platform.comments[number] if c.author == platform.bot_login][-1]
+    return [shown(c.body) for c in platform.comments[number] if c.author == platform.bot_login][-1]
 
 
 async def test_a_repository_file_cannot_skip_a_mandatory_item(world) -> None:
