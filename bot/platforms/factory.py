@@ -14,11 +14,11 @@ def clients_from_settings(settings: Settings, *, pacing: Engine | None = None) -
     through which every replica shares write pacing (the worker passes its engine)."""
     clients: dict[str, PlatformClient] = {}
     if settings.github_app_id is not None and settings.github_private_key is not None:
-        from bot.platforms.github import GitHubClient
+        from bot.platforms.github.client import GitHubClient
 
         clients["github"] = GitHubClient(settings, pacing=pacing)
     if settings.gitlab_token is not None:
-        from bot.platforms.gitlab import GitLabClient
+        from bot.platforms.gitlab.client import GitLabClient
 
         clients["gitlab"] = GitLabClient(settings, pacing=pacing)
     return clients

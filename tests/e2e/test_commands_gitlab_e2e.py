@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.core.commands import FloodLimit
 from bot.jobs.router import Router
-from bot.platforms.gitlab import GitLabClient
+from bot.platforms.gitlab.client import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
 from e2e.test_commands_github_e2e import ORG_DEFAULT, T0, Now
