@@ -26,9 +26,11 @@ from bot.config import Settings
 from bot.core.events import Event, Kind
 from bot.logging import get_logger
 from bot.metrics import WEBHOOKS
+from bot.platforms.github.verify import verify_github
+from bot.platforms.gitlab.verify import verify_gitlab
 from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery
 from bot.webhooks.normalize import IGNORED_REASON, normalize
-from bot.webhooks.verify import VerificationError, verify_github, verify_gitlab
+from bot.webhooks.verify import VerificationError
 
 log = get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
