@@ -14,6 +14,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.core.events import Platform, RepoRef
 from bot.platforms.base import PlatformClient, PlatformError
 from bot.platforms.factory import DryRunClient, clients_from_settings
+from bot.platforms.registry import spec_for
 from bot.resources import load_shipped
 
 
@@ -34,11 +35,7 @@ def sync(
         raise typer.Exit(2) from None
     clients = clients_from_settings(settings)
     if platform.value not in clients:
-        need = (
-            "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY"
-            if platform is Platform.GITHUB
-            else ("READINESS_GITLAB_TOKEN")
-        )
+        need = spec_for(platform.value).client_settings
         typer.echo(f"error: {platform.value} is not configured: set {need}", err=True)
         raise typer.Exit(2)
     try:

@@ -25,6 +25,7 @@ from bot.core.templates import Template
 from bot.jobs.org_defaults import OrgDefaults
 from bot.platforms.base import Platform, PlatformClient, Tree
 from bot.platforms.blobs import BlobCache
+from bot.platforms.registry import spec_for
 from bot.store import repos
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
@@ -56,7 +57,7 @@ class Context:
     clients: Mapping[str, PlatformClient]
     shipped: Mapping[str, Template]
     clock: Callable[[], datetime] = _utcnow
-    gitlab_defaults_project: str | None = None
+    org_default_projects: Mapping[str, str] = field(default_factory=dict)  # platform -> configured
     command_limit: FloodLimit = field(default_factory=FloodLimit)
     org_default_ttl: timedelta = timedelta(minutes=10)
     dry_run: bool = False  # plan and describe every write, make none (`readiness sync --dry-run`)
@@ -154,7 +155,8 @@ class Context:
 
     def org_reader(self, repo: RepoRef, installation_id: int | None) -> ReadOrgDefault | None:
         owner = repo.full_name.rsplit("/", 1)[0]
-        source = f"{owner}/.github" if repo.platform.value == "github" else self.gitlab_defaults_project
+        configured = self.org_default_projects.get(repo.platform.value)
+        source = spec_for(repo.platform.value).org_defaults_source(owner, configured)
         if not source or source == repo.full_name:
             return None
 

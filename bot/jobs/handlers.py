@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.core.events import Event, Kind, RepoRef
 from bot.jobs.routing import Route, drop_reason, route
 from bot.logging import get_logger
 from bot.metrics import COALESCED
+from bot.platforms.registry import PLATFORMS, spec_for
 from bot.store import queue, repos
 from bot.store.db import session_scope
 from bot.store.models import Delivery, utcnow
@@ -51,7 +52,7 @@ def decode(delivery: Delivery) -> dict[str, Any]:
 def internal_event(delivery: Delivery, payload: dict[str, Any]) -> Event:
     """Events the bot makes for itself carry the repository as stored (see jobs.scheduler)."""
     repo = payload.get("repository") or {}
-    platform = Platform(delivery.platform)
+    platform = spec_for(delivery.platform).platform
     ref = (
         RepoRef(
             platform,
@@ -74,12 +75,6 @@ def internal_event(delivery: Delivery, payload: dict[str, Any]) -> Event:
     )
 
 
-def _github_account(payload: dict[str, Any]) -> str | None:
-    account = (payload.get("installation") or {}).get("account") or {}
-    login = account.get("login") if isinstance(account, dict) else None
-    return login if isinstance(login, str) else None
-
-
 class Dispatcher:
     """The worker's handler: `await dispatcher(delivery)`."""
 
@@ -97,7 +92,7 @@ class Dispatcher:
     async def __call__(self, delivery: Delivery) -> None:
         payload = decode(delivery)
         event = self._event(delivery, payload)
-        account = _github_account(payload) if event.platform is Platform.GITHUB else None
+        account = spec_for(delivery.platform).account(payload)
         wanted = await asyncio.to_thread(self.record, event, account=account)
         if self.sync is None or not wanted:
             log.info("delivery recorded", kind=event.kind.value, sync=False)
@@ -146,7 +141,7 @@ class Dispatcher:
             ev = self._event(later, payload)
             if route(ev) is not Route.SYNC:  # same repo_key: same repository
                 break
-            account = _github_account(payload) if ev.platform is Platform.GITHUB else None
+            account = spec_for(later.platform).account(payload)
             await asyncio.to_thread(self.record, ev, account=account)
             assert later.id is not None
             covered.append(later.id)
@@ -241,15 +236,19 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
                 engine,
                 clients,
                 load_shipped(),
-                gitlab_defaults_project=settings.gitlab_defaults_project,
+                org_default_projects={
+                    name: project
+                    for name, spec in PLATFORMS.items()
+                    if (project := spec.org_defaults_setting(settings))
+                },
                 org_default_ttl=timedelta(seconds=settings.org_default_ttl_seconds),
                 command_limit=FloodLimit(
                     settings.command_rate_limit, timedelta(seconds=settings.command_rate_window_seconds)
                 ),
             )
         else:
+            needs = "; ".join(f"{name}: {spec.client_settings}" for name, spec in PLATFORMS.items())
             log.warning(
-                "no GitHub App (READINESS_GITHUB_APP_ID + READINESS_GITHUB_PRIVATE_KEY) and no "
-                "READINESS_GITLAB_TOKEN: deliveries are recorded, but no checklist work is done"
+                f"no platform is configured ({needs}): deliveries are recorded, but no checklist work is done"
             )
     return Dispatcher(engine, sync=sync, settle_seconds=settings.sync_settle_seconds)

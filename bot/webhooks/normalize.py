@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.events import Event, Kind, Platform
-from bot.platforms.github import normalize as github
-from bot.platforms.gitlab import normalize as gitlab
+from bot.core.events import Event, Kind
 from bot.platforms.payload import IGNORED_REASON, Unusable
+from bot.platforms.registry import spec_for
 
 __all__ = ["IGNORED_REASON", "ignored", "normalize"]
 
 
 def ignored(platform: str, event: str, reason: str) -> Event:
     """An authentic delivery the bot does not act on, with the reason it gives the sender."""
-    return Event(platform=Platform(platform), kind=Kind.IGNORED, name=event, extra={IGNORED_REASON: reason})
+    return Event(
+        platform=spec_for(platform).platform, kind=Kind.IGNORED, name=event, extra={IGNORED_REASON: reason}
+    )
 
 
 def normalize(platform: str, event: str, payload: dict[str, Any]) -> Event:
@@ -30,13 +31,11 @@ def normalize(platform: str, event: str, payload: dict[str, Any]) -> Event:
 
     Total: it returns an event for every payload (`Kind.IGNORED` with a reason for what it cannot
     use) and raises only for an unknown `platform`, which is the caller's bug."""
-    kind = Platform(platform)
+    parse = spec_for(platform).normalize
     if not isinstance(payload, dict):
         return ignored(platform, event, "body is not a JSON object")
     try:
-        return (
-            github.normalize(event, payload) if kind is Platform.GITHUB else gitlab.normalize(event, payload)
-        )
+        return parse(event, payload)
     except Unusable as exc:
         return ignored(platform, event, str(exc))
     except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:

@@ -58,7 +58,7 @@ async def bot(
         {"gitlab": client},
         load_shipped(),
         clock=now,
-        gitlab_defaults_project=defaults_project,
+        org_default_projects={"gitlab": defaults_project},
         command_limit=FloodLimit(count=3, window=timedelta(minutes=10)),
     )
     async with running_bot(settings, engine, handler, Clock()) as b:
