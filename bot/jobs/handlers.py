@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from bot.webhooks.normalize import normalize
 log = get_logger(__name__)
 
 INTERNAL_PREFIX = "readiness."  # internal events (scheduler), e.g. "readiness.resync"
+READ_MEMO = 1024  # deliveries read ahead by coalescing, kept for their own turn or a retry
 Sync = Callable[[Event, Delivery], Awaitable[object]]
 
 
@@ -88,11 +90,29 @@ class Dispatcher:
     ) -> None:
         self.engine, self.sync, self.clock = engine, sync, clock
         self.settle_seconds = settle_seconds
+        self._read: OrderedDict[int, tuple[Event, str | None]] = OrderedDict()
+
+    def read(self, delivery: Delivery, *, keep: bool = True) -> tuple[Event, str | None]:
+        """The delivery's event and installation account, decoded and normalised once per process.
+
+        A stored payload never changes, so coalescing (which reads the deliveries queued behind
+        one) leaves what it read for the one that stops it, and for a retry of a failed sync;
+        `keep=False` takes the entry out (the delivery's own turn)."""
+        if delivery.id is not None and delivery.id in self._read:
+            if keep:
+                self._read.move_to_end(delivery.id)
+                return self._read[delivery.id]
+            return self._read.pop(delivery.id)
+        payload = decode(delivery)
+        found = self._event(delivery, payload), spec_for(delivery.platform).account(payload)
+        if keep and delivery.id is not None:
+            self._read[delivery.id] = found
+            while len(self._read) > READ_MEMO:
+                self._read.popitem(last=False)
+        return found
 
     async def __call__(self, delivery: Delivery) -> None:
-        payload = decode(delivery)
-        event = self._event(delivery, payload)
-        account = spec_for(delivery.platform).account(payload)
+        event, account = self.read(delivery, keep=False)
         wanted = await asyncio.to_thread(self.record, event, account=account)
         if self.sync is None or not wanted:
             log.info("delivery recorded", kind=event.kind.value, sync=False)
@@ -108,6 +128,8 @@ class Dispatcher:
             )
             COALESCED.labels(event.platform.value).inc(n)
             log.info("deliveries coalesced", covered_by=delivery.id, count=n)
+            for done in covered:
+                self._read.pop(done, None)
 
     @staticmethod
     def _event(delivery: Delivery, payload: dict[str, Any]) -> Event:
@@ -135,13 +157,11 @@ class Dispatcher:
         ci = event if event.kind is Kind.CI and drop_reason(event) is None else None
         for later in pending:
             try:
-                payload = decode(later)
+                ev, account = self.read(later)
             except UndecodablePayload:
                 break
-            ev = self._event(later, payload)
             if route(ev) is not Route.SYNC:  # same repo_key: same repository
                 break
-            account = spec_for(later.platform).account(payload)
             await asyncio.to_thread(self.record, ev, account=account)
             assert later.id is not None
             covered.append(later.id)
