@@ -3,10 +3,12 @@
 Seeds a SQLite database with REPOS repositories (default 10,000), each tracking the shipped
 `production-readiness` checklist with a year of item history (about one change a week per
 repository), then renders each repository's summary the way the summary job does: its states, the
-history the trend chart needs, the owner reminders (every item owned by a team, with their
-mention history), attestations due and stale sections, and `summary.render_summary`. API pacing
-is not counted: nothing is posted. Repositories are streamed in chunks of CHUNK (four queries per
-chunk: states, history, mentions, when tracking began; not four per repository), so memory should
+history the trend chart needs, the owner reminders (every item owned by a team, stored as a sync
+records them, with their mention history), attestations due and stale sections, and
+`summary.render_summary`. API pacing is not counted: nothing is posted, and no CODEOWNERS file is
+read (the summary job reads none either). Repositories are streamed in chunks of CHUNK (five
+queries per chunk: states, history, owners, mentions, when tracking began; not five per
+repository), so memory should
 not grow with their number; the script prints the peak resident memory after seeding and after
 computing, and a second, smaller run (--repos 1000) shows the difference.
 
@@ -35,13 +37,13 @@ from bot.core.state import Status  # noqa: E402
 from bot.jobs.history import began_for  # noqa: E402
 from bot.jobs.summaries import compose, summary_inputs  # noqa: E402
 from bot.resources import load_shipped  # noqa: E402
-from bot.store import mentions  # noqa: E402
+from bot.store import item_owners, mentions  # noqa: E402
 from bot.store.db import make_engine, session_scope  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
-from bot.store.models import ItemEvent, ItemStateRow, OwnerMention, Repository  # noqa: E402
+from bot.store.models import ItemEvent, ItemOwners, ItemStateRow, OwnerMention, Repository  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-CHUNK = 500  # repositories per four queries
+CHUNK = 500  # repositories per five queries
 STATUSES = [Status.AUTO, Status.DONE, Status.OPEN, Status.SKIPPED]
 
 
@@ -72,8 +74,12 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
             ],
         )
     for start in range(0, repos, 500):
-        states, events, said = [], [], []
+        states, events, said, owners = [], [], [], []
         for rid in range(start + 1, min(start + 500, repos) + 1):
+            owners += [
+                {"repository_id": rid, "checklist": cid, "item_id": item, "owners": name}
+                for item, name in owner.items()
+            ]
             current: dict[str, Status] = {}
             for week in range(52):
                 at = NOW - timedelta(weeks=52 - week, hours=rng.randrange(1, 160))
@@ -115,15 +121,15 @@ def seed(engine, checklist: ResolvedChecklist, repos: int, rng: random.Random) -
             conn.execute(insert(ItemStateRow), states)
             conn.execute(insert(ItemEvent), events)
             conn.execute(insert(OwnerMention), said)
+            conn.execute(insert(ItemOwners), owners)
 
 
 def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[int, int]:
-    """Every repository's summary, streamed a chunk of repositories at a time (four queries per
-    chunk: bot.jobs.summaries.summary_inputs, mentions, when tracking began); returns
-    (summaries, characters rendered)."""
+    """Every repository's summary, streamed a chunk of repositories at a time (five queries per
+    chunk: bot.jobs.summaries.summary_inputs, stored owners, mentions, when tracking began);
+    returns (summaries, characters rendered)."""
     since = NOW - timedelta(weeks=1)
     count = chars = 0
-    owned = owners_of(checklist)
     after = 0
     while True:
         with session_scope(engine, immediate=False) as s:
@@ -137,6 +143,7 @@ def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[i
             if not ids:
                 return count, chars
             inputs = summary_inputs(s, ids, since=since)
+            owned = item_owners.load_owners_for(s, ids)
             said = mentions.load_mentions_for(s, ids)
             began = began_for(s, ids)
         for rid in ids:
@@ -148,7 +155,7 @@ def compute(engine, checklist: ResolvedChecklist, chunk: int = CHUNK) -> tuple[i
                 changes=changes,
                 numbers={},
                 since=since,
-                owners=owned,
+                owners=owned[rid],
                 said=said[rid],
                 now=NOW,
                 began=began[rid],
@@ -174,12 +181,12 @@ def main() -> None:
         seed(engine, checklist, args.repos, random.Random(7))
         print(f"seeded {args.repos} repositories x 52 weeks of history in {time.perf_counter() - t:.1f} s")
     print(f"peak RSS after seeding: {rss_mib():.0f} MiB")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     count, chars = compute(engine, checklist)
-    took = time.perf_counter() - t
+    took, cpu = time.perf_counter() - t, time.process_time() - cpu
     print(
-        f"computed {count} summaries ({chars / count:.0f} characters each) in {took:.1f} s "
-        f"({took / count * 1000:.2f} ms each)"
+        f"computed {count} summaries ({chars / count:.0f} characters each) in {took:.1f} s wall, "
+        f"{cpu:.1f} s CPU ({cpu / count * 1000:.2f} ms CPU each)"
     )
     print(f"peak RSS after computing: {rss_mib():.0f} MiB")
 

@@ -7,7 +7,7 @@ platform through the same create/update path as every other field.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.core import codeowners, owners, tracker
@@ -54,14 +54,21 @@ async def item_owners(
     }
 
 
+async def team_members(platform: Platform, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Members of each owner that is a team: `@org/team` always; a bare `@name` when the
+    platform says it is a group (GitLab top-level groups; GitHub asks nothing)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in sorted({n.removeprefix("@") for n in names}):
+        if await platform.is_team(name):
+            out[name] = await platform.team_members(name)
+    return out
+
+
 async def gather_ownership(
     platform: Platform, checklists: Sequence[ResolvedChecklist], read: Read
 ) -> Ownership:
     items = await item_owners(platform, checklists, read)
-    members = {
-        team: await platform.team_members(team)
-        for team in sorted(owners.teams(name for names in items.values() for name in names))
-    }
+    members = await team_members(platform, (name for names in items.values() for name in names))
     assignees: dict[str, tuple[str, ...]] = {}
     for c in checklists:
         for section in c.template.sections:

@@ -49,7 +49,7 @@ from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
 from bot.ownership import gather_ownership
 from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
-from bot.store import tracking
+from bot.store import item_owners, tracking
 from bot.store.db import session_scope
 from bot.store.models import Repository
 
@@ -200,6 +200,8 @@ class Syncer:
         ownership = await gather_ownership(
             self.platform, checklists, lambda path: self._read(path, tree, commit)
         )
+        with session_scope(self.engine) as s:  # the weekly summary mentions them from here
+            item_owners.save_owners(s, repository_id=self.repository_id, owners=ownership.items)
         issues = config.issues
         sections = Sections(
             tuple(checklists),

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from bot.core.owners import logins_of
 from bot.core.state import ItemState, Status
 
 
@@ -31,9 +32,7 @@ def is_approver(login: str, approvers: Iterable[str], members: Mapping[str, Iter
     """Whether `login` is one of the approvers, directly or through a team (case-insensitive)."""
     me = login.lower()
     for approver in approvers:
-        name = approver.removeprefix("@")
-        logins = members.get(name, ()) if "/" in name else (name,)
-        if me in (m.lower() for m in logins):
+        if me in (m.lower() for m in logins_of(approver.removeprefix("@"), members)):
             return True
     return False
 

@@ -67,9 +67,13 @@ def item_owners(checklist: ResolvedChecklist, codeowners: CodeOwners | None) -> 
     return out
 
 
-def teams(owners: Iterable[str]) -> set[str]:
-    """The team (GitLab: group) names among owners: `@org/team` -> `org/team`."""
-    return {o[1:] for o in owners if "/" in o}
+def logins_of(name: str, members: Mapping[str, Iterable[str]]) -> Iterable[str]:
+    """The people an owner name (without `@`) stands for: a team's (or group's) members when
+    `members` knows it as one, none for an `org/team` that could not be read, else the user.
+    A bare name is a user on GitHub but may be a top-level group on GitLab: the platform says."""
+    if name in members:
+        return members[name]
+    return () if "/" in name else (name,)
 
 
 def assignees(owners: Iterable[str], members: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
@@ -77,8 +81,7 @@ def assignees(owners: Iterable[str], members: Mapping[str, Iterable[str]]) -> tu
     team), in order, without duplicates, at most MAX_ASSIGNEES."""
     out: dict[str, None] = {}
     for owner in owners:
-        name = owner.removeprefix("@")
-        for login in members.get(name, ()) if "/" in name else (name,):
+        for login in logins_of(owner.removeprefix("@"), members):
             out[login] = None
     return tuple(out)[:MAX_ASSIGNEES]
 

@@ -19,6 +19,10 @@ WEEKLY_REMINDERS = 3  # reminders of one open item in a row before backing off
 BACKOFF = timedelta(weeks=4)
 STALE_AFTER = timedelta(weeks=4)
 DUE_WITHIN = timedelta(days=7)
+# Mentions backoff never counts again: of items now done or skipped (a new spell starts when an
+# item reopens), once older than the longest window backoff looks back over.
+FINISHED = (Status.AUTO, Status.DONE, Status.SKIPPED)
+MENTIONS_KEPT = BACKOFF
 Key = tuple[str, str]  # (checklist, item)
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlmodel import Session
 
+from bot import ownership
 from bot.core import command_effects, commands, exemptions, summary, tracker
 from bot.core.actions import PostComment, React
 from bot.core.commands import Command, CommandError
@@ -237,8 +238,7 @@ async def _is_approver(platform: Platform, login: str, rules: exemptions.Rules) 
     """Approver teams are read through their members (a read; nothing is written)."""
     if not login or not rules.approvers:
         return False
-    teams = {a[1:] for a in rules.approvers if "/" in a}
-    members = {t: await platform.team_members(t) for t in sorted(teams)}
+    members = await ownership.team_members(platform, rules.approvers)
     return exemptions.is_approver(login, rules.approvers, members)
 
 

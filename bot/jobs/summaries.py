@@ -17,7 +17,6 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import ownership
 from bot.apply import Apply
 from bot.core import reminders, summary, tracker
 from bot.core.actions import PostComment
@@ -30,7 +29,7 @@ from bot.core.templates import Template
 from bot.jobs.context import Context, Loaded
 from bot.jobs.history import began_for, numbers_of, summary_inputs
 from bot.platforms.base import Comment, Platform, PlatformClient, PlatformError
-from bot.store import mentions, once, repos, tracking
+from bot.store import item_owners, mentions, once, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
 from bot.store.models import OwnedIssue, Repository
@@ -41,6 +40,7 @@ SUMMARY_EVENT = "readiness.summary"
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEK = timedelta(days=7)
 STALE_CLAIM = timedelta(hours=1)  # far longer than posting one comment takes
+PRUNE_PER_RUN = 1_000  # owner mentions deleted per posted summary at most (a week adds far fewer)
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -110,7 +110,14 @@ async def post_summary(
             return "claimed"
     try:
         since = previous or now - WEEK
-        owners = await ownership.item_owners(platform, checklists, _reader(engine, platform, repository_id))
+        with session_scope(engine) as s:  # as the last sync resolved them: no file is read
+            stored = item_owners.load_owners(s, repository_id=repository_id)
+        owners = {
+            k: stored[k]
+            for c in checklists
+            for _, i in c.template.items()
+            if (k := (c.template.id, i.id)) in stored
+        }
         body, to_act = render_with_reminders(
             engine,
             repository_id,
@@ -131,7 +138,14 @@ async def post_summary(
     with session_scope(engine) as s:
         once.summary_comment_posted(s, repository_id=repository_id, week=week, comment_id=comment.id)
         mentions.record_mentions(s, repository_id=repository_id, reminders=to_act, at=now)
-    log.info("summary.posted", week=week, issue=epic.number)
+        pruned = mentions.prune_mentions(
+            s,
+            repository_id=repository_id,
+            finished=reminders.FINISHED,
+            before=now - reminders.MENTIONS_KEPT,
+            limit=PRUNE_PER_RUN,
+        )
+    log.info("summary.posted", week=week, issue=epic.number, mentions_pruned=pruned)
     return "posted"
 
 
@@ -216,18 +230,6 @@ def compose(
         chart_weeks=summary.TREND_WEEKS,
         governance=governance,
     ), to_act
-
-
-def _reader(engine: Engine, platform: Platform, repository_id: int) -> ownership.Read:
-    """Files at the last synced commit (CODEOWNERS, for owners): what the issues show."""
-    with session_scope(engine) as s:
-        row = s.get(Repository, repository_id)
-        commit = row.last_synced_commit if row is not None else None
-
-    async def read(path: str) -> bytes | None:
-        return await platform.file(path, commit) if commit else None
-
-    return read
 
 
 def _last_posted(engine: Engine, repository_id: int) -> datetime | None:

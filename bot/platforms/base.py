@@ -219,6 +219,11 @@ class Platform(Protocol):
         """Publish a check run (GitHub) or commit status (GitLab) on a commit."""
         ...
 
+    async def is_team(self, name: str) -> bool:
+        """Whether an owner name (without `@`) is a team or group rather than a user: `org/team`
+        always is; a bare name is a user on GitHub and may be a top-level group on GitLab."""
+        ...
+
     async def team_members(self, team: str) -> tuple[str, ...]:
         """Logins in a team (GitHub `org/team`) or group (GitLab `group/subgroup`), so an owner
         team can be assigned through its people; () when it does not exist or cannot be read."""

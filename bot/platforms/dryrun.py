@@ -58,6 +58,9 @@ class DryRunPlatform:
     async def ci_results(self, commit: str) -> list[CIResult]:
         return await self.inner.ci_results(commit)
 
+    async def is_team(self, name: str) -> bool:
+        return await self.inner.is_team(name)
+
     async def team_members(self, team: str) -> tuple[str, ...]:
         return await self.inner.team_members(team)
 

@@ -94,7 +94,7 @@ class MemoryPlatform:
         self.comments: dict[int, list[Comment]] = {}
         self.reactions: list[Reaction] = []
         self.permissions: dict[str, str] = {}
-        self.teams: dict[str, list[str]] = {}  # "org/team" -> member logins
+        self.teams: dict[str, list[str]] = {}  # "org/team" (or a bare group) -> member logins
         self.checks: list[CheckReport] = []
         self._failures: dict[str, list[PlatformError]] = {}
         self._next_number = 1
@@ -315,6 +315,9 @@ class MemoryPlatform:
     async def permission(self, login: str) -> str:
         self._log("permission", login)
         return self.permissions.get(login, "none")
+
+    async def is_team(self, name: str) -> bool:
+        return "/" in name or name in self.teams  # a bare name in `teams` plays a GitLab group
 
     async def team_members(self, team: str) -> tuple[str, ...]:
         self._log("team_members", team)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import and_, delete
 from sqlalchemy import select as select_columns  # plain columns, no ORM objects
 from sqlmodel import Session, col
 
 from bot.core.reminders import Reminder
-from bot.store.models import OwnerMention
+from bot.core.state import Status
+from bot.store.models import ItemStateRow, OwnerMention
 
 Said = dict[tuple[str, str, str], list[datetime]]  # (owner, checklist, item) -> mentions, oldest first
 
@@ -48,3 +50,33 @@ def record_mentions(
                     repository_id=repository_id, owner=r.owner, checklist=checklist, item_id=item, at=at
                 )
             )
+
+
+def prune_mentions(
+    session: Session, *, repository_id: int, finished: Iterable[Status], before: datetime, limit: int
+) -> int:
+    """Delete at most `limit` of the repository's mentions that backoff no longer counts: of
+    items whose state is now one of `finished`, made before `before`. Returns how many went."""
+    m, s = OwnerMention, ItemStateRow
+    doomed = (
+        select_columns(col(m.id))
+        .join(
+            s,
+            and_(
+                col(s.repository_id) == col(m.repository_id),
+                col(s.checklist) == col(m.checklist),
+                col(s.item_id) == col(m.item_id),
+            ),
+        )
+        .where(
+            col(m.repository_id) == repository_id,
+            col(m.at) < before,
+            col(s.status).in_([f.value for f in finished]),
+        )
+        .order_by(col(m.id))
+        .limit(limit)
+    )
+    ids = list(session.execute(doomed).scalars())
+    if ids:
+        session.execute(delete(m).where(col(m.id).in_(ids)))
+    return len(ids)

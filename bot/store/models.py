@@ -225,3 +225,17 @@ class OwnerMention(SQLModel, table=True):
     checklist: str = Field(max_length=128)
     item_id: str = Field(max_length=128)
     at: datetime = Field(default_factory=utcnow)
+
+
+class ItemOwners(SQLModel, table=True):
+    """Who owns one item, as the last sync resolved it (templates, `.readiness.yml`, CODEOWNERS
+    at that commit): the weekly summary mentions them without reading CODEOWNERS again."""
+
+    __tablename__ = "item_owners"
+    __table_args__ = (UniqueConstraint("repository_id", "checklist", "item_id", name="uq_item_owners"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository_id: int = Field(foreign_key="repositories.id")
+    checklist: str = Field(max_length=128)
+    item_id: str = Field(max_length=128)
+    owners: str = Field(sa_column=Column(Text, nullable=False))  # "@alice @org/sre", in order

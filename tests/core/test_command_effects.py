@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.core import command_effects
+from bot.core import command_effects, exemptions
 from bot.core.commands import NAMES, TARGETED, Command
 from bot.core.decide import CONFIG_ACTOR
 from bot.core.state import ItemState, Status
@@ -47,3 +47,12 @@ def test_a_skip_from_the_configuration_file_is_changed_only_there() -> None:
     for name in command_effects.DECIDERS:
         msg, new = command_effects.decide(Command(name, 1, "runbook", "r"), in_file, "alice", NOW)
         assert new is None and "change it there" in msg
+
+
+def test_an_approver_is_a_named_user_or_a_member_of_a_team_or_bare_group() -> None:
+    approvers = ("@Olga", "@octo-org/sre", "@team-top")
+    members = {"octo-org/sre": ("carol",), "team-top": ("erin",)}  # team-top: a GitLab group
+    assert [exemptions.is_approver(x, approvers, members) for x in ("olga", "carol", "erin")] == [True] * 3
+    assert not exemptions.is_approver("team-top", approvers, members)  # the group is no person
+    assert exemptions.is_approver("team-top", approvers, {})  # not a group: a user of that name
+    assert not exemptions.is_approver("mallory", approvers, members)

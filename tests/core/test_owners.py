@@ -6,7 +6,7 @@ import pytest
 
 from bot.core.codeowners import find_codeowners, parse_codeowners
 from bot.core.errors import ConfigError, TemplateError
-from bot.core.owners import assignees, evidence_paths, item_owners, teams
+from bot.core.owners import assignees, evidence_paths, item_owners
 from bot.core.resolve import resolve_checklists
 from bot.core.rules import parse_rule
 from bot.core.settings import parse_config
@@ -146,10 +146,12 @@ def test_a_manual_item_without_an_explicit_owner_has_none() -> None:
 
 
 def test_teams_are_assigned_through_their_members_capped_at_ten() -> None:
-    names = ("@alice", "@octo-org/sre", "@bob", "@octo-org/missing")
-    assert teams(names) == {"octo-org/sre", "octo-org/missing"}
-    members = {"octo-org/sre": ("carol", "alice", "dave")}
-    assert assignees(names, members) == ("alice", "carol", "dave", "bob")
+    names = ("@alice", "@octo-org/sre", "@bob", "@octo-org/missing", "@team-top")
+    # a bare name the platform found to be a group (GitLab top-level) is one; octo-org/missing
+    # could not be read, so it stands for nobody
+    members = {"octo-org/sre": ("carol", "alice", "dave"), "team-top": ("erin",)}
+    assert assignees(names, members) == ("alice", "carol", "dave", "bob", "erin")
+    assert assignees(names, {}) == ("alice", "bob", "team-top")  # not a group: a user
     many = {"o/t": tuple(f"u{i}" for i in range(15))}
     assert len(assignees(["@o/t"], many)) == 10
 

@@ -204,18 +204,25 @@ async def test_a_skip_that_ends_and_a_ttl_that_runs_out(bot: Bot, fake: FakeGitH
     assert "ticked by @hubot on 2026-11-23; it is re-attested every 30 days" in comments[-1]
 
 
-async def test_status_help_sync_why_and_unskip_in_one_comment(bot: Bot, fake: FakeGitHub) -> None:
-    ops = (await onboard(bot, fake))["section:service:build"]["number"]
-    body = (
-        "Let's see:\n/readiness skip service/ci-tests until 2026-12-24 moving CI\n/readiness unskip ci-tests\n"
-        "/readiness why ci-tests\n/readiness sync\n/readiness status\n/readiness help"
-    )
-    [reply] = await say(bot, fake, "hubot", ops, body)
+MANY_COMMANDS = (
+    "Let's see:\n/readiness skip service/ci-tests until 2026-12-24 moving CI\n/readiness unskip ci-tests\n"
+    "/readiness why ci-tests\n/readiness sync\n/readiness status\n/readiness help"
+)
+
+
+def check_many_commands_reply(reply: str) -> None:
+    """One reply to MANY_COMMANDS, each command's answer in order (GitHub and GitLab alike)."""
     parts = reply.split("\n\n")
     assert parts[0] == "@hubot ⏭ Skipped `service/ci-tests` until 2026-12-24: moving CI"
     assert parts[1] == "↩ `service/ci-tests` is tracked again; evidence can tick it."
     assert "**Tests run in CI** `service/ci-tests`: Regressions are caught before merge" in reply
     assert "**Readiness of `octo-org/widgets`**" in reply
     assert "`/readiness approve <item>`: confirm a pending skip" in reply
+
+
+async def test_status_help_sync_why_and_unskip_in_one_comment(bot: Bot, fake: FakeGitHub) -> None:
+    ops = (await onboard(bot, fake))["section:service:build"]["number"]
+    [reply] = await say(bot, fake, "hubot", ops, MANY_COMMANDS)
+    check_many_commands_reply(reply)
     assert (fake.comments[ops][-2]["id"], "+1") in fake.reactions  # the sync finished
     assert boxes(ours(fake)["section:service:build"])["ci-tests"] is False

@@ -2,7 +2,8 @@
 GitLab adapter against the `responses` fake, on a controllable clock. Without an organisation
 defaults project the repository's own file governs itself, so its `approvers` apply; a group
 approver approves through the group's members, and section issues are assigned to their owners.
-With one (READINESS_GITLAB_DEFAULTS_PROJECT) its mandatory items cannot be skipped. Also:
+With one (READINESS_GITLAB_DEFAULTS_PROJECT) its mandatory items cannot be skipped, or only with
+the word of a member of its approvers group (a subgroup or a top-level group). Also:
 refusals, ambiguity, quotes, flooding, a skip that ends and a `ttl` that runs out."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.jobs.router import Router
 from bot.platforms.gitlab.client import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot
-from e2e.test_commands_github_e2e import ORG_DEFAULT, T0, Now
+from e2e.test_commands_github_e2e import MANY_COMMANDS, ORG_DEFAULT, T0, Now, check_many_commands_reply
 from e2e.test_gitlab_e2e import HEAD1, HEAD2, _project, boxes, deliver, fake, ours, push_payload, settings
 
 __all__ = ["fake", "settings"]  # fixtures shared with the GitLab e2e tests
@@ -187,3 +188,44 @@ async def test_mandatory_items_on_gitlab_cannot_be_skipped_in_the_file_nor_witho
         "items.runbook.skip: item 'service/runbook' is mandatory (set by the organisation default)" in error
     )
     assert boxes(ours(fake)["section:service:operations"])["runbook"] is False
+
+
+@pytest.mark.parametrize("defaults_project", ["octo-org/readiness-defaults"])
+@pytest.mark.parametrize("approvers", ["@octo-org/sre", "@sre-top"])  # a subgroup; a top-level group
+async def test_a_mandatory_item_with_approvers_is_pending_until_a_member_of_the_group_approves(
+    bot: Bot, fake: FakeGitLab, approvers: str
+) -> None:
+    fake.groups["sre-top"] = ["guest"]
+    fake.defaults["octo-org/readiness-defaults"] = ORG_DEFAULT.replace("@octo-org/sre", approvers)
+    iid = (await onboard(bot, fake, base_files(Dockerfile="x")))["section:service:operations"]["iid"]
+    [reply] = await say(bot, fake, "hubot", iid, "/readiness skip oncall the vendor pages us")
+    assert reply == (
+        "@hubot ⏳ Skip of `service/oncall` requested: the vendor pages us. It needs an approver "
+        f"({approvers}) to confirm with `/readiness approve service/oncall`; until then the item counts as open."
+    )
+    ops = ours(fake)["section:service:operations"]
+    assert boxes(ops)["oncall"] is False and ops["state"] == "opened"  # pending counts as open
+    assert "**1 / 4 done (25%)**\n" in ours(fake)["epic"]["description"]
+
+    replies = await say(bot, fake, "octocat", iid, "/readiness approve oncall")  # an admin, no approver
+    assert replies[-1] == (
+        f"@octocat Sorry, only an approver of `service/oncall` ({approvers}) can approve its skip. "
+        "Nothing was changed."
+    )
+    assert boxes(ours(fake)["section:service:operations"])["oncall"] is False
+
+    replies = await say(bot, fake, "guest", iid, "/readiness approve oncall")  # read access, approver
+    assert replies[-1] == "@guest ✅ Approved the skip of `service/oncall` by @hubot: the vendor pages us"
+    ops = ours(fake)["section:service:operations"]
+    assert boxes(ops)["oncall"] is True
+    assert "skipped by @hubot: the vendor pages us · approved by @guest on 2026-11-23" in ops["description"]
+    assert "**1 / 3 done (33%)** · 1 skipped" in ours(fake)["epic"]["description"]
+
+
+async def test_status_help_sync_why_and_unskip_in_one_note_on_gitlab(bot: Bot, fake: FakeGitLab) -> None:
+    build = (await onboard(bot, fake))["section:service:build"]["iid"]
+    [reply] = await say(bot, fake, "hubot", build, MANY_COMMANDS)
+    check_many_commands_reply(reply)
+    note = next(n for n in fake.notes[build] if n["body"] == MANY_COMMANDS)
+    assert (note["id"], "thumbsup") in fake.awards  # the sync finished
+    assert boxes(ours(fake)["section:service:build"])["ci-tests"] is False

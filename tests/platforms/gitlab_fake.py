@@ -81,7 +81,9 @@ class FakeGitLab:
             self._status(8100 + i, r.name, _state(r.conclusion), r.url) for i, r in enumerate(spec.ci[2:])
         ]
         self.other_projects: list[dict[str, Any]] = []  # more results for GET /projects
-        self.groups: dict[str, list[str]] = {}  # "group/subgroup" -> member usernames
+        self.groups: dict[str, list[str]] = {}  # "group" or "group/subgroup" -> member usernames
+        self.group_reads: list[str] = []  # GET /groups/:id answered 200, in order (the lookup's cost)
+        self.requests: list[tuple[str, str]] = []  # (method, decoded path) of every REST request
         self.defaults: dict[str, str] = {}  # other project path -> its `.readiness.yml` (an org default)
         self.link_base = BASE  # what GitLab thinks its URL is (its external_url) in Link headers
         self.base = BASE
@@ -134,6 +136,8 @@ class FakeGitLab:
 
     def _serve(self, request: requests.PreparedRequest) -> Reply | Exception:
         """Every answer carries GitLab's RateLimit-* headers (a canned reply's own win)."""
+        url = urlparse(request.url or "")
+        self.requests.append((request.method or "", unquote(url.path.removeprefix("/api/v4"))))
         reply = self._dispatch(request)
         if isinstance(reply, Exception):
             return reply
@@ -199,6 +203,7 @@ class FakeGitLab:
             ("PUT", I + r"/notes/(?P<note>\d+)", self._update_note),
             ("POST", I + r"/notes/(?P<note>\d+)/award_emoji", self._award),
             ("GET", P + r"/members/all/(?P<uid>\d+)", self._member),
+            ("GET", r"/groups/(?P<group>[^/]+)", self._group),
             ("GET", r"/groups/(?P<group>[^/]+)/members/all", self._group_members),
         ]:
             self.routes.append((method, re.compile(pattern), handler))
@@ -438,6 +443,29 @@ class FakeGitLab:
         return 201, {}, {"id": next(self.ids), "name": body["name"], "user": self._user(self.spec.bot_login),
                          "created_at": STAMP, "updated_at": STAMP, "awardable_id": int(note),
                          "awardable_type": "Note"}  # fmt: skip
+
+    def _group(self, group: str, query: dict[str, str], **_: Any) -> Reply:
+        """`GET /groups/:id` by (URL-encoded, case-insensitive) path. A user's name is no group:
+        404, as for a group the token cannot see. Projects are embedded unless
+        `with_projects=false` (deprecated, still the default in API v4)."""
+        found = {g.lower(): g for g in self.groups}.get(unquote(group).lower())
+        if found is None:
+            return _reply(404, {"message": "404 Group Not Found"})
+        self.group_reads.append(found)
+        parent, _, path = found.rpartition("/")
+        body: dict[str, Any] = {
+            "id": 3000 + sorted(self.groups).index(found), "name": path.title(), "path": path,
+            "description": "", "visibility": "private", "share_with_group_lock": False,
+            "require_two_factor_authentication": False, "project_creation_level": "developer",
+            "subgroup_creation_level": "maintainer", "lfs_enabled": True, "avatar_url": None,
+            "web_url": f"{BASE}/groups/{found}", "request_access_enabled": False,
+            "full_name": " / ".join(p.title() for p in found.split("/")), "full_path": found,
+            "parent_id": 3000 + sorted(self.groups).index(parent) if parent in self.groups else None,
+            "created_at": STAMP, "shared_with_groups": [],
+        }  # fmt: skip
+        if query.get("with_projects", "true").lower() != "false":
+            body.update(projects=[self._project()], shared_projects=[])
+        return 200, {}, body
 
     def _group_members(self, group: str, query: dict[str, str], **_: Any) -> Reply:
         """`GET /groups/:id/members/all` (inherited members too); 404 for an unknown group."""

@@ -399,6 +399,9 @@ class GitHubRepo:
         role = data.get("role_name")
         return role if role in LEVELS else data.get("permission") or "none"
 
+    async def is_team(self, name: str) -> bool:
+        return "/" in name  # GitHub teams are always `org/team`: no call
+
     async def team_members(self, team: str) -> tuple[str, ...]:
         org, _, slug = team.partition("/")
         if not org or not slug:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, SettingsError
 from bot.platforms.base import PlatformError, RepoInfo
 from bot.platforms.gitlab.graphql import GitLabGraphQL
+from bot.platforms.gitlab.groups import GroupLookup
 from bot.platforms.gitlab.hierarchy import Hierarchy
 from bot.platforms.gitlab.http import RetryingGitlab
 from bot.platforms.gitlab.repo import PER_PAGE, GitLabRepo
@@ -96,6 +97,7 @@ class GitLabClient:
             timeout=timeout,
         )
         self.hierarchy = Hierarchy(self.graphql, settings.gitlab_hierarchy)
+        self.groups = GroupLookup(self.gl, clock)  # is a bare `@name` owner a group?
         self.blob_queries = True  # until GitLab refuses `repository.blobs`: then files come by REST
         self._sleep = sleep
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from bot.platforms.gitlab.graphql import GitLabGraphQL
+from bot.platforms.gitlab.groups import GroupLookup
 from bot.platforms.gitlab.hierarchy import Hierarchy
 from bot.platforms.gitlab.http import RetryingGitlab
 from bot.platforms.pacing import WritePacer
@@ -23,6 +24,7 @@ class GitLabConnection(Protocol):
     gl: RetryingGitlab
     graphql: GitLabGraphQL
     hierarchy: Hierarchy
+    groups: GroupLookup
     pacer: WritePacer
     blob_queries: bool  # cleared for good once GitLab refuses `repository.blobs`
 

@@ -332,6 +332,10 @@ class GitLabRepo(ChildLinks):
 
         return await self.client.run(fetch)
 
+    async def is_team(self, name: str) -> bool:
+        """A bare name is a user or a top-level group: GitLab is asked (cached per process)."""
+        return "/" in name or await self.client.run(lambda: self.client.groups.is_group(name))
+
     async def team_members(self, team: str) -> tuple[str, ...]:
         """Direct and inherited members of a group, by username (GitLab assigns users only)."""
 
