@@ -12,7 +12,7 @@ from typing import Any
 
 
 class Platform(StrEnum):
-    """One member per platform package (`bot/platforms/<name>/`, registered in `bot/platforms/registry.py`)."""
+    """One member per platform package (`bot/platforms/<name>/`, see `bot/platforms/registry.py`)."""
 
     GITHUB = "github"
     GITLAB = "gitlab"
