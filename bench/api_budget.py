@@ -56,8 +56,8 @@ from bot.core.pacing import PaceLimits, ready_at  # noqa: E402
 from bot.core.snapshot import SUCCESS, CIResult  # noqa: E402
 from bot.jobs.router import Router  # noqa: E402
 from bot.logging import configure_logging  # noqa: E402
-from bot.platforms.github import GitHubClient  # noqa: E402
-from bot.platforms.gitlab import GitLabClient  # noqa: E402
+from bot.platforms.github.client import GitHubClient  # noqa: E402
+from bot.platforms.gitlab.client import GitLabClient  # noqa: E402
 from bot.resources import load_shipped  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402

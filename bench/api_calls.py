@@ -17,7 +17,7 @@ import respx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
-from bot.platforms.github import GitHubClient
+from bot.platforms.github.client import GitHubClient
 from tests.platforms.conftest import FakeClock
 from tests.platforms.contract import MARKER, SPEC
 from tests.platforms.fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, app_key_pair

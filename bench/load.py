@@ -43,9 +43,9 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from webhooks import RawClient, free_port, percentile  # noqa: E402
 
+from bot.platforms.github.verify import github_signature  # noqa: E402
 from bot.store.db import make_engine, normalize_url  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
-from bot.webhooks.verify import github_signature  # noqa: E402
 
 SECRET = "load-bench-secret-0123456789abcdef"
 REPOS = 1000

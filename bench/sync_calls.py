@@ -32,7 +32,7 @@ from bot.core.events import Platform, RepoRef  # noqa: E402
 from bot.core.rules import compile_checklist, evaluate  # noqa: E402
 from bot.core.snapshot import RepoSnapshot  # noqa: E402
 from bot.jobs.router import Router  # noqa: E402
-from bot.platforms.github import GitHubClient  # noqa: E402
+from bot.platforms.github.client import GitHubClient  # noqa: E402
 from bot.resources import load_shipped  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402

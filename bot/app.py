@@ -9,6 +9,7 @@ finished the requests in flight, so every 202 already answered is committed.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -20,54 +21,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from bot.config import MIN_SECRET_BYTES, Settings, SettingsError
+from bot.config import Settings
 from bot.jobs.handlers import make_handler
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.scheduler import start as start_scheduler
 from bot.jobs.worker import Handler, Worker
 from bot.logging import get_logger
 from bot.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
-from bot.secrets import apply_stored, open_store, parse_keys, stored_gitlab_secrets
+from bot.platforms.registry import PLATFORMS
+from bot.secrets import apply_stored, open_store, parse_keys
 from bot.setup.routes import Setup
 from bot.store import migrate, queue
 from bot.store.db import is_sqlite, make_engine
 from bot.store.models import utcnow
 from bot.webhooks.ingest import Ingestor
 from bot.webhooks.routes import Receiver
-from bot.webhooks.verify import signing_key
 
 log = get_logger(__name__)
 
 
 def check_webhook_settings(settings: Settings) -> list[str]:
     """Problems that should stop start-up (SettingsError) or be warned about (returned)."""
-    if settings.gitlab_signing_secret is not None:
-        try:
-            key = signing_key(settings.gitlab_signing_secret.get_secret_value())
-        except ValueError as exc:
-            raise SettingsError(f"READINESS_GITLAB_SIGNING_SECRET: {exc}") from None
-        if len(key) < MIN_SECRET_BYTES:
-            raise SettingsError(
-                f"READINESS_GITLAB_SIGNING_SECRET: the key must be at least {MIN_SECRET_BYTES} bytes long"
-            )
-    warnings = []
-    if settings.gitlab_allow_unsigned and settings.gitlab_signing_secret is not None:
-        warnings.append(
-            "READINESS_GITLAB_ALLOW_UNSIGNED=true: GitLab deliveries with only X-Gitlab-Token are accepted "
-            "although READINESS_GITLAB_SIGNING_SECRET is set (no replay protection); turn it off once "
-            "every hook is signed"
-        )
-    if settings.github_webhook_secret is None:
-        warnings.append(
-            "READINESS_GITHUB_WEBHOOK_SECRET is not set: every POST /webhooks/github will be refused (401)"
-        )
-    if settings.gitlab_webhook_secret is None and settings.gitlab_signing_secret is None:
-        warnings.append(
-            "neither READINESS_GITLAB_WEBHOOK_SECRET nor READINESS_GITLAB_SIGNING_SECRET is set: "
-            "every POST /webhooks/gitlab will be refused (401) until `readiness gitlab connect` "
-            "stores a hook token"
-        )
-    return warnings
+    return [line for spec in PLATFORMS.values() for line in spec.check_settings(settings)]
 
 
 def prepare_schema(engine: Engine) -> None:
@@ -162,8 +137,8 @@ def create_app(
     if settings.encryption_key is not None:
         parse_keys(settings.encryption_key.get_secret_value())  # SettingsError naming the setting
     owns_engine = engine is None
-    db = engine if engine is not None else make_engine(
-        settings.database_url, jobs=settings.worker_concurrency
+    db = (
+        engine if engine is not None else make_engine(settings.database_url, jobs=settings.worker_concurrency)
     )
     services = Services(settings, db, start_worker=start_worker, start_scheduler=start_scheduler)
     ingestor = Ingestor(db, on_commit=services.notify)
@@ -186,8 +161,9 @@ def create_app(
         store = await asyncio.to_thread(open_store, settings, db)  # SettingsError: missing/wrong key
         effective = await asyncio.to_thread(apply_stored, settings, store)
         receiver.configure(effective)
-        if store is not None:
-            receiver.reload_gitlab_from(lambda: stored_gitlab_secrets(settings, store))
+        for spec in PLATFORMS.values():
+            if store is not None and spec.stored_secrets is not None:
+                receiver.reload_from(spec.name, functools.partial(spec.stored_secrets, settings, store))
         services.settings = effective
         setup.start(store, effective, reconfigure)
         await ingestor.start()
@@ -208,9 +184,9 @@ def create_app(
         title="readiness-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.engine, app.state.ingestor, app.state.services, app.state.ready = db, ingestor, services, False
-    app.add_route("/webhooks/github", receiver.github, methods=["POST"])
-    app.add_route("/webhooks/gitlab", receiver.gitlab, methods=["POST"])
-    app.webhook_endpoints = {"/webhooks/github": receiver.github, "/webhooks/gitlab": receiver.gitlab}
+    app.webhook_endpoints = {f"/webhooks/{name}": receiver.endpoint(name) for name in receiver.platforms}
+    for path, endpoint in app.webhook_endpoints.items():
+        app.add_route(path, endpoint, methods=["POST"])
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

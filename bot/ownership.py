@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from bot.core import codeowners, owners, tracker
 from bot.core.resolve import ResolvedChecklist
 from bot.platforms.base import Platform
+from bot.platforms.registry import codeowners_locations
 
 Read = Callable[[str], Awaitable[bytes | None]]
 
@@ -28,10 +29,11 @@ class Ownership:
 
 async def read_codeowners(platform: str, read: Read) -> codeowners.CodeOwners | None:
     """The platform's first CODEOWNERS file (absent files cost no call when the tree is complete)."""
-    for path in codeowners.locations(platform):
+    locations = codeowners_locations(platform)
+    for path in locations:
         raw = await read(path)
         if raw is not None:
-            return codeowners.find_codeowners(platform, {path: raw})
+            return codeowners.find_codeowners(locations, {path: raw})
     return None
 
 

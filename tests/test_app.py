@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from bot.app import create_app
 from bot.config import Settings, SettingsError, load_settings
 from bot.logging import configure_logging
+from bot.platforms.github.verify import github_signature
 from bot.store.db import make_engine
 from bot.store.migrate import SchemaOutdated, head_revision
-from bot.webhooks.verify import github_signature
 
 SECRET = "app-test-secret-42"
 PUSH = (Path(__file__).parent / "fixtures/webhooks/github/push.with-new-branch.payload.json").read_bytes()

@@ -19,8 +19,9 @@ from bot.app import create_app
 from bot.config import Settings, load_settings
 from bot.jobs.worker import Worker
 from bot.logging import REDACTED, Redactor, configure_logging, get_logger
+from bot.platforms.github.verify import github_signature
 from bot.store.models import Delivery
-from bot.webhooks.verify import github_signature, standard_signature
+from bot.webhooks.verify import standard_signature
 
 GH_SECRET = "gh-secret-do-not-log-7f3a"
 GL_TOKEN = "gl-token-do-not-log-91b2"

@@ -53,6 +53,7 @@ def summary(
     from bot.jobs.summaries import SummaryJob, post_due_summaries
     from bot.logging import configure_logging
     from bot.platforms.factory import clients_from_settings
+    from bot.platforms.registry import PLATFORMS
     from bot.resources import load_shipped
     from bot.store.db import is_sqlite, make_engine
     from bot.store.migrate import SchemaOutdated, ensure_schema
@@ -70,11 +71,8 @@ def summary(
     wanted = [platform.value] if repo is not None else list(clients)
     if not wanted or any(name not in clients for name in wanted):
         engine.dispose()
-        _fail(
-            "no platform is configured: set READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY, "
-            "or READINESS_GITLAB_TOKEN",
-            EXIT_USAGE,
-        )
+        needs = ", or ".join(spec.client_settings for spec in PLATFORMS.values())
+        _fail(f"no platform is configured: set {needs}", EXIT_USAGE)
     try:
         ensure_schema(engine, auto_migrate=is_sqlite(engine))
     except (SchemaOutdated, SQLAlchemyError) as exc:

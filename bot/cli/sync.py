@@ -15,6 +15,7 @@ from bot.config import SettingsError, load_settings
 from bot.core.events import Platform, RepoRef
 from bot.platforms.base import PlatformClient, PlatformError
 from bot.platforms.factory import DryRunClient, clients_from_settings
+from bot.platforms.registry import spec_for
 from bot.resources import load_shipped
 
 if TYPE_CHECKING:
@@ -42,11 +43,7 @@ def sync(
     engine = make_engine(settings.database_url)
     clients = clients_from_settings(settings, pacing=engine)
     if platform.value not in clients:
-        need = (
-            "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY"
-            if platform is Platform.GITHUB
-            else ("READINESS_GITLAB_TOKEN")
-        )
+        need = spec_for(platform.value).client_settings
         typer.echo(f"error: {platform.value} is not configured: set {need}", err=True)
         engine.dispose()
         raise typer.Exit(2)

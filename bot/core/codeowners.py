@@ -14,17 +14,10 @@ from dataclasses import dataclass
 
 from bot.core.globs import Glob, GlobError, compile_glob
 
-# Where each platform looks, in its own order; the first file found is the only one used.
-GITHUB_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
-GITLAB_LOCATIONS = ("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 OWNER_EXPECTED = 'expected an owner such as "@alice" or "@org/sre" (or a list of them)'
 MAX_RULES = 5_000  # far above real files; beyond it the rest is ignored
 _OWNER = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*$")
 _SECTION = re.compile(r"^\^?\[[^\]]+\](?:\[\d+\])?(?P<owners>(?:\s+\S+)*)\s*$")  # GitLab `[Docs] @a`
-
-
-def locations(platform: str) -> tuple[str, ...]:
-    return GITLAB_LOCATIONS if platform == "gitlab" else GITHUB_LOCATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +69,10 @@ def parse_codeowners(text: str, *, filename: str) -> CodeOwners:
     return CodeOwners(filename, tuple(rules))
 
 
-def find_codeowners(platform: str, read: Mapping[str, str | bytes | None]) -> CodeOwners | None:
-    """The first CODEOWNERS file present among the platform's locations (`read`: path -> text)."""
-    for path in locations(platform):
+def find_codeowners(locations: Sequence[str], read: Mapping[str, str | bytes | None]) -> CodeOwners | None:
+    """The first CODEOWNERS file present among `locations`, the platform's own search order (its
+    package's spec says it); `read`: path -> text."""
+    for path in locations:
         raw = read.get(path)
         if raw is None:
             continue

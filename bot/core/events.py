@@ -12,6 +12,8 @@ from typing import Any
 
 
 class Platform(StrEnum):
+    """One member per platform package (`bot/platforms/<name>/`, see `bot/platforms/registry.py`)."""
+
     GITHUB = "github"
     GITLAB = "gitlab"
 

@@ -25,6 +25,7 @@ from bot.core.templates import Template
 from bot.jobs.org_defaults import OrgDefaults
 from bot.platforms.base import Platform, PlatformClient, Tree
 from bot.platforms.blobs import BlobCache
+from bot.platforms.registry import spec_for
 from bot.store import org_defaults, repos
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
@@ -59,7 +60,7 @@ class Context:
     clients: Mapping[str, PlatformClient]
     shipped: Mapping[str, Template]
     clock: Callable[[], datetime] = _utcnow
-    gitlab_defaults_project: str | None = None
+    org_default_projects: Mapping[str, str] = field(default_factory=dict)  # platform -> configured
     command_limit: FloodLimit = field(default_factory=FloodLimit)
     org_default_ttl: timedelta = timedelta(minutes=10)
     dry_run: bool = False  # plan and describe every write, make none (`readiness sync --dry-run`)
@@ -164,8 +165,8 @@ class Context:
     def org_source(self, repo: RepoRef) -> str | None:
         """The repository holding `repo`'s organisation default."""
         owner = repo.full_name.rsplit("/", 1)[0]
-        source = f"{owner}/.github" if repo.platform.value == "github" else self.gitlab_defaults_project
-        return source
+        configured = self.org_default_projects.get(repo.platform.value)
+        return spec_for(repo.platform.value).org_defaults_source(owner, configured)
 
     def org_reader(self, repo: RepoRef, installation_id: int | None) -> OrgDefaultSource | None:
         source = self.org_source(repo)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,10 +18,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.core.events import Event, Kind, RepoRef
 from bot.jobs.routing import Route, drop_reason, route
 from bot.logging import get_logger
 from bot.metrics import COALESCED
+from bot.platforms.registry import PLATFORMS, spec_for
 from bot.store import queue, repos
 from bot.store.db import session_scope
 from bot.store.models import Delivery, utcnow
@@ -29,6 +31,7 @@ from bot.webhooks.normalize import normalize
 log = get_logger(__name__)
 
 INTERNAL_PREFIX = "readiness."  # internal events (scheduler), e.g. "readiness.resync"
+READ_MEMO = 1024  # deliveries read ahead by coalescing, kept for their own turn or a retry
 Sync = Callable[[Event, Delivery], Awaitable[object]]
 
 
@@ -51,7 +54,7 @@ def decode(delivery: Delivery) -> dict[str, Any]:
 def internal_event(delivery: Delivery, payload: dict[str, Any]) -> Event:
     """Events the bot makes for itself carry the repository as stored (see jobs.scheduler)."""
     repo = payload.get("repository") or {}
-    platform = Platform(delivery.platform)
+    platform = spec_for(delivery.platform).platform
     ref = (
         RepoRef(
             platform,
@@ -74,12 +77,6 @@ def internal_event(delivery: Delivery, payload: dict[str, Any]) -> Event:
     )
 
 
-def _github_account(payload: dict[str, Any]) -> str | None:
-    account = (payload.get("installation") or {}).get("account") or {}
-    login = account.get("login") if isinstance(account, dict) else None
-    return login if isinstance(login, str) else None
-
-
 class Dispatcher:
     """The worker's handler: `await dispatcher(delivery)`."""
 
@@ -93,11 +90,29 @@ class Dispatcher:
     ) -> None:
         self.engine, self.sync, self.clock = engine, sync, clock
         self.settle_seconds = settle_seconds
+        self._read: OrderedDict[int, tuple[Event, str | None]] = OrderedDict()
+
+    def read(self, delivery: Delivery, *, keep: bool = True) -> tuple[Event, str | None]:
+        """The delivery's event and installation account, decoded and normalised once per process.
+
+        A stored payload never changes, so coalescing (which reads the deliveries queued behind
+        one) leaves what it read for the one that stops it, and for a retry of a failed sync;
+        `keep=False` takes the entry out (the delivery's own turn)."""
+        if delivery.id is not None and delivery.id in self._read:
+            if keep:
+                self._read.move_to_end(delivery.id)
+                return self._read[delivery.id]
+            return self._read.pop(delivery.id)
+        payload = decode(delivery)
+        found = self._event(delivery, payload), spec_for(delivery.platform).account(payload)
+        if keep and delivery.id is not None:
+            self._read[delivery.id] = found
+            while len(self._read) > READ_MEMO:
+                self._read.popitem(last=False)
+        return found
 
     async def __call__(self, delivery: Delivery) -> None:
-        payload = decode(delivery)
-        event = self._event(delivery, payload)
-        account = _github_account(payload) if event.platform is Platform.GITHUB else None
+        event, account = self.read(delivery, keep=False)
         wanted = await asyncio.to_thread(self.record, event, account=account)
         if self.sync is None or not wanted:
             log.info("delivery recorded", kind=event.kind.value, sync=False)
@@ -113,6 +128,8 @@ class Dispatcher:
             )
             COALESCED.labels(event.platform.value).inc(n)
             log.info("deliveries coalesced", covered_by=delivery.id, count=n)
+            for done in covered:
+                self._read.pop(done, None)
 
     @staticmethod
     def _event(delivery: Delivery, payload: dict[str, Any]) -> Event:
@@ -140,13 +157,11 @@ class Dispatcher:
         ci = event if event.kind is Kind.CI and drop_reason(event) is None else None
         for later in pending:
             try:
-                payload = decode(later)
+                ev, account = self.read(later)
             except UndecodablePayload:
                 break
-            ev = self._event(later, payload)
             if route(ev) is not Route.SYNC:  # same repo_key: same repository
                 break
-            account = _github_account(payload) if ev.platform is Platform.GITHUB else None
             await asyncio.to_thread(self.record, ev, account=account)
             assert later.id is not None
             covered.append(later.id)
@@ -241,15 +256,19 @@ def make_handler(settings: Settings, engine: Engine, *, sync: Sync | None = None
                 engine,
                 clients,
                 load_shipped(),
-                gitlab_defaults_project=settings.gitlab_defaults_project,
+                org_default_projects={
+                    name: project
+                    for name, spec in PLATFORMS.items()
+                    if (project := spec.org_defaults_setting(settings))
+                },
                 org_default_ttl=timedelta(seconds=settings.org_default_ttl_seconds),
                 command_limit=FloodLimit(
                     settings.command_rate_limit, timedelta(seconds=settings.command_rate_window_seconds)
                 ),
             )
         else:
+            needs = "; ".join(f"{name}: {spec.client_settings}" for name, spec in PLATFORMS.items())
             log.warning(
-                "no GitHub App (READINESS_GITHUB_APP_ID + READINESS_GITHUB_PRIVATE_KEY) and no "
-                "READINESS_GITLAB_TOKEN: deliveries are recorded, but no checklist work is done"
+                f"no platform is configured ({needs}): deliveries are recorded, but no checklist work is done"
             )
     return Dispatcher(engine, sync=sync, settle_seconds=settings.sync_settle_seconds)

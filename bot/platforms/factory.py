@@ -7,20 +7,18 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.platforms.base import Platform, PlatformClient, RepoInfo
 from bot.platforms.dryrun import DryRunPlatform
+from bot.platforms.registry import PLATFORMS
 
 
 def clients_from_settings(settings: Settings, *, pacing: Engine | None = None) -> dict[str, PlatformClient]:
-    """GitHub when an App id and key are set; GitLab when a token is set. `pacing`: the database
-    through which every replica shares write pacing (the worker passes its engine)."""
+    """Each registered platform whose client the settings configure (GitHub: an App id and key;
+    GitLab: a token). `pacing`: the database through which every replica shares write pacing
+    (the worker passes its engine)."""
     clients: dict[str, PlatformClient] = {}
-    if settings.github_app_id is not None and settings.github_private_key is not None:
-        from bot.platforms.github import GitHubClient
-
-        clients["github"] = GitHubClient(settings, pacing=pacing)
-    if settings.gitlab_token is not None:
-        from bot.platforms.gitlab import GitLabClient
-
-        clients["gitlab"] = GitLabClient(settings, pacing=pacing)
+    for name, spec in PLATFORMS.items():
+        client = spec.client(settings, pacing)
+        if client is not None:
+            clients[name] = client
     return clients
 
 

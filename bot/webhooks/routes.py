@@ -1,4 +1,4 @@
-"""POST /webhooks/github and /webhooks/gitlab: the bot's front door.
+"""POST /webhooks/<platform> (github, gitlab: each registered platform): the bot's front door.
 
 Order matters: size limit (413, body never buffered whole) → authenticity on the raw bytes (401,
 nothing stored) → JSON (400) → normalise → store durably (202) or recognise a redelivery (200).
@@ -10,11 +10,10 @@ re-serialised.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -26,13 +25,14 @@ from bot.config import Settings
 from bot.core.events import Event, Kind
 from bot.logging import get_logger
 from bot.metrics import WEBHOOKS
+from bot.platforms.registry import PLATFORMS
+from bot.platforms.spec import PlatformSpec, Unidentified, Verifier
 from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery
 from bot.webhooks.normalize import IGNORED_REASON, normalize
-from bot.webhooks.verify import VerificationError, verify_github, verify_gitlab
+from bot.webhooks.verify import VerificationError
 
 log = get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
-GITLAB_DEDUPE_HEADERS = ("webhook-id", "idempotency-key", "x-gitlab-event-uuid")
 _UNVERIFIED = "-"  # metric label before authenticity is known: callers cannot inflate label sets
 
 
@@ -116,94 +116,69 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 
 class Receiver:
-    """Holds what both endpoints need; built once per app."""
+    """Holds what every platform's endpoint needs; built once per app."""
 
     def __init__(
-        self, settings: Settings, ingestor: Ingestor, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        ingestor: Ingestor,
+        clock: Callable[[], float] = time.time,
+        platforms: Mapping[str, PlatformSpec] = PLATFORMS,
     ) -> None:
         self.ingestor = ingestor
         self.clock = clock
-        self._stored_gitlab: Callable[[], dict[str, str]] | None = None
+        self.platforms = platforms
+        self._stored: dict[str, Callable[[], dict[str, str]]] = {}
         self._reload_lock = asyncio.Lock()
         self._reloads = 0  # look-ups started so far
+        self._changes = 0  # look-ups that found new secrets
         self.configure(settings)
 
-    def reload_gitlab_from(self, stored: Callable[[], dict[str, str]]) -> None:
-        """Where to look for GitLab hook secrets a `readiness gitlab connect` stored after start-up.
+    def reload_from(self, platform: str, stored: Callable[[], dict[str, str]]) -> None:
+        """Where to look for a platform's hook secrets stored after start-up (`readiness gitlab
+        connect`).
 
         `stored` (blocking; run in a thread) returns the stored secrets the environment leaves
-        unset. A GitLab delivery that fails verification looks them up before it is refused, so
-        a hook connected while the bot runs (and GitLab's test hook right after it) is accepted
+        unset. A delivery that fails verification looks them up before it is refused, so a hook
+        connected while the bot runs (and the platform's test hook right after it) is accepted
         without a restart. One look-up runs at a time and answers every request that arrived
         before it started: a flood of bad deliveries costs back-to-back reads, never a pile-up.
         """
-        self._stored_gitlab = stored
+        self._stored[platform] = stored
 
     def configure(self, settings: Settings) -> None:
         """Use these secrets from now on (start-up and the setup flow add stored ones)."""
         self.settings = settings
-        secret = settings.github_webhook_secret
-        self._github_secret = secret.get_secret_value() if secret else None
-        token, signing = settings.gitlab_webhook_secret, settings.gitlab_signing_secret
-        self._gitlab_token = token.get_secret_value() if token else None
-        self._gitlab_signing = signing.get_secret_value() if signing else None
+        self._verifiers: dict[str, Verifier] = {n: p.verifier(settings) for n, p in self.platforms.items()}
 
-    async def github(self, request: Request) -> Response:
-        return await self._handle("github", request)
+    def endpoint(self, platform: str) -> Callable[[Request], Awaitable[Response]]:
+        """The `POST /webhooks/<platform>` handler."""
 
-    async def gitlab(self, request: Request) -> Response:
-        return await self._handle("gitlab", request)
+        async def receive(request: Request) -> Response:
+            return await self._handle(platform, request)
 
-    def _verify(self, platform: str, body: bytes, headers: Any) -> None:
-        if platform == "github":
-            verify_github(self._github_secret, body, headers)
-        else:
-            verify_gitlab(
-                self._gitlab_token,
-                self._gitlab_signing,
-                body,
-                headers,
-                now=self.clock(),
-                tolerance_seconds=self.settings.webhook_tolerance_seconds,
-                allow_unsigned=self.settings.gitlab_allow_unsigned,
-            )
+        return receive
 
-    async def _reload_gitlab(self) -> bool:
-        """True when the stored GitLab secrets changed since this request last saw them."""
-        if self._stored_gitlab is None:
+    async def _reload(self, platform: str) -> bool:
+        """True when the platform's stored secrets changed since this request last saw them."""
+        stored = self._stored.get(platform)
+        if stored is None:
             return False
-        seen, arrived = (self._gitlab_token, self._gitlab_signing), self._reloads
+        seen, arrived = self._changes, self._reloads
         async with self._reload_lock:
             if self._reloads == arrived:  # no look-up started since this request arrived: do one
                 self._reloads += 1
                 try:
-                    found = await asyncio.to_thread(self._stored_gitlab)
+                    found = await asyncio.to_thread(stored)
                 except Exception as exc:  # the store is down: refuse as before
-                    log.warning("stored GitLab secrets unavailable", error=type(exc).__name__)
+                    log.warning(
+                        "stored hook secrets unavailable", platform=platform, error=type(exc).__name__
+                    )
                     return False
-                fresh = (
-                    found.get("gitlab_webhook_secret", self._gitlab_token),
-                    found.get("gitlab_signing_secret", self._gitlab_signing),
-                )
-                if fresh != (self._gitlab_token, self._gitlab_signing):
-                    self._gitlab_token, self._gitlab_signing = fresh
-                    log.info("GitLab hook secrets reloaded from the store")
-            return (self._gitlab_token, self._gitlab_signing) != seen
-
-    def _identify(self, platform: str, headers: Any, body: bytes) -> tuple[str, str]:
-        """(event name, delivery id) from the headers; Rejected(400) when the sender omitted them."""
-        if platform == "github":
-            event, delivery = headers.get("x-github-event"), headers.get("x-github-delivery")
-            if not event or not delivery:
-                raise Rejected(400, "malformed", "missing X-GitHub-Event or X-GitHub-Delivery")
-            return event, delivery
-        event = headers.get("x-gitlab-event")
-        if not event:
-            raise Rejected(400, "malformed", "missing X-Gitlab-Event")
-        for name in GITLAB_DEDUPE_HEADERS:
-            if value := headers.get(name):
-                return event, value
-        return event, "sha256:" + hashlib.sha256(body).hexdigest()  # no id sent: same body, same key
+                if self._verifiers[platform].reload(found):
+                    self._changes += 1
+                    log.info("hook secrets reloaded from the store", platform=platform)
+            return self._changes != seen
 
     async def _handle(self, platform: str, request: Request) -> Response:
         event_label = _UNVERIFIED
@@ -219,16 +194,20 @@ class Receiver:
                 raise Rejected(
                     408, "too_slow", f"body not received within {self.settings.body_timeout_seconds}s"
                 ) from None
+            spec = self.platforms[platform]
             try:
-                self._verify(platform, body, headers)
+                self._verifiers[platform].verify(body, headers, now=self.clock())
             except VerificationError as exc:
-                if not (platform == "gitlab" and await self._reload_gitlab()):
+                if not await self._reload(platform):
                     raise Rejected(401, "unauthorized", str(exc)) from None
                 try:
-                    self._verify(platform, body, headers)
+                    self._verifiers[platform].verify(body, headers, now=self.clock())
                 except VerificationError as again:
                     raise Rejected(401, "unauthorized", str(again)) from None
-            event_name, delivery_id = self._identify(platform, headers, body)
+            try:
+                event_name, delivery_id = spec.identify(headers, body)
+            except Unidentified as exc:
+                raise Rejected(400, "malformed", str(exc)) from None
             event_label = event_name[:64]
             try:
                 payload = parse_json(body)
@@ -239,7 +218,7 @@ class Receiver:
             return await self._accept(platform, event_label, delivery_id, body, payload)
         except Rejected as exc:
             _count(platform, event_label, exc.outcome).inc()
-            sent_id = headers.get("x-github-delivery" if platform == "github" else "idempotency-key")
+            sent_id = headers.get(self.platforms[platform].delivery_id_header)
             log.warning(
                 "webhook rejected",
                 platform=platform,

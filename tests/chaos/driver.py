@@ -46,7 +46,7 @@ from bot.core import tracker
 from bot.jobs.handlers import make_handler
 from bot.jobs.router import Router
 from bot.jobs.worker import Worker
-from bot.platforms.github import GitHubClient
+from bot.platforms.github.client import GitHubClient
 from bot.platforms.http import RetryPolicy
 from bot.resources import load_shipped
 from bot.store.db import make_engine, session_scope

@@ -21,7 +21,7 @@ from platforms.fake_github import INSTALLATION_ID, FakeGitHub
 
 from bot.core import tracker
 from bot.core.snapshot import SUCCESS, CIResult
-from bot.webhooks.verify import github_signature
+from bot.platforms.github.verify import github_signature
 
 SECRET = "chaos-webhook-secret-0123456789abcdef"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks" / "github"

@@ -11,6 +11,7 @@ from bot.core.resolve import resolve_checklists
 from bot.core.rules import parse_rule
 from bot.core.settings import parse_config
 from bot.core.templates import parse_template
+from bot.platforms.registry import GITHUB, GITLAB
 
 TEMPLATE = """
 id: svc
@@ -83,11 +84,13 @@ def test_codeowners_skips_lines_it_cannot_use_and_keeps_gitlab_section_owners() 
 
 def test_each_platform_reads_its_own_codeowners_locations_first() -> None:
     files = {"CODEOWNERS": "* @root\n", ".github/CODEOWNERS": "* @github\n", ".gitlab/CODEOWNERS": "* @lab\n"}
-    github = find_codeowners("github", files)
-    gitlab = find_codeowners("gitlab", {k: v for k, v in files.items() if k != "CODEOWNERS"})
+    github = find_codeowners(GITHUB.codeowners_locations, files)
+    gitlab = find_codeowners(
+        GITLAB.codeowners_locations, {k: v for k, v in files.items() if k != "CODEOWNERS"}
+    )
     assert github is not None and github.owners_of("x") == ("@github",)
     assert gitlab is not None and gitlab.owners_of("x") == ("@lab",)
-    assert find_codeowners("github", {}) is None
+    assert find_codeowners(GITHUB.codeowners_locations, {}) is None
 
 
 def test_a_hostile_codeowners_pattern_matches_without_backtracking() -> None:

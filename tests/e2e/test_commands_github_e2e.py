@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.core.commands import FloodLimit
 from bot.jobs.router import Router
-from bot.platforms.github import GitHubClient
+from bot.platforms.github.client import GitHubClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot, shown
 from e2e.test_github_e2e import (

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.core.commands import FloodLimit
 from bot.jobs.router import Router
-from bot.platforms.gitlab import GitLabClient
+from bot.platforms.gitlab.client import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, Bot, Clock, base_files, fixture, running_bot, shown
 from e2e.test_commands_github_e2e import MANY_COMMANDS, ORG_DEFAULT, T0, Now, check_many_commands_reply
@@ -59,7 +59,7 @@ async def bot(
         {"gitlab": client},
         load_shipped(),
         clock=now,
-        gitlab_defaults_project=defaults_project,
+        org_default_projects={"gitlab": defaults_project},
         command_limit=FloodLimit(count=3, window=timedelta(minutes=10)),
     )
     async with running_bot(settings, engine, handler, Clock()) as b:

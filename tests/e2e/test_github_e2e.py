@@ -27,9 +27,9 @@ from bot.core.yamlload import MAX_FILE_BYTES
 from bot.jobs.handlers import make_handler
 from bot.jobs.router import Router
 from bot.jobs.worker import Worker
-from bot.platforms.github import GitHubClient
+from bot.platforms.github.client import GitHubClient
+from bot.platforms.github.verify import github_signature
 from bot.resources import load_shipped
-from bot.webhooks.verify import github_signature
 from e2e.conftest import (
     CONFIG,
     TEMPLATE_PATH,

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, load_settings
 from bot.core import tracker
 from bot.jobs.router import Router
-from bot.platforms.gitlab import GitLabClient
+from bot.platforms.gitlab.client import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.jobs.router import Router
 from bot.jobs.summaries import post_due_summaries
-from bot.platforms.gitlab import GitLabClient
+from bot.platforms.gitlab.client import GitLabClient
 from bot.resources import load_shipped
 from e2e.conftest import CONFIG, TEMPLATE, TEMPLATE_PATH, Bot, Clock, base_files, running_bot
 from e2e.test_commands_github_e2e import T0, Now

@@ -19,7 +19,7 @@ from platforms.fake_github import FakeGitHub
 
 from bot.config import Settings
 from bot.logging import configure_logging
-from bot.webhooks.verify import github_signature
+from bot.platforms.github.verify import github_signature
 from e2e.conftest import Bot, new_delivery
 from e2e.test_github_e2e import (  # the GitHub e2e fixtures, reused as they are
     HEAD1,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -12,6 +14,7 @@ from bot.core.events import Event, Kind
 from bot.jobs.handlers import Dispatcher
 from bot.jobs.worker import Worker
 from bot.metrics import COALESCED
+from bot.platforms.registry import GITHUB, PLATFORMS
 from bot.store import queue
 from bot.store.db import session_scope
 from bot.store.models import Delivery
@@ -96,3 +99,22 @@ async def test_a_persons_edit_in_the_burst_keeps_its_place_and_its_own_handling(
     assert [e.kind for e in synced] == [Kind.CI, Kind.ISSUE_EDITED, Kind.CI]
     rows = by_delivery_id(engine)
     assert rows["d-1"].covered_by == rows["d-0"].id and rows["d-3"].covered_by is None
+
+
+async def test_each_delivery_is_normalised_once_though_coalescing_read_it_ahead(engine, monkeypatch):
+    read: list[str] = []
+
+    def counting(event: str, payload: dict[str, Any]) -> Event:
+        read.append(event)
+        return GITHUB.normalize(event, payload)
+
+    monkeypatch.setitem(PLATFORMS, "github", dataclasses.replace(GITHUB, normalize=counting))
+    put(engine, 0, "check_suite", ci_payload("c1"))
+    put(engine, 1, "check_suite", ci_payload("c1"))
+    edit = {"action": "edited", "issue": {"number": 3, "body": "x"}, "repository": REPO}
+    put(engine, 2, "issues", edit | {"installation": {"id": 42}, "sender": {"login": "alice"}})
+    put(engine, 3, "check_suite", ci_payload("c1"))
+    synced = await run(engine)
+    assert [e.kind for e in synced] == [Kind.CI, Kind.ISSUE_EDITED, Kind.CI]
+    # d-2 was read while coalescing behind d-0, where it stopped the run; its own turn reuses that
+    assert read == ["check_suite", "check_suite", "issues", "check_suite"]

@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from bot.config import Settings, load_settings
-from bot.platforms.github import GitHubClient, GitHubRepo
+from bot.platforms.github.client import GitHubClient, GitHubRepo
 
 from .contract import SPEC
 from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, app_key_pair

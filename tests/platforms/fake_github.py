@@ -23,7 +23,7 @@ import httpx
 import jwt
 
 from bot.core.snapshot import CIResult
-from bot.platforms.github_api import graphql_endpoint
+from bot.platforms.github.api import graphql_endpoint
 
 from .contract import WorldSpec
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.config import load_settings
-from bot.platforms.github import GitHubRepo
+from bot.platforms.github.client import GitHubRepo
 
 from .fake_github import INSTALLATION_ID, FakeGitHub
 from .test_gitlab import GitLabWorld, rsps, world  # noqa: F401  (the GitLab fixtures)

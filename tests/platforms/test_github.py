@@ -24,7 +24,7 @@ from bot.platforms.base import (
     RateLimited,
     Transient,
 )
-from bot.platforms.github import GitHubClient, GitHubRepo
+from bot.platforms.github.client import GitHubClient, GitHubRepo
 
 from .conftest import GHES, FakeClock
 from .contract import SPEC, PlatformContract
@@ -345,7 +345,7 @@ async def test_a_token_refused_twice_is_forbidden(repo: GitHubRepo, fake: FakeGi
 
 
 def test_blob_queries_carry_paths_as_variables_only() -> None:
-    from bot.platforms.github_convert import blob_query, blob_texts
+    from bot.platforms.github.convert import blob_query, blob_texts
 
     query = blob_query(2)
     assert "$e0: String!" in query and "f1: object(expression: $e1)" in query and '"' not in query

@@ -15,7 +15,6 @@ from prometheus_client import REGISTRY
 
 from bot.config import Settings, SettingsError
 from bot.core.snapshot import CANCELLED, FAILURE, PENDING, SKIPPED, SUCCESS
-from bot.platforms import gitlab_convert as convert
 from bot.platforms.base import (
     CheckReport,
     Forbidden,
@@ -30,8 +29,9 @@ from bot.platforms.base import (
     RepoInfo,
     Transient,
 )
-from bot.platforms.gitlab import GitLabClient, GitLabRepo
-from bot.platforms.gitlab_http import endpoint_template
+from bot.platforms.gitlab import convert
+from bot.platforms.gitlab.client import GitLabClient, GitLabRepo
+from bot.platforms.gitlab.http import endpoint_template
 
 from .conftest import FakeClock
 from .contract import SPEC, PlatformContract, WorldSpec

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import responses
 
-from bot.platforms.gitlab_groups import GROUP_TTL_SECONDS, GroupLookup
+from bot.platforms.gitlab.groups import GROUP_TTL_SECONDS, GroupLookup
 
 from .test_gitlab import GitLabWorld, build_world, rsps
 

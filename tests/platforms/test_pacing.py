@@ -10,7 +10,7 @@ import respx
 from sqlmodel import Session, select
 
 from bot.platforms.base import RateLimited
-from bot.platforms.github import GitHubClient, GitHubRepo
+from bot.platforms.github.client import GitHubClient, GitHubRepo
 from bot.platforms.pacing import DatabaseLedger, WritePacer
 from bot.store.db import make_engine
 from bot.store.models import WriteSlot

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, text
 from bot.app import create_app
 from bot.config import Settings, load_settings
 from bot.logging import configure_logging
+from bot.platforms.github.verify import github_signature
 from bot.secrets import GITHUB_APP, SecretStore, parse_keys
-from bot.webhooks.verify import github_signature
 
 KEY = Fernet.generate_key().decode()
 TOKEN = "setup-token-for-tests-0123456789"

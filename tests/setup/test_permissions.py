@@ -6,18 +6,18 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from bot.platforms.github.normalize import EVENT_KINDS
 from bot.setup.manifest import load_manifest
 from bot.setup.permissions import ROUTE_PERMISSIONS, required_permissions
-from bot.webhooks.normalize import _GITHUB_KINDS
 
-ADAPTER = Path(__file__).resolve().parents[2] / "bot" / "platforms"
+ADAPTER = Path(__file__).resolve().parents[2] / "bot" / "platforms" / "github"
 DEFAULT_EVENTS = {"ping", "installation", "installation_repositories"}  # every App gets these
 
 
 def adapter_routes() -> set[tuple[str, str]]:
-    """(method, template) of every call in github*.py: `_call("M", "t")`, `_pages("t")`, `request("M", "t")`."""
+    """(method, template) of every call in bot/platforms/github/: `_call("M", "t")`, `_pages("t")`, `request("M", "t")`."""
     routes: set[tuple[str, str]] = set()
-    for path in ADAPTER.glob("github*.py"):
+    for path in ADAPTER.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
@@ -31,7 +31,7 @@ def adapter_routes() -> set[tuple[str, str]]:
 
 
 def test_events_are_exactly_those_the_normaliser_handles() -> None:
-    assert set(load_manifest()["default_events"]) == set(_GITHUB_KINDS) - DEFAULT_EVENTS
+    assert set(load_manifest()["default_events"]) == set(EVENT_KINDS) - DEFAULT_EVENTS
 
 
 def test_every_adapter_route_has_a_known_permission() -> None:

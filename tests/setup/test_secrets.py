@@ -16,8 +16,8 @@ from bot.app import create_app
 from bot.cli import _register
 from bot.cli import app as cli
 from bot.config import SettingsError, load_settings
+from bot.platforms.github.verify import github_signature
 from bot.secrets import GITHUB_APP, GitHubApp, SecretStore, open_store, parse_keys
-from bot.webhooks.verify import github_signature
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 HOOK_SECRET = "stored-webhook-secret-0123"

@@ -11,8 +11,9 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from bot.platforms.github.verify import github_signature
 from bot.store.models import Delivery
-from bot.webhooks.verify import github_signature, standard_signature
+from bot.webhooks.verify import standard_signature
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"
 GH_SECRET = "gh-test-secret-0123456789"

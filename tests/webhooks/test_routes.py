@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 from sqlalchemy import Engine
 
-from bot.webhooks.verify import github_signature
+from bot.platforms.github.verify import github_signature
 
 from .helpers import (
     GH_SECRET,

@@ -6,14 +6,9 @@ import base64
 
 import pytest
 
-from bot.webhooks.verify import (
-    VerificationError,
-    github_signature,
-    signing_key,
-    standard_signature,
-    verify_github,
-    verify_gitlab,
-)
+from bot.platforms.github.verify import github_signature, verify_github
+from bot.platforms.gitlab.verify import verify_gitlab
+from bot.webhooks.verify import VerificationError, signing_key, standard_signature
 
 GH_SECRET = "It's a Secret to Everybody"
 GH_BODY = b"Hello, World!"

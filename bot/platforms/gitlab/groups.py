@@ -16,7 +16,7 @@ import structlog
 from gitlab.utils import EncodedId
 
 from bot.platforms.base import Forbidden, NotFound
-from bot.platforms.gitlab_http import RetryingGitlab
+from bot.platforms.gitlab.http import RetryingGitlab
 
 log = structlog.get_logger(__name__)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from bot.platforms.gitlab_graphql import GitLabGraphQL
-from bot.platforms.gitlab_groups import GroupLookup
-from bot.platforms.gitlab_hierarchy import Hierarchy
-from bot.platforms.gitlab_http import RetryingGitlab
+from bot.platforms.gitlab.graphql import GitLabGraphQL
+from bot.platforms.gitlab.groups import GroupLookup
+from bot.platforms.gitlab.hierarchy import Hierarchy
+from bot.platforms.gitlab.http import RetryingGitlab
 from bot.platforms.pacing import WritePacer
 
 T = TypeVar("T")

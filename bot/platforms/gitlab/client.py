@@ -1,11 +1,11 @@
 """GitLab adapter (python-gitlab, REST): one `GitLabClient` per process, one `GitLabRepo` per project.
 
 python-gitlab blocks, so every call runs in a worker thread (`GitLabClient.run`); retries, rate
-limits, metrics and error mapping happen per HTTP request in `gitlab_http.RetryingGitlab`, and
+limits, metrics and error mapping happen per HTTP request in `http.RetryingGitlab`, and
 waits there go through the same injected async `sleep` as write pacing (bridged back to the event
 loop), so one fake clock drives a whole test. The epic is an issue; its sections become child
 tasks of it through GraphQL where the instance allows (`READINESS_GITLAB_HIERARCHY=auto`, see
-`gitlab_hierarchy`), else issues linked to it with `relates_to` links (every tier and version).
+`hierarchy`), else issues linked to it with `relates_to` links (every tier and version).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError
 from bot.platforms.base import PlatformError, RepoInfo
-from bot.platforms.gitlab_graphql import GitLabGraphQL
-from bot.platforms.gitlab_groups import GroupLookup
-from bot.platforms.gitlab_hierarchy import Hierarchy
-from bot.platforms.gitlab_http import RetryingGitlab
-from bot.platforms.gitlab_repo import PER_PAGE, GitLabRepo
+from bot.platforms.gitlab.graphql import GitLabGraphQL
+from bot.platforms.gitlab.groups import GroupLookup
+from bot.platforms.gitlab.hierarchy import Hierarchy
+from bot.platforms.gitlab.http import RetryingGitlab
+from bot.platforms.gitlab.repo import PER_PAGE, GitLabRepo
 from bot.platforms.http import RetryPolicy
 from bot.platforms.pacing import WritePacer, ledger_factory
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.platforms.base import Invalid, PlatformError, Transient
-from bot.platforms.gitlab_http import api_call_counter, error_for, outcome
+from bot.platforms.gitlab.http import api_call_counter, error_for, outcome
 from bot.platforms.http import rate_limit_wait
 
 if TYPE_CHECKING:
-    from bot.platforms.gitlab_http import RetryingGitlab
+    from bot.platforms.gitlab.http import RetryingGitlab
 
 
 class GraphQLError(Invalid):

@@ -1,6 +1,6 @@
 """The GitHub App adapter: `GitHubClient` (one per process) and `GitHubRepo` (one repository).
 
-HTTP details (auth, API version, retries, pacing, metrics) live in `github_api.py`; this module
+HTTP details (auth, API version, retries, pacing, metrics) live in `api.py`; this module
 maps the `Platform` operations onto REST endpoints and normalises what comes back.
 
 Choices worth knowing:
@@ -30,7 +30,6 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.core.snapshot import PENDING, CIResult
 from bot.core.yamlload import READ_CAP
-from bot.platforms import github_convert as convert
 from bot.platforms.base import (
     Branch,
     CheckReport,
@@ -46,7 +45,8 @@ from bot.platforms.base import (
     Tree,
 )
 from bot.platforms.fresh import FreshParents
-from bot.platforms.github_api import GitHubApi
+from bot.platforms.github import convert
+from bot.platforms.github.api import GitHubApi
 from bot.platforms.http import RetryPolicy, Sleep
 
 LEVELS = ("admin", "maintain", "write", "triage", "read", "none")

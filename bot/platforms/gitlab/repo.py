@@ -1,7 +1,7 @@
 """`Platform` for one GitLab project over python-gitlab (see `bot.platforms.gitlab` for the client).
 
 Every blocking call runs in a worker thread through `client.run`; errors arrive already mapped to
-`bot.platforms.base` types by `gitlab_http.RetryingGitlab`. Issue `number` = iid, `id` = the global id.
+`bot.platforms.base` types by `http.RetryingGitlab`. Issue `number` = iid, `id` = the global id.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from gitlab.utils import EncodedId
 
 from bot.core.snapshot import CIResult
 from bot.core.yamlload import READ_CAP
-from bot.platforms import gitlab_convert as convert
 from bot.platforms.base import (
     Branch,
     CheckReport,
@@ -35,9 +34,10 @@ from bot.platforms.base import (
     revalidate_by_head,
 )
 from bot.platforms.fresh import FreshParents
-from bot.platforms.gitlab_children import ChildLinks
-from bot.platforms.gitlab_connection import GitLabConnection
-from bot.platforms.gitlab_http import PER_PAGE, Conflict
+from bot.platforms.gitlab import convert
+from bot.platforms.gitlab.children import ChildLinks
+from bot.platforms.gitlab.connection import GitLabConnection
+from bot.platforms.gitlab.http import PER_PAGE, Conflict
 
 T = TypeVar("T")
 

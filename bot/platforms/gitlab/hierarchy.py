@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import structlog
 
-from bot.platforms.gitlab_graphql import GitLabGraphQL, GraphQLError
+from bot.platforms.gitlab.graphql import GitLabGraphQL, GraphQLError
 
 log = structlog.get_logger(__name__)
 

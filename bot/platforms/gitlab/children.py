@@ -1,6 +1,6 @@
 """Section issues under the epic issue for `GitLabRepo`: child tasks or `relates_to` links.
 
-Where the instance allows it (`READINESS_GITLAB_HIERARCHY=auto`, see `gitlab_hierarchy`) a section
+Where the instance allows it (`READINESS_GITLAB_HIERARCHY=auto`, see `hierarchy`) a section
 is converted to a Task and made a child of the epic; otherwise, and after any refusal, it is linked
 with `relates_to` (every tier and version). Listing returns both kinds, each child once, so a
 project linked one way earlier and the other way later still shows all its sections.
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.platforms import gitlab_convert as convert
 from bot.platforms.base import Issue, NotFound, PlatformError, RateLimited, Transient
 from bot.platforms.fresh import FreshParents
-from bot.platforms.gitlab_connection import GitLabConnection
-from bot.platforms.gitlab_graphql import GraphQLError
-from bot.platforms.gitlab_http import PER_PAGE, Conflict
+from bot.platforms.gitlab import convert
+from bot.platforms.gitlab.connection import GitLabConnection
+from bot.platforms.gitlab.graphql import GraphQLError
+from bot.platforms.gitlab.http import PER_PAGE, Conflict
 
 T = TypeVar("T")
 
