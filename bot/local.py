@@ -46,6 +46,38 @@ def local_snapshot(
     return scan_local(path, ci=ci, max_bytes=max_bytes).snapshot
 
 
+class GlobDatabaseFiles:
+    """`pathscan.store` for `readiness check`: compiled glob databases kept as files in the user's
+    cache directory, so each run loads the shipped templates' globs in milliseconds instead of
+    compiling them again (a sixth of the CPU on a 100,000-file checkout). Written atomically;
+    only the most recently used KEEP are kept; anything unreadable is simply compiled again."""
+
+    KEEP = 8
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def default(cls) -> GlobDatabaseFiles:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return cls(Path(base) / "readiness-bot" / "globs")
+
+    def load(self, key: str) -> bytes | None:
+        try:
+            return (self.root / f"{key}.hsdb").read_bytes()
+        except OSError:
+            return None
+
+    def save(self, key: str, data: bytes) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = self.root / f"{key}.{os.getpid()}.tmp"
+        partial.write_bytes(data)
+        os.replace(partial, self.root / f"{key}.hsdb")
+        kept = sorted(self.root.glob("*.hsdb"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in kept[self.KEEP :]:
+            old.unlink(missing_ok=True)
+
+
 def scan_local(
     path: Path, *, ci: Sequence[CIResult] = (), max_bytes: int = DEFAULT_MAX_BYTES
 ) -> LocalCheckout:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from itertools import compress, groupby, islice, repeat
-from operator import call, contains, eq, itemgetter, methodcaller
+from operator import call, contains, eq, itemgetter, methodcaller, or_
 
 import re2
 
@@ -665,9 +665,21 @@ def matching_any(paths: Sequence[str], globs: Sequence[Glob]) -> set[str] | None
     hits = scanner.scan(texts, always=odd)
     found: set[str] = set()
     for glob in {g.text: g for g in globs}.values():
+        below = _below_named(glob)
         for number in hits[glob.text]:
-            found.update(filter(glob.regex.match, paths[number * BLOCK : (number + 1) * BLOCK]))
+            block = paths[number * BLOCK : (number + 1) * BLOCK]
+            found.update(filter(glob.regex.match, block) if below is None else below(block))
     return found
+
+
+def _below_named(glob: Glob) -> Callable[[Sequence[str]], Iterable[str]] | None:
+    """For a directory name at any depth ("node_modules/", the vendored directories hidden from
+    every evaluation): the paths below such a directory, from two C-level substring tests per
+    path instead of a regex each; None for other globs."""
+    if not (glob.basename_only and glob.dir_only and glob.name is not None):
+        return None
+    starts, inner = methodcaller("startswith", f"{glob.name}/"), f"/{glob.name}/"
+    return lambda block: compress(block, map(or_, map(starts, block), map(contains, block, repeat(inner))))
 
 
 def _entry(glob: Glob, path: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 from bot.core import pathscan
 from bot.core.errors import ConfigError, TemplateError
 from bot.core.globs import GlobRegex, compile_glob, depth_key, naive_files
-from bot.core.pathindex import BLOCK, COUNT_CAP, PathIndex
+from bot.core.pathindex import BLOCK, COUNT_CAP, PathIndex, matching_any
 from bot.core.rules import (
     CI,
     All,
@@ -696,3 +696,17 @@ def test_name_tests_agree_with_the_regex_through_directories_too(text: str, engi
     index = PathIndex.build(paths)
     index.prime([compile_glob(text)])
     assert index.matching_files([compile_glob(text)]) == naive_files(paths, text)
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_hiding_vendored_directories_agrees_with_the_regex() -> None:
+    # `ignore_vendored` tests the names of directories with substring tests, not a regex per path
+    paths = [
+        "node_modules/a/index.js", "web/node_modules/b/x.js", "node_modules", "a/node_modules",
+        "xnode_modules/a.js", "a/node_modules_old/b.js", "vendor/github.com/x/y.go", "src/vendor.go",
+        "deep/er/vendor/z", ".venv/lib/site-packages/p.py", "venv", "Pods/x", "a/pods/x",
+    ]  # fmt: skip
+    texts = ["node_modules/", "vendor/", ".venv/", "site-packages/", "Pods/", "venv/"]
+    found = matching_any(paths, [compile_glob(t) for t in texts])
+    assert found == {p for t in texts for p in naive_files(paths, t)}
+    assert "a/node_modules" not in found and "a/pods/x" not in found
