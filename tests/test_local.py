@@ -60,6 +60,21 @@ def test_git_work_tree_lists_tracked_files_only(tmp_path: Path) -> None:
 
 
 @needs_git
+def test_a_subdirectory_of_a_work_tree_lists_its_own_tracked_files_relative_to_it(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    _write(
+        tmp_path, {"top.md": "x", "svc/app.py": "x", "svc/gone.py": "x", "svc/lib/b.py": "x", "gone.md": "x"}
+    )
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "init")
+    (tmp_path / "svc/gone.py").unlink()
+    (tmp_path / "gone.md").unlink()  # deleted outside the subdirectory: not its business
+
+    assert list(scan_local(tmp_path / "svc").snapshot.paths) == ["app.py", "lib/b.py"]
+    assert list(scan_local(tmp_path).snapshot.paths) == ["svc/app.py", "svc/lib/b.py", "top.md"]
+
+
+@needs_git
 def test_git_repository_without_commits_still_lists_staged_files(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     _write(tmp_path, {"a.txt": "a"})
