@@ -193,6 +193,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc; 0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fds(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -251,6 +260,10 @@ class Bot:
     def fds(self) -> int:
         return sum(fds(p.pid) for p in self.procs)
 
+    def cpu(self) -> list[float]:
+        """CPU seconds so far of `serve` (receiver and its worker), then of each extra worker."""
+        return [cpu_seconds(p.pid) for p in self.procs]
+
     def github_stats(self) -> dict:
         return httpx.get(f"http://127.0.0.1:{self.github_port}/_stats", timeout=5).json()
 
@@ -291,6 +304,7 @@ async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
         seconds = args.minutes * 60 if args.minutes else args.seconds
         mix = bodies(int(args.rate * seconds), random.Random(1))
         url = f"http://127.0.0.1:{bot.port}"
+        cpu_start = bot.cpu()
         sender = asyncio.create_task(send_steady(url, mix, args.rate))
         started = time.perf_counter()
         next_report = started + 30
@@ -308,6 +322,7 @@ async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
                 )
         sent = sender.result()
         sent_at = time.perf_counter()
+        cpu_sent = bot.cpu()
         while True:
             q = queue(monitor_engine)
             peak = max(peak, bot.rss())
@@ -318,6 +333,7 @@ async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
                 break
             await asyncio.sleep(0.5)
         drained = time.perf_counter()
+        cpu_drained = bot.cpu()
         lat = sent["latencies"]
         processed = q.get("done", 0) + q.get("dead", 0)
         stats = bot.github_stats()
@@ -338,6 +354,15 @@ async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
             f"errors: http {sent['errors'] or 0}, dead-lettered {q.get('dead', 0)}, "
             f"unknown GitHub routes {stats['unknown'] or 0}; GitHub requests {stats['requests']} "
             f"for {stats['repos']} repositories"
+        )
+        n = max(sent["sent"], 1)
+        serve_sending = (cpu_sent[0] - cpu_start[0]) / n * 1000
+        serve_all = (cpu_drained[0] - cpu_start[0]) / n * 1000
+        workers = sum(cpu_drained[1:]) - sum(cpu_start[1:])
+        print(
+            f"CPU per delivery: serve {serve_sending:.2f} ms while sending (receiver and its worker), "
+            f"{serve_all:.2f} ms until drained; extra workers {workers / n * 1000:.2f} ms; "
+            f"machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(
             f"bot peak RSS {peak:.0f} MB over {len(bot.procs)} processes; now {bot.rss():.0f} MB, "

@@ -46,6 +46,38 @@ def local_snapshot(
     return scan_local(path, ci=ci, max_bytes=max_bytes).snapshot
 
 
+class GlobDatabaseFiles:
+    """`pathscan.store` for `readiness check`: compiled glob databases kept as files in the user's
+    cache directory, so each run loads the shipped templates' globs in milliseconds instead of
+    compiling them again (a sixth of the CPU on a 100,000-file checkout). Written atomically;
+    only the most recently used KEEP are kept; anything unreadable is simply compiled again."""
+
+    KEEP = 8
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def default(cls) -> GlobDatabaseFiles:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return cls(Path(base) / "readiness-bot" / "globs")
+
+    def load(self, key: str) -> bytes | None:
+        try:
+            return (self.root / f"{key}.hsdb").read_bytes()
+        except OSError:
+            return None
+
+    def save(self, key: str, data: bytes) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = self.root / f"{key}.{os.getpid()}.tmp"
+        partial.write_bytes(data)
+        os.replace(partial, self.root / f"{key}.hsdb")
+        kept = sorted(self.root.glob("*.hsdb"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in kept[self.KEEP :]:
+            old.unlink(missing_ok=True)
+
+
 def scan_local(
     path: Path, *, ci: Sequence[CIResult] = (), max_bytes: int = DEFAULT_MAX_BYTES
 ) -> LocalCheckout:
@@ -78,13 +110,50 @@ def _git(root: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def _git_together(root: Path, *commands: tuple[str, ...]) -> list[bytes | None]:
+    """Like `_git` for each command, all running at the same time."""
+    running: list[subprocess.Popen[bytes] | None] = []
+    for args in commands:
+        try:  # argv fixed by this module, as in _git
+            running.append(
+                subprocess.Popen(  # noqa: S603  # nosec B603 B607
+                    ["git", *args],  # noqa: S607
+                    cwd=root,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL,
+                )
+            )
+        except OSError:
+            running.append(None)
+    found: list[bytes | None] = []
+    for process in running:
+        if process is None:
+            found.append(None)
+            continue
+        try:
+            out, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            found.append(None)
+            continue
+        found.append(out if process.returncode == 0 else None)
+    return found
+
+
 def _git_tracked(root: Path) -> list[str] | None:
     """Tracked paths relative to `root` (deleted-but-unstaged files left out), or None outside git."""
     inside = _git(root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.strip() != b"true":
         return None
-    cached = _git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached")
-    deleted = _git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--deleted")
+    # at once: on 100,000 files finding the deleted ones (a stat of every file) is most of the
+    # wait, and diff-files stats them on several threads (0.5 s where `ls-files --deleted` took 1.3)
+    cached, deleted = _git_together(
+        root,
+        ("-c", "core.quotepath=off", "ls-files", "-z", "--cached"),
+        ("diff-files", "-z", "--name-only", "--diff-filter=D", "--relative"),
+    )
     if cached is None:
         return None
     gone = set(_split_z(deleted or b""))

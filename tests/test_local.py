@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from bot.core import pathscan
 from bot.core.errors import InputError
+from bot.core.globs import compile_glob
+from bot.core.pathindex import matching_any
 from bot.core.snapshot import SUCCESS
-from bot.local import load_ci_results, local_snapshot, scan_local
+from bot.local import GlobDatabaseFiles, load_ci_results, local_snapshot, scan_local
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -53,6 +57,21 @@ def test_git_work_tree_lists_tracked_files_only(tmp_path: Path) -> None:
         "tracked files" in checkout.description
         and "untracked files are not considered" in checkout.description
     )
+
+
+@needs_git
+def test_a_subdirectory_of_a_work_tree_lists_its_own_tracked_files_relative_to_it(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    _write(
+        tmp_path, {"top.md": "x", "svc/app.py": "x", "svc/gone.py": "x", "svc/lib/b.py": "x", "gone.md": "x"}
+    )
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "init")
+    (tmp_path / "svc/gone.py").unlink()
+    (tmp_path / "gone.md").unlink()  # deleted outside the subdirectory: not its business
+
+    assert list(scan_local(tmp_path / "svc").snapshot.paths) == ["app.py", "lib/b.py"]
+    assert list(scan_local(tmp_path).snapshot.paths) == ["svc/app.py", "svc/lib/b.py", "top.md"]
 
 
 @needs_git
@@ -132,3 +151,35 @@ def test_ci_results_file_is_parsed_and_validated() -> None:
     with pytest.raises(InputError) as broken:
         load_ci_results("[{", filename="ci.json")
     assert str(broken.value).startswith("ci.json:1:3: not valid JSON")
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_compiled_globs_are_kept_for_the_next_run_and_a_damaged_file_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pathscan, "store", GlobDatabaseFiles(tmp_path / "globs"))
+    globs = [compile_glob(f"*.ext{i}") for i in range(pathscan.STORED_MIN)]
+    paths = ["a/b.ext7", "c.ext99", "d.md"]
+
+    def fresh() -> set[str] | None:  # what a new process sees: nothing compiled in memory yet
+        monkeypatch.setattr(pathscan, "_cache", pathscan.OrderedDict())
+        return matching_any(paths, globs)
+
+    assert fresh() == {"a/b.ext7", "c.ext99"}
+    (stored,) = (tmp_path / "globs").glob("*.hsdb")
+    compiled = []
+    real = pathscan._hs.Database
+    monkeypatch.setattr(pathscan._hs, "Database", lambda **kw: compiled.append(1) or real(**kw))
+    assert fresh() == {"a/b.ext7", "c.ext99"} and not compiled  # loaded, not compiled
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated by a full disk
+    assert fresh() == {"a/b.ext7", "c.ext99"} and compiled == [1]
+
+
+def test_the_glob_store_keeps_only_the_most_recent_sets(tmp_path: Path) -> None:
+    store = GlobDatabaseFiles(tmp_path)
+    for i in range(GlobDatabaseFiles.KEEP + 3):
+        store.save(f"k{i}", b"x")
+        os.utime(tmp_path / f"k{i}.hsdb", (i, i))
+    store.save("last", b"y")
+    assert len(list(tmp_path.glob("*.hsdb"))) == GlobDatabaseFiles.KEEP
+    assert store.load("last") == b"y" and store.load("k0") is None and store.load("missing") is None

@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from bot.cli import app
-from bot.core import resolve, rules, settings, templates, yamlload
+from bot.core import pathscan, resolve, rules, settings, templates, yamlload
 from bot.core.applicability import repository_facts
 from bot.core.errors import InputError
 from bot.core.pathindex import PathIndex
@@ -25,7 +25,7 @@ from bot.core.resolve import vendored, without_own_inputs
 from bot.core.scopes import Scopes
 from bot.core.snapshot import CIResult, RepoSnapshot
 from bot.core.templates import not_applicable
-from bot.local import LocalCheckout, load_ci_results, read_capped, scan_local
+from bot.local import GlobDatabaseFiles, LocalCheckout, load_ci_results, read_capped, scan_local
 from bot.report import (
     RENDERERS,
     ChecklistResult,
@@ -148,6 +148,8 @@ def check(
     Uses PATH/.readiness.yml (or --config FILE), or the default checklists when there is none.
     Exit codes: 0 ok, 1 below --fail-under, 2 usage or configuration error. No network access.
     """
+    if pathscan.store is None:
+        pathscan.store = GlobDatabaseFiles.default()
     try:
         report = build_report(path, config_file=config, only=checklist or [], ci_file=ci_results)
     except (InputError, NotADirectoryError) as exc:

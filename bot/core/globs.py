@@ -16,6 +16,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 from re2 import _re2
@@ -60,9 +61,9 @@ class GlobRegex:
         self.pattern = pattern
         try:
             fast = re2.compile(pattern, _options(capture=False))._regexp
-            self._spans = re2.compile(pattern, _options(capture=True))._regexp
         except re2.error:
             raise GlobError("glob too complex to match safely") from None
+        self._spans: Any = None  # compiled when first asked where a match ends (few globs are)
         test = fast.Match
 
         def match(text: str) -> bool:
@@ -78,6 +79,11 @@ class GlobRegex:
 
     def end(self, text: str) -> int | None:
         """Where the match at the start of `text` ends (in characters), or None."""
+        if self._spans is None:
+            try:
+                self._spans = re2.compile(self.pattern, _options(capture=True))._regexp
+            except re2.error:  # the same pattern compiled without captures: not expected
+                return None
         data = text.encode("utf-8", "surrogatepass")
         start, stop = self._spans.Match(_ANCHOR_START, data, 0, len(data))[0]
         if start < 0:

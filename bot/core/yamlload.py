@@ -268,7 +268,12 @@ def _tag_message(tag: str | None) -> str:
     return f"unsupported YAML tag '{tag}': only plain YAML data (strings, numbers, booleans, lists, mappings)"
 
 
+_MAYBE_TYPED = frozenset("~nNtTfF+-.0123456789")  # what a null, bool or number starts with
+
+
 def _resolve(text: str) -> str:
+    if text and text[0] not in _MAYBE_TYPED:  # most scalars: prose, ids, globs
+        return _TAG + "str"
     for pattern, name in ((_NULL, "null"), (_BOOL, "bool"), (_INT, "int"), (_FLOAT, "float")):
         if pattern.match(text):
             return _TAG + name

@@ -12,7 +12,7 @@ import pytest
 from bot.core import pathscan
 from bot.core.errors import ConfigError, TemplateError
 from bot.core.globs import GlobRegex, compile_glob, depth_key, naive_files
-from bot.core.pathindex import BLOCK, COUNT_CAP, PathIndex
+from bot.core.pathindex import BLOCK, COUNT_CAP, PathIndex, matching_any
 from bot.core.rules import (
     CI,
     All,
@@ -347,8 +347,9 @@ def test_the_block_filter_checks_only_blocks_that_can_match(monkeypatch: pytest.
     assert files == naive_files(paths, "*.py")[:10] and more
     calls = {g.text: g.regex.calls for g in counted}
     assert calls["*.tf"] == calls["**/helm/**/Chart.yaml"] == 0  # no match anywhere: never checked
-    assert 0 < calls["Dockerfile"] <= BLOCK + 1 and 0 < calls["docs/adr/"] <= BLOCK + 1  # + the evidence
-    assert calls["*.py"] <= 2 * BLOCK  # the ten shallowest, not all 20,000
+    assert 0 < calls["docs/adr/"] <= BLOCK + 1  # + the evidence
+    # globs without "/" decide on file names with string tests: no regex unless a directory may match
+    assert calls["Dockerfile"] == calls["*.py"] == 0
 
 
 def test_paths_with_newlines_and_non_ascii_globs_are_still_matched(engine: str) -> None:
@@ -680,3 +681,32 @@ def test_many_small_ignore_sets_do_not_evict_the_checklists_compiled_globs(
         pathscan.block_filter([compile_glob(f"generated{i}/"), compile_glob("vendor/")])
     assert pathscan.block_filter(checklist, compile=False) is compiled
     assert len(pathscan._cache) <= pathscan._CACHE_SIZE
+
+
+@pytest.mark.parametrize(
+    "text", ["client.js", "*client*.js", "*.js", "client*", "*client*", "c*t.js", "cl*nt*.js", "*nt.js*"]
+)
+def test_name_tests_agree_with_the_regex_through_directories_too(text: str, engine: str) -> None:
+    # decided on the file name, except where a directory named like the glob holds the file
+    paths = [
+        "client.js", "a/client.js", "node_modules/client-3/index.js", "x/client.js/a.txt",
+        "x/my-client.js/b/c.py", "clientjs", "a/cli.js", "client.jsx", "b/client/x.js", "cnt.js",
+        "a/clnt.js", "ab.js/client", "y/ct.js", "deep/er/z-client-q.js",
+    ]  # fmt: skip
+    index = PathIndex.build(paths)
+    index.prime([compile_glob(text)])
+    assert index.matching_files([compile_glob(text)]) == naive_files(paths, text)
+
+
+@pytest.mark.skipif(pathscan._hs is None, reason="hyperscan is not installed on this platform")
+def test_hiding_vendored_directories_agrees_with_the_regex() -> None:
+    # `ignore_vendored` tests the names of directories with substring tests, not a regex per path
+    paths = [
+        "node_modules/a/index.js", "web/node_modules/b/x.js", "node_modules", "a/node_modules",
+        "xnode_modules/a.js", "a/node_modules_old/b.js", "vendor/github.com/x/y.go", "src/vendor.go",
+        "deep/er/vendor/z", ".venv/lib/site-packages/p.py", "venv", "Pods/x", "a/pods/x",
+    ]  # fmt: skip
+    texts = ["node_modules/", "vendor/", ".venv/", "site-packages/", "Pods/", "venv/"]
+    found = matching_any(paths, [compile_glob(t) for t in texts])
+    assert found == {p for t in texts for p in naive_files(paths, t)}
+    assert "a/node_modules" not in found and "a/pods/x" not in found
