@@ -13,9 +13,9 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, filterfalse, repeat
-from operator import is_not, itemgetter
-from typing import TYPE_CHECKING, cast
+from itertools import compress
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 import re2
 
@@ -159,7 +159,91 @@ def _short(text: str, limit: int = 60) -> str:
 
 MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
 READ_BUDGET = 64 << 20  # bytes of file content one evaluation reads in all (every checklist, one commit)
+RULE_BUDGET = 8 << 20  # new bytes one rule may read (files read before are free), so no rule starves the rest
+UNKNOWN_SIZE = 16 << 10  # what prefetch assumes for a file whose size the tree listing does not give
 SCOPE_SLACK = 4  # candidates looked at per allowed one, so tests and docs do not crowd code out
+
+# Path words that make a file likely to hold an item's evidence: the words of the item's id (less
+# the generic ones below), their usual spellings in code, then words of the files where services
+# wire things up. Ranked candidates are read before the merely shallow ones (docs/templates.md).
+_GENERIC_WORDS = frozenset(
+    [
+        "and",
+        "are",
+        "check",
+        "checks",
+        "chosen",
+        "collection",
+        "configured",
+        "endpoint",
+        "endpoints",
+        "for",
+        "layer",
+        "management",
+        "policies",
+        "policy",
+        "scheme",
+        "strategies",
+        "strategy",
+        "test",
+        "tests",
+        "the",
+        "workflow",
+    ]
+)
+_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "health": ("health", "status", "alive", "livez", "readyz", "probe", "ping"),
+    "webhook": ("webhook", "hook", "hmac", "signature", "crypto"),
+    "hmac": ("hmac", "signature", "crypto"),
+    "shutdown": ("shutdown", "signal", "server", "worker", "command"),
+    "graceful": ("graceful", "signal"),
+    "rate": ("limit", "throttl", "attack"),
+    "limiting": ("limit", "throttl"),
+    "throttling": ("throttl", "limit"),
+    "auth": ("auth", "login", "session", "security", "jwt"),
+    "authentication": ("auth", "login", "session", "security", "jwt"),
+    "cors": ("cors", "filter", "header"),
+    "security": ("security", "header", "csp"),
+    "headers": ("header",),
+    "timeout": ("timeout", "client", "http"),
+    "retry": ("retry", "backoff", "client"),
+    "caching": ("cache",),
+    "migrations": ("migrat", "schema", "database"),
+    "seed": ("seed", "fixture", "sample", "demo"),
+    "metrics": ("metric", "prometheus", "telemetry", "stats"),
+    "tracing": ("trac", "telemetry", "otel"),
+    "logging": ("log",),
+    "versioning": ("version", "route", "api"),
+    "queueing": ("queue", "job", "worker", "task"),
+    "queues": ("queue", "job", "worker", "task"),
+    "pool": ("pool", "database", "db"),
+    "pooling": ("pool", "database", "db"),
+    "environment": ("config", "setting", "env"),
+}
+_WIRING_WORDS = (
+    "middleware",
+    "setting",
+    "config",
+    "server",
+    "router",
+    "routes",
+    "startup",
+    "main",
+    "program",
+)
+
+
+def rank_words(item_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(words of the item, wiring words): a path holding one of the first is read first, one
+    holding a wiring word next, the rest by depth."""
+    own: list[str] = []
+    for word in item_id.lower().replace("_", "-").split("-"):
+        if len(word) < 3 or word in _GENERIC_WORDS:
+            continue
+        for w in _SYNONYMS.get(word, (word.rstrip("s") if len(word) > 4 else word,)):
+            if w not in own:
+                own.append(w)
+    return tuple(own), tuple(w for w in _WIRING_WORDS if w not in own)
 
 
 def _manifest_globs(rule: Dependency) -> tuple[str, ...]:
@@ -188,16 +272,20 @@ def scoped_candidates(
 
 
 class _Candidates:
-    """Each distinct (globs, scope, limit) resolved once per evaluation, strongest first:
-    hundreds of rules share a few dozen glob lists, and the scope and strength of a path are
-    the same for all of them."""
+    """Each distinct (globs, scope, limit, words) resolved once per evaluation, most likely
+    first: hundreds of rules share a few dozen glob lists, and the scope and strength of a path
+    are the same for all of them."""
 
     def __init__(self, index: PathIndex, scopes: Scopes) -> None:
         self.index = index
         self.scopes = scopes
         self.memo: dict[tuple[tuple[str, ...], str, int], tuple[list[str], bool]] = {}
+        self.ranked: dict[tuple[tuple[str, ...], str, int, tuple[str, ...]], list[str]] = {}
+        self.lower: dict[str, str] = {}  # path -> lower-case, once per evaluation
 
-    def get(self, globs: Sequence[Glob], limit: int, scope: str) -> tuple[list[str], bool]:
+    def get(
+        self, globs: Sequence[Glob], limit: int, scope: str, words: tuple[tuple[str, ...], ...] = ()
+    ) -> tuple[list[str], bool]:
         key = (tuple(g.text for g in globs), scope, limit)
         hit = self.memo.get(key)
         if hit is None:
@@ -207,7 +295,29 @@ class _Candidates:
             if any(ranks):
                 found = [p for _, p in sorted(zip(ranks, found, strict=True), key=itemgetter(0))]
             hit = self.memo[key] = (found, capped)
-        return hit
+        if not words or len(hit[0]) < 2:
+            return hit
+        wkey = (*key, tuple(w for tier in words for w in (*tier, "|")))
+        ranked = self.ranked.get(wkey)
+        if ranked is None:
+            ranked = self.ranked[wkey] = self._rank(hit[0], words)
+        return ranked, hit[1]
+
+    def _rank(self, found: list[str], words: tuple[tuple[str, ...], ...]) -> list[str]:
+        """Within each strength, paths naming a word of the first tier, then of the next, then the
+        rest; stable, so depth decides inside a tier (one C-level regex search per path)."""
+        lower = self.lower
+        tiers = [re.compile("|".join(map(re.escape, tier))).search for tier in words if tier]
+        strengths = self.scopes.strengths(found)
+        keys: list[tuple[int, int]] = []
+        for strength, path in zip(strengths, found, strict=True):
+            low = lower.get(path)
+            if low is None:
+                low = lower[path] = path.lower()
+            tier = next((n for n, search in enumerate(tiers) if search(low)), len(tiers))
+            keys.append((strength, tier))
+        order = sorted(range(len(found)), key=keys.__getitem__)
+        return [found[i] for i in order]
 
 
 class _Evaluation:
@@ -233,6 +343,11 @@ class _Evaluation:
         self.raw: dict[str, bytes | None] = {}
         self.hits: dict[int, dict[str, frozenset[int] | None]] = {}  # per checklist, per path
         self.ci_names: dict[str, re.Pattern[str]] = {}
+        self.words: tuple[tuple[str, ...], ...] = ()  # rank words of the item being evaluated
+
+    def item(self, item_id: str, rule: Rule, c: CompiledChecklist) -> Verdict:
+        self.words = rank_words(item_id)
+        return self.rule(rule, c)
 
     def rule(self, rule: Rule, c: CompiledChecklist) -> Verdict:
         if isinstance(rule, Files):
@@ -290,7 +405,7 @@ class _Evaluation:
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
-        searched, capped = self.candidates.get(globs, rule.max_files, rule.scope)
+        searched, capped = self.candidates.get(globs, rule.max_files, rule.scope, self.words)
         if not searched:
             where = ""
             if rule.scope != "any" and self.index.candidates(globs, 1)[0]:
@@ -301,11 +416,19 @@ class _Evaluation:
         slot = c.set_index.get((rule.pattern, rule.ignore_case))
         hits = self.hits.setdefault(id(c), {})
         raw, cap = self.raw, rule.max_bytes
-        for path in filterfalse(raw.__contains__, searched):
-            self.load(path)
-        # C-level skip of what could not be read (most candidates, when few files are readable)
-        for path in compress(searched, map(is_not, map(raw.__getitem__, searched), repeat(None))):
-            data = cast(bytes, raw[path])
+        floor = self.budget - RULE_BUDGET  # this rule's share of new reads
+        looked = 0
+        for path in searched:
+            if path in raw:
+                data = raw[path]
+            elif self.budget > floor:
+                data = self.load(path)
+            else:  # its share is spent: what is unread stays unread (another rule may read it)
+                capped = True
+                break
+            looked += 1
+            if data is None:
+                continue
             if slot is not None and len(data) <= cap:  # the set saw all the bytes this rule may
                 found = hits[path] if path in hits else self.scan(c, path, data)
                 if found is not None and slot not in found:
@@ -315,7 +438,7 @@ class _Evaluation:
                 line = data.count(b"\n", 0, match.start()) + 1
                 text = match.group(0).decode("utf-8", "replace")
                 return Verdict(True, (f"`{path}:{line}` matches `{_short(text)}`",))
-        files = f"the first {len(searched)} files" if capped else plural(len(searched), "file")
+        files = f"the first {looked} files" if capped else plural(len(searched), "file")
         return Verdict(
             False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
         )
@@ -406,26 +529,45 @@ def needs_ci(compiled: Sequence[CompiledChecklist]) -> bool:
 
 
 def files_to_read(
-    compiled: Sequence[CompiledChecklist], index: PathIndex, scopes: Scopes | None = None
+    compiled: Sequence[CompiledChecklist],
+    index: PathIndex,
+    scopes: Scopes | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Every file a `contains` rule may read (its capped, shallowest-first candidates), so a
-    caller can fetch them in a few batched calls before evaluating instead of one call each."""
-    scopes = scopes or Scopes()
+    """Every file a rule may read, in the order the evaluation reads them and within the same
+    budgets (RULE_BUDGET new bytes per rule, READ_BUDGET in all; sizes from the tree listing,
+    UNKNOWN_SIZE where it gives none), so a caller can fetch them in a few batched calls before
+    evaluating instead of one call each, and never fetches what the evaluation may not read."""
+    scopes, sizes = scopes or Scopes(), sizes or {}
     with paused_gc():
         index.prime(g for c in compiled for g in c.globs.values())
         wanted: dict[str, None] = {}
         candidates = _Candidates(index, scopes)
+        left = READ_BUDGET
         for c in compiled:
-            for _, rule in c.rules:
+            for item_id, rule in c.rules:
+                words = rank_words(item_id)
                 for node in _walk(rule):
                     if isinstance(node, Contains):
                         globs = [c.globs[g] for g in node.globs]
-                        found, _ = candidates.get(globs, node.max_files, node.scope)
-                        wanted.update(dict.fromkeys(found))
+                        found, _ = candidates.get(globs, node.max_files, node.scope, words)
+                        cap = node.max_bytes
                     elif isinstance(node, Dependency):
                         globs = [c.globs[g] for g in _manifest_globs(node)]
                         found, _ = candidates.get(globs, MAX_MANIFESTS, node.scope)
-                        wanted.update(dict.fromkeys(found))
+                        cap = DEFAULT_MAX_BYTES
+                    else:
+                        continue
+                    share = RULE_BUDGET
+                    for path in found:
+                        if path in wanted:
+                            continue
+                        if share <= 0 or left <= 0:
+                            break
+                        cost = min(sizes.get(path, UNKNOWN_SIZE), cap)
+                        share -= cost
+                        left -= cost
+                        wanted[path] = None
         return list(wanted)
 
 
@@ -441,7 +583,7 @@ def evaluate_many(
         index = index or PathIndex.build(snapshot.paths)
         index.prime(g for c in compiled for g in c.globs.values())
         run = _Evaluation(snapshot, index, read_budget(compiled), scopes)
-        return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
+        return [{item_id: run.item(item_id, rule, c) for item_id, rule in c.rules} for c in compiled]
 
 
 def evaluate(
