@@ -433,7 +433,7 @@ class _Evaluation:
                 found = hits[path] if path in hits else self.scan(c, path, data)
                 if found is not None and slot not in found:
                     continue
-            match = regex.search(data if len(data) <= cap else data[:cap])
+            match = live_match(regex, data if len(data) <= cap else data[:cap], path)
             if match is not None:
                 line = data.count(b"\n", 0, match.start()) + 1
                 text = match.group(0).decode("utf-8", "replace")
@@ -504,6 +504,43 @@ class _Evaluation:
         if glob not in self.ci_names:
             self.ci_names[glob] = re.compile(fnmatch.translate(glob), re.IGNORECASE)
         return self.ci_names[glob]
+
+
+MAX_DEAD_MATCHES = 16  # matches in comments or switched off skipped per file before giving up on it
+_PROSE_EXTS = (".md", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt", ".html")  # `#` is a heading there
+# a line that is a comment: `#` (not a Rust/PHP attribute `#[`, `#!`), `//`, `/*`, ` * ` of a block, `<!--`
+_COMMENT = re.compile(rb"[ \t]*(?:#(?![\[!])|//|/\*|\*(?:[ \t/]|$)|<!--)")
+# the rest of a line after a matched setting that switches it off: `enabled: false`, `retries = 0`
+_OFF = re.compile(
+    rb"""["']?[ \t]*[:=]>?[ \t]*["']?(?:false|False|FALSE|0|no|off|nil|null|None)\b"""
+    rb"""["']?[ \t]*[,;]?[ \t]*(?:$|#|//)"""
+)
+_OFF_NEXT = re.compile(rb"[ \t]+(?:enabled|enable|active)[ \t]*[:=][ \t]*(?:false|False|no|off)\b")
+
+
+def live_match(regex: re2._Regexp, data: bytes, path: str) -> re2._Match | None:
+    """The first match that is not inside a comment line and not a setting switched off (`x: false`,
+    `x = 0`, or a block whose next line says `enabled: false`); prose files are taken as they are.
+    Each retry starts past the dead match's line, so a file costs at most MAX_DEAD_MATCHES scans."""
+    match = regex.search(data)
+    if match is None or path.lower().endswith(_PROSE_EXTS):
+        return match
+    for _ in range(MAX_DEAD_MATCHES):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        comment = _COMMENT.match(data, start)
+        dead = comment is not None and comment.end() <= match.start()
+        if not dead:
+            dead = _OFF.match(data, match.end(), end) is not None or (
+                match.end() >= end - 1 and _OFF_NEXT.match(data, end + 1) is not None
+            )
+        if not dead:
+            return match
+        match = regex.search(data, end)
+        if match is None:
+            return None
+    return None
 
 
 def _is_text(data: bytes) -> bool:
