@@ -21,6 +21,7 @@ import re2
 
 from bot.core.globs import Glob, compile_glob
 from bot.core.manifests import ECOSYSTEMS, MANIFEST_GLOBS, Manifest, normalise, parse_manifest
+from bot.core.manifests.parsers import LOCK_OF
 from bot.core.pathindex import PathIndex, paused_gc
 from bot.core.rule_syntax import (
     CI,
@@ -448,19 +449,24 @@ class _Evaluation:
         paths, _ = self.candidates.get(globs, MAX_MANIFESTS, rule.scope)
         wanted = [(n.endswith("*"), n.rstrip("*")) for n in rule.names]
         warnings: list[str] = []
+        listed = set(paths)
+        production = rule.scope != "any"  # `code` claims are about what the service runs with
         for path in paths:
+            if _declared_beside(path, listed):
+                continue  # a lock file's extra names are transitive: its manifest says what was chosen
             manifest = self.manifest(path)
             if manifest is None:
                 continue
             if manifest.warning:
                 warnings.append(manifest.warning)
                 continue
+            skip = manifest.dev if production else frozenset()
             for prefix, name in wanted:
                 key = normalise(manifest.ecosystem, name)
                 if prefix:
-                    hit = next((k for k in manifest.packages if k.startswith(key)), None)
+                    hit = next((k for k in manifest.packages if k.startswith(key) and k not in skip), None)
                 else:
-                    hit = key if key in manifest.packages else None
+                    hit = key if key in manifest.packages and key not in skip else None
                 if hit is not None:
                     written, line = manifest.packages[hit]
                     return Verdict(True, (f"`{path}:{line}`: {written}",), tuple(warnings))
@@ -541,6 +547,13 @@ def live_match(regex: re2._Regexp, data: bytes, path: str) -> re2._Match | None:
         if match is None:
             return None
     return None
+
+
+def _declared_beside(path: str, listed: set[str]) -> bool:
+    """True for a lock file whose declaring manifest sits in the same directory."""
+    head, _, name = path.rpartition("/")
+    manifest = LOCK_OF.get(name)
+    return manifest is not None and (f"{head}/{manifest}" if head else manifest) in listed
 
 
 def _is_text(data: bytes) -> bool:

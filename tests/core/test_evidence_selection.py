@@ -250,3 +250,39 @@ def test_a_browser_test_sub_project_and_tools_are_not_production_code() -> None:
 def test_running_in_production_docs_count_as_operations_docs() -> None:
     readme = "# Svc\n\n## Running in Production\n\nUse a reverse proxy, back up the database nightly.\n"
     assert "runbooks" in concepts({"Dockerfile": "FROM python:3.12\n", "README.md": readme})
+
+
+# ------------------------------------------------------- dependencies: declared for production only
+
+
+def test_dev_and_test_declarations_are_not_production_dependencies() -> None:
+    dev = '{"name": "svc", "dependencies": {"express": "^4"}, "devDependencies": {"@sentry/node": "^8"}}'
+    assert "error_tracking" not in concepts({"package.json": dev})
+    prod = '{"name": "svc", "dependencies": {"express": "^4", "@sentry/node": "^8"}}'
+    assert "error_tracking" in concepts({"package.json": prod})
+    gemfile = (
+        'source "https://rubygems.org"\ngem "rails"\ngroup :development, :test do\n'
+        '  platforms :mri do\n    gem "debug"\n  end\n  gem "sentry-ruby"\nend\n'
+    )
+    assert "error_tracking" not in concepts({"Gemfile": gemfile})
+    assert "error_tracking" in concepts({"Gemfile": gemfile.replace(":development, :test", ":production")})
+    mix = 'defmodule X.MixProject do\n  defp deps do\n    [{:phoenix, "~> 1.7"}, {:sentry, "~> 10.0", only: :dev}]\n  end\nend\n'
+    assert "error_tracking" not in concepts({"mix.exs": mix})
+    cargo = '[package]\nname = "svc"\n[dev-dependencies]\nsentry = "0.34"\n'
+    assert "error_tracking" not in concepts({"Cargo.toml": cargo})
+    composer = '{"require": {"laravel/framework": "^11"}, "require-dev": {"sentry/sentry-laravel": "^4"}}'
+    assert "error_tracking" not in concepts({"composer.json": composer})
+
+
+def test_tooling_items_still_count_dev_declarations() -> None:
+    dev = '{"name": "svc", "devDependencies": {"eslint": "^9", "@vitest/coverage-v8": "^2"}}'
+    found = concepts({"package.json": dev})
+    assert {"linting", "coverage"} <= found
+
+
+def test_a_lock_file_beside_its_manifest_adds_no_transitive_dependencies() -> None:
+    manifest = '{"name": "e2e", "dependencies": {"express": "^4"}}'
+    lock = '{"lockfileVersion": 3, "packages": {"": {}, "node_modules/cors": {"version": "2.8.5"}}}'
+    assert "cors" not in concepts({"package.json": manifest, "package-lock.json": lock})
+    # a lock file alone still tells what the project installs
+    assert "cors" in concepts({"package-lock.json": lock})
