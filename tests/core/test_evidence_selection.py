@@ -286,3 +286,14 @@ def test_a_lock_file_beside_its_manifest_adds_no_transitive_dependencies() -> No
     assert "cors" not in concepts({"package.json": manifest, "package-lock.json": lock})
     # a lock file alone still tells what the project installs
     assert "cors" in concepts({"package-lock.json": lock})
+
+
+def test_hmac_behind_a_project_helper_in_a_webhook_file_counts() -> None:
+    go = 'package webhook\nfunc send(secret string, body []byte) {\n\tsig := crypto.GenerateSHA256Hmac(secret, body)\n\treq.Header.Set("X-Signature", sig)\n}\n'
+    assert "signed_webhooks" in concepts(
+        {"go.mod": "module x\n", "internal/integration/webhook/webhook.go": go}
+    )
+    plain = "package webhook\nfunc send(body []byte) { post(url, body) }\n"
+    assert "signed_webhooks" not in concepts(
+        {"go.mod": "module x\n", "internal/integration/webhook/webhook.go": plain}
+    )
