@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import accumulate, compress
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -282,7 +283,8 @@ class _Candidates:
         self.scopes = scopes
         self.memo: dict[tuple[tuple[str, ...], str, int], tuple[list[str], bool]] = {}
         self.ranked: dict[tuple[tuple[str, ...], str, int, tuple[str, ...]], list[str]] = {}
-        self.lower: dict[str, str] = {}  # path -> lower-case, once per evaluation
+        self.joined: dict[tuple[object, ...], tuple[str, list[int]]] = {}  # window -> text, line starts
+        self.word_lines: dict[tuple[object, ...], dict[str, list[int]]] = {}  # window -> word -> lines
 
     def get(
         self, globs: Sequence[Glob], limit: int, scope: str, words: tuple[tuple[str, ...], ...] = ()
@@ -301,24 +303,43 @@ class _Candidates:
         wkey = (*key, tuple(w for tier in words for w in (*tier, "|")))
         ranked = self.ranked.get(wkey)
         if ranked is None:
-            ranked = self.ranked[wkey] = self._rank(hit[0], words)
+            ranked = self.ranked[wkey] = self._rank(key, hit[0], words)
         return ranked, hit[1]
 
-    def _rank(self, found: list[str], words: tuple[tuple[str, ...], ...]) -> list[str]:
+    def _rank(
+        self, key: tuple[object, ...], found: list[str], words: tuple[tuple[str, ...], ...]
+    ) -> list[str]:
         """Within each strength, paths naming a word of the first tier, then of the next, then the
-        rest; stable, so depth decides inside a tier (one C-level regex search per path)."""
-        lower = self.lower
-        tiers = [re.compile("|".join(map(re.escape, tier))).search for tier in words if tier]
+        rest; stable, so depth decides inside a tier. Each (window, word) is found once per
+        evaluation by substring search over the window joined into one string (C speed; most
+        words occur in few paths), so ranking costs far less than a search per path."""
+        joined = self.joined.get(key)
+        if joined is None:
+            text = "\n".join(found).lower()  # line starts come from the lengths: a "\n" in a path is harmless
+            starts = [0, *accumulate(len(p) + 1 for p in found)][:-1]
+            joined = self.joined[key] = (text, starts)
+        text, starts = joined
+        tier_of = [len(words)] * len(found)
+        for number in range(len(words) - 1, -1, -1):  # the first tier a path is in wins
+            for word in words[number]:
+                for line in self._lines_with(key, word, text, starts):
+                    tier_of[line] = number
         strengths = self.scopes.strengths(found)
-        keys: list[tuple[int, int]] = []
-        for strength, path in zip(strengths, found, strict=True):
-            low = lower.get(path)
-            if low is None:
-                low = lower[path] = path.lower()
-            tier = next((n for n, search in enumerate(tiers) if search(low)), len(tiers))
-            keys.append((strength, tier))
-        order = sorted(range(len(found)), key=keys.__getitem__)
-        return [found[i] for i in order]
+        order = sorted(zip(strengths, tier_of, range(len(found)), strict=True))
+        return [found[i] for _, _, i in order]
+
+    def _lines_with(self, key: tuple[object, ...], word: str, text: str, starts: list[int]) -> list[int]:
+        memo = self.word_lines.setdefault(key, {})
+        lines = memo.get(word)
+        if lines is None:
+            lines = []
+            at = text.find(word)
+            while at >= 0:
+                line = bisect_right(starts, at) - 1
+                lines.append(line)
+                at = text.find(word, starts[line + 1] if line + 1 < len(starts) else len(text))
+            memo[word] = lines
+        return lines
 
 
 class _Evaluation:
