@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "--set",
         choices=[*sorted(LABEL_SETS), "all"],
         default="tuned",
-        help="which labelled set: tuned (the rules were tuned on it), holdout and holdout2 (never tuned on), all",
+        help="which labelled set: tuned (rules tuned on it), holdout and holdout2 (held out), all",
     )
     args = parser.parse_args(argv)
 

@@ -301,11 +301,16 @@ def cargo_toml(text: str) -> Names:
     roots = [data, (data.get("workspace") or {})]
     for root in roots:
         for table in tables(root):
-            if isinstance(table, dict):
-                for key, spec in table.items():  # `foo = { package = "real-name" }` renames
-                    real = spec.get("package") if isinstance(spec, dict) else None
-                    names.append(real if isinstance(real, str) else key)
+            names += _cargo_names(table)
     return names
+
+
+def _cargo_names(table: object) -> Names:
+    """A dependency table's package names: `foo = { package = "real-name" }` renames."""
+    if not isinstance(table, dict):
+        return []
+    real = (spec.get("package") if isinstance(spec, dict) else None for spec in table.values())
+    return [r if isinstance(r, str) else key for key, r in zip(table, real, strict=True)]
 
 
 def composer(text: str) -> Names:
@@ -441,11 +446,7 @@ def cargo_dev(text: str) -> Names:
     for root in roots:
         if isinstance(root, dict):
             for key in ("dev-dependencies", "build-dependencies"):
-                table = root.get(key)
-                if isinstance(table, dict):
-                    for name, spec in table.items():
-                        real = spec.get("package") if isinstance(spec, dict) else None
-                        names.append(real if isinstance(real, str) else name)
+                names += _cargo_names(root.get(key))
     return names
 
 
