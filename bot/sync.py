@@ -332,7 +332,7 @@ class Syncer:
         snapshot = await asyncio.to_thread(lambda: apply_ignore(config, without_own_inputs(config, snapshot)))
         index = await asyncio.to_thread(PathIndex.build, snapshot.paths)
         scopes = Scopes.from_config(config.scopes)
-        wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes)
+        wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes, tree.sizes)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
         verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
         # topics are not read from the platform yet: unknown, they rule nothing out

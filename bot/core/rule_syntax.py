@@ -18,7 +18,7 @@ from bot.core.manifests import ECOSYSTEMS
 from bot.core.scopes import CODE_AND_DOCS, DEFAULT_SCOPE, DOC_DIRS, DOC_EXTS, SCOPES
 from bot.core.yamlload import Positions, format_path, suggest
 
-DEFAULT_MAX_FILES = 200
+DEFAULT_MAX_FILES = 1_000  # a window of candidate paths; bytes read are bounded by budgets (bot.core.rules)
 DEFAULT_MAX_BYTES = 262_144
 LIMIT_MAX_FILES = 10_000
 LIMIT_MAX_BYTES = (

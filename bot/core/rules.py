@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, filterfalse, repeat
-from operator import is_not, itemgetter
-from typing import TYPE_CHECKING, cast
+from itertools import accumulate, compress
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 import re2
 
 from bot.core.globs import Glob, compile_glob
 from bot.core.manifests import ECOSYSTEMS, MANIFEST_GLOBS, Manifest, normalise, parse_manifest
+from bot.core.manifests.parsers import LOCK_OF
 from bot.core.pathindex import PathIndex, paused_gc
 from bot.core.rule_syntax import (
     CI,
@@ -159,7 +161,91 @@ def _short(text: str, limit: int = 60) -> str:
 
 MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
 READ_BUDGET = 64 << 20  # bytes of file content one evaluation reads in all (every checklist, one commit)
+RULE_BUDGET = 8 << 20  # new bytes one rule may read (files read before are free), so no rule starves the rest
+UNKNOWN_SIZE = 16 << 10  # what prefetch assumes for a file whose size the tree listing does not give
 SCOPE_SLACK = 4  # candidates looked at per allowed one, so tests and docs do not crowd code out
+
+# Path words that make a file likely to hold an item's evidence: the words of the item's id (less
+# the generic ones below), their usual spellings in code, then words of the files where services
+# wire things up. Ranked candidates are read before the merely shallow ones (docs/templates.md).
+_GENERIC_WORDS = frozenset(
+    [
+        "and",
+        "are",
+        "check",
+        "checks",
+        "chosen",
+        "collection",
+        "configured",
+        "endpoint",
+        "endpoints",
+        "for",
+        "layer",
+        "management",
+        "policies",
+        "policy",
+        "scheme",
+        "strategies",
+        "strategy",
+        "test",
+        "tests",
+        "the",
+        "workflow",
+    ]
+)
+_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "health": ("health", "status", "alive", "livez", "readyz", "probe", "ping"),
+    "webhook": ("webhook", "hook", "hmac", "signature", "crypto"),
+    "hmac": ("hmac", "signature", "crypto"),
+    "shutdown": ("shutdown", "signal", "server", "worker", "command"),
+    "graceful": ("graceful", "signal"),
+    "rate": ("limit", "throttl", "attack"),
+    "limiting": ("limit", "throttl"),
+    "throttling": ("throttl", "limit"),
+    "auth": ("auth", "login", "session", "security", "jwt"),
+    "authentication": ("auth", "login", "session", "security", "jwt"),
+    "cors": ("cors", "filter", "header"),
+    "security": ("security", "header", "csp"),
+    "headers": ("header",),
+    "timeout": ("timeout", "client", "http"),
+    "retry": ("retry", "backoff", "client"),
+    "caching": ("cache",),
+    "migrations": ("migrat", "schema", "database"),
+    "seed": ("seed", "fixture", "sample", "demo"),
+    "metrics": ("metric", "prometheus", "telemetry", "stats"),
+    "tracing": ("trac", "telemetry", "otel"),
+    "logging": ("log",),
+    "versioning": ("version", "route", "api"),
+    "queueing": ("queue", "job", "worker", "task"),
+    "queues": ("queue", "job", "worker", "task"),
+    "pool": ("pool", "database", "db"),
+    "pooling": ("pool", "database", "db"),
+    "environment": ("config", "setting", "env"),
+}
+_WIRING_WORDS = (
+    "middleware",
+    "setting",
+    "config",
+    "server",
+    "router",
+    "routes",
+    "startup",
+    "main",
+    "program",
+)
+
+
+def rank_words(item_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(words of the item, wiring words): a path holding one of the first is read first, one
+    holding a wiring word next, the rest by depth."""
+    own: list[str] = []
+    for word in item_id.lower().replace("_", "-").split("-"):
+        if len(word) < 3 or word in _GENERIC_WORDS:
+            continue
+        for w in _SYNONYMS.get(word, (word.rstrip("s") if len(word) > 4 else word,)):
+            if w not in own:
+                own.append(w)
+    return tuple(own), tuple(w for w in _WIRING_WORDS if w not in own)
 
 
 def _manifest_globs(rule: Dependency) -> tuple[str, ...]:
@@ -188,16 +274,21 @@ def scoped_candidates(
 
 
 class _Candidates:
-    """Each distinct (globs, scope, limit) resolved once per evaluation, strongest first:
-    hundreds of rules share a few dozen glob lists, and the scope and strength of a path are
-    the same for all of them."""
+    """Each distinct (globs, scope, limit, words) resolved once per evaluation, most likely
+    first: hundreds of rules share a few dozen glob lists, and the scope and strength of a path
+    are the same for all of them."""
 
     def __init__(self, index: PathIndex, scopes: Scopes) -> None:
         self.index = index
         self.scopes = scopes
         self.memo: dict[tuple[tuple[str, ...], str, int], tuple[list[str], bool]] = {}
+        self.ranked: dict[tuple[tuple[str, ...], str, int, tuple[str, ...]], list[str]] = {}
+        self.joined: dict[tuple[object, ...], tuple[str, list[int]]] = {}  # window -> text, line starts
+        self.word_lines: dict[tuple[object, ...], dict[str, list[int]]] = {}  # window -> word -> lines
 
-    def get(self, globs: Sequence[Glob], limit: int, scope: str) -> tuple[list[str], bool]:
+    def get(
+        self, globs: Sequence[Glob], limit: int, scope: str, words: tuple[tuple[str, ...], ...] = ()
+    ) -> tuple[list[str], bool]:
         key = (tuple(g.text for g in globs), scope, limit)
         hit = self.memo.get(key)
         if hit is None:
@@ -207,7 +298,48 @@ class _Candidates:
             if any(ranks):
                 found = [p for _, p in sorted(zip(ranks, found, strict=True), key=itemgetter(0))]
             hit = self.memo[key] = (found, capped)
-        return hit
+        if not words or len(hit[0]) < 2:
+            return hit
+        wkey = (*key, tuple(w for tier in words for w in (*tier, "|")))
+        ranked = self.ranked.get(wkey)
+        if ranked is None:
+            ranked = self.ranked[wkey] = self._rank(key, hit[0], words)
+        return ranked, hit[1]
+
+    def _rank(
+        self, key: tuple[object, ...], found: list[str], words: tuple[tuple[str, ...], ...]
+    ) -> list[str]:
+        """Within each strength, paths naming a word of the first tier, then of the next, then the
+        rest; stable, so depth decides inside a tier. Each (window, word) is found once per
+        evaluation by substring search over the window joined into one string (C speed; most
+        words occur in few paths), so ranking costs far less than a search per path."""
+        joined = self.joined.get(key)
+        if joined is None:
+            text = "\n".join(found).lower()  # line starts come from the lengths: a "\n" in a path is harmless
+            starts = [0, *accumulate(len(p) + 1 for p in found)][:-1]
+            joined = self.joined[key] = (text, starts)
+        text, starts = joined
+        tier_of = [len(words)] * len(found)
+        for number in range(len(words) - 1, -1, -1):  # the first tier a path is in wins
+            for word in words[number]:
+                for line in self._lines_with(key, word, text, starts):
+                    tier_of[line] = number
+        strengths = self.scopes.strengths(found)
+        order = sorted(zip(strengths, tier_of, range(len(found)), strict=True))
+        return [found[i] for _, _, i in order]
+
+    def _lines_with(self, key: tuple[object, ...], word: str, text: str, starts: list[int]) -> list[int]:
+        memo = self.word_lines.setdefault(key, {})
+        lines = memo.get(word)
+        if lines is None:
+            lines = []
+            at = text.find(word)
+            while at >= 0:
+                line = bisect_right(starts, at) - 1
+                lines.append(line)
+                at = text.find(word, starts[line + 1] if line + 1 < len(starts) else len(text))
+            memo[word] = lines
+        return lines
 
 
 class _Evaluation:
@@ -233,6 +365,11 @@ class _Evaluation:
         self.raw: dict[str, bytes | None] = {}
         self.hits: dict[int, dict[str, frozenset[int] | None]] = {}  # per checklist, per path
         self.ci_names: dict[str, re.Pattern[str]] = {}
+        self.words: tuple[tuple[str, ...], ...] = ()  # rank words of the item being evaluated
+
+    def item(self, item_id: str, rule: Rule, c: CompiledChecklist) -> Verdict:
+        self.words = rank_words(item_id)
+        return self.rule(rule, c)
 
     def rule(self, rule: Rule, c: CompiledChecklist) -> Verdict:
         if isinstance(rule, Files):
@@ -290,7 +427,7 @@ class _Evaluation:
 
     def contains(self, rule: Contains, c: CompiledChecklist) -> Verdict:
         globs = [c.globs[g] for g in rule.globs]
-        searched, capped = self.candidates.get(globs, rule.max_files, rule.scope)
+        searched, capped = self.candidates.get(globs, rule.max_files, rule.scope, self.words)
         if not searched:
             where = ""
             if rule.scope != "any" and self.index.candidates(globs, 1)[0]:
@@ -301,21 +438,29 @@ class _Evaluation:
         slot = c.set_index.get((rule.pattern, rule.ignore_case))
         hits = self.hits.setdefault(id(c), {})
         raw, cap = self.raw, rule.max_bytes
-        for path in filterfalse(raw.__contains__, searched):
-            self.load(path)
-        # C-level skip of what could not be read (most candidates, when few files are readable)
-        for path in compress(searched, map(is_not, map(raw.__getitem__, searched), repeat(None))):
-            data = cast(bytes, raw[path])
+        floor = self.budget - RULE_BUDGET  # this rule's share of new reads
+        looked = 0
+        for path in searched:
+            if path in raw:
+                data = raw[path]
+            elif self.budget > floor:
+                data = self.load(path)
+            else:  # its share is spent: what is unread stays unread (another rule may read it)
+                capped = True
+                break
+            looked += 1
+            if data is None:
+                continue
             if slot is not None and len(data) <= cap:  # the set saw all the bytes this rule may
                 found = hits[path] if path in hits else self.scan(c, path, data)
                 if found is not None and slot not in found:
                     continue
-            match = regex.search(data if len(data) <= cap else data[:cap])
+            match = live_match(regex, data if len(data) <= cap else data[:cap], path)
             if match is not None:
                 line = data.count(b"\n", 0, match.start()) + 1
                 text = match.group(0).decode("utf-8", "replace")
                 return Verdict(True, (f"`{path}:{line}` matches `{_short(text)}`",))
-        files = f"the first {len(searched)} files" if capped else plural(len(searched), "file")
+        files = f"the first {looked} files" if capped else plural(len(searched), "file")
         return Verdict(
             False, (f"`{_short(rule.pattern)}` not found in {files} matching {_quote_list(rule.globs)}",)
         )
@@ -325,19 +470,24 @@ class _Evaluation:
         paths, _ = self.candidates.get(globs, MAX_MANIFESTS, rule.scope)
         wanted = [(n.endswith("*"), n.rstrip("*")) for n in rule.names]
         warnings: list[str] = []
+        listed = set(paths)
+        production = rule.scope != "any"  # `code` claims are about what the service runs with
         for path in paths:
+            if _declared_beside(path, listed):
+                continue  # a lock file's extra names are transitive: its manifest says what was chosen
             manifest = self.manifest(path)
             if manifest is None:
                 continue
             if manifest.warning:
                 warnings.append(manifest.warning)
                 continue
+            skip = manifest.dev if production else frozenset()
             for prefix, name in wanted:
                 key = normalise(manifest.ecosystem, name)
                 if prefix:
-                    hit = next((k for k in manifest.packages if k.startswith(key)), None)
+                    hit = next((k for k in manifest.packages if k.startswith(key) and k not in skip), None)
                 else:
-                    hit = key if key in manifest.packages else None
+                    hit = key if key in manifest.packages and key not in skip else None
                 if hit is not None:
                     written, line = manifest.packages[hit]
                     return Verdict(True, (f"`{path}:{line}`: {written}",), tuple(warnings))
@@ -383,6 +533,50 @@ class _Evaluation:
         return self.ci_names[glob]
 
 
+MAX_DEAD_MATCHES = 16  # matches in comments or switched off skipped per file before giving up on it
+_PROSE_EXTS = (".md", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt", ".html")  # `#` is a heading there
+# a line that is a comment: `#` (not a Rust/PHP attribute `#[`, `#!`), `//`, `/*`, ` * ` of a block, `<!--`
+_COMMENT = re.compile(rb"[ \t]*(?:#(?![\[!])|//|/\*|\*(?:[ \t/]|$)|<!--)")
+# the rest of a line after a matched setting that switches it off: `enabled: false`, `retries = 0`
+_OFF = re.compile(
+    rb"""["']?[ \t]*[:=]>?[ \t]*["']?(?:false|False|FALSE|0|no|off|nil|null|None)\b"""
+    rb"""["']?[ \t]*[,;]?[ \t]*(?:$|#|//)"""
+)
+_OFF_NEXT = re.compile(rb"[ \t]+(?:enabled|enable|active)[ \t]*[:=][ \t]*(?:false|False|no|off)\b")
+
+
+def live_match(regex: re2._Regexp, data: bytes, path: str) -> re2._Match | None:
+    """The first match that is not inside a comment line and not a setting switched off (`x: false`,
+    `x = 0`, or a block whose next line says `enabled: false`); prose files are taken as they are.
+    Each retry starts past the dead match's line, so a file costs at most MAX_DEAD_MATCHES scans."""
+    match = regex.search(data)
+    if match is None or path.lower().endswith(_PROSE_EXTS):
+        return match
+    for _ in range(MAX_DEAD_MATCHES):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        comment = _COMMENT.match(data, start)
+        dead = comment is not None and comment.end() <= match.start()
+        if not dead:
+            dead = _OFF.match(data, match.end(), end) is not None or (
+                match.end() >= end - 1 and _OFF_NEXT.match(data, end + 1) is not None
+            )
+        if not dead:
+            return match
+        match = regex.search(data, end)
+        if match is None:
+            return None
+    return None
+
+
+def _declared_beside(path: str, listed: set[str]) -> bool:
+    """True for a lock file whose declaring manifest sits in the same directory."""
+    head, _, name = path.rpartition("/")
+    manifest = LOCK_OF.get(name)
+    return manifest is not None and (f"{head}/{manifest}" if head else manifest) in listed
+
+
 def _is_text(data: bytes) -> bool:
     """Valid UTF-8, allowing one character cut in half at the end by a size cap."""
     try:
@@ -406,26 +600,45 @@ def needs_ci(compiled: Sequence[CompiledChecklist]) -> bool:
 
 
 def files_to_read(
-    compiled: Sequence[CompiledChecklist], index: PathIndex, scopes: Scopes | None = None
+    compiled: Sequence[CompiledChecklist],
+    index: PathIndex,
+    scopes: Scopes | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Every file a `contains` rule may read (its capped, shallowest-first candidates), so a
-    caller can fetch them in a few batched calls before evaluating instead of one call each."""
-    scopes = scopes or Scopes()
+    """Every file a rule may read, in the order the evaluation reads them and within the same
+    budgets (RULE_BUDGET new bytes per rule, READ_BUDGET in all; sizes from the tree listing,
+    UNKNOWN_SIZE where it gives none), so a caller can fetch them in a few batched calls before
+    evaluating instead of one call each, and never fetches what the evaluation may not read."""
+    scopes, sizes = scopes or Scopes(), sizes or {}
     with paused_gc():
         index.prime(g for c in compiled for g in c.globs.values())
         wanted: dict[str, None] = {}
         candidates = _Candidates(index, scopes)
+        left = READ_BUDGET
         for c in compiled:
-            for _, rule in c.rules:
+            for item_id, rule in c.rules:
+                words = rank_words(item_id)
                 for node in _walk(rule):
                     if isinstance(node, Contains):
                         globs = [c.globs[g] for g in node.globs]
-                        found, _ = candidates.get(globs, node.max_files, node.scope)
-                        wanted.update(dict.fromkeys(found))
+                        found, _ = candidates.get(globs, node.max_files, node.scope, words)
+                        cap = node.max_bytes
                     elif isinstance(node, Dependency):
                         globs = [c.globs[g] for g in _manifest_globs(node)]
                         found, _ = candidates.get(globs, MAX_MANIFESTS, node.scope)
-                        wanted.update(dict.fromkeys(found))
+                        cap = DEFAULT_MAX_BYTES
+                    else:
+                        continue
+                    share = RULE_BUDGET
+                    for path in found:
+                        if path in wanted:
+                            continue
+                        if share <= 0 or left <= 0:
+                            break
+                        cost = min(sizes.get(path, UNKNOWN_SIZE), cap)
+                        share -= cost
+                        left -= cost
+                        wanted[path] = None
         return list(wanted)
 
 
@@ -441,7 +654,7 @@ def evaluate_many(
         index = index or PathIndex.build(snapshot.paths)
         index.prime(g for c in compiled for g in c.globs.values())
         run = _Evaluation(snapshot, index, read_budget(compiled), scopes)
-        return [{item_id: run.rule(rule, c) for item_id, rule in c.rules} for c in compiled]
+        return [{item_id: run.item(item_id, rule, c) for item_id, rule in c.rules} for c in compiled]
 
 
 def evaluate(

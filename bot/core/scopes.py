@@ -64,9 +64,12 @@ TEST_DIRS = frozenset(
         "mocks",
         "test-utils",
         "testutils",
+        "playwright",  # browser-test sub-projects, with their own package.json and lock file
+        "cypress",
     }
 )
 BENCH_DIRS = frozenset({"bench", "benches", "benchmark", "benchmarks", "perf", "loadtest", "loadtests"})
+TOOL_DIRS = frozenset({"tools"})  # developer tooling beside the service (scripts it does not run)
 EXAMPLE_DIRS = frozenset({"example", "examples", "sample", "samples", "demo", "demos", "playground"})
 DOC_DIRS = frozenset({"docs", "doc", "documentation", "wiki", "website", "site", "guides"})
 # `.txt` is not among them: requirements*.txt, CMakeLists.txt and robots.txt are not prose
@@ -114,7 +117,7 @@ class Scopes:
         dirs, file = parts[:-1], parts[-1]
         if any(d in TEST_DIRS for d in dirs) or TEST_FILE.match(file):
             return "tests"
-        if any(d in BENCH_DIRS or d in EXAMPLE_DIRS for d in dirs):
+        if any(d in BENCH_DIRS or d in EXAMPLE_DIRS or d in TOOL_DIRS for d in dirs):
             return "excluded"
         if any(d in DOC_DIRS for d in dirs) or file.lower().endswith(DOC_EXTS):
             return "docs"

@@ -43,7 +43,7 @@ _RULE_SCHEMA: dict[str, Any] = {
                 "files": {"$ref": "#/$defs/Globs"},
                 "pattern": {"type": "string", "minLength": 1},
                 "ignore_case": {"type": "boolean", "default": False},
-                "max_files": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 200},
+                "max_files": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1_000},
                 "max_bytes": {"type": "integer", "minimum": 1, "maximum": 4_194_304, "default": 262144},
                 "scope": {"enum": ["code", "tests", "docs", "any"], "default": "code"},
             },

@@ -24,7 +24,16 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_KEYS = ("id", "title", "version", "description", "source", "sections")
 SECTION_KEYS = ("id", "title", "owner", "items", "applies_when")
 ITEM_KEYS = (
-    "id", "title", "why", "description", "source", "evidence", "manual", "ttl", "owner", "applies_when"
+    "id",
+    "title",
+    "why",
+    "description",
+    "source",
+    "evidence",
+    "manual",
+    "ttl",
+    "owner",
+    "applies_when",
 )
 SOURCE_KEYS = ("section", "lines")
 MAX_TEMPLATE_BYTES = MAX_FILE_BYTES

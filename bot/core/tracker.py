@@ -140,8 +140,6 @@ def _state_of(states: Mapping[str, ItemState], checklist: str, item_id: str) -> 
     return states.get(item_id) or ItemState(checklist=checklist, item_id=item_id)
 
 
-
-
 def _who(actor: str | None) -> str:
     return "a person (seen in the issue)" if actor in (None, UNKNOWN_PERSON) else f"@{actor}"
 

@@ -62,6 +62,7 @@ class Manifest:
     ecosystem: str
     packages: dict[str, tuple[str, int]] = field(default_factory=dict)
     warning: str | None = None
+    dev: frozenset[str] = frozenset()  # normalised names declared for development or tests only
 
 
 def _line_of(text: str, name: str) -> int:
@@ -71,7 +72,7 @@ def _line_of(text: str, name: str) -> int:
 
 def parse_manifest(path: str, data: bytes) -> Manifest | None:
     """Parse one manifest; None when `path` is no manifest we know. Never raises on bad input."""
-    from bot.core.manifests.parsers import PARSERS, kind_of
+    from bot.core.manifests.parsers import DEV_PARSERS, PARSERS, kind_of
 
     kind = kind_of(path)
     if kind is None:
@@ -80,6 +81,7 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
     try:
         text = data.decode("utf-8-sig")
         names = PARSERS[fmt](text)
+        dev_names = DEV_PARSERS[fmt](text) if fmt in DEV_PARSERS else []
     except Exception as exc:  # any parser failure is the manifest's fault: reported
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return Manifest(path, ecosystem, {}, f"`{path}` could not be parsed as {fmt} ({reason}); ignored")
@@ -90,4 +92,5 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         key = normalise(ecosystem, name)
         if key not in packages:
             packages[key] = (name.strip(), _line_of(text, name.strip()))
-    return Manifest(path, ecosystem, packages)
+    dev = frozenset(normalise(ecosystem, n) for n in dev_names if isinstance(n, str) and n.strip())
+    return Manifest(path, ecosystem, packages, dev=dev)

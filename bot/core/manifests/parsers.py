@@ -301,11 +301,16 @@ def cargo_toml(text: str) -> Names:
     roots = [data, (data.get("workspace") or {})]
     for root in roots:
         for table in tables(root):
-            if isinstance(table, dict):
-                for key, spec in table.items():  # `foo = { package = "real-name" }` renames
-                    real = spec.get("package") if isinstance(spec, dict) else None
-                    names.append(real if isinstance(real, str) else key)
+            names += _cargo_names(table)
     return names
+
+
+def _cargo_names(table: object) -> Names:
+    """A dependency table's package names: `foo = { package = "real-name" }` renames."""
+    if not isinstance(table, dict):
+        return []
+    real = (spec.get("package") if isinstance(spec, dict) else None for spec in table.values())
+    return [r if isinstance(r, str) else key for key, r in zip(table, real, strict=True)]
 
 
 def composer(text: str) -> Names:
@@ -350,6 +355,138 @@ def msbuild(text: str) -> Names:
             if name:
                 names.append(name)
     return names
+
+
+# ----------------------------------------------------------------- dev/test-only declarations
+# What a format declares for development or tests only (it still counts for tooling items, whose
+# rules say `scope: any`): a `dependency` rule of the default `code` scope skips these names.
+
+
+def pyproject_dev(text: str) -> Names:
+    data = tomllib.loads(text)
+    names: Names = []
+    for group in (data.get("dependency-groups") or {}).values():  # PEP 735 / uv
+        names += _reqs([g for g in group if isinstance(g, str)] if isinstance(group, list) else [])
+    tool = data.get("tool", {})
+    poetry = tool.get("poetry", {})
+    names += _table_keys(poetry.get("dev-dependencies"))
+    for name, group in (poetry.get("group") or {}).items():
+        if isinstance(group, dict) and name != "main":
+            names += _table_keys(group.get("dependencies"))
+    for group in (tool.get("pdm", {}).get("dev-dependencies") or {}).values():
+        names += _reqs(group)
+    return names + _reqs(tool.get("uv", {}).get("dev-dependencies", []))
+
+
+def pipfile_dev(text: str) -> Names:
+    return _table_keys(tomllib.loads(text).get("dev-packages"))
+
+
+def package_json_dev(text: str) -> Names:
+    data = json.loads(text)
+    dev = data.get("devDependencies") if isinstance(data, dict) else None
+    return list(dev) if isinstance(dev, dict) else []
+
+
+_GEM_GROUP = re.compile(r"^\s*group\s*\(?\s*(.*?)\)?\s+do\b")
+_GEM_INLINE_GROUP = re.compile(r"\bgroups?:\s*(\[[^\]]*\]|:\w+|%i\[[^\]]*\])")
+_NOT_PROD = ("development", "test")
+_BLOCK_START = re.compile(r"\bdo\s*(?:\|[^|]*\|)?\s*$")
+
+
+def _dev_groups(spec: str) -> bool:
+    words = re.findall(r"\w+", spec)
+    return bool(words) and all(w in _NOT_PROD or w == "i" for w in words)
+
+
+def gemfile_dev(text: str) -> Names:
+    """Gems inside `group :development, :test do ... end` or with `group: :test` (no production)."""
+    names: Names = []
+    depth_dev: list[bool] = []
+    for line in _code_lines(text, "#"):
+        if m := _GEM_GROUP.match(line):
+            depth_dev.append(_dev_groups(m.group(1)))
+            continue
+        if _BLOCK_START.search(line):  # `platforms :jruby do`: inherits the group around it
+            depth_dev.append(bool(depth_dev) and depth_dev[-1])
+            continue
+        if re.match(r"^\s*end\b", line) and depth_dev:
+            depth_dev.pop()
+            continue
+        gem = _GEM.match(line)
+        if gem is None:
+            continue
+        inline = _GEM_INLINE_GROUP.search(line)
+        if (depth_dev and depth_dev[-1]) or (inline is not None and _dev_groups(inline.group(1))):
+            names.append(gem.group(1))
+    return names
+
+
+_MIX_ONLY = re.compile(r"\bonly:\s*(\[[^\]]*\]|:\w+)")
+
+
+_MIX_TUPLE = re.compile(r"\{\s*:([a-z_][a-z0-9_]*)\s*,[^{}]*\}")
+
+
+def mix_exs_dev(text: str) -> Names:
+    """Deps with `only: :test` / `only: [:dev, :test]` (no :prod), one tuple at a time."""
+    names: Names = []
+    for line in _code_lines(text, "#"):
+        for tuple_ in _MIX_TUPLE.finditer(line):
+            only = _MIX_ONLY.search(tuple_.group(0))
+            if only is not None and "prod" not in only.group(1):
+                names.append(tuple_.group(1))
+    return names
+
+
+def cargo_dev(text: str) -> Names:
+    data = tomllib.loads(text)
+    names: Names = []
+    roots = [data, *((data.get("target") or {}).values())]
+    for root in roots:
+        if isinstance(root, dict):
+            for key in ("dev-dependencies", "build-dependencies"):
+                names += _cargo_names(root.get(key))
+    return names
+
+
+def composer_dev(text: str) -> Names:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        return []
+    names = list(data["require-dev"]) if isinstance(data.get("require-dev"), dict) else []
+    names += [
+        p["name"]
+        for p in data.get("packages-dev") or []
+        if isinstance(p, dict) and isinstance(p.get("name"), str)
+    ]
+    return names
+
+
+DEV_PARSERS: dict[str, Callable[[str], Names]] = {
+    "pyproject": pyproject_dev,
+    "Pipfile": pipfile_dev,
+    "package.json": package_json_dev,
+    "gemfile": gemfile_dev,
+    "mix.exs": mix_exs_dev,
+    "Cargo.toml": cargo_dev,
+    "composer": composer_dev,
+}
+
+# lock files, and the manifest beside them that declares what was chosen: where that manifest
+# exists, the lock file's extra names are other packages' dependencies (transitive), not choices
+LOCK_OF: dict[str, str] = {
+    "poetry.lock": "pyproject.toml",
+    "uv.lock": "pyproject.toml",
+    "package-lock.json": "package.json",
+    "npm-shrinkwrap.json": "package.json",
+    "yarn.lock": "package.json",
+    "pnpm-lock.yaml": "package.json",
+    "Gemfile.lock": "Gemfile",
+    "mix.lock": "mix.exs",
+    "Cargo.lock": "Cargo.toml",
+    "composer.lock": "composer.json",
+}
 
 
 PARSERS: dict[str, Callable[[str], Names]] = {
