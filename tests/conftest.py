@@ -40,6 +40,13 @@ def _test_database_url() -> str | None:
     return normalize_url(url) if url else None
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`readiness check` keeps compiled globs under $XDG_CACHE_HOME: the suite (and the CLI
+    processes it starts, which inherit the environment) never writes into the user's cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     url = _test_database_url()
     if url is None:
