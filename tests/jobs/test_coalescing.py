@@ -89,12 +89,17 @@ async def test_the_newest_default_branch_push_is_what_gets_synced(engine):
     assert (event.kind, event.commit) == (Kind.PUSH, "c2")
 
 
-async def test_a_persons_edit_in_the_burst_keeps_its_place_and_its_own_handling(engine):
+def put_burst_with_a_persons_edit(engine) -> None:
+    """CI, CI, a person's issue edit, CI: the edit stops the run coalescing takes."""
     put(engine, 0, "check_suite", ci_payload("c1"))
     put(engine, 1, "check_suite", ci_payload("c1"))
     edit = {"action": "edited", "issue": {"number": 3, "body": "x"}, "repository": REPO}
     put(engine, 2, "issues", edit | {"installation": {"id": 42}, "sender": {"login": "alice"}})
     put(engine, 3, "check_suite", ci_payload("c1"))
+
+
+async def test_a_persons_edit_in_the_burst_keeps_its_place_and_its_own_handling(engine):
+    put_burst_with_a_persons_edit(engine)
     synced = await run(engine)
     assert [e.kind for e in synced] == [Kind.CI, Kind.ISSUE_EDITED, Kind.CI]
     rows = by_delivery_id(engine)
@@ -109,11 +114,7 @@ async def test_each_delivery_is_normalised_once_though_coalescing_read_it_ahead(
         return GITHUB.normalize(event, payload)
 
     monkeypatch.setitem(PLATFORMS, "github", dataclasses.replace(GITHUB, normalize=counting))
-    put(engine, 0, "check_suite", ci_payload("c1"))
-    put(engine, 1, "check_suite", ci_payload("c1"))
-    edit = {"action": "edited", "issue": {"number": 3, "body": "x"}, "repository": REPO}
-    put(engine, 2, "issues", edit | {"installation": {"id": 42}, "sender": {"login": "alice"}})
-    put(engine, 3, "check_suite", ci_payload("c1"))
+    put_burst_with_a_persons_edit(engine)
     synced = await run(engine)
     assert [e.kind for e in synced] == [Kind.CI, Kind.ISSUE_EDITED, Kind.CI]
     # d-2 was read while coalescing behind d-0, where it stopped the run; its own turn reuses that
