@@ -126,7 +126,7 @@ class Dispatcher:
             n = await asyncio.to_thread(
                 queue.coalesce, self.engine, covered, covered_by=delivery.id, now=self.clock()
             )
-            COALESCED.labels(event.platform.value).inc(n)
+            COALESCED.labels(event.platform).inc(n)
             log.info("deliveries coalesced", covered_by=delivery.id, count=n)
             for done in covered:
                 self._read.pop(done, None)
@@ -179,7 +179,7 @@ class Dispatcher:
     def record(self, event: Event, *, account: str | None = None) -> bool:
         """Store what the event says about installations and repositories; True if the event
         should go on to `sync` (the bot acts on it and the repository is still ours)."""
-        now, platform = self.clock(), event.platform.value
+        now, platform = self.clock(), event.platform
         with session_scope(self.engine, immediate=True) as session:
             if event.kind is Kind.INSTALLATION and event.installation_id is not None:
                 self._record_installation(session, event, account, now)
@@ -220,7 +220,7 @@ class Dispatcher:
             return row is None or row.active
 
     def _record_installation(self, session: Any, event: Event, account: str | None, now: datetime) -> None:
-        platform, action = event.platform.value, event.action
+        platform, action = event.platform, event.action
         assert event.installation_id is not None
         changes: dict[str, Any] = {"account": account}
         if event.name == "installation":

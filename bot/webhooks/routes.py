@@ -100,9 +100,9 @@ def parse_json(body: bytes) -> Any:
 def repo_key(event: Event) -> str | None:
     """What the worker serialises on: one repository (or installation) at a time."""
     if event.repo is not None:
-        return f"{event.platform.value}:{event.repo.full_name}"
+        return f"{event.platform}:{event.repo.full_name}"
     if event.installation_id is not None:
-        return f"{event.platform.value}:installation:{event.installation_id}"
+        return f"{event.platform}:installation:{event.installation_id}"
     return None
 
 
