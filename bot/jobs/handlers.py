@@ -26,7 +26,7 @@ from bot.platforms.registry import PLATFORMS, spec_for
 from bot.store import queue, repos
 from bot.store.db import session_scope
 from bot.store.models import Delivery, utcnow
-from bot.webhooks.normalize import normalize
+from bot.webhooks.normalize import from_stored, normalize
 
 log = get_logger(__name__)
 
@@ -93,7 +93,8 @@ class Dispatcher:
         self._read: OrderedDict[int, tuple[Event, str | None]] = OrderedDict()
 
     def read(self, delivery: Delivery, *, keep: bool = True) -> tuple[Event, str | None]:
-        """The delivery's event and installation account, decoded and normalised once per process.
+        """The delivery's event and installation account: as the receiver normalised and stored it,
+        else decoded and normalised from the body, once per process.
 
         A stored payload never changes, so coalescing (which reads the deliveries queued behind
         one) leaves what it read for the one that stops it, and for a retry of a failed sync;
@@ -103,8 +104,7 @@ class Dispatcher:
                 self._read.move_to_end(delivery.id)
                 return self._read[delivery.id]
             return self._read.pop(delivery.id)
-        payload = decode(delivery)
-        found = self._event(delivery, payload), spec_for(delivery.platform).account(payload)
+        found = from_stored(delivery.normalized) or self._normalized(delivery)
         if keep and delivery.id is not None:
             self._read[delivery.id] = found
             while len(self._read) > READ_MEMO:
@@ -130,6 +130,13 @@ class Dispatcher:
             log.info("deliveries coalesced", covered_by=delivery.id, count=n)
             for done in covered:
                 self._read.pop(done, None)
+
+    @classmethod
+    def _normalized(cls, delivery: Delivery) -> tuple[Event, str | None]:
+        """From the raw body: rows the receiver stored without their event (before migration
+        0016, internal events) or in another format than this bot writes."""
+        payload = decode(delivery)
+        return cls._event(delivery, payload), spec_for(delivery.platform).account(payload)
 
     @staticmethod
     def _event(delivery: Delivery, payload: dict[str, Any]) -> Event:
