@@ -107,7 +107,7 @@ async def main(template_id: str) -> None:
         client = GitHubClient(settings, clock=clock, sleep=clock.sleep, http_cache=False)
         handler = Router(engine, {"github": client}, load_shipped())
         repo = RepoRef(
-            Platform.GITHUB, SPEC.full_name, installation_id=INSTALLATION_ID, default_branch="main"
+            Platform("github"), SPEC.full_name, installation_id=INSTALLATION_ID, default_branch="main"
         )
         sections = len(template.sections)
         print(f"template {template_id}: {sections} sections, {items} items; repo of {len(files)} files")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from structlog.types import EventDict, Processor, WrappedLogger
 
-from bot.config import SECRET_FIELDS, Settings
+from bot.config import Settings
 
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEY = re.compile(
@@ -74,11 +74,7 @@ def _drop_color_message(_logger: WrappedLogger, _name: str, event_dict: EventDic
 
 def configured_secrets(settings: Settings) -> list[str]:
     """Every secret value a log line could quote: the secret settings and the database password."""
-    values = []
-    for name in SECRET_FIELDS:
-        secret = getattr(settings, name, None)
-        if secret is not None:
-            values.append(secret.get_secret_value())
+    values = [secret.get_secret_value() for secret in settings.secrets()]
     try:
         password = make_url(settings.database_url).password
     except ArgumentError:

@@ -18,6 +18,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError
+from bot.platforms.github.settings import GitHubSettings
+from bot.platforms.gitlab.settings import GitLabSettings
 from bot.store.db import session_scope
 from bot.store.models import StoredSecret, utcnow
 from bot.store.stored_secrets import any_secret, secret_names
@@ -174,8 +176,9 @@ def stored_gitlab_secrets(settings: Settings, store: SecretStore) -> dict[str, s
     leaves unset (setting name -> plain value). Two primary-key reads: cheap enough to repeat
     when a running bot meets a hook it does not know yet."""
     found: dict[str, str] = {}
+    own = settings.platform(GitLabSettings)
     for name in (GITLAB_WEBHOOK_TOKEN, GITLAB_SIGNING_TOKEN):
-        if getattr(settings, name) is None:
+        if getattr(own, name) is None:
             value = store.get(name)
             if value is not None:
                 found[name] = value
@@ -188,13 +191,14 @@ def apply_stored(settings: Settings, store: SecretStore | None) -> Settings:
         return settings
     update: dict[str, Any] = {}
     app = stored_app(store)
-    if app is not None and settings.github_app_id is None and settings.github_private_key is None:
+    github = settings.platform(GitHubSettings)
+    if app is not None and github.github_app_id is None and github.github_private_key is None:
         update["github_app_id"], update["github_private_key"] = app.id, app.pem
-        if "github_api_url" not in settings.model_fields_set:
+        if "github_api_url" not in github.model_fields_set:
             update["github_api_url"] = app.api_url
-        if settings.github_bot_login is None:
+        if github.github_bot_login is None:
             update["github_bot_login"] = f"{app.slug}[bot]"
-    if app is not None and app.webhook_secret and settings.github_webhook_secret is None:
+    if app is not None and app.webhook_secret and github.github_webhook_secret is None:
         update["github_webhook_secret"] = app.webhook_secret
     update |= stored_gitlab_secrets(settings, store)
     if not update:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+import bot.platforms.registry  # declares every platform's settings to load_settings, as the entry points do
 import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.store.db import make_engine, normalize_url
 from bot.store.migrate import upgrade

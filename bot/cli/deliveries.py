@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import app
 from bot.config import Settings, SettingsError, load_settings
+from bot.platforms import registry as _registry  # noqa: F401  (every platform's settings, for load_settings)
 from bot.store import queue
 from bot.store.db import make_engine, normalize_url
 from bot.store.models import Delivery

@@ -8,6 +8,7 @@ import typer
 
 from bot.cli import app
 from bot.config import SettingsError, load_settings
+from bot.platforms import registry as _registry  # noqa: F401  (every platform's settings, for load_settings)
 
 gitlab_app = typer.Typer(help="Connect GitLab projects or groups to the bot.", no_args_is_help=True)
 app.add_typer(gitlab_app, name="gitlab")

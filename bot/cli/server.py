@@ -16,6 +16,7 @@ import typer
 
 from bot.cli import app
 from bot.config import Settings, SettingsError, load_settings
+from bot.platforms import registry as _registry  # noqa: F401  (every platform's settings, for load_settings)
 
 EXIT_SETTINGS = 2
 EXIT_SCHEMA = 1

@@ -14,8 +14,9 @@ from typing import NoReturn
 import typer
 
 from bot.cli import app
+from bot.cli.platforms import platform_option
 from bot.config import SettingsError, load_settings
-from bot.core.events import Platform, RepoRef
+from bot.core.events import RepoRef
 from bot.platforms.base import PlatformError
 
 EXIT_FAILED = 1
@@ -41,7 +42,7 @@ def summary(
     repo: str | None = typer.Argument(
         None, help="owner/name (GitLab: group/project path); all when omitted."
     ),
-    platform: Platform = typer.Option(Platform.GITHUB, help="Where REPO lives."),
+    platform: str = platform_option("Where REPO lives."),
     preview: bool = typer.Option(
         False, "--preview", help="Print REPO's summary as it would be posted now; post nothing."
     ),
@@ -53,7 +54,7 @@ def summary(
     from bot.jobs.summaries import SummaryJob, post_due_summaries
     from bot.logging import configure_logging
     from bot.platforms.factory import clients_from_settings
-    from bot.platforms.registry import PLATFORMS
+    from bot.platforms.registry import PLATFORMS, platform_named
     from bot.resources import load_shipped
     from bot.store.db import is_sqlite, make_engine
     from bot.store.migrate import SchemaOutdated, ensure_schema
@@ -68,7 +69,7 @@ def summary(
     engine = make_engine(settings.database_url)
     # posts draw on the installation's write budget in the database, shared with every worker
     clients = clients_from_settings(settings, pacing=engine)
-    wanted = [platform.value] if repo is not None else list(clients)
+    wanted = [platform] if repo is not None else list(clients)
     if not wanted or any(name not in clients for name in wanted):
         engine.dispose()
         needs = ", or ".join(spec.client_settings for spec in PLATFORMS.values())
@@ -79,7 +80,7 @@ def summary(
         engine.dispose()
         _fail(f"cannot use the database: {exc}", EXIT_FAILED)
     shipped, now = load_shipped(), datetime.now(UTC)
-    only = RepoRef(platform, repo) if repo is not None else None
+    only = RepoRef(platform_named(platform), repo) if repo is not None else None
 
     async def run() -> int:
         try:
@@ -105,7 +106,7 @@ def summary(
     try:
         code = asyncio.run(run())
     except PlatformError as exc:
-        _fail(f"{platform.value}: {exc}", EXIT_FAILED)
+        _fail(f"{platform}: {exc}", EXIT_FAILED)
     finally:
         engine.dispose()
     raise typer.Exit(code)

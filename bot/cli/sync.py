@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import app
+from bot.cli.platforms import platform_option
 from bot.config import SettingsError, load_settings
 from bot.core.events import Platform, RepoRef
 from bot.platforms.base import PlatformClient, PlatformError
 from bot.platforms.factory import DryRunClient, clients_from_settings
-from bot.platforms.registry import spec_for
+from bot.platforms.registry import platform_named, spec_for
 from bot.resources import load_shipped
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 @app.command()
 def sync(
     repo: str = typer.Argument(..., help="owner/name (GitLab: group/project path)."),
-    platform: Platform = typer.Option(Platform.GITHUB, help="Where the repository lives."),
+    platform: str = platform_option("Where the repository lives."),
     installation: int | None = typer.Option(None, help="GitHub App installation id (looked up if omitted)."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Read the repository, print the writes a sync would make, make none."
@@ -42,15 +43,15 @@ def sync(
     # writes draw on the installation's budget in the database, shared with every worker
     engine = make_engine(settings.database_url)
     clients = clients_from_settings(settings, pacing=engine)
-    if platform.value not in clients:
-        need = spec_for(platform.value).client_settings
-        typer.echo(f"error: {platform.value} is not configured: set {need}", err=True)
+    if platform not in clients:
+        need = spec_for(platform).client_settings
+        typer.echo(f"error: {platform} is not configured: set {need}", err=True)
         engine.dispose()
         raise typer.Exit(2)
     try:
-        code = asyncio.run(_run(engine, clients, platform, repo, installation, dry_run))
+        code = asyncio.run(_run(engine, clients, platform_named(platform), repo, installation, dry_run))
     except PlatformError as exc:
-        typer.echo(f"error: {platform.value}: {exc}", err=True)
+        typer.echo(f"error: {platform}: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
@@ -69,7 +70,7 @@ async def _run(
     from bot.store.db import make_engine
     from bot.store.migrate import upgrade_engine
 
-    client: PlatformClient = clients[platform.value]
+    client: PlatformClient = clients[platform]
     dry: DryRunClient | None = None
     with tempfile.TemporaryDirectory() as tmp:
         if dry_run:
@@ -81,7 +82,7 @@ async def _run(
             client = dry = DryRunClient(client)
         else:
             engine = database
-        handler = Router(engine, {platform.value: client}, load_shipped(), dry_run=dry_run)
+        handler = Router(engine, {platform: client}, load_shipped(), dry_run=dry_run)
         try:
             result = await handler.sync(RepoRef(platform, repo), installation_id=installation)
         finally:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NewType
 
+Platform = NewType("Platform", str)
+"""A platform's name ("github", "gitlab", …): whatever `bot/platforms/registry.py` registers.
 
-class Platform(StrEnum):
-    """One member per platform package (`bot/platforms/<name>/`, see `bot/platforms/registry.py`)."""
-
-    GITHUB = "github"
-    GITLAB = "gitlab"
+A plain string, not a closed enum, so the core knows no platform: a new one is its package and
+one registry line. Values are made only by a platform package (its spec's name) or by
+`registry.platform_named`, which refuses names nobody registered."""
 
 
 class Kind(StrEnum):

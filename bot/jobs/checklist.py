@@ -30,7 +30,7 @@ class ChecklistHandler:
         if event.kind is Kind.ISSUE_EDITED:
             platform = await self.ctx.platform_for(event.repo, event.installation_id)
             if event.sender == platform.bot_login:
-                DISPATCH_DROPS.labels(event.platform.value, "own_echo").inc()
+                DISPATCH_DROPS.labels(event.platform, "own_echo").inc()
                 return []  # the echo of our own edit
             if not self._record_ticks(event):
                 return []

@@ -74,9 +74,7 @@ class Context:
     # ------------------------------------------------------------------------------ platforms
 
     async def platform_for(self, repo: RepoRef, installation_id: int | None) -> Platform:
-        return await self.clients[repo.platform.value].for_repo(
-            repo.full_name, installation_id=installation_id
-        )
+        return await self.clients[repo.platform].for_repo(repo.full_name, installation_id=installation_id)
 
     def writer(self, platform: Platform) -> Apply:
         """The single writer for actions that touch no owned-issue records (replies, reactions)."""
@@ -87,15 +85,15 @@ class Context:
     def repository_id_for(self, repo: RepoRef, installation_id: int | None) -> int:
         """The repository's row id; created (rename-aware) when no delivery recorded it yet.
         Remembered per process when the payload names the platform's id (no transaction)."""
-        key = (repo.platform.value, repo.full_name, repo.id) if repo.id is not None else None
+        key = (repo.platform, repo.full_name, repo.id) if repo.id is not None else None
         if key is not None and key in self.caches.repository_ids:
             return self.caches.repository_ids[key]
         with session_scope(self.engine) as s:
-            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
+            row = repos.get_repository(s, platform=repo.platform, full_name=repo.full_name)
             if row is None:
                 row = repos.upsert_repository(
                     s,
-                    platform=repo.platform.value,
+                    platform=repo.platform,
                     full_name=repo.full_name,
                     now=self.clock(),
                     platform_id=repo.id,
@@ -118,14 +116,14 @@ class Context:
         if repo is None:
             return None, None
         with session_scope(self.engine) as s:
-            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
+            row = repos.get_repository(s, platform=repo.platform, full_name=repo.full_name)
             if row is None or row.last_synced_commit is None:
                 return None, None  # never synced: nothing is known about its configuration
             return row.last_synced_commit, row.config_status
 
     def superseded(self, repo: RepoRef | None) -> Container[str]:
         """Earlier heads this process synced for the repository (empty when unknown: never drop)."""
-        return self.caches.heads.get((repo.platform.value, repo.full_name), ()) if repo else ()
+        return self.caches.heads.get((repo.platform, repo.full_name), ()) if repo else ()
 
     # ----------------------------------------------------------------------------------- sync
 
@@ -142,7 +140,7 @@ class Context:
         self.planned.extend(syncer.planned)
         previous, current = syncer.previous_head, syncer.head
         if previous and previous != current:
-            heads = self.caches.heads.setdefault((repo.platform.value, repo.full_name), deque(maxlen=64))
+            heads = self.caches.heads.setdefault((repo.platform, repo.full_name), deque(maxlen=64))
             heads.append(previous)
         return result
 
@@ -165,15 +163,15 @@ class Context:
     def org_source(self, repo: RepoRef) -> str | None:
         """The repository holding `repo`'s organisation default."""
         owner = repo.full_name.rsplit("/", 1)[0]
-        configured = self.org_default_projects.get(repo.platform.value)
-        return spec_for(repo.platform.value).org_defaults_source(owner, configured)
+        configured = self.org_default_projects.get(repo.platform)
+        return spec_for(repo.platform).org_defaults_source(owner, configured)
 
     def org_reader(self, repo: RepoRef, installation_id: int | None) -> OrgDefaultSource | None:
         source = self.org_source(repo)
         if not source or source == repo.full_name:
             return None
 
-        client = self.clients[repo.platform.value]
+        client = self.clients[repo.platform]
 
         async def read(
             remembered: org_defaults.Remembered | None,
@@ -182,7 +180,7 @@ class Context:
                 remembered, lambda: client.for_repo(source, installation_id=installation_id)
             )
 
-        return OrgDefaultSource(repo.platform.value, source, read)
+        return OrgDefaultSource(repo.platform, source, read)
 
     def forget_org_missing(self, repo: RepoRef) -> None:
         """A push to a repository may have added its organisation's default: every replica asks
@@ -190,7 +188,7 @@ class Context:
         if self.org_source(repo) != repo.full_name:
             return
         with session_scope(self.engine) as s:
-            org_defaults.forget_missing(s, platform=repo.platform.value, source=repo.full_name)
+            org_defaults.forget_missing(s, platform=repo.platform, source=repo.full_name)
 
     # --------------------------------------------------------------------------------- config
 
@@ -213,7 +211,7 @@ class Context:
     ) -> Loaded | None:
         """`load_checklists`, cached per repository at its commit (a file at a commit never
         changes), so a not-due summary check or a command costs no platform call after the first."""
-        key = (repo.platform.value, repo.full_name)
+        key = (repo.platform, repo.full_name)
         cached = self.caches.configs.get(key)
         if cached is None or cached[0] != commit:
             cached = (commit, await self.load_checklists(platform, repo, repository_id, commit))

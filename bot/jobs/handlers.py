@@ -26,7 +26,7 @@ from bot.platforms.registry import PLATFORMS, spec_for
 from bot.store import queue, repos
 from bot.store.db import session_scope
 from bot.store.models import Delivery, utcnow
-from bot.webhooks.normalize import normalize
+from bot.webhooks.normalize import from_stored, normalize
 
 log = get_logger(__name__)
 
@@ -93,7 +93,8 @@ class Dispatcher:
         self._read: OrderedDict[int, tuple[Event, str | None]] = OrderedDict()
 
     def read(self, delivery: Delivery, *, keep: bool = True) -> tuple[Event, str | None]:
-        """The delivery's event and installation account, decoded and normalised once per process.
+        """The delivery's event and installation account: as the receiver normalised and stored it,
+        else decoded and normalised from the body, once per process.
 
         A stored payload never changes, so coalescing (which reads the deliveries queued behind
         one) leaves what it read for the one that stops it, and for a retry of a failed sync;
@@ -103,8 +104,7 @@ class Dispatcher:
                 self._read.move_to_end(delivery.id)
                 return self._read[delivery.id]
             return self._read.pop(delivery.id)
-        payload = decode(delivery)
-        found = self._event(delivery, payload), spec_for(delivery.platform).account(payload)
+        found = from_stored(delivery.normalized) or self._normalized(delivery)
         if keep and delivery.id is not None:
             self._read[delivery.id] = found
             while len(self._read) > READ_MEMO:
@@ -126,10 +126,17 @@ class Dispatcher:
             n = await asyncio.to_thread(
                 queue.coalesce, self.engine, covered, covered_by=delivery.id, now=self.clock()
             )
-            COALESCED.labels(event.platform.value).inc(n)
+            COALESCED.labels(event.platform).inc(n)
             log.info("deliveries coalesced", covered_by=delivery.id, count=n)
             for done in covered:
                 self._read.pop(done, None)
+
+    @classmethod
+    def _normalized(cls, delivery: Delivery) -> tuple[Event, str | None]:
+        """From the raw body: rows the receiver stored without their event (before migration
+        0016, internal events) or in another format than this bot writes."""
+        payload = decode(delivery)
+        return cls._event(delivery, payload), spec_for(delivery.platform).account(payload)
 
     @staticmethod
     def _event(delivery: Delivery, payload: dict[str, Any]) -> Event:
@@ -179,7 +186,7 @@ class Dispatcher:
     def record(self, event: Event, *, account: str | None = None) -> bool:
         """Store what the event says about installations and repositories; True if the event
         should go on to `sync` (the bot acts on it and the repository is still ours)."""
-        now, platform = self.clock(), event.platform.value
+        now, platform = self.clock(), event.platform
         with session_scope(self.engine, immediate=True) as session:
             if event.kind is Kind.INSTALLATION and event.installation_id is not None:
                 self._record_installation(session, event, account, now)
@@ -220,7 +227,7 @@ class Dispatcher:
             return row is None or row.active
 
     def _record_installation(self, session: Any, event: Event, account: str | None, now: datetime) -> None:
-        platform, action = event.platform.value, event.action
+        platform, action = event.platform, event.action
         assert event.installation_id is not None
         changes: dict[str, Any] = {"account": account}
         if event.name == "installation":

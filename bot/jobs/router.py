@@ -67,7 +67,7 @@ class Router:
 
     async def __call__(self, event: Event, delivery: object = None) -> list[SyncResult]:
         which = route(event)
-        if which is None or event.platform.value not in self.ctx.clients:
+        if which is None or event.platform not in self.ctx.clients:
             return []
         last, status = (
             self.ctx.synced_state(event.repo) if event.kind in (Kind.CI, Kind.ISSUE_EDITED) else (None, None)
@@ -78,7 +78,7 @@ class Router:
             event, last_synced_commit=last, superseded=self.ctx.superseded(event.repo), config_status=status
         )
         if reason is not None:
-            DISPATCH_DROPS.labels(event.platform.value, reason).inc()
+            DISPATCH_DROPS.labels(event.platform, reason).inc()
             log.debug("dispatch.dropped", reason=reason, kind=event.kind.value, commit=event.commit)
             return []
         if which in (Route.SYNC, Route.TICKS):

@@ -21,7 +21,6 @@ from bot.apply import Apply
 from bot.core import reminders, summary, tracker
 from bot.core.actions import PostComment
 from bot.core.events import Event, RepoRef
-from bot.core.events import Platform as PlatformName
 from bot.core.resolve import ResolvedChecklist
 from bot.core.settings import SummarySchedule
 from bot.core.state import ItemState
@@ -29,6 +28,7 @@ from bot.core.templates import Template
 from bot.jobs.context import Context, Loaded
 from bot.jobs.history import began_for, numbers_of, summary_inputs
 from bot.platforms.base import Comment, Platform, PlatformClient, PlatformError
+from bot.platforms.registry import platform_named
 from bot.store import item_owners, mentions, once, repos, tracking
 from bot.store.db import session_scope
 from bot.store.locks import repository_lock
@@ -252,7 +252,7 @@ class SummaryJob:
     async def _load(self, repo: RepoRef) -> tuple[Platform, int, Loaded] | None:
         ctx = self.ctx
         with session_scope(ctx.engine) as s:
-            row = repos.get_repository(s, platform=repo.platform.value, full_name=repo.full_name)
+            row = repos.get_repository(s, platform=repo.platform, full_name=repo.full_name)
         if row is None or row.id is None or not row.active or row.config_status != "valid":
             return None
         platform = await ctx.platform_for(repo, repo.installation_id or row.installation_id)
@@ -294,7 +294,7 @@ class SummaryJob:
 
 def _ref(row: Repository) -> RepoRef:
     return RepoRef(
-        PlatformName(row.platform),
+        platform_named(row.platform),
         row.full_name,
         id=row.platform_id,
         installation_id=row.installation_id,
@@ -320,7 +320,7 @@ async def post_due_summaries(
     for row in rows:
         if row.platform not in clients:
             continue
-        if only is not None and (row.platform, row.full_name) != (only.platform.value, only.full_name):
+        if only is not None and (row.platform, row.full_name) != (only.platform, only.full_name):
             continue
         try:
             out[row.full_name] = await job.run(_ref(row))

@@ -1,12 +1,15 @@
 """The platforms the bot serves: one `PlatformSpec` per platform package, registered once here.
 
 The receiver mounts `/webhooks/<name>` for each, the dispatcher normalises with each one's parser,
-start-up checks each one's settings and the factory builds each configured client. Adding a
-platform is its package and one entry in `_BUILTIN`.
+`load_settings` reads each one's settings model from the environment, start-up checks them and
+the factory builds each configured client. Adding a platform is its package and one entry in
+`_BUILTIN`; a platform's name (`bot.core.events.Platform`) is valid exactly when it is registered.
 """
 
 from __future__ import annotations
 
+from bot.config import declare_platform_settings
+from bot.core.events import Platform
 from bot.platforms.github.spec import SPEC as GITHUB
 from bot.platforms.gitlab.spec import SPEC as GITLAB
 from bot.platforms.spec import PlatformSpec
@@ -23,6 +26,18 @@ class UnknownPlatform(KeyError):
 
 def register(spec: PlatformSpec) -> None:
     PLATFORMS[spec.name] = spec
+    declare_platform_settings(spec.name, spec.settings)
+
+
+def unregister(name: str) -> None:
+    """Forget a platform (tests that register one of their own)."""
+    PLATFORMS.pop(name, None)
+    declare_platform_settings(name, None)
+
+
+def platform_named(name: str) -> Platform:
+    """The platform called `name` (a command-line option, a stored row); UnknownPlatform if none is."""
+    return spec_for(name).platform
 
 
 def spec_for(name: str) -> PlatformSpec:

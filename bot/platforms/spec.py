@@ -16,7 +16,7 @@ from bot.core.events import Event, Platform
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from bot.config import Settings
+    from bot.config import PlatformSettings, Settings
     from bot.platforms.base import PlatformClient
     from bot.secrets import SecretStore
 
@@ -38,6 +38,7 @@ class Verifier(Protocol):
 @dataclass(frozen=True, slots=True)
 class PlatformSpec:
     platform: Platform  # its name: `/webhooks/<name>`, `Delivery.platform`, the clients' key
+    settings: type[PlatformSettings]  # what it reads from the environment: `settings.platform(model)`
     verifier: Callable[[Settings], Verifier]
     identify: Callable[[Mapping[str, str], bytes], tuple[str, str]]  # (event, delivery id) or Unidentified
     normalize: Callable[[str, dict[str, Any]], Event]  # may raise `payload.Unusable`
@@ -53,4 +54,4 @@ class PlatformSpec:
 
     @property
     def name(self) -> str:
-        return self.platform.value
+        return self.platform

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, Response
 
 from bot.config import Settings
 from bot.logging import get_logger
+from bot.platforms.github.settings import GitHubSettings
 from bot.secrets import GITHUB_APP, GitHubApp, SecretStore, stored_app
 from bot.setup.manifest import GITHUB_COM, ManifestError, api_url_for, base_url, manifest_for, new_app_url
 
@@ -78,7 +79,9 @@ class Setup:
     def start(self, store: SecretStore | None, settings: Settings, reconfigure: Reconfigure) -> None:
         """Open setup only when no App is configured; then print the token, like an initial password."""
         self.store, self.settings, self.reconfigure = store, settings, reconfigure
-        self.done = settings.github_app_id is not None or stored_app(store) is not None
+        self.done = (
+            settings.platform(GitHubSettings).github_app_id is not None or stored_app(store) is not None
+        )
         if not self.done:
             where = f"{self.settings.public_url.rstrip('/')}/setup" if self.settings.public_url else "/setup"
             log.warning(

@@ -74,6 +74,9 @@ class Delivery(SQLModel, table=True):
     installation_id: int | None = Field(default=None, sa_type=BigInteger)
     repo_key: str | None = Field(default=None, max_length=600)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # the event the receiver normalised, as versioned JSON (bot.core.stored_event); None: the
+    # worker normalises `payload` (rows from before migration 0016, internal events)
+    normalized: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     status: str = Field(default="pending", max_length=16)  # pending | running | done | dead
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)

@@ -30,7 +30,16 @@ from bot.store.sql import insert_ignore
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 STATUSES = (PENDING, RUNNING, DONE, DEAD)
 ERROR_MAX_CHARS = 4000
-_ENQUEUE_FIELDS = ("platform", "delivery_id", "event", "action", "installation_id", "repo_key", "payload")
+_ENQUEUE_FIELDS = (
+    "platform",
+    "delivery_id",
+    "event",
+    "action",
+    "installation_id",
+    "repo_key",
+    "payload",
+    "normalized",
+)
 
 
 @lru_cache(maxsize=4)

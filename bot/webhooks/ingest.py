@@ -41,6 +41,7 @@ class NewDelivery:
     installation_id: int | None
     repo_key: str | None
     payload: bytes
+    normalized: bytes | None = None  # the event as the receiver normalised it (versioned JSON)
 
 
 WriteBatch = Callable[[Engine, Sequence[NewDelivery]], list[bool]]
@@ -59,6 +60,7 @@ def write_batch(engine: Engine, items: Sequence[NewDelivery]) -> list[bool]:
             "installation_id": i.installation_id,
             "repo_key": i.repo_key,
             "payload": i.payload,
+            "normalized": i.normalized,
         }
         for i in items
     ]

@@ -28,7 +28,7 @@ from bot.metrics import WEBHOOKS
 from bot.platforms.registry import PLATFORMS
 from bot.platforms.spec import PlatformSpec, Unidentified, Verifier
 from bot.webhooks.ingest import IngestClosed, Ingestor, NewDelivery
-from bot.webhooks.normalize import IGNORED_REASON, normalize
+from bot.webhooks.normalize import IGNORED_REASON, normalize, stored_form
 from bot.webhooks.verify import VerificationError
 
 log = get_logger(__name__)
@@ -100,9 +100,9 @@ def parse_json(body: bytes) -> Any:
 def repo_key(event: Event) -> str | None:
     """What the worker serialises on: one repository (or installation) at a time."""
     if event.repo is not None:
-        return f"{event.platform.value}:{event.repo.full_name}"
+        return f"{event.platform}:{event.repo.full_name}"
     if event.installation_id is not None:
-        return f"{event.platform.value}:installation:{event.installation_id}"
+        return f"{event.platform}:installation:{event.installation_id}"
     return None
 
 
@@ -264,6 +264,7 @@ class Receiver:
             installation_id=event.installation_id,
             repo_key=(key := repo_key(event)) and key[:600],
             payload=body,
+            normalized=stored_form(event, self.platforms[platform].account(payload)),
         )
         try:
             new = await self.ingestor.submit(item)

@@ -90,4 +90,6 @@ def test_a_late_tick_webhook_names_the_person_the_bot_saw_tick_anonymously():
     assert out[("cl", "a")].actor == "octocat" and out[("cl", "a")].status is Status.DONE
     assert out[("cl", "a")].changed_at == earlier  # when it happened, not when we heard
     known = ItemState("cl", "a", Status.DONE, actor="alice", changed_at=earlier)
-    assert apply_human_ticks(current={("cl", "a"): known}, ticks={("cl", "a"): True}, actor="bob", now=NOW) == {}
+    assert (
+        apply_human_ticks(current={("cl", "a"): known}, ticks={("cl", "a"): True}, actor="bob", now=NOW) == {}
+    )

@@ -19,6 +19,7 @@ from platforms.fake_github import FakeGitHub
 
 from bot.config import Settings
 from bot.logging import configure_logging
+from bot.platforms.github.settings import GitHubSettings
 from bot.platforms.github.verify import github_signature
 from e2e.conftest import Bot, new_delivery
 from e2e.test_github_e2e import (  # the GitHub e2e fixtures, reused as they are
@@ -92,7 +93,7 @@ async def test_a_representative_run_logs_no_secret_token_or_signature(
 
     text = logs.getvalue()
     assert text, "nothing was logged: the scan would prove nothing"
-    private_key = settings.github_private_key
+    private_key = settings.platform(GitHubSettings).github_private_key
     assert private_key is not None
     key_lines = [line for line in private_key.get_secret_value().splitlines() if line and "-----" not in line]
     secrets = [SECRET, *key_lines, *fake.tokens, *sent, *(s.removeprefix("sha256=") for s in sent)]

@@ -40,8 +40,8 @@ class Clock:
 
 
 def push(repo: str, commit: str) -> Event:
-    ref = RepoRef(Platform.GITHUB, repo, id=hash(repo) % 1000, installation_id=7, default_branch="main")
-    return Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref, ref="refs/heads/main", commit=commit)
+    ref = RepoRef(Platform("github"), repo, id=hash(repo) % 1000, installation_id=7, default_branch="main")
+    return Event(Platform("github"), Kind.PUSH, "push", repo=ref, ref="refs/heads/main", commit=commit)
 
 
 def make(engine, clock):

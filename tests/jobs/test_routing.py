@@ -70,11 +70,11 @@ def test_real_payloads_drop_other_branches_and_keep_the_default_one(platform, na
 
 def ci(commit: str, branch: str | None = "main") -> Event:
     return Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.CI,
         "check_suite",
         action="completed",
-        repo=RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main"),
+        repo=RepoRef(Platform("github"), REPO, id=1, installation_id=7, default_branch="main"),
         ref=f"refs/heads/{branch}" if branch else None,
         commit=commit,
     )
@@ -82,10 +82,10 @@ def ci(commit: str, branch: str | None = "main") -> Event:
 
 def push(commit: str, branch: str = "main") -> Event:
     return Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.PUSH,
         "push",
-        repo=RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main"),
+        repo=RepoRef(Platform("github"), REPO, id=1, installation_id=7, default_branch="main"),
         ref=f"refs/heads/{branch}",
         commit=commit,
         sender="alice",
@@ -109,11 +109,11 @@ def test_pushes_to_other_branches_and_deletions_are_dropped_default_branch_pushe
 
 
 def test_bot_echoes_are_dropped_and_every_kind_has_one_route():
-    echo = Event(Platform.GITHUB, Kind.ISSUE_EDITED, "issues", action="edited", sender_is_bot=True)
+    echo = Event(Platform("github"), Kind.ISSUE_EDITED, "issues", action="edited", sender_is_bot=True)
     assert drop_reason(echo) == "own_echo"
-    assert route(Event(Platform.GITHUB, Kind.PING, "ping")) is None
-    assert route(Event(Platform.GITHUB, Kind.SCHEDULE, "readiness.summary")) is Route.SUMMARY
-    assert route(Event(Platform.GITHUB, Kind.SCHEDULE, "readiness.resync")) is Route.SYNC
+    assert route(Event(Platform("github"), Kind.PING, "ping")) is None
+    assert route(Event(Platform("github"), Kind.SCHEDULE, "readiness.summary")) is Route.SUMMARY
+    assert route(Event(Platform("github"), Kind.SCHEDULE, "readiness.resync")) is Route.SYNC
     assert route(ci("c1")) is Route.SYNC
 
 
@@ -180,7 +180,7 @@ async def test_a_push_that_only_changes_the_config_is_synced(world):
 def test_ci_and_issue_edits_on_a_repository_without_configuration_are_dropped():
     """They cannot add a `.readiness.yml`; the push that adds one is synced on its own. A
     repository never synced is unknown, and nothing is dropped for it."""
-    edit = Event(Platform.GITHUB, Kind.ISSUE_EDITED, "issues", action="edited", sender="alice")
+    edit = Event(Platform("github"), Kind.ISSUE_EDITED, "issues", action="edited", sender="alice")
     assert drop_reason(ci("c1"), last_synced_commit="c1", config_status="none") == "no_config"
     assert drop_reason(edit, config_status="none") == "no_config"
     assert drop_reason(push("c2"), config_status="none") is None

@@ -73,7 +73,7 @@ async def test_a_resync_reaches_sync_as_a_schedule_event_for_its_repository(engi
     assert woken == [True]  # the local worker is told at once
     await Worker(engine, Dispatcher(engine, sync=sync), settings, clock=lambda: T0).run_once()
 
-    gh = next(e for e in seen if e.platform.value == "github")
+    gh = next(e for e in seen if e.platform == "github")
     assert (gh.kind, gh.name, gh.installation_id) == (Kind.SCHEDULE, RESYNC_EVENT, 1)
     assert gh.repo is not None and (gh.repo.full_name, gh.repo.id, gh.repo.default_branch) == (
         "acme/api",

@@ -9,6 +9,7 @@ import respx
 
 from bot.config import Settings, load_settings
 from bot.platforms.github.client import GitHubClient, GitHubRepo
+from bot.platforms.github.settings import GitHubSettings
 
 from .contract import SPEC
 from .fake_github import APP_ID, INSTALLATION_ID, FakeGitHub, app_key_pair
@@ -58,7 +59,9 @@ def settings(rsa_key: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Setti
 
 @pytest.fixture
 def fake(settings: Settings, rsa_key: tuple[str, str], clock: FakeClock) -> FakeGitHub:
-    return FakeGitHub(SPEC, settings.github_api_url, public_key=rsa_key[1], now=clock)
+    return FakeGitHub(
+        SPEC, settings.platform(GitHubSettings).github_api_url, public_key=rsa_key[1], now=clock
+    )
 
 
 @pytest.fixture

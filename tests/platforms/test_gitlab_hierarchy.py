@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from bot.config import SettingsError, load_settings
 from bot.platforms.base import Issue, IssueUpdate, Transient
+from bot.platforms.gitlab.settings import GitLabSettings
 
 from .gitlab_fake_graphql import ISSUE_TYPE, TASK_TYPE
 from .test_gitlab import GitLabWorld, api_calls, build_world
@@ -273,9 +274,9 @@ async def test_a_quota_spent_on_graphql_holds_the_next_rest_request(world: GitLa
 
 
 def test_hierarchy_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_settings().gitlab_hierarchy == "auto"
+    assert load_settings().platform(GitLabSettings).gitlab_hierarchy == "auto"
     monkeypatch.setenv("READINESS_GITLAB_HIERARCHY", "links")
-    assert load_settings().gitlab_hierarchy == "links"
+    assert load_settings().platform(GitLabSettings).gitlab_hierarchy == "links"
     monkeypatch.setenv("READINESS_GITLAB_HIERARCHY", "epics")
     with pytest.raises(SettingsError, match="READINESS_GITLAB_HIERARCHY"):
         load_settings()

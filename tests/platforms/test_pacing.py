@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from bot.platforms.base import RateLimited
 from bot.platforms.github.client import GitHubClient, GitHubRepo
+from bot.platforms.github.settings import GitHubSettings
 from bot.platforms.pacing import DatabaseLedger, WritePacer
 from bot.store.db import make_engine
 from bot.store.models import WriteSlot
@@ -131,7 +132,9 @@ async def test_two_workers_with_their_own_engines_share_one_installations_budget
     second apart and within 80 a minute, as one process's would. Alone, each would space only
     its own writes, and the two streams would go out side by side."""
     clock = SharedClock()
-    fake = FakeGitHub(SPEC, settings.github_api_url, public_key=rsa_key[1], now=clock)
+    fake = FakeGitHub(
+        SPEC, settings.platform(GitHubSettings).github_api_url, public_key=rsa_key[1], now=clock
+    )
     with respx.mock(base_url=fake.host, assert_all_called=False) as mock:
         mock.route().mock(side_effect=fake)
         clients = [

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from bot.app import create_app
 from bot.config import Settings, load_settings
 from bot.logging import configure_logging
+from bot.platforms.github.settings import GitHubSettings
 from bot.platforms.github.verify import github_signature
 from bot.secrets import GITHUB_APP, SecretStore, parse_keys
 
@@ -167,7 +168,7 @@ async def test_the_flow_creates_stores_and_uses_the_app_then_closes_for_good(
     app = app_for(settings, engine, github)
     async with running(app) as http:
         assert (await http.get("/setup", params={"token": TOKEN})).status_code == 404
-        assert app.state.services.settings.github_app_id == 1234567
+        assert app.state.services.settings.platform(GitHubSettings).github_app_id == 1234567
 
 
 async def test_setup_requires_the_token_and_a_state_bound_to_it(
@@ -207,7 +208,10 @@ async def test_enterprise_server_uses_its_own_host_and_api(
             "https://ghe.example.com/github-apps/readiness-bot-acme/installations/new"
             in parse(done.text).links
         )
-        assert app.state.services.settings.github_api_url == "https://ghe.example.com/api/v3"
+        assert (
+            app.state.services.settings.platform(GitHubSettings).github_api_url
+            == "https://ghe.example.com/api/v3"
+        )
 
 
 async def test_everything_shown_is_escaped(

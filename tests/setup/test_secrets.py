@@ -79,11 +79,12 @@ def test_serve_refuses_to_start_with_a_wrong_key(
 
 
 def test_environment_settings_win_over_stored_ones(db_url: str, engine: Engine) -> None:
+    from bot.platforms.github.settings import GitHubSettings
     from bot.secrets import apply_stored
 
     store = seed(engine, OLD)
     env = load_settings(database_url=db_url, encryption_key=OLD, github_webhook_secret="from-the-environment")
-    effective = apply_stored(env, store)
+    effective = apply_stored(env, store).platform(GitHubSettings)
     assert effective.github_webhook_secret is not None
     assert effective.github_webhook_secret.get_secret_value() == "from-the-environment"
     assert effective.github_app_id == 1

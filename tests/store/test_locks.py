@@ -26,7 +26,9 @@ def two_schemas() -> Iterator[tuple[str, str]]:
         for name in names:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
     urls = [
-        make_url(url).update_query_dict({"options": f"-csearch_path={n}"}).render_as_string(hide_password=False)
+        make_url(url)
+        .update_query_dict({"options": f"-csearch_path={n}"})
+        .render_as_string(hide_password=False)
         for n in names
     ]
     try:

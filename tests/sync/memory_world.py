@@ -44,12 +44,12 @@ REPO = "octo-org/widgets"
 
 
 def ref() -> RepoRef:
-    return RepoRef(Platform.GITHUB, REPO, id=1, installation_id=7, default_branch="main")
+    return RepoRef(Platform("github"), REPO, id=1, installation_id=7, default_branch="main")
 
 
 def push(commit: str, sender: str | None = "alice") -> Event:
     return Event(
-        Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit, sender=sender
+        Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit, sender=sender
     )
 
 
@@ -76,7 +76,7 @@ def tick_as(platform: MemoryPlatform, login: str, issue: Issue, item: str, *, ti
     )
     platform.edit_issue_as(login, issue.number, body)
     return Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.ISSUE_EDITED,
         "issues",
         action="edited",

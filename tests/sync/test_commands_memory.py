@@ -29,7 +29,9 @@ async def world(engine):
     shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
     handler = Router(engine, {"github": client}, shipped, clock=clock)
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1")
+    )
     platform.set_permission("maria", "maintain")
     platform.set_permission("rita", "read")
     return platform, handler, clock
@@ -42,7 +44,7 @@ def issues(platform) -> dict:
 async def comment(handler, platform, login: str, number: int, body: str, *, comment_id=None, bot=False):
     c = platform.add_comment_as(login, number, body, comment_id=comment_id)
     event = Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.COMMENT,
         "issue_comment",
         action="created",
@@ -91,7 +93,9 @@ async def test_skip_by_a_writer_rerenders_the_section_and_survives_reevaluation(
     assert replies(platform, ops.number) == ["@maria ⏭ Skipped `svc/oncall`: Platform team carries the pager"]
     # another push re-evaluates everything: the person's decision stands
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y", "docs/runbooks/a.md": "x"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2")
+    )
     ops = issues(platform)["section:svc:ops"]
     assert "skipped by @maria" in ops.body and ops.state == "closed"  # runbook ticked + oncall skipped
 
@@ -160,7 +164,7 @@ async def test_a_failed_sync_leaves_the_command_to_the_retry(world):
     assert replies(platform, ops.number) == []
     [c] = [c for c in platform.comments[ops.number] if c.id == 555]
     event = Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.COMMENT,
         "issue_comment",
         action="created",
@@ -225,9 +229,9 @@ async def test_a_real_github_issue_comment_webhook_is_answered(engine):
     )
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     repo = RepoRef(
-        Platform.GITHUB, name, id=payload["repository"]["id"], installation_id=1, default_branch="main"
+        Platform("github"), name, id=payload["repository"]["id"], installation_id=1, default_branch="main"
     )
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=repo, ref="refs/heads/main", commit="c1"))
+    await handler(Event(Platform("github"), Kind.PUSH, "push", repo=repo, ref="refs/heads/main", commit="c1"))
     epic = issues(platform)["epic"]
     payload["issue"]["number"] = epic.number
     payload["comment"]["body"] = "/readiness status"
@@ -272,7 +276,9 @@ async def test_done_by_title_part_ticks_with_the_note_and_undo_unticks_for_good(
     build = issues(platform)["section:svc:build"]
     await comment(handler, platform, "maria", build.number, "/readiness undo container")
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2")
+    )
     build = issues(platform)["section:svc:build"]
     assert boxes(build)["container"] is False and "unticked by @maria" in build.body
 
@@ -318,7 +324,9 @@ async def test_a_flood_of_commands_gets_one_reply_saying_when_to_try_again(engin
     limit = FloodLimit(3, timedelta(minutes=10))
     handler = Router(engine, {"github": client}, shipped, clock=clock, command_limit=limit)
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1")
+    )
     epic = issues(platform)["epic"]
     for minute in range(5):
         clock.now = NOW + timedelta(minutes=minute)
@@ -355,11 +363,15 @@ async def test_a_skip_until_a_day_holds_through_it_and_ends_the_day_after(world)
     assert "is in the past" in replies(platform, build.number)[-1]
     clock.now = NOW.replace(day=30, hour=23)  # the last day: still skipped
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2")
+    )
     assert "~~Container image~~" in issues(platform)["section:svc:build"].body
     clock.now = NOW.replace(month=12, day=1, hour=0, minute=1)  # the day after: tracked again
     platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "z"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3")
+    )
     build = issues(platform)["section:svc:build"]
     assert "~~Container image~~" not in build.body and boxes(build)["container"] is True  # evidence again
 
@@ -372,12 +384,16 @@ async def test_a_config_skip_with_an_end_is_tracked_again_after_it(engine):
     handler = Router(engine, {"github": client}, shipped, clock=clock)
     config = CONFIG + '\nitems:\n  svc/container: {skip: "zip deploys for now", until: 2026-11-25}\n'
     platform.set_commit("c1", {".readiness.yml": config, "Dockerfile": "x"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1")
+    )
     build = issues(platform)["section:svc:build"]
     assert "skipped in `.readiness.yml` until 2026-11-25: zip deploys for now" in build.body
     clock.now = NOW.replace(day=26)
     platform.set_commit("c2", {".readiness.yml": config, "Dockerfile": "y"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2")
+    )
     build = issues(platform)["section:svc:build"]
     assert "skipped in" not in build.body and boxes(build)["container"] is True
 
@@ -395,17 +411,23 @@ async def test_a_ttl_item_reopens_when_the_persons_tick_runs_out_and_says_who_ti
         engine, {"github": client}, {"svc": parse_template(template, filename="svc.yaml")}, clock=clock
     )
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c1")
+    )
     platform.set_permission("maria", "maintain")
     ops = issues(platform)["section:svc:ops"]
     await comment(handler, platform, "maria", ops.number, "/readiness done oncall")
     clock.now = NOW + timedelta(days=29)
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "y"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c2")
+    )
     assert boxes(issues(platform)["section:svc:ops"])["oncall"] is True  # still within its 30 days
     clock.now = NOW + timedelta(days=30)
     platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "z"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c3")
+    )
     assert boxes(issues(platform)["section:svc:ops"])["oncall"] is False
     notes = [c.body for c in platform.comments.get(ops.number, []) if c.body.startswith("Re-attestation due")]
     assert notes == [
@@ -413,5 +435,7 @@ async def test_a_ttl_item_reopens_when_the_persons_tick_runs_out_and_says_who_ti
         "@maria on 2026-11-22; it is re-attested every 30 days. Please check it still holds and tick it again."
     ]
     platform.set_commit("c4", {".readiness.yml": CONFIG, "Dockerfile": "w"})
-    await handler(Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c4"))
+    await handler(
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit="c4")
+    )
     assert len([c for c in platform.comments.get(ops.number, []) if c.body.startswith("Re-attestation")]) == 1

@@ -46,7 +46,7 @@ async def world(engine):
 async def push(handler, platform, commit: str, files: dict[str, str]) -> list:
     platform.set_commit(commit, files)
     return await handler(
-        Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit)
+        Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/main", commit=commit)
     )
 
 
@@ -57,7 +57,7 @@ def issues(platform) -> dict:
 async def say(handler, platform, login: str, number: int, body: str) -> str:
     c = platform.add_comment_as(login, number, body)
     event = Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.COMMENT,
         "issue_comment",
         action="created",

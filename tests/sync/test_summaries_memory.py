@@ -207,7 +207,7 @@ async def test_the_summary_delivery_reaches_the_summary_job_through_the_handler(
     _, platform, handler, clock = world
     clock.now = MONDAY_0905
     event = Event(
-        Platform.GITHUB, Kind.SCHEDULE, SUMMARY_EVENT, repo=ref(), installation_id=7, sender_is_bot=True
+        Platform("github"), Kind.SCHEDULE, SUMMARY_EVENT, repo=ref(), installation_id=7, sender_is_bot=True
     )
     assert await handler(event) == []
     assert len(epic_comments(platform)) == 1

@@ -78,7 +78,9 @@ async def test_ci_success_ticks_and_completed_section_closes(world):
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "FROM python"})
     await handler(push("c1"))
     platform.set_ci("c1", [CIResult("tests (3.11)", SUCCESS, url="https://ci/1")])
-    await handler(Event(Platform.GITHUB, Kind.CI, "check_run", action="completed", repo=ref(), commit="c1"))
+    await handler(
+        Event(Platform("github"), Kind.CI, "check_run", action="completed", repo=ref(), commit="c1")
+    )
     build = issues_by_key(platform)["section:svc:build"]
     assert boxes(build) == {"container": True, "ci-tests": True}
     assert build.state == "closed"
@@ -140,7 +142,7 @@ async def test_the_bots_own_edit_echo_is_ignored(world):
     before = len(platform.writes)
     out = await handler(
         Event(
-            Platform.GITHUB,
+            Platform("github"),
             Kind.ISSUE_EDITED,
             "issues",
             action="edited",
@@ -272,12 +274,12 @@ async def test_installation_event_onboards_repositories_that_have_config(world):
     _, platform, handler = world
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     ev = Event(
-        Platform.GITHUB,
+        Platform("github"),
         Kind.INSTALLATION,
         "installation",
         action="created",
         installation_id=7,
-        repos_added=(RepoRef(Platform.GITHUB, REPO, id=1),),
+        repos_added=(RepoRef(Platform("github"), REPO, id=1),),
     )
     [r] = await handler(ev)
     assert r.outcome == "synced" and len(platform.issues) == 3
@@ -286,7 +288,7 @@ async def test_installation_event_onboards_repositories_that_have_config(world):
 async def test_push_to_another_branch_is_ignored(world):
     _, platform, handler = world
     platform.set_commit("c1", {".readiness.yml": CONFIG})
-    ev = Event(Platform.GITHUB, Kind.PUSH, "push", repo=ref(), ref="refs/heads/feature", commit="c1")
+    ev = Event(Platform("github"), Kind.PUSH, "push", repo=ref(), ref="refs/heads/feature", commit="c1")
     assert await handler(ev) == []
     assert platform.issues == {}
 

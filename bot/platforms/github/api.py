@@ -41,6 +41,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.metrics import API_CALLS
 from bot.platforms.base import Forbidden, Invalid, NotFound, PlatformError, RateLimited, Transient
+from bot.platforms.github.settings import GitHubSettings
 from bot.platforms.http import RetryPolicy, Sleep, rate_limit_wait, record_remaining, with_retries
 from bot.platforms.pacing import WritePacer, ledger_factory
 
@@ -86,7 +87,8 @@ class GitHubApi:
         pacing: Engine | None = None,
     ) -> None:
         """`pacing`: the database replicas share write pacing through (none: this process alone)."""
-        if settings.github_app_id is None or settings.github_private_key is None:
+        own = settings.platform(GitHubSettings)
+        if own.github_app_id is None or own.github_private_key is None:
             raise ValueError(
                 "READINESS_GITHUB_APP_ID and READINESS_GITHUB_PRIVATE_KEY (or "
                 "READINESS_GITHUB_PRIVATE_KEY_FILE) are required to talk to GitHub as an App"
@@ -96,7 +98,7 @@ class GitHubApi:
         self.policy = policy or RetryPolicy()
         self._transport = transport or httpx.AsyncHTTPTransport()
         common: dict[str, Any] = {
-            "base_url": settings.github_api_url,
+            "base_url": own.github_api_url,
             "timeout": TIMEOUT,
             "auto_retry": False,
             "http_cache": http_cache,
@@ -104,9 +106,9 @@ class GitHubApi:
             "cache_strategy": MemCacheStrategy(),  # per client: no responses shared across clients
             "user_agent": "readiness-bot",
         }
-        key = _private_key(settings.github_private_key.get_secret_value())
-        self.graphql_url = graphql_endpoint(settings.github_api_url)
-        self._app = GitHub(AppAuthStrategy(settings.github_app_id, key), **common)
+        key = _private_key(own.github_private_key.get_secret_value())
+        self.graphql_url = graphql_endpoint(own.github_api_url)
+        self._app = GitHub(AppAuthStrategy(own.github_app_id, key), **common)
         self._installation = GitHub(UnauthAuthStrategy(), **common)
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
         self._pacers: dict[int, WritePacer] = {}

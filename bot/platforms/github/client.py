@@ -47,6 +47,7 @@ from bot.platforms.base import (
 from bot.platforms.fresh import FreshParents
 from bot.platforms.github import convert
 from bot.platforms.github.api import GitHubApi
+from bot.platforms.github.settings import GitHubSettings
 from bot.platforms.http import RetryPolicy, Sleep
 
 LEVELS = ("admin", "maintain", "write", "triage", "read", "none")
@@ -80,7 +81,7 @@ class GitHubClient:
             policy=policy,
             pacing=pacing,
         )
-        self._bot_login = settings.github_bot_login
+        self._bot_login = settings.platform(GitHubSettings).github_bot_login
 
     async def bot_login(self) -> str:
         """Our login (`<app slug>[bot]`), from settings or learned once from `GET /app`."""

@@ -12,6 +12,8 @@ from bot.core import snapshot
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.platforms.payload import Unusable, ci, d, int_, str_
 
+GITHUB = Platform("github")
+
 # GitHub check/workflow conclusions → the snapshot's constants (None = not finished yet).
 _GITHUB_CONCLUSIONS = {
     "success": snapshot.SUCCESS,
@@ -40,7 +42,7 @@ def _gh_repo(payload: dict[str, Any]) -> RepoRef | None:
     if not full_name:
         return None
     return RepoRef(
-        Platform.GITHUB,
+        GITHUB,
         full_name,
         id=int_(repo.get("id")),
         installation_id=int_(d(payload.get("installation")).get("id")),
@@ -53,7 +55,7 @@ def _gh_repo_list(items: Any, installation_id: int | None) -> tuple[RepoRef, ...
     for item in items if isinstance(items, list) else ():
         full_name = str_(d(item).get("full_name"))
         if full_name:
-            refs.append(RepoRef(Platform.GITHUB, full_name, int_(item.get("id")), installation_id))
+            refs.append(RepoRef(GITHUB, full_name, int_(item.get("id")), installation_id))
     return tuple(refs)
 
 
@@ -188,7 +190,7 @@ def normalize(event: str, p: dict[str, Any]) -> Event:
     elif event == "sub_issues":
         fields = _gh_sub_issues(p)
     return Event(
-        platform=Platform.GITHUB,
+        platform=GITHUB,
         kind=kind,
         name=event,
         action=str_(p.get("action")),

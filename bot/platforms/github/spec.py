@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.core.events import Platform
-from bot.platforms.github.normalize import normalize
+from bot.platforms.github.normalize import GITHUB, normalize
+from bot.platforms.github.settings import GitHubSettings
 from bot.platforms.github.verify import verify_github
 from bot.platforms.spec import PlatformSpec, Unidentified
 
@@ -22,7 +22,7 @@ EVENT_HEADER = "x-github-event"
 
 class GitHubVerifier:
     def __init__(self, settings: Settings) -> None:
-        secret = settings.github_webhook_secret
+        secret = settings.platform(GitHubSettings).github_webhook_secret
         self.secret = secret.get_secret_value() if secret else None
 
     def verify(self, body: bytes, headers: Mapping[str, str], *, now: float) -> None:
@@ -40,7 +40,7 @@ def identify(headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
 
 
 def check_settings(settings: Settings) -> list[str]:
-    if settings.github_webhook_secret is None:
+    if settings.platform(GitHubSettings).github_webhook_secret is None:
         return [
             "READINESS_GITHUB_WEBHOOK_SECRET is not set: every POST /webhooks/github will be refused (401)"
         ]
@@ -48,7 +48,8 @@ def check_settings(settings: Settings) -> list[str]:
 
 
 def client(settings: Settings, pacing: Engine | None) -> PlatformClient | None:
-    if settings.github_app_id is None or settings.github_private_key is None:
+    own = settings.platform(GitHubSettings)
+    if own.github_app_id is None or own.github_private_key is None:
         return None
     from bot.platforms.github.client import GitHubClient
 
@@ -62,7 +63,8 @@ def account(payload: dict[str, Any]) -> str | None:
 
 
 SPEC = PlatformSpec(
-    platform=Platform.GITHUB,
+    platform=GITHUB,
+    settings=GitHubSettings,
     verifier=GitHubVerifier,
     identify=identify,
     normalize=normalize,

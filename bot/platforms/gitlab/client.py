@@ -26,6 +26,7 @@ from bot.platforms.gitlab.groups import GroupLookup
 from bot.platforms.gitlab.hierarchy import Hierarchy
 from bot.platforms.gitlab.http import RetryingGitlab
 from bot.platforms.gitlab.repo import PER_PAGE, GitLabRepo
+from bot.platforms.gitlab.settings import GitLabSettings
 from bot.platforms.http import RetryPolicy
 from bot.platforms.pacing import WritePacer, ledger_factory
 
@@ -75,13 +76,14 @@ class GitLabClient:
         pacer: WritePacer | None = None,
         pacing: Engine | None = None,
     ) -> None:
-        if settings.gitlab_token is None:
+        own = settings.platform(GitLabSettings)
+        if own.gitlab_token is None:
             raise SettingsError("READINESS_GITLAB_TOKEN: required to talk to GitLab")
-        self.url = settings.gitlab_url.rstrip("/")
+        self.url = own.gitlab_url.rstrip("/")
         self._own_session = session is None
         self.gl = RetryingGitlab(
             self.url,
-            private_token=settings.gitlab_token.get_secret_value(),
+            private_token=own.gitlab_token.get_secret_value(),
             session=session or requests.Session(),
             timeout=timeout,
             clock=clock,
@@ -90,13 +92,13 @@ class GitLabClient:
         )
         self.graphql = GitLabGraphQL(
             self.url,
-            settings.gitlab_token.get_secret_value(),
+            own.gitlab_token.get_secret_value(),
             gl=self.gl,
             clock=clock,
             sleep=self._sleep_in_thread,
             timeout=timeout,
         )
-        self.hierarchy = Hierarchy(self.graphql, settings.gitlab_hierarchy)
+        self.hierarchy = Hierarchy(self.graphql, own.gitlab_hierarchy)
         self.groups = GroupLookup(self.gl, clock)  # is a bare `@name` owner a group?
         self.blob_queries = True  # until GitLab refuses `repository.blobs`: then files come by REST
         self._sleep = sleep

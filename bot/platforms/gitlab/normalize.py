@@ -12,6 +12,8 @@ from bot.core import snapshot
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.platforms.payload import ci, d, int_, str_
 
+GITLAB = Platform("gitlab")
+
 # GitLab pipeline/job statuses.
 _GITLAB_STATUSES = {
     "success": snapshot.SUCCESS,
@@ -33,7 +35,7 @@ def _gl_repo(p: dict[str, Any]) -> RepoRef | None:
     if not full_name:
         return None
     return RepoRef(
-        Platform.GITLAB,
+        GITLAB,
         full_name,
         id=int_(project.get("id")) or int_(p.get("project_id")),
         default_branch=str_(project.get("default_branch")),
@@ -127,7 +129,7 @@ def normalize(event: str, p: dict[str, Any]) -> Event:
     )
     kind = fields.pop("kind", kind)
     return Event(
-        platform=Platform.GITLAB,
+        platform=GITLAB,
         kind=kind,
         name=event,
         repo=_gl_repo(p),

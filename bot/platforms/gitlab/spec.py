@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.config import MIN_SECRET_BYTES, SettingsError
-from bot.core.events import Platform
-from bot.platforms.gitlab.normalize import normalize
+from bot.platforms.gitlab.normalize import GITLAB, normalize
+from bot.platforms.gitlab.settings import GitLabSettings
 from bot.platforms.gitlab.verify import verify_gitlab
 from bot.platforms.spec import PlatformSpec, Unidentified
 from bot.webhooks.verify import signing_key
@@ -26,11 +26,12 @@ EVENT_HEADER = "x-gitlab-event"
 
 class GitLabVerifier:
     def __init__(self, settings: Settings) -> None:
-        token, signing = settings.gitlab_webhook_secret, settings.gitlab_signing_secret
+        own = settings.platform(GitLabSettings)
+        token, signing = own.gitlab_webhook_secret, own.gitlab_signing_secret
         self.token = token.get_secret_value() if token else None
         self.signing = signing.get_secret_value() if signing else None
         self.tolerance_seconds = settings.webhook_tolerance_seconds
-        self.allow_unsigned = settings.gitlab_allow_unsigned
+        self.allow_unsigned = own.gitlab_allow_unsigned
 
     def verify(self, body: bytes, headers: Mapping[str, str], *, now: float) -> None:
         verify_gitlab(
@@ -65,9 +66,10 @@ def identify(headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
 
 
 def check_settings(settings: Settings) -> list[str]:
-    if settings.gitlab_signing_secret is not None:
+    own = settings.platform(GitLabSettings)
+    if own.gitlab_signing_secret is not None:
         try:
-            key = signing_key(settings.gitlab_signing_secret.get_secret_value())
+            key = signing_key(own.gitlab_signing_secret.get_secret_value())
         except ValueError as exc:
             raise SettingsError(f"READINESS_GITLAB_SIGNING_SECRET: {exc}") from None
         if len(key) < MIN_SECRET_BYTES:
@@ -75,13 +77,13 @@ def check_settings(settings: Settings) -> list[str]:
                 f"READINESS_GITLAB_SIGNING_SECRET: the key must be at least {MIN_SECRET_BYTES} bytes long"
             )
     warnings = []
-    if settings.gitlab_allow_unsigned and settings.gitlab_signing_secret is not None:
+    if own.gitlab_allow_unsigned and own.gitlab_signing_secret is not None:
         warnings.append(
             "READINESS_GITLAB_ALLOW_UNSIGNED=true: GitLab deliveries with only X-Gitlab-Token are accepted "
             "although READINESS_GITLAB_SIGNING_SECRET is set (no replay protection); turn it off once "
             "every hook is signed"
         )
-    if settings.gitlab_webhook_secret is None and settings.gitlab_signing_secret is None:
+    if own.gitlab_webhook_secret is None and own.gitlab_signing_secret is None:
         warnings.append(
             "neither READINESS_GITLAB_WEBHOOK_SECRET nor READINESS_GITLAB_SIGNING_SECRET is set: "
             "every POST /webhooks/gitlab will be refused (401) until `readiness gitlab connect` "
@@ -91,7 +93,7 @@ def check_settings(settings: Settings) -> list[str]:
 
 
 def client(settings: Settings, pacing: Engine | None) -> PlatformClient | None:
-    if settings.gitlab_token is None:
+    if settings.platform(GitLabSettings).gitlab_token is None:
         return None
     from bot.platforms.gitlab.client import GitLabClient
 
@@ -109,7 +111,8 @@ def no_account(payload: dict[str, Any]) -> str | None:
 
 
 SPEC = PlatformSpec(
-    platform=Platform.GITLAB,
+    platform=GITLAB,
+    settings=GitLabSettings,
     verifier=GitLabVerifier,
     identify=identify,
     normalize=normalize,
@@ -119,7 +122,7 @@ SPEC = PlatformSpec(
     client_settings="READINESS_GITLAB_TOKEN",
     codeowners_locations=("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"),
     org_defaults_source=lambda owner, configured: configured,
-    org_defaults_setting=lambda settings: settings.gitlab_defaults_project,
+    org_defaults_setting=lambda settings: settings.platform(GitLabSettings).gitlab_defaults_project,
     account=no_account,
     stored_secrets=stored_secrets,
 )
