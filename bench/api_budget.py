@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from e2e.conftest import Clock, base_files, fixture, new_delivery, running_bot  # noqa: E402
+from e2e.conftest import TEMPLATE_PATH, Clock, base_files, fixture, new_delivery, running_bot  # noqa: E402
 from e2e.test_github_e2e import (  # noqa: E402
     API,
     SECRET,
@@ -62,7 +62,7 @@ from bot.resources import load_shipped  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.migrate import upgrade_engine  # noqa: E402
 
-HEAD1, HEAD2, HEAD3 = (f"c0ffee{n:034d}" for n in (1, 2, 3))
+HEAD1, HEAD2, HEAD3, HEAD4, HEAD5 = (f"c0ffee{n:034d}" for n in range(1, 6))
 PR_HEAD = "beef" * 10
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 LAYOUTS = ("sections", "single")  # `issues.layout` in .readiness.yml
@@ -93,7 +93,17 @@ NEEDS: dict[str, tuple[str, Callable[[int, int], bool]]] = {
     "ci-default-branch": ("<= 4 reads + 2 writes", lambda r, w: r <= 4 and w <= 2),
     "push-no-change": ("<= 3", lambda r, w: r + w <= 3),
     "push-tick": ("<= 5 reads + 2 writes", lambda r, w: r <= 5 and w <= 2),
+    "push-no-ci": ("<= 1", lambda r, w: r + w <= 1),
 }
+SECURITY_SECTION = """\
+  - id: security
+    title: Security
+    items:
+      - id: policy
+        title: Security policy
+        why: Reporters know where to write
+        evidence: {files: [SECURITY.md]}
+"""
 
 
 def pacing_hours(writes: int, limits: PaceLimits = PaceLimits()) -> float:
@@ -107,6 +117,13 @@ def pacing_hours(writes: int, limits: PaceLimits = PaceLimits()) -> float:
 
 
 # ------------------------------------------------------------------------------------- GitHub
+
+
+def without_ci_rules(files: dict[str, str]) -> dict[str, str]:
+    """The same repository once its template has no `ci` rule left: CI results are not read."""
+    template = files[TEMPLATE_PATH].replace('evidence: {ci: ["test*"]}', "evidence: {files: [Makefile]}")
+    assert template != files[TEMPLATE_PATH]
+    return {**files, TEMPLATE_PATH: template}
 
 
 def github_ci_burst(head: str, branch: str) -> list[tuple[str, dict[str, Any]]]:
@@ -140,8 +157,10 @@ def github_counted(log: list[tuple[str, str, float]]) -> tuple[int, int, list[st
 
 
 def layout_files(layout: str) -> dict[str, str]:
-    """The bench repository, with `issues.layout` set when it is not the default."""
+    """The bench repository, its template with 3 sections (S in the issue's 2S+10), with
+    `issues.layout` set when it is not the default."""
     files = base_files(Dockerfile="FROM python:3.11\n")
+    files[TEMPLATE_PATH] += SECURITY_SECTION
     if layout != "sections":
         files[".readiness.yml"] += f"issues:\n  layout: {layout}\n"
     return files
@@ -207,6 +226,16 @@ async def github_rows(tmp: str, layout: str = "sections") -> tuple[list[Row], in
             )
             fake.push(HEAD3, {**files, "docs/runbooks/db.md": "# db\n"}, ci=fake.spec.ci)
             await scenario("push-tick", "a push that ticks one item", [("push", push_payload(HEAD3, HEAD2))])
+            no_ci = without_ci_rules({**files, "docs/runbooks/db.md": "# db\n"})
+            fake.push(HEAD4, no_ci, ci=fake.spec.ci)
+            await deliver(bot, "push", push_payload(HEAD4, HEAD3))  # the template change itself: not counted
+            await bot.drain()
+            fake.push(HEAD5, {**no_ci, "NOTES.md": "y\n"}, ci=fake.spec.ci)
+            await scenario(
+                "push-no-ci",
+                "a push that changes no item, no `ci` rule chosen",
+                [("push", push_payload(HEAD5, HEAD4))],
+            )
         await client.aclose()
         engine.dispose()
     return rows, onboarding_writes
@@ -321,6 +350,18 @@ async def gitlab_rows(tmp: str, layout: str = "sections") -> tuple[list[Row], in
             fake.push(HEAD3, {**files, "docs/runbooks/db.md": "# db\n"}, jobs=(("tests-0", "success"),))
             await scenario(
                 "push-tick", "a push that ticks one item", [("Push Hook", gitlab_push(HEAD3, HEAD2))]
+            )
+            no_ci = without_ci_rules({**files, "docs/runbooks/db.md": "# db\n"})
+            fake.push(HEAD4, no_ci, jobs=(("tests-0", "success"),))
+            await scenario(  # the template change itself: run, not printed
+                "push-tick", "(template change)", [("Push Hook", gitlab_push(HEAD4, HEAD3))]
+            )
+            rows.pop()
+            fake.push(HEAD5, {**no_ci, "NOTES.md": "y\n"}, jobs=(("tests-0", "success"),))
+            await scenario(
+                "push-no-ci",
+                "a push that changes no item, no `ci` rule chosen",
+                [("Push Hook", gitlab_push(HEAD5, HEAD4))],
             )
         await client.aclose()
         engine.dispose()
