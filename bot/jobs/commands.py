@@ -5,13 +5,14 @@ item: permission check, lock, save) and `command_answers.ANSWERS` (reads only: a
 comment's state changes and sync, from one read of what they left). This module has no branch
 per command name.
 
-Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is written
-right *after* the reply, not before the work: the worker runs a repository's deliveries one at a
-time, so no second attempt can run beside this one, and a failure before the reply (a sync that
-hits a 502) leaves no row, so the retry does the whole command again. State changes are
-idempotent; the reply carries a hidden marker with the command comment's id, and apply adopts a
-reply of the bot's with that marker before posting, so neither a lost answer (a 502 after the
-platform posted it) nor a crash between the reply and the row's commit answers twice.
+Idempotency: a `CommandComment` row per answered comment (migration 0004). The row is claimed
+right *before* the reply and finished right after it, not before the work: the worker runs a
+repository's deliveries one at a time, so no second attempt can run beside this one, and a
+failure before the reply (a sync that hits a 502) leaves no row, so the retry does the whole
+command again. State changes are idempotent; the reply carries a hidden marker with the command
+comment's id. A retry that finds the claim unfinished (a 502 after the platform posted, a crash
+between the reply and the row's commit) lets apply adopt a reply of the bot's with that marker
+instead of posting again; a first attempt posts without reading the comments (migration 0017).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import structlog
 from sqlmodel import Session
 
 from bot import ownership
+from bot.apply import Apply
 from bot.core import command_answers, command_effects, commands, exemptions, tracker
 from bot.core.actions import PostComment, React
 from bot.core.command_answers import ANSWERS, Seen
@@ -104,9 +106,7 @@ class CommandHandler:
         texts = [text for line in run.lines if (text := _answer(line, seen))]
         if texts:
             who = f"@{event.sender} " if event.sender else ""
-            reply = await write.one(_reply(event, who + "\n\n".join(texts)))
-            assert isinstance(reply, Comment)
-            reply_id = reply.id
+            reply_id = await self._post_reply(write, event, repository_id, who + "\n\n".join(texts))
         with session_scope(ch.engine) as s:
             _record(s, repository_id, event, reply_id, ch.clock())
         if run.sync:
@@ -139,13 +139,29 @@ class CommandHandler:
                 f"please try again in {minutes} minute{'s' if minutes != 1 else ''} "
                 f"(after {retry_at:%H:%M} UTC). Nothing was done for this comment."
             )
-            reply = await self.ctx.writer(platform).one(_reply(event, text))
-            assert isinstance(reply, Comment)
-            reply_id = reply.id
+            reply_id = await self._post_reply(self.ctx.writer(platform), event, repository_id, text)
         with session_scope(self.ctx.engine) as s:
             _record(s, repository_id, event, reply_id, now, throttled=True)
         log.info("commands.flooded", by=event.sender, retry_at=retry_at.isoformat())
         return True
+
+    async def _post_reply(self, write: Apply, event: Event, repository_id: int, text: str) -> int:
+        """Claim the reply, then post it; only when an earlier attempt claimed it and did not
+        finish (a 502 after the platform posted, a crash) are the issue's comments read to adopt
+        the reply already out. The claim is finished by `_record`."""
+        assert event.comment_id is not None and event.issue_number is not None
+        with session_scope(self.ctx.engine) as s:
+            first = once.claim_reply(
+                s,
+                repository_id=repository_id,
+                comment_id=event.comment_id,
+                issue_number=event.issue_number,
+                sender=event.sender,
+                at=self.ctx.clock(),
+            )
+        reply = await write.one(_reply(event, text, adopt=not first))
+        assert isinstance(reply, Comment)
+        return reply.id
 
     async def _load(self, event: Event, platform: Platform, repository_id: int) -> Loaded | None:
         """Config and checklists as of the last sync: what the issues show."""
@@ -228,12 +244,12 @@ def _answer(line: str | Command, seen: Seen | None) -> str | None:
     return ANSWERS[line.name].answer(line, seen)
 
 
-def _reply(event: Event, text: str) -> PostComment:
-    """The reply to a command comment, marked with its id: a retry after a lost answer adopts
-    the reply already posted instead of posting it again (issue 12)."""
+def _reply(event: Event, text: str, *, adopt: bool) -> PostComment:
+    """The reply to a command comment, marked with its id; with `adopt` (a retry of an
+    interrupted reply) apply adopts a reply already posted instead of posting it again."""
     assert event.comment_id is not None and event.issue_number is not None
     marker = commands.reply_marker(event.comment_id)
-    return PostComment(event.issue_number, f"{text}\n\n{marker}", marker=marker)
+    return PostComment(event.issue_number, f"{text}\n\n{marker}", marker=marker if adopt else None)
 
 
 def _ours(owned: dict, number: int) -> bool:

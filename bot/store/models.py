@@ -165,7 +165,8 @@ class SummaryPost(SQLModel, table=True):
 
 class CommandComment(SQLModel, table=True):
     """A `/readiness` comment the bot has answered: a redelivered or retried webhook finds the row
-    and does not answer twice. Written right after the reply (see bot.jobs.commands)."""
+    and does not answer twice. Claimed (`replying`) right before the reply is posted and finished
+    right after it, so only a retry of an interrupted reply looks for one already posted."""
 
     __tablename__ = "command_comments"
     __table_args__ = (UniqueConstraint("repository_id", "comment_id"),)
@@ -179,6 +180,8 @@ class CommandComment(SQLModel, table=True):
     processed_at: datetime = Field(default_factory=utcnow)
     # refused by the flood limit: recorded against redelivery, not counted as a command sent
     throttled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # claimed before the reply was posted, not finished yet: the reply may or may not be out
+    replying: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class StoredSecret(SQLModel, table=True):

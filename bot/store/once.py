@@ -1,7 +1,8 @@
 """Exactly-once records: a weekly summary per repository and week, an answer per command comment.
 
 Both are a unique row written with insert-or-ignore, so a redelivered webhook, a retried job or a
-second replica finds the row and does nothing twice.
+second replica finds the row and does nothing twice. Both are claimed before the comment is
+posted and finished after it, so only a retry of an interrupted post has to look for one.
 """
 
 from __future__ import annotations
@@ -44,13 +45,44 @@ def claim_summary_week(
 
 
 def command_answered(session: Session, *, repository_id: int, comment_id: int) -> bool:
-    """A `/readiness` comment already answered (or refused by the flood limit)."""
+    """A `/readiness` comment already answered (or refused by the flood limit); a reply that
+    was claimed but not finished is not an answer yet."""
     found = session.exec(
         select(CommandComment.id).where(
-            CommandComment.repository_id == repository_id, CommandComment.comment_id == comment_id
+            CommandComment.repository_id == repository_id,
+            CommandComment.comment_id == comment_id,
+            col(CommandComment.replying).is_(False),
         )
     ).first()
     return found is not None
+
+
+def claim_reply(
+    session: Session,
+    *,
+    repository_id: int,
+    comment_id: int,
+    issue_number: int,
+    sender: str | None,
+    at: datetime,
+) -> bool:
+    """Claim the reply to a command comment before posting it. False when an earlier attempt
+    claimed it and did not finish: that attempt may have posted, so the caller looks for it."""
+    values = {
+        "repository_id": repository_id,
+        "comment_id": comment_id,
+        "issue_number": issue_number,
+        "sender": sender,
+        "reply_id": None,
+        "processed_at": at,
+        "replying": True,
+    }
+    stmt = (
+        insert_ignore(session, CommandComment, ["repository_id", "comment_id"])
+        .values(**values)
+        .returning(CommandComment.id)
+    )
+    return session.execute(stmt).first() is not None  # (psycopg reports rowcount -1 here)
 
 
 def record_command(
@@ -64,7 +96,8 @@ def record_command(
     at: datetime | None = None,
     throttled: bool = False,
 ) -> None:
-    """Remember a command comment as answered; a second record of it changes nothing."""
+    """Remember a command comment as answered, finishing its claim if there is one; a second
+    record of an answered comment changes nothing."""
     values = {
         "repository_id": repository_id,
         "comment_id": comment_id,
@@ -75,6 +108,16 @@ def record_command(
         "throttled": throttled,
     }
     session.execute(insert_ignore(session, CommandComment, ["repository_id", "comment_id"]).values(**values))
+    claimed = (
+        update(CommandComment)
+        .where(
+            col(CommandComment.repository_id) == repository_id,
+            col(CommandComment.comment_id) == comment_id,
+            col(CommandComment.replying).is_(True),
+        )
+        .values(reply_id=reply_id, processed_at=values["processed_at"], throttled=throttled, replying=False)
+    )
+    session.execute(claimed)
 
 
 def summary_posted(session: Session, *, repository_id: int, week: str) -> bool:

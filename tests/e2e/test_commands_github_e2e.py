@@ -248,6 +248,18 @@ async def test_a_reply_whose_answer_was_lost_is_adopted_not_posted_twice(bot: Bo
     assert boxes(ours(fake)["section:service:build"])["ci-tests"] is True  # the retry finished the job
 
 
+async def test_a_first_answer_is_posted_without_reading_the_issues_comments(
+    bot: Bot, fake: FakeGitHub
+) -> None:
+    """Adoption costs a read only on the retry of an interrupted reply, not on every command."""
+    ops = (await onboard(bot, fake))["section:service:build"]["number"]
+    fake.log.clear()
+    [reply] = await say(bot, fake, "hubot", ops, "/readiness why ci-tests")
+    assert "**Tests run in CI** `service/ci-tests`" in reply
+    assert not [p for m, p, _ in fake.log if m == "GET" and p.endswith(f"/issues/{ops}/comments")]
+    assert [p for m, p, _ in fake.log if m == "POST" and p.endswith(f"/issues/{ops}/comments")]
+
+
 async def test_a_reply_marker_planted_by_a_person_does_not_silence_the_bot(
     bot: Bot, fake: FakeGitHub
 ) -> None:
