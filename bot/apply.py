@@ -231,6 +231,7 @@ class Apply:
             current=current.body,
             states=self.states,
             now=self.now,
+            intended=want.body,
         )
         if not decided:
             return want

@@ -92,13 +92,26 @@ def plan_states(
 
 
 def ticks_to_keep(
-    *, last_written: str | None, current: str, states: Mapping[str, Mapping[str, ItemState]], now: datetime
+    *,
+    last_written: str | None,
+    current: str,
+    states: Mapping[str, Mapping[str, ItemState]],
+    now: datetime,
+    intended: str | None = None,
 ) -> dict[tuple[str, str], ItemState]:
     """Ticks a person made in an issue since the bot last wrote it (a webhook we have not seen
-    yet): their new states, keyed (checklist, item). Empty when nothing changed by hand."""
+    yet): their new states, keyed (checklist, item). Empty when nothing changed by hand.
+
+    A box that already shows what the bot is about to write (`intended`) is not counted: it is
+    most likely our own edit that the platform applied while we saw an error (a 502, a timeout),
+    and taking it for a person's would turn an evidence tick into a manual one that no longer
+    unticks. Were it a person's, the state is the same and their webhook still records them."""
     if last_written is None:
         return {}
     ticks = tracker.changed_boxes(tracker.parse_checkboxes(last_written), tracker.parse_checkboxes(current))
+    if intended is not None:
+        ours = tracker.parse_checkboxes(intended)
+        ticks = {k: v for k, v in ticks.items() if ours.get(k) != v}
     if not ticks:
         return {}
     flat = {(c, i): st for c, cs in states.items() for i, st in cs.items()}

@@ -240,6 +240,24 @@ def test_ticks_made_since_our_last_write_are_kept_as_a_persons_decision() -> Non
     assert ticks_to_keep(last_written=before.body, current=before.body, states=OPEN, now=NOW) == {}
 
 
+def test_our_own_edit_applied_despite_an_error_is_not_taken_for_a_persons_tick() -> None:
+    """The platform applied the bot's edit but answered 502; the retry re-reads the issue and
+    finds the bot's own ticks there, which must stay evidence, not become a person's."""
+    before = SECTIONS.section("svc", "build", OPEN)
+    auto = ItemState("svc", "container", Status.AUTO, evidence="Dockerfile")
+    evidenced = {"svc": {**OPEN["svc"], "container": auto}}
+    ours = SECTIONS.section("svc", "build", evidenced).body
+    assert tracker.changed_boxes(tracker.parse_checkboxes(before.body), tracker.parse_checkboxes(ours))
+    kept = ticks_to_keep(last_written=before.body, current=ours, states=evidenced, now=NOW, intended=ours)
+    assert kept == {}
+    # a person's tick of another item in the same edit window is still kept
+    person = ItemState("svc", "sbom", Status.DONE, actor="x")
+    both = SECTIONS.section("svc", "build", {"svc": {**evidenced["svc"], "sbom": person}}).body
+    kept = ticks_to_keep(last_written=before.body, current=both, states=evidenced, now=NOW, intended=ours)
+    assert set(kept) == {("svc", "sbom")}
+    assert kept[("svc", "sbom")].actor == tracker.UNKNOWN_PERSON
+
+
 def test_every_action_has_a_one_line_description() -> None:
     desired = SECTIONS.section("svc", "build", OPEN)
     actions = [
