@@ -184,6 +184,7 @@ class GitLabSide:
         self.fake.pipelines.clear()
         self.fake.external.clear()
         self.http = FaultyGitLab(self.fake, run)
+        self.ci_steps = 0  # CI results alternate between Pipeline Hooks and Job Hooks
 
     @property
     def unknown(self) -> list[str]:
@@ -281,6 +282,15 @@ class GitLabSide:
         if step.kind == "ci":
             head = fake.spec.head
             fake.push(head, dict(fake.spec.files), jobs=(("tests", "success"),))
+            self.ci_steps += 1
+            if self.ci_steps % 2 == 1:  # every other CI result arrives as the job's own hook
+                pipeline = fake.pipelines[-1]
+                p = _fixture("job.json")
+                p.update(sha=head, before_sha=head, ref="main", build_name="tests", build_status="success",
+                         build_id=fake.jobs[pipeline["id"]][0]["id"], pipeline_id=pipeline["id"],
+                         project_id=PROJECT_ID, project_name=self.fake.path, project=self._project())  # fmt: skip
+                p["commit"].update(id=pipeline["id"], sha=head, status="success")
+                return Delivery("Job Hook", json.dumps(p).encode())
             p = _fixture("pipeline.json")
             p["object_attributes"].update(sha=head, ref="main", status="success", tag=False, source="push")
             p["builds"] = [{**p["builds"][0], "name": "tests", "status": "success"}]
