@@ -2,17 +2,23 @@
 
 The whole bot runs as in production, driven only from its edges: signed webhooks go into the
 ASGI app (`create_app`), the durable queue stores them, `Worker` + `make_handler` process them,
-and GitHub is the stateful REST fake of the platform tests behind respx (unknown routes fail the
-run). Faults come from a schedule drawn from the seed, keyed by the index of the request the bot
-makes to GitHub, so a seed replays the same faults:
+and the platform (GitHub or GitLab) is the stateful fake of the platform tests behind respx /
+`responses` (unknown routes fail the run). This module is platform-neutral: the fault schedule,
+worker lives and kills, database drops, the play loop, the comparison. Each platform's side
+(`chaos.github_side`, `chaos.gitlab_side`) supplies its fake wrapped with faults, how a delivery
+is signed and sent, how a story step becomes its webhooks, and what a user sees (`observe`).
 
-- 502 or a read timeout, before GitHub applied the request or after (the answer is lost);
-- a secondary rate limit (403 with `retry-after`) and a 429;
-- the installation token revoked (401, then the bot mints a new one);
+Faults come from a schedule drawn from the seed, keyed by the index of the request the bot
+makes to the platform, so a seed replays the same faults (each side lists its kinds):
+
+- 502 or a read timeout, before the platform applied the request or after (the answer is lost);
+- rate limits (GitHub: a secondary limit, 403 with `retry-after`, and a 429; GitLab: 429 with
+  `Retry-After` and `RateLimit-*`);
+- GitHub only: the installation token revoked (401, then the bot mints a new one);
 - the bot's database connections dropped (PostgreSQL: `pg_terminate_backend` on the backends
   whose `application_name` is this run's; SQLite: the pool is disposed);
-- the worker killed at that request (its task cancelled, before or after GitHub applied it) and
-  a new worker started on the same database with a new engine, client and caches (a restart).
+- the worker killed at that request (before or after the platform applied it) and a new worker
+  started on the same database with a new engine, client and caches (a restart).
 
 On the webhook side: redelivery of a processed delivery, the same delivery twice at once, and
 deliveries held back and sent later in shuffled order. Time is a controllable clock: backoffs,
@@ -24,48 +30,29 @@ from __future__ import annotations
 import asyncio
 import difflib
 import random
-import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-import respx
 from platforms.conftest import FakeClock
-from platforms.contract import SPEC, SeedIssue
-from platforms.fake_github import APP_ID, FakeGitHub
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bot.app import create_app
-from bot.config import Settings, load_settings
-from bot.core import tracker
+from bot.config import Settings
 from bot.jobs.handlers import make_handler
 from bot.jobs.router import Router
 from bot.jobs.worker import Worker
-from bot.platforms.github.client import GitHubClient
-from bot.platforms.http import RetryPolicy
+from bot.platforms.base import PlatformClient
 from bot.resources import load_shipped
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Delivery as DeliveryRow
-from chaos.story import SECRET, Delivery, Step, happen, make_story, section_issue
+from chaos.story import Delivery, Step, make_story
 
-API = "https://github.test/api/v3"
-FAULTS = (
-    "502-before",
-    "502-after",
-    "timeout-before",
-    "timeout-after",
-    "secondary",
-    "429",
-    "token",
-    "db",
-    "kill-before",
-    "kill-after",
-)
+PLATFORMS = ("github", "gitlab")
 MAX_LIVES = 60  # worker restarts per run: far more than a run needs; a bound against a livelock
 
 
@@ -80,68 +67,35 @@ class Faults:
     injected: list[str] = field(default_factory=list)
 
     @classmethod
-    def draw(cls, rng: random.Random, *, count: int, horizon: int) -> Faults:
-        return cls({rng.randrange(1, horizon): rng.choice(FAULTS) for _ in range(count)})
+    def draw(cls, rng: random.Random, *, count: int, horizon: int, kinds: tuple[str, ...]) -> Faults:
+        return cls({rng.randrange(1, horizon): rng.choice(kinds) for _ in range(count)})
 
 
-class FaultyGitHub:
-    """The fake GitHub with faults injected at scheduled request indices."""
+class Side(Protocol):
+    """What a platform brings to a run (see `chaos.github_side.GitHubSide`)."""
 
-    def __init__(self, fake: FakeGitHub, faults: Faults, on_db: Callable[[], None]) -> None:
-        self.fake, self.faults, self.on_db = fake, faults, on_db
-        self.unknown: list[str] = []
+    name: str
+    faults: tuple[str, ...]  # the fault kinds drawn for this platform
+    unknown: list[str]  # requests to routes the fake does not model
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.faults.seen += 1
-        fault = self.faults.schedule.get(self.faults.seen)
-        if fault is None:
-            return self._real(request)
-        self.faults.injected.append(fault)
-        if fault in ("kill-before", "kill-after"):
-            task = asyncio.current_task()
-            assert task is not None
-            task.cancel()  # the worker dies at its next await: nothing after this runs
-            return self._real(request) if fault == "kill-after" else httpx.Response(502)
-        if fault == "502-after" or fault == "timeout-after":
-            self._real(request)
-        if fault.startswith("502"):
-            return httpx.Response(502, json={"message": "Server Error"})
-        if fault.startswith("timeout"):
-            raise httpx.ReadTimeout("chaos: read timeout", request=request)
-        if fault == "secondary":
-            message = (
-                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-            )
-            return httpx.Response(
-                403,
-                json={"message": message, "documentation_url": "https://docs.github.com/rest"},
-                headers={"retry-after": "7"},
-            )
-        if fault == "429":
-            return httpx.Response(429, json={"message": "Too many requests"}, headers={"retry-after": "3"})
-        if fault == "token":
-            self.fake.tokens.clear()  # every installation token is now expired
-        if fault == "db":
-            self.on_db()
-        return self._real(request)
-
-    def _real(self, request: httpx.Request) -> httpx.Response:
-        response = self.fake(request)
-        if response.status_code == 404 and response.json().get("message") == "Not Found":
-            known = any(
-                m == request.method and rx.match(p)
-                for m, rx, _ in self.fake.routes
-                for p in [_path(self.fake, request)]
-            )
-            if not known:
-                self.unknown.append(f"{request.method} {request.url.path}")
-        return response
+    def requests_made(self) -> int: ...
+    def settings(self, **common: Any) -> Settings: ...
+    def new_client(self, settings: Settings, life: int) -> PlatformClient: ...
+    def mounted(self) -> Any: ...  # a context manager: the fake answers the bot's HTTP inside it
+    def headers(self, d: Delivery) -> dict[str, str]: ...
+    def has_section(self, item: str) -> bool: ...
+    def happen(self, step: Step) -> Delivery | None: ...
+    def observe(self) -> dict[str, Any]: ...
 
 
-def _path(fake: FakeGitHub, request: httpx.Request) -> str:
-    if request.url.path.endswith("/graphql"):
-        return "/graphql"
-    return request.url.path.removeprefix(httpx.URL(fake.api).path.rstrip("/"))
+def _side(platform: str, run: Run, key_pair: tuple[str, str]) -> Side:
+    if platform == "github":
+        from chaos.github_side import GitHubSide
+
+        return GitHubSide(run, key_pair)
+    from chaos.gitlab_side import GitLabSide
+
+    return GitLabSide(run)
 
 
 # --------------------------------------------------------------------------------- the bot
@@ -149,34 +103,36 @@ def _path(fake: FakeGitHub, request: httpx.Request) -> str:
 
 @dataclass
 class Life:
-    """One worker process: its engine, GitHub client (tokens, caches) and worker."""
+    """One worker process: its engine, platform client (tokens, caches) and worker."""
 
     engine: Engine
-    client: GitHubClient
+    client: PlatformClient
     worker: Worker
 
 
 class Run:
-    """One play of a story against a fresh fake GitHub and an empty database."""
+    """One play of a story against a fresh fake platform and an empty database."""
 
-    def __init__(self, db_url: str, key_pair: tuple[str, str], *, seed: int, faults: Faults | None) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        key_pair: tuple[str, str],
+        *,
+        seed: int,
+        faults: Faults | None,
+        platform: str = "github",
+    ) -> None:
         self.seed, self.faults = seed, faults or Faults({})
         self.rng = random.Random(seed * 7919 + 1)
         self.name = f"readiness-chaos-{seed}-{random.getrandbits(24):06x}"
         self.url = _with_application_name(db_url, self.name)
         self.admin_url = db_url
         self.clock = FakeClock()
-        self.settings = _settings(self.url, key_pair[0])
-        spec = replace(
-            SPEC,
-            files={},
-            ci=(),
-            labels=(),
-            comments=(),
-            issues=(SeedIssue(1, "Bug: widgets are square", "They should be round.", "hubot"),),
-        )
-        self.fake = FakeGitHub(spec, API, public_key=key_pair[1], now=self.clock)
-        self.github = FaultyGitHub(self.fake, self.faults, self.drop_connections)
+        self.side = _side(platform, self, key_pair)
+        self.settings = self.side.settings(**_common_settings(self.url))
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[int] | None = None  # the running worker drain, for `kill`
+        self.dead = 0  # lives up to this one are killed: their threads must not reach the platform
         self.lives = 0
         self.life: Life | None = None
 
@@ -187,14 +143,8 @@ class Run:
         """A freshly started worker process: nothing shared with the previous one but the database."""
         self.lives += 1
         engine = make_engine(self.url)
-        client = GitHubClient(
-            self.settings,
-            clock=self.clock,
-            sleep=self.clock.sleep,
-            http_cache=False,
-            policy=RetryPolicy(base_delay=1.0),
-        )
-        sync = Router(engine, {"github": client}, load_shipped(), clock=self.now)
+        client = self.side.new_client(self.settings, self.lives)
+        sync = Router(engine, {self.side.name: client}, load_shipped(), clock=self.now)
         worker = Worker(
             engine,
             make_handler(self.settings, engine, sync=sync),
@@ -223,6 +173,13 @@ class Run:
         finally:
             admin.dispose()
 
+    def kill(self) -> None:
+        """Kill the worker process from any thread (GitLab's client works in threads): its drain
+        is cancelled on the loop and its threads die at their next request (`dead`)."""
+        self.dead = self.lives
+        assert self.loop is not None and self.task is not None
+        self.loop.call_soon_threadsafe(self.task.cancel)
+
     async def work(self, *, max_rounds: int = 1) -> None:
         """Run the worker until nothing is due (up to `max_rounds` drains); a kill fault ends
         the life and the next call starts a new one."""
@@ -231,6 +188,7 @@ class Run:
                 self.life = self.new_life()
             before = asyncio.all_tasks()
             task = asyncio.create_task(self.life.worker.run_once())
+            self.loop, self.task = asyncio.get_running_loop(), task
             try:
                 n = await task
             except asyncio.CancelledError:
@@ -279,14 +237,10 @@ class Run:
             self.life = None
 
 
-def _settings(url: str, private_key: str) -> Settings:
-    return load_settings(
+def _common_settings(url: str) -> dict[str, Any]:
+    """The bot's settings every platform's run shares (the side adds its own)."""
+    return dict(
         database_url=url,
-        github_webhook_secret=SECRET,
-        github_app_id=APP_ID,
-        github_private_key=private_key,
-        github_api_url=API,
-        github_bot_login="readiness-bot[bot]",
         sync_settle_seconds=0,
         retry_base_seconds=1.0,
         retry_max_seconds=30.0,
@@ -307,37 +261,35 @@ def _with_application_name(db_url: str, name: str) -> str:
 
 
 async def play(run: Run, steps: list[Step], *, chaos: bool) -> dict[str, Any]:
-    """Play the story; returns what a user sees on GitHub at the end (`observe`)."""
+    """Play the story; returns what a user sees on the platform at the end (`observe`)."""
     receiver_engine = make_engine(run.url)
     app = create_app(run.settings, engine=receiver_engine, start_worker=False, start_scheduler=False)
     held: list[Delivery] = []
     sent: list[Delivery] = []
     rng = run.rng
     try:
-        with respx.mock(base_url=run.fake.host, assert_all_called=False) as router:
-            router.route().mock(side_effect=run.github)
+        with run.side.mounted():
             async with (
                 app.router.lifespan_context(app),
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http,
             ):
 
                 async def send(d: Delivery) -> None:
-                    r = await http.post("/webhooks/github", content=d.body, headers=d.headers())
+                    r = await http.post(
+                        f"/webhooks/{run.side.name}", content=d.body, headers=run.side.headers(d)
+                    )
                     assert r.status_code in (200, 202), f"{d.event} answered {r.status_code}: {r.text}"
                     sent.append(d)
 
                 for step in steps:
-                    while (
-                        step.kind in ("tick", "command")
-                        and section_issue(run.fake, step.item or "slo") is None
-                    ):
+                    while step.kind in ("tick", "command") and not run.side.has_section(step.item or "slo"):
                         # a person acts only on an issue they can see: until the bot made it, the
                         # held webhooks arrive and the bot works (through its faults)
                         assert held or run.unfinished(), f"seed {run.seed}: no issue to act on for {step}"
                         if held:
                             await send(held.pop(0))
                         await run.settle()
-                    delivery = happen(run.fake, step)
+                    delivery = run.side.happen(step)
                     if delivery is None:
                         continue
                     if not chaos:
@@ -361,54 +313,13 @@ async def play(run: Run, steps: list[Step], *, chaos: bool) -> dict[str, Any]:
                     if rng.random() < 0.3:
                         await run.work()
                 await run.settle()
-        assert not run.github.unknown, f"the bot called routes the fake does not know: {run.github.unknown}"
+        assert not run.side.unknown, f"the bot called routes the fake does not know: {run.side.unknown}"
         left = run.unfinished()
         assert not left, f"seed {run.seed}: deliveries left unprocessed: {dict(left)}"
-        return observe(run.fake)
+        return run.side.observe()
     finally:
         await run.close()
         receiver_engine.dispose()
-
-
-def observe(fake: FakeGitHub) -> dict[str, Any]:
-    """What a user sees: our issues by marker key (title, state, boxes, labels, body with issue
-    numbers replaced by keys), sub-issue links, the bot's comments per issue, its reactions."""
-    ours: dict[str, dict[str, Any]] = {}
-    keys: dict[int, str] = {}
-    for issue in fake.issues.values():
-        key = tracker.key_from_body(issue.get("body"))
-        if key and "pull_request" not in issue and issue["user"]["login"] == fake.spec.bot_login:
-            assert key not in ours, f"duplicate issue for {key}"
-            ours[key] = issue
-            keys[issue["number"]] = key
-
-    def unnumber(body: str) -> str:  # numbers and times differ between plays, not what they say
-        # (the fake clock runs on through retries, rate-limit waits and expired leases, so a day
-        # shown can differ when the faults made the bot wait long; what was decided cannot)
-        body = re.sub(r"\d{4}-\d\d-\d\d( \d\d:\d\d UTC)?", "<time>", body)
-        return re.sub(r"#(\d+)", lambda m: "#" + keys.get(int(m.group(1)), m.group(1)), body)
-
-    view: dict[str, Any] = {}
-    for key, issue in sorted(ours.items()):
-        comments = [
-            c["body"]
-            for c in fake.comments.get(issue["number"], [])
-            if c["user"]["login"] == fake.spec.bot_login
-        ]
-        view[key] = {
-            "title": issue["title"],
-            "state": issue["state"],
-            "boxes": {item: v for (_, item), v in tracker.parse_checkboxes(issue["body"]).items()},
-            "labels": sorted(lbl["name"] for lbl in issue["labels"]),
-            "body": unnumber(issue["body"]),
-            "children": sorted(keys.get(n, str(n)) for n in fake.children.get(issue["number"], [])),
-            "bot_comments": len(comments),
-            # a status reply's figures depend on when it was asked: compare what each reply is
-            "replies": Counter(re.sub(r"[█░]+|\d+", "#", c.split("\n", 1)[0])[:60] for c in comments),
-        }
-    bodies = {c["id"]: c["body"] for cs in fake.comments.values() for c in cs}
-    view["reactions"] = sorted({(bodies[cid], content) for cid, content in fake.reactions})
-    return view
 
 
 def diff(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
@@ -455,16 +366,19 @@ def empty_database(db_url: str) -> None:
         engine.dispose()
 
 
-async def run_seed(db_url: str, key_pair: tuple[str, str], seed: int, *, faults: int = 8) -> Outcome:
+async def run_seed(
+    db_url: str, key_pair: tuple[str, str], seed: int, *, faults: int = 8, platform: str = "github"
+) -> Outcome:
     """Play seed's story cleanly, then with `faults` faults, and compare what users see."""
     steps = make_story(seed)
     empty_database(db_url)
-    clean = Run(db_url, key_pair, seed=seed, faults=None)
+    clean = Run(db_url, key_pair, seed=seed, faults=None, platform=platform)
     expected = await play(clean, steps, chaos=False)
     empty_database(db_url)
     # faults land among the requests a clean play makes (and a little past them: retries add some)
-    drawn = Faults.draw(random.Random(seed), count=faults, horizon=len(clean.fake.log) * 5 // 4 + 2)
-    run = Run(db_url, key_pair, seed=seed, faults=drawn)
+    horizon = clean.side.requests_made() * 5 // 4 + 2
+    drawn = Faults.draw(random.Random(seed), count=faults, horizon=horizon, kinds=clean.side.faults)
+    run = Run(db_url, key_pair, seed=seed, faults=drawn, platform=platform)
     try:
         got = await play(run, steps, chaos=True)
     except AssertionError as exc:

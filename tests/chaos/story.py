@@ -1,4 +1,5 @@
-"""What happens on GitHub in one seeded chaos run, and the signed webhooks each happening sends.
+"""What happens on the platform in one seeded chaos run (platform-neutral: each platform's side,
+`chaos.github_side` / `chaos.gitlab_side`, makes a step true on its fake and builds the webhook).
 
 A story is a list of `Step`s (pushes, CI results, a person ticking a box, a person posting a
 `/readiness` command). Steps are chosen so the right end state does not depend on the order
@@ -10,21 +11,11 @@ commits the bot happened to see, which coalescing legitimately skips).
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from platforms.fake_github import INSTALLATION_ID, FakeGitHub
-
-from bot.core import tracker
-from bot.core.snapshot import SUCCESS, CIResult
-from bot.platforms.github.verify import github_signature
 
 SECRET = "chaos-webhook-secret-0123456789abcdef"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks" / "github"
 TEMPLATE_PATH = ".github/readiness/service.yml"
 TEMPLATE = """\
 id: service
@@ -105,80 +96,9 @@ def files_for(step: Step) -> dict[str, str]:
 
 @dataclass
 class Delivery:
-    """One signed webhook, as GitHub would send (and resend) it."""
+    """One webhook as the platform would send (and resend) it: a redelivery keeps `id`; the
+    platform's side turns it into headers (signature, event name, delivery id) when it is sent."""
 
     event: str
     body: bytes
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "content-type": "application/json",
-            "x-github-event": self.event,
-            "x-github-delivery": self.id,
-            "x-hub-signature-256": github_signature(SECRET, self.body),
-            "user-agent": "GitHub-Hookshot/chaos",
-        }
-
-
-def _fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def _common(fake: FakeGitHub, payload: dict[str, Any], sender: str = "octocat") -> dict[str, Any]:
-    owner, name = fake.full_name.split("/")
-    repo = _fixture("push.with-new-branch.payload.json")["repository"]
-    repo.update(full_name=fake.full_name, name=name, default_branch="main", master_branch="main", id=1296269)
-    repo["owner"].update(login=owner, name=owner)
-    payload.update(
-        repository=repo, installation={"id": INSTALLATION_ID, "node_id": "MDIzOkluc3RhbGxhdGlvbjQyNDI="}
-    )
-    payload["sender"].update(login=sender, type="User")
-    return payload
-
-
-def section_issue(fake: FakeGitHub, item: str) -> dict[str, Any] | None:
-    key = tracker.section_key("service", SECTION[item])
-    return next(
-        (
-            i
-            for i in fake.issues.values()
-            if tracker.key_from_body(i.get("body")) == key and "pull_request" not in i
-        ),
-        None,
-    )
-
-
-def happen(fake: FakeGitHub, step: Step) -> Delivery | None:
-    """Make `step` true on the fake GitHub; return the webhook it sends (None: nothing to do,
-    e.g. a box that is already ticked)."""
-    if step.kind == "push":
-        before = fake.spec.head
-        fake.push(step.head, files_for(step))
-        p = _fixture("push.with-new-branch.payload.json")
-        p.update(ref="refs/heads/main", before=before, after=step.head, created=False)
-        p["head_commit"]["id"] = step.head
-        return Delivery("push", json.dumps(_common(fake, p)).encode())
-    if step.kind == "ci":
-        head = fake.spec.head
-        fake.push(head, {p: c.decode() for p, c in fake.spec.files.items()}, ci=(CIResult("tests", SUCCESS),))
-        p = _fixture("check_run.completed.payload.json")
-        p["check_run"].update(name="tests", head_sha=head, conclusion="success", status="completed")
-        p["check_run"]["check_suite"].update(head_sha=head, head_branch="main")
-        return Delivery("check_run", json.dumps(_common(fake, p)).encode())
-    issue = section_issue(fake, step.item or "slo")
-    assert issue is not None, "a person acts only on an issue they can see"
-    if step.kind == "tick":
-        box = f"- [ ] <!-- readiness:item service/{step.item} -->"
-        previous = issue["body"]
-        if box not in previous:
-            return None  # already ticked (by evidence): the person has nothing to do
-        fake.edit_issue_as(step.by, issue["number"], previous.replace(box, box.replace("[ ]", "[x]")))
-        p = _fixture("issues.edited.payload.json")
-        p["issue"] = json.loads(json.dumps(issue))
-        p["changes"] = {"body": {"from": previous}}
-        return Delivery("issues", json.dumps(_common(fake, p, step.by)).encode())
-    comment = fake._new_comment(issue["number"], step.text, step.by)
-    p = _fixture("issue_comment.created.with-installation.payload.json")
-    p.update(action="created", issue=json.loads(json.dumps(issue)), comment=json.loads(json.dumps(comment)))
-    return Delivery("issue_comment", json.dumps(_common(fake, p, step.by)).encode())
