@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,11 +170,11 @@ def happen(fake: FakeGitHub, step: Step) -> Delivery | None:
     issue = section_issue(fake, step.item or "slo")
     assert issue is not None, "a person acts only on an issue they can see"
     if step.kind == "tick":
-        box = f"- [ ] <!-- readiness:item service/{step.item} -->"
         previous = issue["body"]
-        if box not in previous:
+        box = re.compile(rf"^- \[ \] (?=<!-- readiness:item service/{re.escape(step.item)}[ ])", re.M)
+        if not box.search(previous):
             return None  # already ticked (by evidence): the person has nothing to do
-        fake.edit_issue_as(step.by, issue["number"], previous.replace(box, box.replace("[ ]", "[x]")))
+        fake.edit_issue_as(step.by, issue["number"], box.sub("- [x] ", previous, count=1))
         p = _fixture("issues.edited.payload.json")
         p["issue"] = json.loads(json.dumps(issue))
         p["changes"] = {"body": {"from": previous}}
