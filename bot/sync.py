@@ -101,6 +101,7 @@ class Syncer:
     previous_head: str | None = field(default=None, init=False)  # as the last sync left it
     head: str | None = field(default=None, init=False)  # as this sync leaves it
     _rows: dict[str, OwnedIssue] | None = field(default=None, init=False, repr=False)
+    _salt: str = field(default="", init=False, repr=False)  # per repository: see tracker.derive_nonce
     _before: States = field(default_factory=dict, init=False, repr=False)
     _org: Remembered | None = field(default=None, init=False, repr=False)
     _org_changed: Remembered | None = field(default=None, init=False, repr=False)
@@ -133,6 +134,7 @@ class Syncer:
             self._before = tracking.load_states(s, repository_id=self.repository_id)
             repo = s.get(Repository, self.repository_id)
             self.previous_head = self.head = repo.last_synced_commit if repo is not None else None
+            self._salt = _nonce_salt(repo)
             if self.org_default is not None:
                 o = self.org_default
                 self._org = org_defaults.get(s, platform=o.platform, source=o.source)
@@ -227,6 +229,7 @@ class Syncer:
             error=str(err),
             commit=commit,
             recorded=self._recorded(),
+            nonces=self._nonces(),
         )
         await self._apply(actions)
         self._set_repo(config_status="invalid", config_error=str(err))
@@ -271,6 +274,7 @@ class Syncer:
             issues.layout,
             self.platform.full_name,
             owner_assignees=ownership.assignees,
+            nonces=self._nonces(),
         )
         # phase 1: section issues (and retirements); phase 2: the epic, whose table needs their
         # numbers; phase 3: links under the epic and the comments, by the numbers now recorded
@@ -404,6 +408,11 @@ class Syncer:
     def _recorded(self) -> dict:
         return tracking.as_recorded(self._owned())
 
+    def _nonces(self) -> tracker.Nonces:
+        """Each owned issue's nonce, read back from the body the bot last wrote (pure: core)."""
+        bodies = {k: r.body for k, r in self._owned().items()}
+        return tracker.Nonces.read_back(repo=self.platform.full_name, salt=self._salt, bodies=bodies)
+
     def _save(
         self, states: Mapping[str, Mapping[str, ItemState]], before: Mapping[str, Mapping[str, ItemState]]
     ) -> None:
@@ -437,3 +446,12 @@ class Syncer:
                 repo.last_synced_at = self.now
                 self.head = repo.last_synced_commit
             s.add(repo)
+
+
+def _nonce_salt(repo: Repository | None) -> str:
+    """A value the database holds for the repository from its first sync on and the repository
+    cannot see (its row's id and creation time), so its text cannot predict a new issue's nonce."""
+    if repo is None:
+        return ""
+    created = repo.created_at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return f"{repo.id}:{created}"

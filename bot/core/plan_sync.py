@@ -131,6 +131,7 @@ class Sections:
     layout: str = "sections"  # or "single": everything in the epic, a heading per section
     repo: str = ""
     owner_assignees: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # section key -> logins
+    nonces: tracker.Nonces | None = None  # None: derived from `repo` alone (tests, benches)
     _by_id: Mapping[str, ResolvedChecklist] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -139,6 +140,10 @@ class Sections:
     @property
     def single(self) -> bool:
         return self.layout == SINGLE
+
+    def nonce(self, key: str) -> str:
+        """The issue's nonce: kept from its body, else derived (see `tracker.derive_nonce`)."""
+        return (self.nonces or tracker.Nonces(self.repo))(key)
 
     def keys(self) -> list[str]:
         """The section issues wanted (none in the single layout)."""
@@ -174,16 +179,18 @@ class Sections:
         last = max(
             (s.changed_at for cs in states.values() for s in cs.values() if s.changed_at), default=None
         )
+        nonce = self.nonce(tracker.EPIC_KEY)
         body = tracker.render_single(
             repo=self.repo,
             checklists=[(c.template, self._manual(c)) for c in self.checklists],
             states=states,
             last_change=last,
+            nonce=nonce,
         )
         owners = [login for key in self._section_keys() for login in self.owner_assignees.get(key, ())]
         assignees = tuple(dict.fromkeys((*self.assignees, *owners)))[:MAX_ASSIGNEES]  # every section's
         return tracker.DesiredIssue(
-            tracker.EPIC_KEY, tracker.epic_title(self.repo), body, "open", self.labels, assignees
+            tracker.EPIC_KEY, tracker.epic_title(self.repo), body, "open", self.labels, assignees, nonce
         )
 
     def _section_keys(self) -> list[str]:
@@ -201,13 +208,15 @@ class Sections:
         st = states.get(t.id, {})
         done = bool(sec.items) and tracker.progress_of(st[i.id] for i in sec.items if i.id in st).complete
         key = tracker.section_key(t.id, sec.id)
+        nonce = self.nonce(key)
         return tracker.DesiredIssue(
             key,
             tracker.section_title(t, sec),
-            tracker.render_section(t, sec, st, manual=manual),
+            tracker.render_section(t, sec, st, manual=manual, nonce=nonce),
             "closed" if done else "open",
             self.labels,
             tuple(dict.fromkeys(self.assignees + self.owner_assignees.get(key, ()))),  # and its owners
+            nonce,
         )
 
 
@@ -241,6 +250,7 @@ def plan_epic(
         return _with_labels(list(plan([sections.single_issue(states)], recorded)), sections.labels)
     numbers = {k: r.number for k, r in recorded.items() if r.number is not None}
     last = max((s.changed_at for cs in states.values() for s in cs.values() if s.changed_at), default=None)
+    nonce = sections.nonce(tracker.EPIC_KEY)
     epic = tracker.DesiredIssue(
         tracker.EPIC_KEY,
         tracker.epic_title(repo),
@@ -250,10 +260,12 @@ def plan_epic(
             states=states,
             numbers=numbers,
             last_change=last,
+            nonce=nonce,
         ),
         "open",
         sections.labels,
         sections.assignees,
+        nonce,
     )
     return _with_labels(list(plan([epic], recorded)), sections.labels)
 
@@ -270,11 +282,21 @@ def plan_links(wanted: Iterable[str], *, numbered: Mapping[str, bool], has_epic:
 
 
 def plan_config_invalid(
-    *, file: str, line: int | None, message: str, error: str, commit: str, recorded: Mapping[str, Recorded]
+    *,
+    file: str,
+    line: int | None,
+    message: str,
+    error: str,
+    commit: str,
+    recorded: Mapping[str, Recorded],
+    nonces: tracker.Nonces,
 ) -> list[Action]:
     """A new or different configuration error: a failing check on the commit and the error issue."""
-    body = tracker.render_config_error(filename=file, error=error)
-    desired = tracker.DesiredIssue(tracker.CONFIG_ERROR_KEY, tracker.CONFIG_ERROR_TITLE, body, "open")
+    nonce = nonces(tracker.CONFIG_ERROR_KEY)
+    body = tracker.render_config_error(filename=file, error=error, nonce=nonce)
+    desired = tracker.DesiredIssue(
+        tracker.CONFIG_ERROR_KEY, tracker.CONFIG_ERROR_TITLE, body, "open", nonce=nonce
+    )
     issue = list(plan([desired], recorded))
     if not issue:
         return []  # the same error as last time: said once already

@@ -231,11 +231,11 @@ def happen(fake: FakeGitHub, step: Step) -> Delivery | None:
     issue = section_issue(fake, step.item or "slo")
     assert issue is not None, "a person acts only on an issue they can see"
     if step.kind == "tick":
-        box = f"- [ ] <!-- readiness:item service/{step.item} -->"
         previous = issue["body"]
-        if box not in previous:
+        box = unticked_box(step.item)
+        if not box.search(previous):
             return None  # already ticked (by evidence): the person has nothing to do
-        fake.edit_issue_as(step.by, issue["number"], previous.replace(box, box.replace("[ ]", "[x]")))
+        fake.edit_issue_as(step.by, issue["number"], box.sub("- [x] ", previous, count=1))
         p = _fixture("issues.edited.payload.json")
         p["issue"] = json.loads(json.dumps(issue))
         p["changes"] = {"body": {"from": previous}}
@@ -246,11 +246,20 @@ def happen(fake: FakeGitHub, step: Step) -> Delivery | None:
     return Delivery("issue_comment", json.dumps(_common(fake, p, step.by)).encode())
 
 
+def unticked_box(item: str | None) -> re.Pattern[str]:
+    """The start of an item's unticked line as the bot writes it, whatever its issue's nonce."""
+    return re.compile(rf"^- \[ \] (?=<!-- readiness:item service/{re.escape(item or '')}[ ])", re.M)
+
+
 def unnumber(body: str, keys: dict[int, str]) -> str:
     """Numbers and times differ between plays, not what they say (the fake clock runs on through
     retries, rate-limit waits and expired leases, so a day shown can differ when the faults made
     the bot wait long; what was decided cannot)."""
     body = re.sub(r"\d{4}-\d\d-\d\d( \d\d:\d\d UTC)?", "<time>", body)
+    # so do nonces (salted with the play's own repository row); a line whose nonce is not its
+    # issue's would still show
+    if nonce := tracker.nonce_of(body):
+        body = body.replace(f" n={nonce} -->", " n=<nonce> -->")
     return re.sub(r"#(\d+)", lambda m: "#" + keys.get(int(m.group(1)), m.group(1)), body)
 
 

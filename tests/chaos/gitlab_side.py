@@ -50,7 +50,7 @@ from bot.core import tracker
 from bot.platforms.gitlab.client import GitLabClient
 from bot.platforms.http import RetryPolicy
 from bot.webhooks.verify import signing_key, standard_signature
-from chaos.github_side import reply_kind, unnumber
+from chaos.github_side import reply_kind, unnumber, unticked_box
 from chaos.story import SECTION, Delivery, Step, files_for
 
 if TYPE_CHECKING:
@@ -301,11 +301,11 @@ class GitLabSide:
         assert issue is not None, "a person acts only on an issue they can see"
         person = {"id": fake.user(step.by), "username": step.by, "name": step.by.title()}
         if step.kind == "tick":
-            box = f"- [ ] <!-- readiness:item service/{step.item} -->"
             previous = issue["description"]
-            if box not in previous:
+            box = unticked_box(step.item)
+            if not box.search(previous):
                 return None  # already ticked (by evidence): the person has nothing to do
-            issue["description"] = previous.replace(box, box.replace("[ ]", "[x]"))
+            issue["description"] = box.sub("- [x] ", previous, count=1)
             p = _fixture("issue.json")
             p["object_attributes"].update(iid=issue["iid"], id=issue["id"], description=issue["description"],
                                           action="update", state="opened", project_id=PROJECT_ID)  # fmt: skip

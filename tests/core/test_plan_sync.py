@@ -124,6 +124,7 @@ def test_an_invalid_config_fails_the_commit_and_opens_the_error_issue_once() -> 
         "message": "bad key",
         "error": "bad key at line 3",
         "commit": "c1",
+        "nonces": tracker.Nonces("o/r", "salt"),
     }
     check, create = plan_config_invalid(**kw, recorded={})
     assert isinstance(check, ReportCheck) and check.report.conclusion == "failure"
@@ -229,8 +230,9 @@ def test_owners_hear_only_of_their_own_items_regression_and_expiry() -> None:
 
 def test_ticks_made_since_our_last_write_are_kept_as_a_persons_decision() -> None:
     before = SECTIONS.section("svc", "build", OPEN)
+    n = SECTIONS.nonce(BUILD)
     ticked = before.body.replace(
-        "- [ ] <!-- readiness:item svc/sbom -->", "- [x] <!-- readiness:item svc/sbom -->"
+        f"- [ ] <!-- readiness:item svc/sbom n={n} -->", f"- [x] <!-- readiness:item svc/sbom n={n} -->"
     )
     assert ticked != before.body
     kept = ticks_to_keep(last_written=before.body, current=ticked, states=OPEN, now=NOW)

@@ -65,6 +65,14 @@ def shown(body: str) -> str:
     return re.sub(r"\n\n<!-- readiness:reply \d+ -->$", "", body)
 
 
+def tick_box(body: str, key: str, *, ticked: bool = True) -> str:
+    """`body` with the bot's box for `key` (checklist/item) ticked or unticked, as a person does in
+    the web UI: only the box changes, the line keeps its marker and nonce."""
+    was, now = (" ", "x") if ticked else ("x", " ")
+    line = re.compile(rf"^- \[{was}\] (?=<!-- readiness:item {re.escape(key)}[ ])", re.MULTILINE)
+    return line.sub(f"- [{now}] ", body, count=1)
+
+
 def base_files(**extra: str) -> dict[str, str]:
     return {".readiness.yml": CONFIG, TEMPLATE_PATH: TEMPLATE, "README.md": "# widgets\n", **extra}
 

@@ -39,6 +39,7 @@ from e2e.conftest import (
     fixture,
     new_delivery,
     running_bot,
+    tick_box,
     with_sbom_item,
 )
 
@@ -289,9 +290,7 @@ async def test_a_human_tick_is_recorded_and_survives_reevaluation(bot: Bot, fake
     issues = await onboard(bot, fake)
     ops = issues["section:service:operations"]
     previous = ops["body"]
-    ticked = previous.replace(
-        "- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->"
-    )
+    ticked = tick_box(previous, "service/oncall")
     issue = fake.edit_issue_as("octocat", ops["number"], ticked)
     await deliver(bot, "issues", edited_payload(issue, previous, "octocat"))
     await bot.drain()

@@ -28,7 +28,16 @@ from bot.core import tracker
 from bot.jobs.router import Router
 from bot.platforms.gitlab.client import GitLabClient
 from bot.resources import load_shipped
-from e2e.conftest import Bot, Clock, base_files, fixture, new_delivery, running_bot, with_sbom_item
+from e2e.conftest import (
+    Bot,
+    Clock,
+    base_files,
+    fixture,
+    new_delivery,
+    running_bot,
+    tick_box,
+    with_sbom_item,
+)
 
 TOKEN = "e2e-gitlab-hook-token"
 REPO = SPEC.full_name
@@ -212,9 +221,7 @@ async def test_file_push_ticks_and_removal_reopens_with_a_note(bot: Bot, fake: F
 async def test_a_human_tick_in_gitlab_is_kept(bot: Bot, fake: FakeGitLab) -> None:
     ops = (await onboard(bot, fake))["section:service:operations"]
     previous = ops["description"]
-    ops["description"] = previous.replace(
-        "- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->"
-    )
+    ops["description"] = tick_box(previous, "service/oncall")
     await deliver(bot, "Issue Hook", issue_payload(ops, previous, "octocat"))
     await bot.drain()
     ops = ours(fake)["section:service:operations"]
@@ -232,9 +239,7 @@ async def test_a_human_tick_in_a_task_section_arrives_as_a_work_item_hook(bot: B
     ops = (await onboard(bot, fake))["section:service:operations"]
     assert ops["type"] == "TASK"
     previous = ops["description"]
-    ops["description"] = previous.replace(
-        "- [ ] <!-- readiness:item service/oncall -->", "- [x] <!-- readiness:item service/oncall -->"
-    )
+    ops["description"] = tick_box(previous, "service/oncall")
     payload = issue_payload(ops, previous, "octocat")
     payload["object_kind"] = payload["event_type"] = "work_item"
     payload["object_attributes"]["type"] = "Task"

@@ -58,6 +58,14 @@ def shown(body: str) -> str:
     return re.sub(r"\n\n<!-- readiness:reply \d+ -->$", "", body)
 
 
+def tick_box(body: str, key: str, *, ticked: bool = True) -> str:
+    """`body` with the bot's box for `key` (checklist/item) ticked or unticked, as a person does in
+    the web UI: only the box changes, the line keeps its marker and nonce."""
+    was, now = (" ", "x") if ticked else ("x", " ")
+    line = re.compile(rf"^- \[{was}\] (?=<!-- readiness:item {re.escape(key)}[ ])", re.MULTILINE)
+    return line.sub(f"- [{now}] ", body, count=1)
+
+
 def issues_by_key(platform: MemoryPlatform) -> dict[str, Issue]:
     """The bot's issues by their key (epic, section:…); issues without a marker left out."""
     return {key: i for i in platform.issues.values() if (key := tracker.key_from_body(i.body))}
@@ -70,10 +78,7 @@ def boxes(issue: Issue) -> dict[str, bool]:
 def tick_as(platform: MemoryPlatform, login: str, issue: Issue, item: str, *, ticked: bool = True) -> Event:
     """A person (un)ticks one item in the web UI: the edit, and the `issues.edited` webhook it sends."""
     previous = issue.body
-    was, now = ("[ ]", "[x]") if ticked else ("[x]", "[ ]")
-    body = previous.replace(
-        f"- {was} <!-- readiness:item {item} -->", f"- {now} <!-- readiness:item {item} -->"
-    )
+    body = tick_box(previous, item, ticked=ticked)
     platform.edit_issue_as(login, issue.number, body)
     return Event(
         Platform("github"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, boxes, issues_by_key, push, ref, tick_as
+from memory_world import CONFIG, REPO, TEMPLATE, boxes, issues_by_key, push, ref, tick_as, tick_box
 
 from bot.core.events import Event, Kind, Platform, RepoRef
 from bot.core.snapshot import SUCCESS, CIResult
@@ -162,9 +162,7 @@ async def test_a_tick_made_between_read_and_write_is_kept(world):
     platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "x"})
     await handler(push("c1"))
     ops = issues_by_key(platform)["section:svc:ops"]
-    sneaky = ops.body.replace(
-        "- [ ] <!-- readiness:item svc/oncall -->", "- [x] <!-- readiness:item svc/oncall -->"
-    )
+    sneaky = tick_box(ops.body, "svc/oncall")
     platform.edit_issue_as("erin", ops.number, sneaky)  # its webhook has not arrived yet
     platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "x", "docs/runbooks/a.md": "x"})
     await handler(push("c2"))
