@@ -198,7 +198,7 @@ def tally(outcomes: Iterable[Outcome], *, borderline: bool) -> dict[str, Any]:
 
 # The rules were tuned on `labels/`; `holdout/` was labelled and committed before the bot ever ran on
 # it and must never be used to tune rules, so its figures stay an honest estimate of unseen repositories.
-LABEL_SETS = {"tuned": "labels", "holdout": "holdout", "holdout2": "holdout2"}
+LABEL_SETS = {"tuned": "labels", "holdout": "holdout", "holdout2": "holdout2", "holdout3": "holdout3"}
 
 
 def load_concepts(path: Path) -> dict[str, dict[str, Any]]:
@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "--set",
         choices=[*sorted(LABEL_SETS), "all"],
         default="tuned",
-        help="which labelled set: tuned (rules tuned on it), holdout and holdout2 (held out), all",
+        help="which labelled set: tuned (rules tuned on it), holdout, holdout2 and holdout3 (held out), all",
     )
     args = parser.parse_args(argv)
 

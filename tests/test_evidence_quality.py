@@ -123,11 +123,12 @@ def test_the_labelled_set_names_only_known_concepts_and_shipped_items() -> None:
     tuned = eq.load_labels(ROOT / "bench" / "evidence" / "labels", None)
     holdout = eq.load_labels(ROOT / "bench" / "evidence" / "holdout", None)
     holdout2 = eq.load_labels(ROOT / "bench" / "evidence" / "holdout2", None)
-    assert len(tuned) >= 15 and len(holdout) >= 5 and len(holdout2) >= 5
+    holdout3 = eq.load_labels(ROOT / "bench" / "evidence" / "holdout3", None)
+    assert len(tuned) >= 15 and len(holdout) >= 5 and len(holdout2) >= 5 and len(holdout3) >= 5
     # a held-out repository that is also in another set would no longer be held out
-    sets = [{d["repo"] for d in docs} for docs in (tuned, holdout, holdout2)]
+    sets = [{d["repo"] for d in docs} for docs in (tuned, holdout, holdout2, holdout3)]
     assert sum(map(len, sets)) == len(set().union(*sets))
-    for doc in tuned + holdout + holdout2:
+    for doc in tuned + holdout + holdout2 + holdout3:
         assert doc["kind"] in ("service", "library")
         assert len(doc["commit"]) == 40
         assert set(doc["labels"]) <= set(concepts), doc["repo"]
