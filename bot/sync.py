@@ -57,7 +57,7 @@ from bot.core.yamlload import MAX_FILE_BYTES, READ_CAP
 from bot.ownership import gather_ownership
 from bot.platforms.base import Platform, Tree
 from bot.platforms.blobs import BlobCache
-from bot.store import item_owners, org_defaults, tracking
+from bot.store import item_owners, org_defaults, repos, tracking
 from bot.store.db import session_scope
 from bot.store.models import OwnedIssue, Repository
 from bot.store.org_defaults import Remembered
@@ -99,6 +99,7 @@ class Syncer:
     dry_run: bool = False  # plan and describe every write, make none
     writer: Apply | None = None
     previous_head: str | None = field(default=None, init=False)  # as the last sync left it
+    topics: tuple[str, ...] | None = field(default=None, init=False)  # as the last payload said
     head: str | None = field(default=None, init=False)  # as this sync leaves it
     _rows: dict[str, OwnedIssue] | None = field(default=None, init=False, repr=False)
     _salt: str = field(default="", init=False, repr=False)  # per repository: see tracker.derive_nonce
@@ -135,6 +136,7 @@ class Syncer:
             repo = s.get(Repository, self.repository_id)
             self.previous_head = self.head = repo.last_synced_commit if repo is not None else None
             self._salt = _nonce_salt(repo)
+            self.topics = repos.repository_topics(repo) if repo is not None else None
             if self.org_default is not None:
                 o = self.org_default
                 self._org = org_defaults.get(s, platform=o.platform, source=o.source)
@@ -339,8 +341,8 @@ class Syncer:
         wanted = await asyncio.to_thread(files_to_read, compiled, index, scopes, tree.sizes)
         fetched.update(await self._prefetch(wanted, tree.blobs, commit, read_budget(compiled)))
         verdicts = await asyncio.to_thread(evaluate_many, compiled, snapshot, index=index, scopes=scopes)
-        # topics are not read from the platform yet: unknown, they rule nothing out
-        facts = await asyncio.to_thread(repository_facts, index, profile=config.profile)
+        # topics as the last webhook stated them (GitHub); None (GitLab, none seen yet) rules nothing out
+        facts = await asyncio.to_thread(repository_facts, index, profile=config.profile, topics=self.topics)
         return verdicts, facts
 
     async def _prefetch(

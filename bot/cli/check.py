@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import zoneinfo
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -82,13 +83,15 @@ def evaluate(
     snapshot: RepoSnapshot,
     scopes: Scopes | None = None,
     profile: str | None = None,
+    topics: Sequence[str] | None = None,
 ) -> list[ChecklistResult]:
     """Compile each checklist once, evaluate them on one path index, and apply the configured
-    skips and the templates' `applies_when` (locally there are no topics: they rule nothing out)."""
+    skips and the templates' `applies_when` (topics only from `--topic`: a local checkout has
+    none, and unknown topics rule nothing out)."""
     compiled = [rules.compile_checklist(r.template, extra=r.extra_rules) for r in resolved]
     index = PathIndex.build(snapshot.paths)
     all_verdicts = rules.evaluate_many(compiled, snapshot, scopes=scopes, index=index)
-    facts = repository_facts(index, profile=profile)
+    facts = repository_facts(index, profile=profile, topics=topics)
     results = []
     for chosen, verdicts in zip(resolved, all_verdicts, strict=True):
         plain = {item_id: (v.passed, "; ".join(v.evidence) or None) for item_id, v in verdicts.items()}
@@ -142,6 +145,15 @@ def check(
             help='JSON list of CI results for `ci` rules: [{"name": "test", "conclusion": "success"}].',
         ),
     ] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            metavar="TOPIC",
+            help="A topic of the repository, for `applies_when: {topics: [...]}` (repeatable; "
+            "none given: topics are unknown and rule nothing out).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a local checkout against its checklists and print a readiness report.
 
@@ -151,7 +163,9 @@ def check(
     if pathscan.store is None:
         pathscan.store = GlobDatabaseFiles.default()
     try:
-        report = build_report(path, config_file=config, only=checklist or [], ci_file=ci_results)
+        report = build_report(
+            path, config_file=config, only=checklist or [], ci_file=ci_results, topics=topic
+        )
     except (InputError, NotADirectoryError) as exc:
         if output_format is Format.sarif:  # an upload step still gets a valid file, showing the error
             where = exc if isinstance(exc, InputError) else InputError(str(path), str(exc))
@@ -170,7 +184,14 @@ def check(
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
-def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_file: Path | None) -> Report:
+def build_report(
+    path: Path,
+    *,
+    config_file: Path | None,
+    only: list[str],
+    ci_file: Path | None,
+    topics: Sequence[str] | None = None,
+) -> Report:
     ci: list[CIResult] = []
     if ci_file is not None:
         raw = _read_input(ci_file)
@@ -212,7 +233,9 @@ def build_report(path: Path, *, config_file: Path | None, only: list[str], ci_fi
     if ci_file is None:
         notes.append("no CI results locally: `ci` rules cannot pass (pass --ci-results FILE to supply them)")
     return Report(
-        checklists=tuple(evaluate(resolved, snapshot, Scopes.from_config(config.scopes), config.profile)),
+        checklists=tuple(
+            evaluate(resolved, snapshot, Scopes.from_config(config.scopes), config.profile, topics)
+        ),
         notes=tuple(notes),
         target=str(path),
         commit=checkout.snapshot.commit,

@@ -59,3 +59,6 @@ class Event:
     repos_added: tuple[RepoRef, ...] = ()
     repos_removed: tuple[RepoRef, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # the repository's topics as the payload states them (GitHub sends `repository.topics` with
+    # most events); None when the payload says nothing, which is not "no topics"
+    topics: tuple[str, ...] | None = None

@@ -472,6 +472,7 @@ class _Evaluation:
         warnings: list[str] = []
         listed = set(paths)
         production = rule.scope != "any"  # `code` claims are about what the service runs with
+        catalog = self.catalog_refs(paths) if production else (frozenset(), frozenset())
         for path in paths:
             if _declared_beside(path, listed):
                 continue  # a lock file's extra names are transitive: its manifest says what was chosen
@@ -482,6 +483,8 @@ class _Evaluation:
                 warnings.append(manifest.warning)
                 continue
             skip = manifest.dev if production else frozenset()
+            if manifest.aliases and catalog[1]:
+                skip = skip | _catalog_dev(manifest, *catalog)
             for prefix, name in wanted:
                 key = normalise(manifest.ecosystem, name)
                 if prefix:
@@ -497,6 +500,20 @@ class _Evaluation:
         else:
             reason = f"no {what}dependency on {_quote_list(rule.names)} in {plural(len(paths), 'manifest')}"
         return Verdict(False, (reason, *warnings), tuple(warnings))
+
+    def catalog_refs(self, paths: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """Version-catalog accessors the Gradle build files use: (in a production configuration,
+        in test configurations only). The catalog says what a library is, the build file whether
+        production code gets it."""
+        prod: set[str] = set()
+        test: set[str] = set()
+        for path in paths:
+            if path.endswith((".gradle", ".gradle.kts")):
+                manifest = self.manifest(path)
+                if manifest is not None:
+                    prod |= manifest.catalog_refs
+                    test |= manifest.catalog_test_refs
+        return frozenset(prod), frozenset(test - prod)
 
     def manifest(self, path: str) -> Manifest | None:
         if path not in self.manifests:
@@ -568,6 +585,14 @@ def live_match(regex: re2._Regexp, data: bytes, path: str) -> re2._Match | None:
         if match is None:
             return None
     return None
+
+
+def _catalog_dev(catalog: Manifest, prod: frozenset[str], test_only: frozenset[str]) -> frozenset[str]:
+    """The catalog's libraries that reach the build through test-only accessors alone (one that no
+    build file references stays a production dependency: unknown is not evidence of a test one)."""
+    test = {n for a in test_only for n in catalog.aliases.get(a, ())}
+    used = {n for a in prod for n in catalog.aliases.get(a, ())}
+    return frozenset(test - used)
 
 
 def _declared_beside(path: str, listed: set[str]) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core.events import Event, Kind, Platform, RepoRef
 
-FORMAT = 1
+FORMAT = 2  # 2: `topics`
 
 _REPO_FIELDS = ("platform", "full_name", "id", "installation_id", "default_branch")
 _EVENT_FIELDS = tuple(f.name for f in fields(Event))
@@ -53,6 +53,7 @@ def to_data(event: Event, account: str | None) -> dict[str, Any]:
             "repos_added": [_repo(r) for r in event.repos_added],
             "repos_removed": [_repo(r) for r in event.repos_removed],
             "extra": event.extra,
+            "topics": None if event.topics is None else list(event.topics),
         },
     }
 
@@ -105,6 +106,9 @@ def from_data(data: Any) -> tuple[Event, str | None] | None:
         return None
     if not isinstance(raw["sender_is_bot"], bool) or not isinstance(raw["extra"], dict):
         return None
+    topics = raw["topics"]
+    if topics is not None and not (isinstance(topics, list) and all(isinstance(t, str) for t in topics)):
+        return None
     event = Event(
         platform=Platform(raw["platform"]),
         kind=kind,
@@ -123,5 +127,6 @@ def from_data(data: Any) -> tuple[Event, str | None] | None:
         repos_added=added,
         repos_removed=removed,
         extra=raw["extra"],
+        topics=None if topics is None else tuple(topics),
     )
     return event, account

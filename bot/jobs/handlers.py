@@ -212,6 +212,7 @@ class Dispatcher:
                     platform_id=event.repo.id,
                     installation_id=event.repo.installation_id or event.installation_id,
                     default_branch=event.repo.default_branch,
+                    topics=event.topics,
                     now=now,
                 )
             if event.kind in (Kind.PING, Kind.IGNORED):

@@ -47,6 +47,9 @@ class Repository(SQLModel, table=True):
     # "monday 09:00 Europe/Berlin" from the last valid config, None when summaries are off: lets
     # the scheduler enqueue a summary only when one is due, without reading every config.
     summary_schedule: str | None = Field(default=None, max_length=100)
+    # GitHub topics as a JSON list, from the last webhook that carried them (for `applies_when:
+    # topics` on every sync, scheduled ones included, without an API call); None: never said
+    topics: str | None = Field(default=None, sa_column=Column(Text))
     last_synced_commit: str | None = Field(default=None, max_length=64)
     last_synced_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -6,7 +6,8 @@ repositories (and of an installation) run in parallel and may both see a reposit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -94,6 +95,7 @@ def upsert_repository(
     installation_id: int | None = None,
     default_branch: str | None = None,
     active: bool | None = None,
+    topics: Sequence[str] | None = None,
 ) -> Repository:
     """Create or update a repository; None leaves a field as it is. A repository renamed on the
     platform (same platform id, new name) keeps its row, and with it its checklist state."""
@@ -129,10 +131,22 @@ def upsert_repository(
             "installation_id": installation_id,
             "default_branch": default_branch,
             "active": active,
+            "topics": None if topics is None else json.dumps(sorted(topics)),
         },
         now,
     )
     return row
+
+
+def repository_topics(row: Repository) -> tuple[str, ...] | None:
+    """The stored topics; None when no payload has stated them (then they rule nothing out)."""
+    if row.topics is None:
+        return None
+    try:
+        topics = json.loads(row.topics)
+    except ValueError:
+        return None
+    return tuple(t for t in topics if isinstance(t, str)) if isinstance(topics, list) else None
 
 
 def deactivate_installation(session: Session, *, platform: str, installation_id: int, now: datetime) -> int:

@@ -222,3 +222,22 @@ def test_shipped_templates_do_not_ask_a_library_for_health_endpoints_nor_a_dbles
     )
     service = not_applicable(shipped, facts(["app/models.py", "alembic.ini"], profile="service"))
     assert service == {}
+
+
+def test_readiness_check_takes_topics_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / ".readiness").mkdir()
+    (tmp_path / ".readiness/t.yml").write_text(TEMPLATE)
+    (tmp_path / ".readiness.yml").write_text("extends: false\nchecklists:\n  - path: .readiness/t.yml\n")
+    runner = CliRunner()
+
+    def pypi(*args: str) -> dict[str, typing.Any]:
+        result = runner.invoke(app, ["check", str(tmp_path), "--format", "json", *args])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        return next(i for s in data["checklists"][0]["sections"] for i in s["items"] if i["id"] == "pypi")
+
+    assert pypi()["applicable"] is True
+    ruled_out = pypi("--topic", "cli", "--topic", "Tooling")
+    assert ruled_out["applicable"] is False
+    assert ruled_out["reason"] == "the repository has none of the topics python-library or pypi"
+    assert pypi("--topic", "cli", "--topic", "PyPI")["applicable"] is True

@@ -152,6 +152,8 @@ MALFORMED = [
     ("Cargo.toml", b"[dependencies\ntokio = 1"),
     ("composer.json", b"\xff\xfe not utf-8"),
     ("pnpm-lock.yaml", b"importers: [unclosed"),
+    ("gradle/libs.versions.toml", b'[libraries]\njunit = { module = "org.junit.jupiter:junit-jupiter"'),
+    ("pom.xml", b"<project><dependencies><dependency><scope>test</scope></dependency>"),
 ]
 
 
@@ -228,3 +230,120 @@ def test_scopes_can_be_extended_from_the_repository_config() -> None:
     assert verdict(Contains(("*.py",), "SIGTERM", scope="code"), files).passed
     custom = Scopes.from_config({"tests": ["qa/"]})
     assert not verdict(Contains(("*.py",), "SIGTERM", scope="code"), files, custom).passed
+
+
+# the shape Spring Initializr generates: starters, a test starter, a provided servlet API
+SPRING_POM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <parent>
+    <groupId>org.springframework.boot</groupId>
+    <artifactId>spring-boot-starter-parent</artifactId>
+    <version>3.3.0</version>
+  </parent>
+  <dependencies>
+    <dependency>
+      <groupId>org.springframework.boot</groupId>
+      <artifactId>spring-boot-starter-web</artifactId>
+    </dependency>
+    <dependency>
+      <groupId>io.micrometer</groupId>
+      <artifactId>micrometer-registry-prometheus</artifactId>
+      <scope>runtime</scope>
+    </dependency>
+    <dependency>
+      <groupId>jakarta.servlet</groupId>
+      <artifactId>jakarta.servlet-api</artifactId>
+      <scope>provided</scope>
+    </dependency>
+    <dependency>
+      <groupId>org.springframework.boot</groupId>
+      <artifactId>spring-boot-starter-test</artifactId>
+      <scope>test</scope>
+    </dependency>
+    <dependency>
+      <groupId>io.sentry</groupId>
+      <artifactId>sentry-spring-boot-starter-jakarta</artifactId>
+      <version>7.9.0</version>
+      <scope>test</scope>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+def test_maven_test_scope_is_not_a_production_dependency_but_provided_and_runtime_are() -> None:
+    sentry = Dependency("maven", ("io.sentry:*",))
+    assert not verdict(sentry, {"pom.xml": SPRING_POM}).passed
+    # a tooling item (scope: any) still sees what the tests use
+    assert verdict(Dependency("maven", ("io.sentry:*",), scope="any"), {"pom.xml": SPRING_POM}).passed
+    assert verdict(
+        Dependency("maven", ("jakarta.servlet:jakarta.servlet-api",)), {"pom.xml": SPRING_POM}
+    ).passed
+    assert verdict(Dependency("maven", ("io.micrometer:*",)), {"pom.xml": SPRING_POM}).passed
+    # declared for tests in one module and for production in another: production
+    app = SPRING_POM.replace(
+        b"<version>7.9.0</version>\n      <scope>test</scope>", b"<version>7.9.0</version>"
+    )
+    assert verdict(sentry, {"pom.xml": SPRING_POM, "app/pom.xml": app}).passed
+
+
+GRADLE_KTS = b"""plugins {
+    id("org.springframework.boot") version "3.3.0"
+    kotlin("jvm") version "2.0.0"
+}
+
+dependencies {
+    implementation("org.springframework.boot:spring-boot-starter-web")
+    implementation(libs.ktor.server.core)
+    testImplementation("org.springframework.boot:spring-boot-starter-test")
+    testImplementation(libs.bundles.kotest)
+    testRuntimeOnly("org.junit.platform:junit-platform-launcher")
+    testFixturesImplementation("io.sentry:sentry:7.9.0")
+    androidTestImplementation("io.opentelemetry:opentelemetry-api:1.38.0")
+    integrationTestImplementation(libs.testcontainers.postgresql)
+    kaptTest("com.google.dagger:dagger-compiler:2.51")
+}
+"""
+
+CATALOG = b"""[versions]
+ktor = "2.3.11"
+
+[libraries]
+ktor-server-core = { module = "io.ktor:ktor-server-core", version.ref = "ktor" }
+testcontainers_postgresql = "org.testcontainers:postgresql:1.19.8"
+kotest-runner = { group = "io.kotest", name = "kotest-runner-junit5", version = "5.9.0" }
+flyway = { module = "org.flywaydb:flyway-core", version = "10.15.0" }
+
+[bundles]
+kotest = ["kotest-runner"]
+"""
+
+
+def test_gradle_test_configurations_are_not_production_dependencies() -> None:
+    files = {"build.gradle.kts": GRADLE_KTS}
+    for name in ("io.sentry:sentry", "io.opentelemetry:*", "com.google.dagger:*", "org.junit.platform:*"):
+        assert not verdict(Dependency("maven", (name,)), files).passed, name
+        assert verdict(Dependency("maven", (name,), scope="any"), files).passed, name
+    assert verdict(Dependency("maven", ("org.springframework.boot:spring-boot-starter-web",)), files).passed
+    groovy = b"dependencies {\n  testImplementation 'io.sentry:sentry:7'\n  implementation 'io.sentry:sentry:7'\n}\n"
+    assert verdict(Dependency("maven", ("io.sentry:sentry",)), {"build.gradle": groovy}).passed
+
+
+def test_a_version_catalog_library_used_only_by_test_configurations_is_not_production() -> None:
+    files = {"build.gradle.kts": GRADLE_KTS, "gradle/libs.versions.toml": CATALOG}
+    for name in ("org.testcontainers:postgresql", "io.kotest:kotest-runner-junit5"):  # via a bundle too
+        assert not verdict(Dependency("maven", (name,)), files).passed, name
+        assert verdict(Dependency("maven", (name,), scope="any"), files).passed, name
+    assert verdict(Dependency("maven", ("io.ktor:ktor-server-core",)), files).passed
+    # referenced by no build file: nothing says it is for tests, so it counts as declared
+    assert verdict(Dependency("maven", ("org.flywaydb:flyway-core",)), files).passed
+    # a catalog alone (no build file read) tells what the project declares
+    assert verdict(
+        Dependency("maven", ("org.testcontainers:postgresql",)), {"gradle/libs.versions.toml": CATALOG}
+    ).passed
+    # a second module using the alias in production makes it a production dependency
+    app = b"dependencies {\n    implementation(libs.testcontainers.postgresql)\n}\n"
+    assert verdict(
+        Dependency("maven", ("org.testcontainers:postgresql",)), {**files, "app/build.gradle.kts": app}
+    ).passed

@@ -30,6 +30,7 @@ RICH = Event(
     repos_added=(RepoRef(GH, "octo-org/api", id=2),),
     repos_removed=(RepoRef(GH, "octo-org/old", id=3, installation_id=7),),
     extra={"ci": [{"name": "test", "conclusion": "success", "url": None}], "before": "abc"},
+    topics=("library", "http-client"),
 )
 
 
@@ -39,7 +40,12 @@ def through_json(data: Any) -> Any:
 
 @pytest.mark.parametrize(
     "event",
-    [RICH, Event(GH, Kind.PING, "ping"), Event(Platform("gitlab"), Kind.PUSH, "Push Hook", repo=REPO)],
+    [
+        RICH,
+        Event(GH, Kind.PING, "ping"),
+        Event(Platform("gitlab"), Kind.PUSH, "Push Hook", repo=REPO),
+        Event(GH, Kind.PUSH, "push", repo=REPO, topics=()),  # no topics is not "unknown"
+    ],
 )
 def test_an_event_and_its_account_come_back_unchanged(event: Event) -> None:
     assert stored_event.from_data(through_json(stored_event.to_data(event, "octo-org"))) == (
@@ -84,3 +90,14 @@ def test_a_missing_field_is_refused() -> None:
     data = through_json(stored_event.to_data(RICH, None))
     del data["event"]["previous_body"]
     assert stored_event.from_data(data) is None
+
+
+@pytest.mark.parametrize("topics", ["library", [1], {"a": 1}, ["ok", None]])
+def test_topics_of_another_shape_are_not_read_back(topics: Any) -> None:
+    assert stored_event.from_data(edited({"topics": topics})) is None
+
+
+def test_rows_of_the_previous_format_are_normalised_afresh() -> None:
+    data = edited({})
+    del data["event"]["topics"]
+    assert stored_event.from_data({**data, "format": 1}) is None

@@ -204,3 +204,23 @@ async def test_ping_and_unhandled_events_are_recorded_but_not_synced(engine: Eng
     assert await process(engine, sync) == 2
     assert sync.events == []
     assert repositories(engine)["acme/api"].platform_id == 7
+
+
+async def test_the_topics_a_payload_states_are_kept_until_a_payload_states_others(engine: Engine) -> None:
+    from bot.store.repos import repository_topics
+
+    push = fixture("github", "push.with-new-branch.payload.json")
+    deliver(engine, "github", "push", push)
+    await process(engine, Recorder())
+    assert repository_topics(repositories(engine)["Codertocat/Hello-World"]) == ()
+    push["repository"]["topics"] = ["library", "python"]
+    deliver(engine, "github", "push", push)
+    await process(engine, Recorder())
+    assert repository_topics(repositories(engine)["Codertocat/Hello-World"]) == ("library", "python")
+    del push["repository"]["topics"]  # a payload that does not say leaves what is known
+    deliver(engine, "github", "push", push)
+    await process(engine, Recorder())
+    assert repository_topics(repositories(engine)["Codertocat/Hello-World"]) == ("library", "python")
+    deliver(engine, "gitlab", "Push Hook", fixture("gitlab", "push.json"))
+    await process(engine, Recorder())
+    assert repository_topics(repositories(engine)["mike/diaspora"]) is None  # GitLab: unknown

@@ -358,3 +358,33 @@ async def test_a_repository_override_for_an_item_the_org_default_brings_in(engin
     [result] = await handler(push("c1"))
     assert result.outcome == "synced"
     assert "skipped in `.readiness.yml`: No pager" in issues_by_key(platform)["section:svc:ops"].body
+
+
+async def test_an_item_for_other_topics_is_not_applicable_and_unknown_topics_rule_nothing_out(engine):
+    from bot.store import repos
+    from bot.store.db import session_scope
+
+    template = TEMPLATE.replace(
+        "        manual: true\n",
+        "        manual: true\n        applies_when: {topics: [service, microservice]}\n",
+    )
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    handler = Router(
+        engine, {"github": client}, {"svc": parse_template(template, filename="svc.yaml")}, clock=lambda: NOW
+    )
+    platform.set_commit("c1", {".readiness.yml": CONFIG, "Dockerfile": "FROM python"})
+    await handler(push("c1"))  # no payload has said what the topics are: the item is asked for
+    ops = issues_by_key(platform)["section:svc:ops"]
+    assert "oncall" in boxes(ops) and "not applicable" not in ops.body
+    with session_scope(engine) as s:  # as the dispatcher records a payload's `repository.topics`
+        repos.upsert_repository(s, platform="github", full_name=REPO, now=NOW, topics=["library"])
+    platform.set_commit("c2", {".readiness.yml": CONFIG, "Dockerfile": "FROM python", "x.py": ""})
+    await handler(push("c2"))
+    ops = issues_by_key(platform)["section:svc:ops"]
+    assert "not applicable (the repository has none of the topics service or microservice)" in ops.body
+    with session_scope(engine) as s:
+        repos.upsert_repository(s, platform="github", full_name=REPO, now=NOW, topics=["microservice"])
+    platform.set_commit("c3", {".readiness.yml": CONFIG, "Dockerfile": "FROM python", "y.py": ""})
+    await handler(push("c3"))
+    assert "not applicable" not in issues_by_key(platform)["section:svc:ops"].body

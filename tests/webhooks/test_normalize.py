@@ -281,3 +281,18 @@ def test_gitlab_job_uses_sha_not_commit_id() -> None:
 def test_gitlab_unknown_event_is_ignored_but_keeps_repo() -> None:
     event = normalize("gitlab", "Wiki Page Hook", load("gitlab", "issue.json"))
     assert event.kind is Kind.IGNORED and event.repo is not None
+
+
+def test_github_payloads_carry_the_repository_topics() -> None:
+    payload = load("github", "push.with-new-branch.payload.json")
+    assert normalize("github", "push", payload).topics == ()  # the fixture's repository has none
+    payload["repository"]["topics"] = ["library", "HTTP-client"]
+    assert normalize("github", "push", payload).topics == ("library", "http-client")
+    issue = load("github", "issues.edited.payload.json")
+    issue["repository"]["topics"] = ["pypi"]
+    assert normalize("github", "issues", issue).topics == ("pypi",)
+    del payload["repository"]["topics"]
+    assert normalize("github", "push", payload).topics is None  # not said: unknown, not "none"
+    payload["repository"]["topics"] = "library"
+    assert normalize("github", "push", payload).topics is None
+    assert normalize("gitlab", "Push Hook", load("gitlab", "push.json")).topics is None

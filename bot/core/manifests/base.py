@@ -63,6 +63,11 @@ class Manifest:
     packages: dict[str, tuple[str, int]] = field(default_factory=dict)
     warning: str | None = None
     dev: frozenset[str] = frozenset()  # normalised names declared for development or tests only
+    # Gradle: version-catalog accessors a build file uses, in production / only in test configurations
+    catalog_refs: frozenset[str] = frozenset()
+    catalog_test_refs: frozenset[str] = frozenset()
+    # a version catalog: accessor (`junit.jupiter`, `bundles.ktor`) -> normalised names it brings
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _line_of(text: str, name: str) -> int:
@@ -72,7 +77,13 @@ def _line_of(text: str, name: str) -> int:
 
 def parse_manifest(path: str, data: bytes) -> Manifest | None:
     """Parse one manifest; None when `path` is no manifest we know. Never raises on bad input."""
-    from bot.core.manifests.parsers import DEV_PARSERS, PARSERS, kind_of
+    from bot.core.manifests.parsers import (
+        DEV_PARSERS,
+        PARSERS,
+        catalog_aliases,
+        gradle_catalog_refs,
+        kind_of,
+    )
 
     kind = kind_of(path)
     if kind is None:
@@ -82,6 +93,8 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         text = data.decode("utf-8-sig")
         names = PARSERS[fmt](text)
         dev_names = DEV_PARSERS[fmt](text) if fmt in DEV_PARSERS else []
+        refs, test_refs = gradle_catalog_refs(text) if fmt == "gradle" else (frozenset(), frozenset())
+        aliases = catalog_aliases(text) if fmt == "version-catalog" else {}
     except Exception as exc:  # any parser failure is the manifest's fault: reported
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return Manifest(path, ecosystem, {}, f"`{path}` could not be parsed as {fmt} ({reason}); ignored")
@@ -93,4 +106,12 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         if key not in packages:
             packages[key] = (name.strip(), _line_of(text, name.strip()))
     dev = frozenset(normalise(ecosystem, n) for n in dev_names if isinstance(n, str) and n.strip())
-    return Manifest(path, ecosystem, packages, dev=dev)
+    return Manifest(
+        path,
+        ecosystem,
+        packages,
+        dev=dev,
+        catalog_refs=refs,
+        catalog_test_refs=test_refs,
+        aliases={a: tuple(normalise(ecosystem, n) for n in names) for a, names in aliases.items()},
+    )

@@ -229,36 +229,90 @@ def mix_lock(text: str) -> Names:
     return [m.group(1) for m in map(_MIX_LOCK.match, text.splitlines()) if m]
 
 
+# a dependency configuration: the standard ones and every source set's (`testImplementation`,
+# `testFixturesApi`, `integrationTestRuntimeOnly`, `androidTestImplementation`, `kaptTest` ...)
 _GRADLE_CONFIG = (
-    r"(?:implementation|api|compileOnly|runtimeOnly|testImplementation|testRuntimeOnly|"
-    r"androidTestImplementation|kapt|ksp|annotationProcessor|compile|testCompile|developmentOnly)"
+    r"\b(implementation|api|compileOnly|runtimeOnly|kapt|ksp|annotationProcessor|compile|runtime|"
+    r"developmentOnly|[a-z][A-Za-z0-9]*(?:Implementation|Api|CompileOnly|RuntimeOnly|AnnotationProcessor|"
+    r"Compile|Runtime)|kapt[A-Z]\w*|ksp[A-Z]\w*)"
 )
 _GRADLE_STRING = re.compile(_GRADLE_CONFIG + r"""\s*\(?\s*(?:platform\s*\(\s*)?['"]([^'":\s]+):([^'":\s]+)""")
 _GRADLE_MAP = re.compile(
     _GRADLE_CONFIG + r"""\s*\(?\s*group\s*[:=]\s*['"]([^'"]+)['"]\s*,\s*name\s*[:=]\s*['"]([^'"]+)['"]"""
 )
+# a reference into the version catalog: `testImplementation(libs.junit.jupiter)`, `api libs.bundles.ktor`
+_GRADLE_CATALOG_REF = re.compile(_GRADLE_CONFIG + r"""\s*\(?\s*(?:platform\s*\(\s*)?libs\.([A-Za-z0-9_.]+)""")
+# configurations of tests (test source sets, test fixtures, Android instrumented tests): not production
+_GRADLE_TEST_CONFIG = re.compile(r"^(?:test|\w*Test)(?:[A-Z]|$)")
+
+
+def _gradle_declarations(text: str) -> Iterator[tuple[str, str]]:
+    """(configuration, group:artifact) of every dependency declared with coordinates."""
+    for line in _code_lines(text, "//"):
+        for regex in (_GRADLE_STRING, _GRADLE_MAP):
+            for config, group, artifact in regex.findall(line):
+                yield config, f"{group}:{artifact}"
 
 
 def gradle(text: str) -> Names:
-    names: Names = []
+    return [name for _, name in _gradle_declarations(text)]
+
+
+def gradle_dev(text: str) -> Names:
+    """Coordinates declared only in test configurations (`testImplementation`, `testFixturesApi`...)."""
+    test: set[str] = set()
+    prod: set[str] = set()
+    for config, name in _gradle_declarations(text):
+        (test if _GRADLE_TEST_CONFIG.match(config) else prod).add(name)
+    return sorted(test - prod)
+
+
+def catalog_alias(accessor: str) -> str:
+    """The accessor Gradle generates for an alias: `junit-jupiter`, `junit_jupiter` -> `junit.jupiter`."""
+    alias = re.sub(r"[-_.]+", ".", accessor.lower()).strip(".")
+    return alias[: -len(".get")] if alias.endswith(".get") else alias
+
+
+def gradle_catalog_refs(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Catalog accessors a build file uses: (in production configurations, in test ones only)."""
+    test: set[str] = set()
+    prod: set[str] = set()
     for line in _code_lines(text, "//"):
-        for regex in (_GRADLE_STRING, _GRADLE_MAP):
-            names += [f"{g}:{a}" for g, a in regex.findall(line)]
-    return names
+        for config, accessor in _GRADLE_CATALOG_REF.findall(line):
+            (test if _GRADLE_TEST_CONFIG.match(config) else prod).add(catalog_alias(accessor))
+    return frozenset(prod), frozenset(test - prod)
+
+
+def _catalog_coordinates(entry: object) -> str | None:
+    if isinstance(entry, str):
+        return ":".join(entry.split(":")[:2])
+    if isinstance(entry, dict):
+        if isinstance(entry.get("module"), str):
+            return str(entry["module"])
+        if isinstance(entry.get("group"), str) and isinstance(entry.get("name"), str):
+            return f"{entry['group']}:{entry['name']}"
+    return None
 
 
 def version_catalog(text: str) -> Names:
+    return [n for n in map(_catalog_coordinates, (tomllib.loads(text).get("libraries") or {}).values()) if n]
+
+
+def catalog_aliases(text: str) -> dict[str, tuple[str, ...]]:
+    """Accessor -> the coordinates it brings (`libs.x` one library, `libs.bundles.x` several)."""
     data = tomllib.loads(text)
-    names: Names = []
-    for entry in (data.get("libraries") or {}).values():
-        if isinstance(entry, str):
-            names.append(":".join(entry.split(":")[:2]))
-        elif isinstance(entry, dict):
-            if isinstance(entry.get("module"), str):
-                names.append(entry["module"])
-            elif isinstance(entry.get("group"), str) and isinstance(entry.get("name"), str):
-                names.append(f"{entry['group']}:{entry['name']}")
-    return names
+    libraries = data.get("libraries") or {}
+    aliases: dict[str, tuple[str, ...]] = {}
+    for alias, entry in libraries.items() if isinstance(libraries, dict) else ():
+        name = _catalog_coordinates(entry)
+        if name:
+            aliases[catalog_alias(alias)] = (name,)
+    bundles = data.get("bundles") or {}
+    for alias, members in bundles.items() if isinstance(bundles, dict) else ():
+        if isinstance(members, list):
+            names = [_catalog_coordinates(libraries.get(m)) for m in members if isinstance(m, str)]
+            aliases["bundles." + catalog_alias(alias)] = tuple(n for n in names if n)
+    return aliases
 
 
 def go_mod(text: str) -> Names:
@@ -343,6 +397,20 @@ def pom(text: str) -> Names:
             if group and fields.get("artifactId"):
                 names.append(f"{group}:{fields['artifactId']}")
     return names
+
+
+def pom_dev(text: str) -> Names:
+    """Dependencies declared only with `<scope>test</scope>` (`provided` is supplied by the
+    runtime container, so it is production)."""
+    test: set[str] = set()
+    prod: set[str] = set()
+    for node in SafeET.fromstring(text).iter():
+        if _local(node.tag) == "dependency":
+            fields = {_local(c.tag): (c.text or "").strip() for c in node}
+            if fields.get("groupId") and fields.get("artifactId"):
+                name = f"{fields['groupId']}:{fields['artifactId']}"
+                (test if fields.get("scope") == "test" else prod).add(name)
+    return sorted(test - prod)
 
 
 def msbuild(text: str) -> Names:
@@ -471,6 +539,8 @@ DEV_PARSERS: dict[str, Callable[[str], Names]] = {
     "mix.exs": mix_exs_dev,
     "Cargo.toml": cargo_dev,
     "composer": composer_dev,
+    "pom.xml": pom_dev,
+    "gradle": gradle_dev,
 }
 
 # lock files, and the manifest beside them that declares what was chosen: where that manifest

@@ -50,6 +50,14 @@ def _gh_repo(payload: dict[str, Any]) -> RepoRef | None:
     )
 
 
+def _gh_topics(payload: dict[str, Any]) -> tuple[str, ...] | None:
+    """`repository.topics`: a list of lower-case names; None when absent or not such a list."""
+    topics = d(payload.get("repository")).get("topics")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        return None
+    return tuple(t.lower() for t in topics)
+
+
 def _gh_repo_list(items: Any, installation_id: int | None) -> tuple[RepoRef, ...]:
     refs = []
     for item in items if isinstance(items, list) else ():
@@ -198,5 +206,6 @@ def normalize(event: str, p: dict[str, Any]) -> Event:
         installation_id=installation_id,
         sender=str_(sender.get("login")),
         sender_is_bot=sender.get("type") == "Bot",
+        topics=_gh_topics(p),
         **fields,
     )
