@@ -2,11 +2,13 @@
 processes, on PostgreSQL, against a fake GitHub with realistic latency.
 
     .venv/bin/python bench/load.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test_NAME
-                                   [--rate 500] [--seconds 60] [--workers 1] [--latency-ms 40]
+                                   [--rate 500] [--seconds 60] [--workers 2] [--latency-ms 40]
     .venv/bin/python bench/load.py --db URL --minutes 30 --rate 50     # soak
 
-Starts, as real processes: the fake GitHub (bench/load_github.py, uvicorn), `readiness serve
---no-scheduler` (receiver + one worker) and `--workers` extra `readiness worker` processes, all on
+Starts, as real processes and as deploy/ runs them: the fake GitHub (bench/load_github.py,
+uvicorn), the receiver `readiness serve --no-worker --no-scheduler` and `--workers` separate
+`readiness worker` processes (a worker in the receiver's process would share its event loop,
+and every job's CPU would be added to the acknowledgement latency), all on
 a private schema of --db (dropped at the end; the bot's connections carry their own
 application_name, so only they are counted). Then sends an open-loop mix (60% pushes, 25% CI
 completions, 15% issue comments without a command) spread over 1,000 repositories in 100
@@ -171,7 +173,7 @@ async def send_steady(url: str, mix: list[tuple[str, bytes]], rate: float) -> di
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    for _ in range(600):
+    for _ in range(1200):
         if proc.poll() is not None:
             raise SystemExit(f"{proc.args[:3]} exited early:\n{log.read_text()[-3000:]}")
         try:
@@ -180,7 +182,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer in 60 s")
+    raise SystemExit(f"{url} did not answer in 120 s")
 
 
 def rss_mb(pid: int) -> float:
@@ -210,7 +212,7 @@ def fds(pid: int) -> int:
 
 
 class Bot:
-    def __init__(self, db: str, workers: int, latency_ms: float, workdir: Path) -> None:
+    def __init__(self, db: str, workers: int, concurrency: int, latency_ms: float, workdir: Path) -> None:
         private, public = app_key_pair()
         (workdir / "key.pem").write_text(private)
         (workdir / "pub.pem").write_text(public)
@@ -237,22 +239,26 @@ class Bot:
             "READINESS_GITHUB_API_URL": f"http://127.0.0.1:{self.github_port}/api/v3",
             "READINESS_GITHUB_BOT_LOGIN": "readiness-bot[bot]",
             "READINESS_LOG_LEVEL": "WARNING",
-            "READINESS_WORKER_CONCURRENCY": "8",  # pool: 2 x 8 + 2 connections per process
+            "READINESS_WORKER_CONCURRENCY": str(concurrency),
             "READINESS_SYNC_SETTLE_SECONDS": "0",
         }
         serve_log = workdir / "serve.log"
-        serve = [READINESS, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-scheduler"]
+        serve = [READINESS, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        serve += ["--no-worker", "--no-scheduler"]
         self.procs.append(
             subprocess.Popen(serve, env=env, stderr=serve_log.open("wb"), stdout=subprocess.DEVNULL)
         )
         wait_healthy(f"http://127.0.0.1:{self.port}/healthz", self.procs[0], serve_log)
+        ready = []
         for i in range(workers):
-            wlog = workdir / f"worker-{i}.log"
+            wlog, metrics = workdir / f"worker-{i}.log", free_port()
+            command = [READINESS, "worker", "--metrics-port", str(metrics)]
             self.procs.append(
-                subprocess.Popen(
-                    [READINESS, "worker"], env=env, stderr=wlog.open("wb"), stdout=subprocess.DEVNULL
-                )
+                subprocess.Popen(command, env=env, stderr=wlog.open("wb"), stdout=subprocess.DEVNULL)
             )
+            ready.append((f"http://127.0.0.1:{metrics}/readyz", self.procs[-1], wlog))
+        for url, proc, wlog in ready:  # the clock starts once every worker's loop runs
+            wait_healthy(url, proc, wlog)
 
     def rss(self) -> float:
         return sum(rss_mb(p.pid) for p in self.procs)
@@ -261,7 +267,7 @@ class Bot:
         return sum(fds(p.pid) for p in self.procs)
 
     def cpu(self) -> list[float]:
-        """CPU seconds so far of `serve` (receiver and its worker), then of each extra worker."""
+        """CPU seconds so far of `serve` (the receiver), then of each worker."""
         return [cpu_seconds(p.pid) for p in self.procs]
 
     def github_stats(self) -> dict:
@@ -298,7 +304,7 @@ def connections(engine, schema_db: str) -> int:
 
 async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="readiness-load-"))
-    bot = Bot(db, args.workers, args.latency_ms, workdir)
+    bot = Bot(db, args.workers, args.concurrency, args.latency_ms, workdir)
     peak = bot.rss()
     try:
         seconds = args.minutes * 60 if args.minutes else args.seconds
@@ -360,8 +366,8 @@ async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
         serve_all = (cpu_drained[0] - cpu_start[0]) / n * 1000
         workers = sum(cpu_drained[1:]) - sum(cpu_start[1:])
         print(
-            f"CPU per delivery: serve {serve_sending:.2f} ms while sending (receiver and its worker), "
-            f"{serve_all:.2f} ms until drained; extra workers {workers / n * 1000:.2f} ms; "
+            f"CPU per delivery: receiver {serve_sending:.2f} ms while sending, "
+            f"{serve_all:.2f} ms until drained; workers {workers / n * 1000:.2f} ms; "
             f"machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(
@@ -378,7 +384,15 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--minutes", type=float, help="soak: run this long and print figures every 30 s")
-    ap.add_argument("--workers", type=int, default=1, help="`readiness worker` processes besides serve's")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="`readiness worker` processes (serve only receives)"
+    )
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="READINESS_WORKER_CONCURRENCY: jobs each worker runs at once (most of a job is waiting)",
+    )
     ap.add_argument("--latency-ms", type=float, default=40.0, help="fake GitHub's mean latency")
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     args = ap.parse_args()

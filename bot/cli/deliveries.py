@@ -142,6 +142,7 @@ def worker(
 
     metrics = None
     heartbeat = health.Heartbeat()
+    heartbeat.starting = True  # building the handler (templates, clients) takes a while: not ready
     if metrics_port is not None:
         # the jobs' counters (not the queue's) and real probes: liveness = the loop turns,
         # readiness = database reachable, schema current, not stopping

@@ -148,8 +148,9 @@ class Dispatcher:
         """Fold the sync work queued behind this delivery for the same repository into one sync.
 
         Waits `settle_seconds` for a burst to land, then takes the run of pending sync-only
-        deliveries (pushes, CI results, resyncs) up to the first one that needs its own handling
-        (a person's edit, a command), so order is kept. The event to sync is the newest
+        deliveries (pushes, CI results, resyncs; and what cannot change anything, such as a comment
+        without a command) up to the first one that needs its own handling (a person's edit, a
+        command), so order is kept. The event to sync is the newest
         default-branch push, else the newest CI result that dispatch keeps, else this one.
         """
         if self.settle_seconds > 0:
@@ -167,8 +168,8 @@ class Dispatcher:
                 ev, account = self.read(later)
             except UndecodablePayload:
                 break
-            if route(ev) is not Route.SYNC:  # same repo_key: same repository
-                break
+            if route(ev) is not Route.SYNC and drop_reason(ev) is None:  # same repo_key: same repository
+                break  # needs its own handling (a person's edit, a command): its turn keeps its place
             await asyncio.to_thread(self.record, ev, account=account)
             assert later.id is not None
             covered.append(later.id)

@@ -32,6 +32,7 @@ class Heartbeat:
         self._clock = clock
         self._last = clock()
         self.stopping = False
+        self.starting = False  # set by `readiness worker` until its loop runs: not ready yet
 
     def beat(self) -> None:
         self._last = self._clock()
@@ -66,7 +67,7 @@ def health_app(heartbeat: Heartbeat, ready: Callable[[], str | None], *, max_bea
                     {"status": "unhealthy", "reason": f"worker loop silent for {age:.0f}s"},
                 )
             return reply(start, "200 OK", {"status": "ok"})
-        reason = "shutting down" if heartbeat.stopping else ready()
+        reason = "shutting down" if heartbeat.stopping else "starting" if heartbeat.starting else ready()
         if reason:
             return reply(start, "503 Service Unavailable", {"status": "unavailable", "reason": reason})
         return reply(start, "200 OK", {"status": "ready"})

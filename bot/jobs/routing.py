@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from enum import StrEnum
 
+from bot.core import commands
 from bot.core.events import Event, Kind
 
 ZERO_SHA = "0" * 40
@@ -68,7 +69,8 @@ def drop_reason(
     (a `.readiness.yml`-only push on the default branch is exactly what must be synced).
     `config_status` is what the last sync found (`none`: the repository has no configuration and
     the bot owns no issue there); a CI result or an issue edit cannot add one, and the push that
-    does is synced on its own, so those are dropped. Unknown (never synced) drops nothing.
+    does is synced on its own, so those are dropped. Unknown (never synced) drops nothing. A
+    comment without a `/readiness` command has nothing to answer.
     """
     default = event.repo.default_branch if event.repo else None
     if event.kind is Kind.PUSH:
@@ -87,4 +89,6 @@ def drop_reason(
         return None
     if event.kind is Kind.ISSUE_EDITED and event.sender_is_bot:
         return "own_echo"
+    if event.kind is Kind.COMMENT and not commands.parse(event.body):
+        return "no_command"  # most comments: people talking, nothing for the bot to answer
     return None

@@ -128,6 +128,7 @@ class Worker:
             await self.take_over_dead_claims()
         stop_wait = asyncio.create_task(stop.wait())
         log.info("worker started", owner=self.owner, concurrency=self.settings.worker_concurrency)
+        self.heartbeat.starting = False
         try:
             while not stop.is_set():
                 self.heartbeat.beat()

@@ -119,3 +119,28 @@ async def test_each_delivery_is_normalised_once_though_coalescing_read_it_ahead(
     assert [e.kind for e in synced] == [Kind.CI, Kind.ISSUE_EDITED, Kind.CI]
     # d-2 was read while coalescing behind d-0, where it stopped the run; its own turn reuses that
     assert read == ["check_suite", "check_suite", "issues", "check_suite"]
+
+
+def comment_payload(comment_id: int, body: str) -> dict[str, object]:
+    return {
+        "action": "created",
+        "issue": {"number": 7, "title": "Readiness", "body": "", "user": {"login": "alice"}},
+        "comment": {"id": comment_id, "body": body, "user": {"login": "bob", "type": "User"}},
+        "repository": REPO,
+        "installation": {"id": 42},
+        "sender": {"login": "bob", "type": "User"},
+    }
+
+
+async def test_comments_without_a_command_are_folded_into_the_sync_and_a_command_keeps_its_turn(engine):
+    put(engine, 0, "check_suite", ci_payload("c1"))
+    put(engine, 1, "issue_comment", comment_payload(101, "Thanks, looks good to me."))
+    put(engine, 2, "check_suite", ci_payload("c1"))
+    put(engine, 3, "issue_comment", comment_payload(102, "/readiness status"))
+    put(engine, 4, "check_suite", ci_payload("c1"))
+    synced = await run(engine)
+    assert [e.kind for e in synced] == [Kind.CI, Kind.COMMENT, Kind.CI]
+    rows = by_delivery_id(engine)
+    assert {d.status for d in rows.values()} == {"done"}
+    assert rows["d-1"].covered_by == rows["d-2"].covered_by == rows["d-0"].id
+    assert rows["d-3"].covered_by is None and rows["d-4"].covered_by is None

@@ -117,6 +117,16 @@ def test_bot_echoes_are_dropped_and_every_kind_has_one_route():
     assert route(ci("c1")) is Route.SYNC
 
 
+def test_a_comment_is_dropped_unless_it_holds_a_readiness_command():
+    def comment(body: str) -> Event:
+        return Event(Platform("github"), Kind.COMMENT, "issue_comment", action="created", body=body)
+
+    assert drop_reason(comment("Thanks, looks good to me.")) == "no_command"
+    assert drop_reason(comment("")) == "no_command"
+    assert drop_reason(comment("LGTM\n/readiness status")) is None
+    assert drop_reason(comment("/readiness frobnicate")) is None  # answered with a hint
+
+
 @pytest.fixture
 def world(engine):
     client = MemoryClient()

@@ -77,6 +77,15 @@ def test_a_stopping_worker_is_not_ready_but_still_alive(served: str, beat: healt
     assert httpx.get(f"{served}/healthz").status_code == 200
 
 
+def test_a_worker_still_building_its_handler_is_not_ready(served: str, beat: health.Heartbeat) -> None:
+    beat.starting = True
+    answer = httpx.get(f"{served}/readyz")
+    assert answer.status_code == 503 and answer.json()["reason"] == "starting"
+    assert httpx.get(f"{served}/healthz").status_code == 200
+    beat.starting = False  # the worker loop runs
+    assert httpx.get(f"{served}/readyz").json() == {"status": "ready"}
+
+
 def test_an_unmigrated_database_is_not_ready(tmp_path: Path, beat: health.Heartbeat) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     try:
