@@ -614,7 +614,7 @@ class PathIndex:
                     lists.append(found)
                     more = more or capped
                 merged = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
-                answer = ([self._order[i] for i in merged[:limit]], more or len(merged) > limit)
+                answer = (list(map(self._order.__getitem__, merged[:limit])), more or len(merged) > limit)
             self._answers[key] = answer
         return answer
 

@@ -89,6 +89,8 @@ class Scopes:
     # per-path answers: one evaluation asks about the same candidates for hundreds of rules
     memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     strong: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # per-directory part of the answer: a tree has a few thousand directories for 100,000 files
+    dirs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping[ScopeKind, Sequence[str]] | None) -> Scopes:
@@ -113,13 +115,15 @@ class Scopes:
             for glob in self.extra.get(name, ()):
                 if _matches(glob, path):
                     return name
-        parts = path.split("/")
-        dirs, file = parts[:-1], parts[-1]
-        if any(d in TEST_DIRS for d in dirs) or TEST_FILE.match(file):
+        directory, _, file = path.rpartition("/")
+        where = self.dirs.get(directory)
+        if where is None:
+            where = self.dirs[directory] = _dir_kind(directory)
+        if where == "tests" or TEST_FILE.match(file):
             return "tests"
-        if any(d in BENCH_DIRS or d in EXAMPLE_DIRS or d in TOOL_DIRS for d in dirs):
+        if where == "excluded":
             return "excluded"
-        if any(d in DOC_DIRS for d in dirs) or file.lower().endswith(DOC_EXTS):
+        if where == "docs" or file.lower().endswith(DOC_EXTS):
             return "docs"
         return "code"
 
@@ -134,6 +138,18 @@ class Scopes:
 
     def allows(self, scope: str, path: str) -> bool:
         return scope == "any" or self.kind(path) in SCOPE_KINDS[scope]
+
+
+def _dir_kind(directory: str) -> str:
+    """What a file's directories alone make it: `tests`, `excluded`, `docs`, or "" (its name decides)."""
+    dirs = directory.split("/") if directory else []
+    if any(d in TEST_DIRS for d in dirs):
+        return "tests"
+    if any(d in BENCH_DIRS or d in EXAMPLE_DIRS or d in TOOL_DIRS for d in dirs):
+        return "excluded"
+    if any(d in DOC_DIRS for d in dirs):
+        return "docs"
+    return ""
 
 
 def _matches(glob: Glob, path: str) -> bool:
