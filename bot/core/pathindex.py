@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from itertools import compress, groupby, islice, repeat
-from operator import call, contains, eq, itemgetter, methodcaller, or_
+from operator import and_, call, contains, eq, ge, gt, itemgetter, methodcaller, or_
 
 import re2
 
@@ -483,11 +483,12 @@ class _Pending:
     """A glob's matches found so far (positions in the shallowest-first order) and the blocks
     still to look in."""
 
-    __slots__ = ("blocks", "found", "glob", "literal", "match", "next")
+    __slots__ = ("batch", "blocks", "found", "glob", "literal", "match", "next")
 
     def __init__(self, glob: Glob, blocks: list[int]) -> None:
         self.glob = glob
-        self.match = name_test(glob) or glob.regex.match
+        self.match = glob.regex.match
+        self.batch = name_batch(glob)
         # every match contains its last segment's literal part: a C-level test before the regex
         self.literal = glob.name or glob.literal
         self.blocks = blocks
@@ -523,6 +524,43 @@ def name_test(glob: Glob) -> Callable[[str], bool] | None:
         return named or (cut > 0 and hint in f"/{path[:cut]}" and bool(regex(path)))
 
     return test
+
+
+def name_batch(glob: Glob) -> Callable[[list[str]], list[bool]] | None:
+    """`name_test` over many paths at once, at C speed: the name tests are chains of `map` over
+    the paths' names, and the regex runs only on the rare path whose name fails but that holds
+    the literal a matching directory name would put there (None for the globs `name_test` is
+    None for). A Python call per path was most of the cost of the path rules."""
+    test = name_test(glob)
+    if test is None:
+        return None
+    pieces = glob.text.rsplit("/", 1)[-1].split("*")
+    head, tail = pieces[0], pieces[-1]
+    middle = pieces[1] if len(pieces) == 3 else ""
+    shortest = len(head) + len(tail)
+    # in every path where a directory name matches (a superset of what `name_test` asks for)
+    hint = f"{tail}/" if tail else head or middle
+    starts, ends = methodcaller("startswith", head), methodcaller("endswith", tail)
+    inner = methodcaller("find", middle, len(head), -len(tail) if tail else None)
+
+    def batch(paths: list[str]) -> list[bool]:
+        names = list(map(itemgetter(2), map(_split, paths)))
+        if len(pieces) == 1:
+            named = list(map(eq, names, repeat(head)))
+        else:
+            both = map(and_, map(starts, names), map(ends, names))
+            if middle:
+                named = list(map(and_, both, map(ge, map(inner, names), repeat(0))))
+            elif head and tail:  # "a*a" is not "a"
+                named = list(map(and_, both, map(ge, map(len, names), repeat(shortest))))
+            else:
+                named = list(both)
+        unnamed = list(map(gt, map(contains, paths, repeat(hint)), named))  # hint, and not named
+        if any(unnamed):
+            named = [n or (u and test(p)) for n, u, p in zip(named, unnamed, paths, strict=True)]
+        return named
+
+    return batch
 
 
 class PathIndex:
@@ -583,13 +621,17 @@ class PathIndex:
         whether it matches more; found block by block, only as far as asked."""
         pending = self._pending[glob.text]
         found, order, match, literal = pending.found, self._order, pending.match, pending.literal
+        batch = pending.batch
         while len(found) <= need and pending.next < len(pending.blocks):
             start = pending.blocks[pending.next] * BLOCK
             block = order[start : start + BLOCK]
-            if literal:  # all C-level: the literal test, then the regex on what passed it
+            if literal:  # all C-level: the literal test, then the name or regex test on what passed
                 hits = list(map(contains, block, repeat(literal)))
                 maybe = list(compress(range(start, start + len(block)), hits))
-                found.extend(compress(maybe, map(match, compress(block, hits))))
+                if batch is not None:
+                    found.extend(compress(maybe, batch(list(compress(block, hits)))))
+                else:
+                    found.extend(compress(maybe, map(match, compress(block, hits))))
             else:
                 found.extend(compress(range(start, start + len(block)), map(match, block)))
             pending.next += 1
@@ -613,8 +655,12 @@ class PathIndex:
                     found, capped = self._found(glob, limit)
                     lists.append(found)
                     more = more or capped
-                merged = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
-                answer = ([self._order[i] for i in merged[:limit]], more or len(merged) > limit)
+                if len(lists) == 1:
+                    merged = lists[0]
+                else:
+                    merged, cut = _union(lists, limit)
+                    more = more or cut
+                answer = (list(map(self._order.__getitem__, merged[:limit])), more or len(merged) > limit)
             self._answers[key] = answer
         return answer
 
@@ -638,6 +684,21 @@ class PathIndex:
     def matching_files(self, globs: Sequence[Glob]) -> list[str]:
         """Every file any glob matches, shallowest first."""
         return self.candidates(globs, len(self.files))[0]
+
+
+def _union(lists: list[list[int]], limit: int) -> tuple[list[int], bool]:
+    """The sorted union of ascending position lists, as far as its `limit` smallest need; True
+    if some list was cut short (the union then holds more than `limit`). No list needs to go past
+    the `limit`-th position of a list holding that many on its own: sorting and deduplicating
+    the 4,000 shallowest matches of each of 20 extension globs cost more than finding them."""
+    full = [positions[limit - 1] for positions in lists if len(positions) >= limit > 0]
+    cut = False
+    if full:
+        last = min(full)
+        trimmed = [positions[: bisect.bisect_right(positions, last)] for positions in lists]
+        cut = any(len(t) < len(p) for t, p in zip(trimmed, lists, strict=True))
+        lists = trimmed
+    return sorted(set().union(*lists)), cut
 
 
 def _blocks_of(paths: Sequence[str]) -> tuple[list[bytes], list[int]]:

@@ -14,8 +14,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, compress
-from operator import itemgetter
+from itertools import accumulate, compress, repeat
+from operator import add, is_not, mul
 from typing import TYPE_CHECKING
 
 import re2
@@ -159,6 +159,7 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_UNSEEN = object()  # a file no rule has asked to read yet
 MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
 READ_BUDGET = 64 << 20  # bytes of file content one evaluation reads in all (every checklist, one commit)
 RULE_BUDGET = 8 << 20  # new bytes one rule may read (files read before are free), so no rule starves the rest
@@ -283,6 +284,7 @@ class _Candidates:
         self.scopes = scopes
         self.memo: dict[tuple[tuple[str, ...], str, int], tuple[list[str], bool]] = {}
         self.ranked: dict[tuple[tuple[str, ...], str, int, tuple[str, ...]], list[str]] = {}
+        self.strengths: dict[tuple[object, ...], list[int]] = {}  # window -> strength of each path
         self.joined: dict[tuple[object, ...], tuple[str, list[int]]] = {}  # window -> text, line starts
         self.word_lines: dict[tuple[object, ...], dict[str, list[int]]] = {}  # window -> word -> lines
 
@@ -296,7 +298,10 @@ class _Candidates:
             # strongest evidence first: code over config over docs over tests; stable, so depth next
             ranks = self.scopes.strengths(found)
             if any(ranks):
-                found = [p for _, p in sorted(zip(ranks, found, strict=True), key=itemgetter(0))]
+                order = sorted(range(len(found)), key=ranks.__getitem__)  # int keys: C-level compares
+                found = list(map(found.__getitem__, order))
+                ranks = sorted(ranks)
+            self.strengths[key] = ranks
             hit = self.memo[key] = (found, capped)
         if not words or len(hit[0]) < 2:
             return hit
@@ -312,21 +317,26 @@ class _Candidates:
         """Within each strength, paths naming a word of the first tier, then of the next, then the
         rest; stable, so depth decides inside a tier. Each (window, word) is found once per
         evaluation by substring search over the window joined into one string (C speed; most
-        words occur in few paths), so ranking costs far less than a search per path."""
+        words occur in few paths), and the order comes from one sort on integer keys."""
         joined = self.joined.get(key)
         if joined is None:
             text = "\n".join(found).lower()  # line starts come from the lengths: a "\n" in a path is harmless
             starts = [0, *accumulate(len(p) + 1 for p in found)][:-1]
             joined = self.joined[key] = (text, starts)
         text, starts = joined
-        tier_of = [len(words)] * len(found)
-        for number in range(len(words) - 1, -1, -1):  # the first tier a path is in wins
+        tiers = len(words)
+        tier_of = [tiers] * len(found)
+        named = False
+        for number in range(tiers - 1, -1, -1):  # the first tier a path is in wins
             for word in words[number]:
                 for line in self._lines_with(key, word, text, starts):
                     tier_of[line] = number
-        strengths = self.scopes.strengths(found)
-        order = sorted(zip(strengths, tier_of, range(len(found)), strict=True))
-        return [found[i] for _, _, i in order]
+                    named = True
+        if not named:
+            return found  # already by strength, then depth
+        ranks = map(mul, self.strengths[key], repeat(tiers + 1))
+        order_key = list(map(add, ranks, tier_of))  # (strength, tier) as one int: C-level compares
+        return list(map(found.__getitem__, sorted(range(len(found)), key=order_key.__getitem__)))
 
     def _lines_with(self, key: tuple[object, ...], word: str, text: str, starts: list[int]) -> list[int]:
         memo = self.word_lines.setdefault(key, {})
@@ -439,18 +449,20 @@ class _Evaluation:
         hits = self.hits.setdefault(id(c), {})
         raw, cap = self.raw, rule.max_bytes
         floor = self.budget - RULE_BUDGET  # this rule's share of new reads
-        looked = 0
-        for path in searched:
-            if path in raw:
-                data = raw[path]
-            elif self.budget > floor:
+        looked = len(searched)
+        # what is known already, at C speed: most candidates were found unreadable (or never
+        # matched) by an earlier rule, and only the others need a look
+        known = list(map(raw.get, searched, repeat(_UNSEEN)))
+        for at in compress(range(len(searched)), map(is_not, known, repeat(None))):
+            path, data = searched[at], known[at]
+            if data is _UNSEEN:
+                if self.budget <= floor:  # its share is spent: what is unread stays unread
+                    capped, looked = True, at
+                    break
                 data = self.load(path)
-            else:  # its share is spent: what is unread stays unread (another rule may read it)
-                capped = True
-                break
-            looked += 1
-            if data is None:
-                continue
+                if data is None:
+                    continue
+            assert isinstance(data, bytes)
             if slot is not None and len(data) <= cap:  # the set saw all the bytes this rule may
                 found = hits[path] if path in hits else self.scan(c, path, data)
                 if found is not None and slot not in found:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import add, and_, eq, is_, itemgetter, methodcaller
 from typing import Literal, cast
 
 from bot.core.globs import Glob, compile_glob
@@ -89,6 +91,8 @@ class Scopes:
     # per-path answers: one evaluation asks about the same candidates for hundreds of rules
     memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     strong: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # per-directory part of the answer: a tree has a few thousand directories for 100,000 files
+    dirs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping[ScopeKind, Sequence[str]] | None) -> Scopes:
@@ -102,24 +106,47 @@ class Scopes:
         return known
 
     def kinds(self, paths: Sequence[str]) -> list[str]:
-        """`kind` of many paths: one C-level memo lookup each, classifying only the new ones."""
+        """`kind` of many paths: one C-level memo lookup each, classifying only the new ones (at C
+        speed too, unless the repository added globs: a Python call per path cost more than the
+        index's lookups)."""
         found = list(map(self.memo.get, paths))
         if None in found:
-            found = [k if k is not None else self.kind(p) for k, p in zip(found, paths, strict=True)]
+            new = list(compress(paths, map(is_, found, repeat(None))))
+            if any(self.extra.values()):
+                self.memo.update(zip(new, map(self._kind, new), strict=True))
+            else:
+                self.memo.update(zip(new, self._conventional(new), strict=True))
+            found = list(map(self.memo.__getitem__, paths))
         return cast(list[str], found)
+
+    def _conventional(self, paths: list[str]) -> list[str]:
+        """`_kind` of paths by the conventions alone, as chains of `map` (no call per path)."""
+        parts = list(map(_SPLIT, paths))
+        directories = list(map(itemgetter(0), parts))
+        names = list(map(itemgetter(2), parts))
+        dirs = self.dirs
+        for directory in set(directories).difference(dirs):
+            dirs[directory] = _dir_kind(directory)
+        tests = map(bool, map(TEST_FILE.match, names))
+        docs = map(_DOC_END, map(str.lower, names))
+        return list(
+            map(_KIND_OF.__getitem__, zip(map(dirs.__getitem__, directories), tests, docs, strict=True))
+        )
 
     def _kind(self, path: str) -> str:
         for name in ("tests", "docs", "excluded", "code"):
             for glob in self.extra.get(name, ()):
                 if _matches(glob, path):
                     return name
-        parts = path.split("/")
-        dirs, file = parts[:-1], parts[-1]
-        if any(d in TEST_DIRS for d in dirs) or TEST_FILE.match(file):
+        directory, _, file = path.rpartition("/")
+        where = self.dirs.get(directory)
+        if where is None:
+            where = self.dirs[directory] = _dir_kind(directory)
+        if where == "tests" or TEST_FILE.match(file):
             return "tests"
-        if any(d in BENCH_DIRS or d in EXAMPLE_DIRS or d in TOOL_DIRS for d in dirs):
+        if where == "excluded":
             return "excluded"
-        if any(d in DOC_DIRS for d in dirs) or file.lower().endswith(DOC_EXTS):
+        if where == "docs" or file.lower().endswith(DOC_EXTS):
             return "docs"
         return "code"
 
@@ -127,13 +154,29 @@ class Scopes:
         """`strength` of many paths (lower is stronger), memoised like `kinds`."""
         found = list(map(self.strong.get, paths))
         if None in found:
-            for i, path in enumerate(paths):
-                if found[i] is None:
-                    found[i] = self.strong[path] = strength(self.kind(path), path)
+            new = list(compress(paths, map(is_, found, repeat(None))))
+            kinds = self.kinds(new)
+            config = map(_CONFIG_END, map(str.lower, new))
+            code = map(eq, kinds, repeat("code"))  # code: 1 for configuration, else 0
+            ranks = map(add, map(_STRENGTH.__getitem__, kinds), map(and_, code, config))
+            self.strong.update(zip(new, ranks, strict=True))
+            found = list(map(self.strong.__getitem__, paths))
         return cast(list[int], found)
 
     def allows(self, scope: str, path: str) -> bool:
         return scope == "any" or self.kind(path) in SCOPE_KINDS[scope]
+
+
+def _dir_kind(directory: str) -> str:
+    """What a file's directories alone make it: `tests`, `excluded`, `docs`, or "" (its name decides)."""
+    dirs = directory.split("/") if directory else []
+    if any(d in TEST_DIRS for d in dirs):
+        return "tests"
+    if any(d in BENCH_DIRS or d in EXAMPLE_DIRS or d in TOOL_DIRS for d in dirs):
+        return "excluded"
+    if any(d in DOC_DIRS for d in dirs):
+        return "docs"
+    return ""
 
 
 def _matches(glob: Glob, path: str) -> bool:
@@ -147,8 +190,35 @@ def _matches(glob: Glob, path: str) -> bool:
 _CONFIG_EXTS = (".yml", ".yaml", ".toml", ".json", ".ini", ".cfg", ".conf", ".env", ".properties", ".xml")
 
 
+_CONFIG_END = methodcaller("endswith", _CONFIG_EXTS)
+_STRENGTH = {"code": 0, "tests": 3, "docs": 2, "excluded": 4}
+
+
 def strength(kind: str, path: str) -> int:
     """Lower is stronger."""
     if kind == "code":
         return 1 if path.lower().endswith(_CONFIG_EXTS) else 0
     return {"tests": 3, "docs": 2}.get(kind, 4)
+
+
+_SPLIT = methodcaller("rpartition", "/")
+_DOC_END = methodcaller("endswith", DOC_EXTS)
+
+
+def _kind_of(directory: str, test_name: bool, doc_name: bool) -> str:
+    """`Scopes._kind` from what a file's directories make it and what its name says."""
+    if directory == "tests" or test_name:
+        return "tests"
+    if directory == "excluded":
+        return "excluded"
+    if directory == "docs" or doc_name:
+        return "docs"
+    return "code"
+
+
+_KIND_OF = {
+    (d, t, n): _kind_of(d, t, n)
+    for d in ("tests", "excluded", "docs", "")
+    for t in (False, True)
+    for n in (False, True)
+}

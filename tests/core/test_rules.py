@@ -684,14 +684,26 @@ def test_many_small_ignore_sets_do_not_evict_the_checklists_compiled_globs(
 
 
 @pytest.mark.parametrize(
-    "text", ["client.js", "*client*.js", "*.js", "client*", "*client*", "c*t.js", "cl*nt*.js", "*nt.js*"]
+    "text",
+    [
+        "client.js",
+        "*client*.js",
+        "*.js",
+        "client*",
+        "*client*",
+        "c*t.js",
+        "cl*nt*.js",
+        "*nt.js*",
+        "**/*.js",
+        "c*c",
+    ],
 )
 def test_name_tests_agree_with_the_regex_through_directories_too(text: str, engine: str) -> None:
     # decided on the file name, except where a directory named like the glob holds the file
     paths = [
         "client.js", "a/client.js", "node_modules/client-3/index.js", "x/client.js/a.txt",
         "x/my-client.js/b/c.py", "clientjs", "a/cli.js", "client.jsx", "b/client/x.js", "cnt.js",
-        "a/clnt.js", "ab.js/client", "y/ct.js", "deep/er/z-client-q.js",
+        "a/clnt.js", "ab.js/client", "y/ct.js", "deep/er/z-client-q.js", "c", "cc", "x/c.c/y", "d/cac",
     ]  # fmt: skip
     index = PathIndex.build(paths)
     index.prime([compile_glob(text)])
