@@ -11,12 +11,14 @@ metrics and logs, and a graceful stop that hands unfinished work back to the que
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
@@ -36,6 +38,10 @@ log = get_logger(__name__)
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
+# Lease renewals run on threads of their own: on asyncio's shared pool (a handful of threads on
+# a small machine) they queued behind blocking database calls, `pg_advisory_lock` waits among
+# them, and leases of jobs still running expired, so another worker ran them a second time.
+_LEASES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readiness-lease")
 _LIVE_OWNERS: set[str] = set()  # workers serving in this process (their claims are not stale)
 
 
@@ -309,8 +315,7 @@ class Worker:
         while True:
             await self._sleep(every)
             until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
-            if not await asyncio.to_thread(
-                queue.extend, self.engine, delivery.id, owner=self.owner, until=until
-            ):
+            renew = functools.partial(queue.extend, self.engine, delivery.id, owner=self.owner, until=until)
+            if not await asyncio.get_running_loop().run_in_executor(_LEASES, renew):
                 log.warning("lease lost while the delivery was still running")
                 return

@@ -8,6 +8,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -87,3 +89,40 @@ async def test_a_running_job_renews_its_lease_every_heartbeat(engine: Engine) ->
     assert slept[:3] == [5, 5, 5]
     assert stored(engine, "long").status == "done"
     assert clock.now - T0 >= timedelta(seconds=20)
+
+
+async def test_leases_are_renewed_while_every_shared_thread_is_blocked(engine: Engine) -> None:
+    """A job whose own blocking calls (an advisory-lock wait, a slow query) fill asyncio's shared
+    thread pool must still keep its lease; before, the renewal queued behind them and expired."""
+    put(engine, "blocked")
+    clock = Clock()
+    slept: list[float] = []
+    renewed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    shared = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(shared)
+
+    async def heartbeat_timer(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
+        if len(slept) == 4:  # the third renewal has been written
+            renewed.set()
+        await asyncio.sleep(0)
+
+    async def handler(_delivery: Delivery) -> None:
+        release = threading.Event()
+        blocked = loop.run_in_executor(None, release.wait, 30)  # the only shared thread
+        try:
+            await asyncio.wait_for(renewed.wait(), timeout=10)
+        finally:
+            release.set()
+            await blocked
+
+    worker = Worker(
+        engine, handler, settings(lease_seconds=15, heartbeat_seconds=5), clock=clock, sleep=heartbeat_timer
+    )
+    try:
+        assert await worker.run_once() == 1
+    finally:
+        shared.shutdown(wait=False)
+    assert stored(engine, "blocked").status == "done"
