@@ -354,7 +354,12 @@ async def run(args: argparse.Namespace, db: str, monitor_engine) -> None:
         print(
             f"processing: {processed} deliveries in {drained - started:.1f} s "
             f"({processed / (drained - started):.0f}/s); "
-            f"queue drained {drained - sent_at:.1f} s after the last send"
+            + (
+                f"queue drained {drained - sent_at:.1f} s after the last send"
+                if not q.get("pending") and not q.get("running")
+                else f"queue NOT drained: {q.get('pending', 0) + q.get('running', 0)} left "
+                f"{drained - sent_at:.1f} s after the last send"
+            )
         )
         print(
             f"errors: http {sent['errors'] or 0}, dead-lettered {q.get('dead', 0)}, "
