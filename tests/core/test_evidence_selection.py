@@ -297,3 +297,21 @@ def test_hmac_behind_a_project_helper_in_a_webhook_file_counts() -> None:
     assert "signed_webhooks" not in concepts(
         {"go.mod": "module x\n", "internal/integration/webhook/webhook.go": plain}
     )
+
+
+# ------------------------------------------------------------- issue 11: classes from holdout3
+
+
+def test_a_dev_container_is_not_the_application_image_nor_its_runtime_config() -> None:
+    devcontainer = {
+        "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["fastapi"]\n',
+        ".devcontainer/Dockerfile": "FROM mcr.microsoft.com/devcontainers/python:3.12\n",
+        ".devcontainer/docker-compose.yml": (
+            "services:\n  app:\n    build: .\n    healthcheck:\n      test: curl -f http://localhost/healthz\n"
+        ),
+        ".devcontainer/setup.py": "import os\nos.environ.get('DATABASE_URL')\n",
+    }
+    found = concepts(devcontainer)
+    assert "containerization" not in found and "env_config" not in found
+    # the same image at the root is the application's
+    assert "containerization" in concepts({**devcontainer, "Dockerfile": "FROM python:3.12-slim\n"})
