@@ -315,3 +315,37 @@ def test_a_dev_container_is_not_the_application_image_nor_its_runtime_config() -
     assert "containerization" not in found and "env_config" not in found
     # the same image at the root is the application's
     assert "containerization" in concepts({**devcontainer, "Dockerfile": "FROM python:3.12-slim\n"})
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("shop/urls.py", 'urlpatterns = [\n    path("healthz", views.healthz, name="healthz"),\n]\n'),
+        ("shop/urls.py", 'urlpatterns = [re_path(r"^ready/?$", views.ready)]\n'),
+        ("routes/api.php", "<?php\nRoute::get('ping', fn () => response()->noContent());\n"),
+        ("config/routes.rb", 'Rails.application.routes.draw do\n  get "healthz", to: "health#show"\nend\n'),
+        (
+            "web/src/app/api/health/route.ts",
+            "export async function GET() {\n  return Response.json({ ok: true });\n}\n",
+        ),
+        (
+            "server/router.go",
+            'package server\nfunc routes(r *mux.Router) { r.HandleFunc("/api/heartbeat", beat) }\n',
+        ),
+    ],
+)
+def test_health_routes_written_in_each_frameworks_idiom_count(path: str, text: str) -> None:
+    assert "health_endpoint" in concepts({path: text})
+
+
+def test_websocket_routes_and_a_database_healthcheck_are_not_health_endpoints() -> None:
+    tree = {
+        "chat/routing.py": 'websocket_urlpatterns = [re_path(r"ws/ping/$", PingConsumer.as_asgi())]\n',
+        "chat/urls.py": 'urlpatterns = [path("rooms/<int:pk>/status", views.room)]\n',
+        "docker-compose.yml": (
+            "services:\n  db:\n    image: postgres:16\n    healthcheck:\n"
+            '      test: ["CMD-SHELL", "pg_isready"]\n'
+        ),
+        "web/src/app/api/rooms/route.ts": "export async function GET() {\n  return Response.json([]);\n}\n",
+    }
+    assert "health_endpoint" not in concepts(tree)
