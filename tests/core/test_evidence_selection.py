@@ -349,3 +349,35 @@ def test_websocket_routes_and_a_database_healthcheck_are_not_health_endpoints() 
         "web/src/app/api/rooms/route.ts": "export async function GET() {\n  return Response.json([]);\n}\n",
     }
     assert "health_endpoint" not in concepts(tree)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"package.json": '{"name": "fetchlib", "devDependencies": {"benchmark": "^2.1.4"}}'},
+        {
+            "src/Http.Client/Http.Client.csproj": "<Project/>\n",
+            "perf/Http.Client.Benchmarks/Http.Client.Benchmarks.csproj": (
+                '<Project Sdk="Microsoft.NET.Sdk">\n  <ItemGroup>\n'
+                '    <PackageReference Include="BenchmarkDotNet" Version="0.14.0" />\n  </ItemGroup>\n</Project>\n'
+            ),
+        },
+        {"Cargo.toml": '[package]\nname = "parser"\n[dev-dependencies]\ncriterion = "0.5"\n'},
+        {"pyproject.toml": '[project]\nname = "lib"\n[dependency-groups]\ndev = ["pytest-benchmark>=4"]\n'},
+        {
+            "go.mod": "module example.com/codec\n",
+            "benchmarks/encode_test.go": "package benchmarks\nfunc BenchmarkEncode(b *testing.B) {\n\tfor b.Loop() {}\n}\n",
+        },
+    ],
+)
+def test_a_library_benchmark_suite_counts_as_load_tests(tree: dict[str, str]) -> None:
+    assert "load_tests" in concepts(tree)
+
+
+def test_a_micro_benchmark_beside_unit_tests_is_not_a_load_test_suite() -> None:
+    tree = {
+        "go.mod": "module example.com/codec\n",
+        "codec/encode_test.go": "package codec\nfunc BenchmarkEncode(b *testing.B) {\n\tfor b.Loop() {}\n}\n",
+        "package.json": '{"name": "ui", "devDependencies": {"vitest": "^2"}}',
+    }
+    assert "load_tests" not in concepts(tree)
