@@ -381,3 +381,50 @@ def test_a_micro_benchmark_beside_unit_tests_is_not_a_load_test_suite() -> None:
         "package.json": '{"name": "ui", "devDependencies": {"vitest": "^2"}}',
     }
     assert "load_tests" not in concepts(tree)
+
+
+def _csproj(*packages: str, test: bool = False) -> str:
+    flag = "    <IsTestProject>true</IsTestProject>\n" if test else ""
+    refs = "".join(f'    <PackageReference Include="{p}" />\n' for p in packages)
+    return (
+        f'<Project Sdk="Microsoft.NET.Sdk">\n  <PropertyGroup>\n{flag}  </PropertyGroup>\n'
+        f"  <ItemGroup>\n{refs}  </ItemGroup>\n</Project>\n"
+    )
+
+
+CENTRAL = (
+    "<Project>\n  <PropertyGroup>\n    <ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>\n"
+    '  </PropertyGroup>\n  <ItemGroup>\n    <PackageVersion Include="Microsoft.AspNetCore.OpenApi" Version="9.0.0" />\n'
+    '    <PackageVersion Include="Polly" Version="8.4.0" />\n    <PackageVersion Include="xunit" Version="2.9.0" />\n'
+    "  </ItemGroup>\n</Project>\n"
+)
+
+
+@pytest.mark.parametrize(
+    "test_project",
+    [
+        {"test/Shop.Api.Tests/Shop.Api.Tests.csproj": _csproj("xunit", "Polly")},
+        {"src/Shop.Api.IntegrationTests/Shop.Api.IntegrationTests.csproj": _csproj("xunit", "Polly")},
+        {"src/Shop.Contract/Shop.Contract.csproj": _csproj("xunit", "Polly", test=True)},
+    ],
+)
+def test_a_centrally_versioned_package_only_test_projects_reference_is_not_a_production_dependency(
+    test_project: dict[str, str],
+) -> None:
+    tree = {
+        "Directory.Packages.props": CENTRAL,
+        "src/Shop.Api/Shop.Api.csproj": _csproj("Microsoft.AspNetCore.OpenApi"),
+        **test_project,
+    }
+    assert "retries" not in concepts(tree)
+    # the same package referenced by the service's own project is the service's
+    tree["src/Shop.Api/Shop.Api.csproj"] = _csproj("Microsoft.AspNetCore.OpenApi", "Polly")
+    assert "retries" in concepts(tree)
+
+
+def test_a_centrally_versioned_package_no_project_references_stays_a_production_dependency() -> None:
+    tree = {
+        "Directory.Packages.props": CENTRAL,
+        "src/Shop.Api/Shop.Api.csproj": _csproj("Microsoft.AspNetCore.OpenApi"),
+    }
+    assert "retries" in concepts(tree)
