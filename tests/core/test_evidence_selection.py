@@ -428,3 +428,10 @@ def test_a_centrally_versioned_package_no_project_references_stays_a_production_
         "src/Shop.Api/Shop.Api.csproj": _csproj("Microsoft.AspNetCore.OpenApi"),
     }
     assert "retries" in concepts(tree)
+
+
+def test_an_image_built_with_buildpacks_counts_without_a_dockerfile() -> None:
+    readme = "# Shop\n\nBuild the image with the Spring Boot plugin:\n\n    ./mvnw spring-boot:build-image\n"
+    tree = {"pom.xml": "<project/>\n", "README.md": readme}
+    assert "containerization" in concepts(tree)
+    assert "containerization" not in concepts({**tree, "README.md": "# Shop\n\n    ./mvnw package\n"})
