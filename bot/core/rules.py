@@ -160,6 +160,8 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 _UNSEEN = object()  # a file no rule has asked to read yet
+# MSBuild project files, whose references decide what a central versions file's packages are for
+_PROJECT_GLOBS = tuple(compile_glob(g) for g in ("*.csproj", "*.fsproj", "*.vbproj"))
 MAX_MANIFESTS = 500  # manifests of one ecosystem read per evaluation (monorepos), shallowest first
 READ_BUDGET = 64 << 20  # bytes of file content one evaluation reads in all (every checklist, one commit)
 RULE_BUDGET = 8 << 20  # new bytes one rule may read (files read before are free), so no rule starves the rest
@@ -372,6 +374,7 @@ class _Evaluation:
         self.scopes = scopes or Scopes()
         self.candidates = _Candidates(index, self.scopes)
         self.manifests: dict[str, Manifest | None] = {}
+        self.msbuild_dev: frozenset[str] | None = None  # see `msbuild_test_only`
         self.raw: dict[str, bytes | None] = {}
         self.hits: dict[int, dict[str, frozenset[int] | None]] = {}  # per checklist, per path
         self.ci_names: dict[str, re.Pattern[str]] = {}
@@ -497,6 +500,8 @@ class _Evaluation:
             skip = manifest.dev if production else frozenset()
             if manifest.aliases and catalog[1]:
                 skip = skip | _catalog_dev(manifest, *catalog)
+            if production and manifest.central_versions:
+                skip = skip | self.msbuild_test_only()
             for prefix, name in wanted:
                 key = normalise(manifest.ecosystem, name)
                 if prefix:
@@ -526,6 +531,23 @@ class _Evaluation:
                     prod |= manifest.catalog_refs
                     test |= manifest.catalog_test_refs
         return frozenset(prod), frozenset(test - prod)
+
+    def msbuild_test_only(self) -> frozenset[str]:
+        """Packages only test, benchmark or sample projects reference: a central versions file
+        (`Directory.Packages.props`) lists every version, the `*.csproj` referencing a package says
+        whether production code gets it (one no project references stays a production dependency,
+        as in a Gradle version catalog: unknown is not evidence of a test one)."""
+        if self.msbuild_dev is None:
+            paths, _ = self.candidates.get(_PROJECT_GLOBS, MAX_MANIFESTS, "any")
+            prod: set[str] = set()
+            other: set[str] = set()
+            for path in paths:
+                manifest = self.manifest(path)
+                if manifest is not None and not manifest.warning:
+                    production = not manifest.test_project and self.scopes.kind(path) == "code"
+                    (prod if production else other).update(manifest.packages)
+            self.msbuild_dev = frozenset(other - prod)
+        return self.msbuild_dev
 
     def manifest(self, path: str) -> Manifest | None:
         if path not in self.manifests:

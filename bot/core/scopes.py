@@ -71,7 +71,9 @@ TEST_DIRS = frozenset(
     }
 )
 BENCH_DIRS = frozenset({"bench", "benches", "benchmark", "benchmarks", "perf", "loadtest", "loadtests"})
-TOOL_DIRS = frozenset({"tools"})  # developer tooling beside the service (scripts it does not run)
+# developer tooling beside the service: scripts it does not run, and the development environment
+# (`.devcontainer/` Dockerfile and compose files build the contributor's box, not the product)
+TOOL_DIRS = frozenset({"tools", ".devcontainer"})
 EXAMPLE_DIRS = frozenset({"example", "examples", "sample", "samples", "demo", "demos", "playground"})
 DOC_DIRS = frozenset({"docs", "doc", "documentation", "wiki", "website", "site", "guides"})
 # `.txt` is not among them: requirements*.txt, CMakeLists.txt and robots.txt are not prose

@@ -297,3 +297,141 @@ def test_hmac_behind_a_project_helper_in_a_webhook_file_counts() -> None:
     assert "signed_webhooks" not in concepts(
         {"go.mod": "module x\n", "internal/integration/webhook/webhook.go": plain}
     )
+
+
+# ------------------------------------------------------------- issue 11: classes from holdout3
+
+
+def test_a_dev_container_is_not_the_application_image_nor_its_runtime_config() -> None:
+    devcontainer = {
+        "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["fastapi"]\n',
+        ".devcontainer/Dockerfile": "FROM mcr.microsoft.com/devcontainers/python:3.12\n",
+        ".devcontainer/docker-compose.yml": (
+            "services:\n  app:\n    build: .\n    healthcheck:\n      test: curl -f http://localhost/healthz\n"
+        ),
+        ".devcontainer/setup.py": "import os\nos.environ.get('DATABASE_URL')\n",
+    }
+    found = concepts(devcontainer)
+    assert "containerization" not in found and "env_config" not in found
+    # the same image at the root is the application's
+    assert "containerization" in concepts({**devcontainer, "Dockerfile": "FROM python:3.12-slim\n"})
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("shop/urls.py", 'urlpatterns = [\n    path("healthz", views.healthz, name="healthz"),\n]\n'),
+        ("shop/urls.py", 'urlpatterns = [re_path(r"^ready/?$", views.ready)]\n'),
+        ("routes/api.php", "<?php\nRoute::get('ping', fn () => response()->noContent());\n"),
+        ("config/routes.rb", 'Rails.application.routes.draw do\n  get "healthz", to: "health#show"\nend\n'),
+        (
+            "web/src/app/api/health/route.ts",
+            "export async function GET() {\n  return Response.json({ ok: true });\n}\n",
+        ),
+        (
+            "server/router.go",
+            'package server\nfunc routes(r *mux.Router) { r.HandleFunc("/api/heartbeat", beat) }\n',
+        ),
+    ],
+)
+def test_health_routes_written_in_each_frameworks_idiom_count(path: str, text: str) -> None:
+    assert "health_endpoint" in concepts({path: text})
+
+
+def test_websocket_routes_and_a_database_healthcheck_are_not_health_endpoints() -> None:
+    tree = {
+        "chat/routing.py": 'websocket_urlpatterns = [re_path(r"ws/ping/$", PingConsumer.as_asgi())]\n',
+        "chat/urls.py": 'urlpatterns = [path("rooms/<int:pk>/status", views.room)]\n',
+        "docker-compose.yml": (
+            "services:\n  db:\n    image: postgres:16\n    healthcheck:\n"
+            '      test: ["CMD-SHELL", "pg_isready"]\n'
+        ),
+        "web/src/app/api/rooms/route.ts": "export async function GET() {\n  return Response.json([]);\n}\n",
+    }
+    assert "health_endpoint" not in concepts(tree)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"package.json": '{"name": "fetchlib", "devDependencies": {"benchmark": "^2.1.4"}}'},
+        {
+            "src/Http.Client/Http.Client.csproj": "<Project/>\n",
+            "perf/Http.Client.Benchmarks/Http.Client.Benchmarks.csproj": (
+                '<Project Sdk="Microsoft.NET.Sdk">\n  <ItemGroup>\n'
+                '    <PackageReference Include="BenchmarkDotNet" Version="0.14.0" />\n  </ItemGroup>\n</Project>\n'
+            ),
+        },
+        {"Cargo.toml": '[package]\nname = "parser"\n[dev-dependencies]\ncriterion = "0.5"\n'},
+        {"pyproject.toml": '[project]\nname = "lib"\n[dependency-groups]\ndev = ["pytest-benchmark>=4"]\n'},
+        {
+            "go.mod": "module example.com/codec\n",
+            "benchmarks/encode_test.go": "package benchmarks\nfunc BenchmarkEncode(b *testing.B) {\n\tfor b.Loop() {}\n}\n",
+        },
+    ],
+)
+def test_a_library_benchmark_suite_counts_as_load_tests(tree: dict[str, str]) -> None:
+    assert "load_tests" in concepts(tree)
+
+
+def test_a_micro_benchmark_beside_unit_tests_is_not_a_load_test_suite() -> None:
+    tree = {
+        "go.mod": "module example.com/codec\n",
+        "codec/encode_test.go": "package codec\nfunc BenchmarkEncode(b *testing.B) {\n\tfor b.Loop() {}\n}\n",
+        "package.json": '{"name": "ui", "devDependencies": {"vitest": "^2"}}',
+    }
+    assert "load_tests" not in concepts(tree)
+
+
+def _csproj(*packages: str, test: bool = False) -> str:
+    flag = "    <IsTestProject>true</IsTestProject>\n" if test else ""
+    refs = "".join(f'    <PackageReference Include="{p}" />\n' for p in packages)
+    return (
+        f'<Project Sdk="Microsoft.NET.Sdk">\n  <PropertyGroup>\n{flag}  </PropertyGroup>\n'
+        f"  <ItemGroup>\n{refs}  </ItemGroup>\n</Project>\n"
+    )
+
+
+CENTRAL = (
+    "<Project>\n  <PropertyGroup>\n    <ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>\n"
+    '  </PropertyGroup>\n  <ItemGroup>\n    <PackageVersion Include="Microsoft.AspNetCore.OpenApi" Version="9.0.0" />\n'
+    '    <PackageVersion Include="Polly" Version="8.4.0" />\n    <PackageVersion Include="xunit" Version="2.9.0" />\n'
+    "  </ItemGroup>\n</Project>\n"
+)
+
+
+@pytest.mark.parametrize(
+    "test_project",
+    [
+        {"test/Shop.Api.Tests/Shop.Api.Tests.csproj": _csproj("xunit", "Polly")},
+        {"src/Shop.Api.IntegrationTests/Shop.Api.IntegrationTests.csproj": _csproj("xunit", "Polly")},
+        {"src/Shop.Contract/Shop.Contract.csproj": _csproj("xunit", "Polly", test=True)},
+    ],
+)
+def test_a_centrally_versioned_package_only_test_projects_reference_is_not_a_production_dependency(
+    test_project: dict[str, str],
+) -> None:
+    tree = {
+        "Directory.Packages.props": CENTRAL,
+        "src/Shop.Api/Shop.Api.csproj": _csproj("Microsoft.AspNetCore.OpenApi"),
+        **test_project,
+    }
+    assert "retries" not in concepts(tree)
+    # the same package referenced by the service's own project is the service's
+    tree["src/Shop.Api/Shop.Api.csproj"] = _csproj("Microsoft.AspNetCore.OpenApi", "Polly")
+    assert "retries" in concepts(tree)
+
+
+def test_a_centrally_versioned_package_no_project_references_stays_a_production_dependency() -> None:
+    tree = {
+        "Directory.Packages.props": CENTRAL,
+        "src/Shop.Api/Shop.Api.csproj": _csproj("Microsoft.AspNetCore.OpenApi"),
+    }
+    assert "retries" in concepts(tree)
+
+
+def test_an_image_built_with_buildpacks_counts_without_a_dockerfile() -> None:
+    readme = "# Shop\n\nBuild the image with the Spring Boot plugin:\n\n    ./mvnw spring-boot:build-image\n"
+    tree = {"pom.xml": "<project/>\n", "README.md": readme}
+    assert "containerization" in concepts(tree)
+    assert "containerization" not in concepts({**tree, "README.md": "# Shop\n\n    ./mvnw package\n"})

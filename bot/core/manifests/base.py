@@ -68,6 +68,10 @@ class Manifest:
     catalog_test_refs: frozenset[str] = frozenset()
     # a version catalog: accessor (`junit.jupiter`, `bundles.ktor`) -> normalised names it brings
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # MSBuild: a test project (every package it references is for tests), or a central versions
+    # file (`Directory.Packages.props`: versions only; the projects referencing a package decide)
+    test_project: bool = False
+    central_versions: bool = False
 
 
 def _line_of(text: str, name: str) -> int:
@@ -83,6 +87,7 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         catalog_aliases,
         gradle_catalog_refs,
         kind_of,
+        msbuild_test_project,
     )
 
     kind = kind_of(path)
@@ -95,6 +100,7 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         dev_names = DEV_PARSERS[fmt](text) if fmt in DEV_PARSERS else []
         refs, test_refs = gradle_catalog_refs(text) if fmt == "gradle" else (frozenset(), frozenset())
         aliases = catalog_aliases(text) if fmt == "version-catalog" else {}
+        test_project = fmt == "msbuild" and msbuild_test_project(path, text)
     except Exception as exc:  # any parser failure is the manifest's fault: reported
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return Manifest(path, ecosystem, {}, f"`{path}` could not be parsed as {fmt} ({reason}); ignored")
@@ -106,6 +112,8 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         if key not in packages:
             packages[key] = (name.strip(), _line_of(text, name.strip()))
     dev = frozenset(normalise(ecosystem, n) for n in dev_names if isinstance(n, str) and n.strip())
+    if test_project:
+        dev = frozenset(packages)
     return Manifest(
         path,
         ecosystem,
@@ -114,4 +122,10 @@ def parse_manifest(path: str, data: bytes) -> Manifest | None:
         catalog_refs=refs,
         catalog_test_refs=test_refs,
         aliases={a: tuple(normalise(ecosystem, n) for n in names) for a, names in aliases.items()},
+        test_project=test_project,
+        central_versions=fmt == "msbuild" and _name_of(path) == "Directory.Packages.props",
     )
+
+
+def _name_of(path: str) -> str:
+    return path.rsplit("/", 1)[-1]

@@ -425,6 +425,28 @@ def msbuild(text: str) -> Names:
     return names
 
 
+# an MSBuild test project by its name (`Shop.Tests.csproj`, `Shop.IntegrationTests.csproj`)
+_TEST_PROJECT_NAME = re.compile(
+    r"[.-](?:Tests?|UnitTests?|IntegrationTests?|FunctionalTests?|AcceptanceTests?|Specs?)\.(?:cs|fs|vb)proj$",
+    re.IGNORECASE,
+)
+_TEST_PROJECT_DIRS = frozenset({"test", "tests"})
+
+
+def msbuild_test_project(path: str, text: str) -> bool:
+    """A `*.csproj` (`.fsproj`, `.vbproj`) of tests: `<IsTestProject>true`, a name ending `.Tests`
+    and the like, or a place under `test/` or `tests/`. Central versions files are no project."""
+    if not path.lower().endswith("proj"):
+        return False
+    if _TEST_PROJECT_NAME.search(_name(path)) or _TEST_PROJECT_DIRS.intersection(path.split("/")[:-1]):
+        return True
+    root = SafeET.fromstring(text)
+    return any(
+        _local(node.tag) == "IsTestProject" and (node.text or "").strip().lower() == "true"
+        for node in root.iter()
+    )
+
+
 # ----------------------------------------------------------------- dev/test-only declarations
 # What a format declares for development or tests only (it still counts for tooling items, whose
 # rules say `scope: any`): a `dependency` rule of the default `code` scope skips these names.
