@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -64,18 +65,24 @@ def test_claims_of_live_or_foreign_workers_are_not_taken_over() -> None:
     assert dead_owners([alive_elsewhere, other_host, gone, "not-an-owner"]) == [gone]
 
 
-async def test_a_running_job_renews_its_lease_every_heartbeat(engine: Engine) -> None:
-    put(engine, "long")
-    clock = Clock()
-    slept: list[float] = []
-    renewed = asyncio.Event()
+def renewals_timer() -> tuple[Clock, list[float], asyncio.Event, Callable[[float], Awaitable[None]]]:
+    """The worker's heartbeat timer on a test clock: each wait advances the clock, and the event
+    is set once the third renewal has been written (the fourth wait begins)."""
+    clock, slept, renewed = Clock(), [], asyncio.Event()
 
     async def heartbeat_timer(seconds: float) -> None:
         slept.append(seconds)
         clock.advance(seconds)
-        if len(slept) == 4:  # the third renewal has been written
+        if len(slept) == 4:
             renewed.set()
         await asyncio.sleep(0)
+
+    return clock, slept, renewed, heartbeat_timer
+
+
+async def test_a_running_job_renews_its_lease_every_heartbeat(engine: Engine) -> None:
+    put(engine, "long")
+    clock, slept, renewed, heartbeat_timer = renewals_timer()
 
     async def handler(_delivery: Delivery) -> None:
         await asyncio.wait_for(renewed.wait(), timeout=10)
@@ -95,19 +102,10 @@ async def test_leases_are_renewed_while_every_shared_thread_is_blocked(engine: E
     """A job whose own blocking calls (an advisory-lock wait, a slow query) fill asyncio's shared
     thread pool must still keep its lease; before, the renewal queued behind them and expired."""
     put(engine, "blocked")
-    clock = Clock()
-    slept: list[float] = []
-    renewed = asyncio.Event()
+    clock, _, renewed, heartbeat_timer = renewals_timer()
     loop = asyncio.get_running_loop()
     shared = ThreadPoolExecutor(max_workers=1)
     loop.set_default_executor(shared)
-
-    async def heartbeat_timer(seconds: float) -> None:
-        slept.append(seconds)
-        clock.advance(seconds)
-        if len(slept) == 4:  # the third renewal has been written
-            renewed.set()
-        await asyncio.sleep(0)
 
     async def handler(_delivery: Delivery) -> None:
         release = threading.Event()

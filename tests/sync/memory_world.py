@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from sqlalchemy import Engine
+
 from bot.core import tracker
 from bot.core.events import Event, Kind, Platform, RepoRef
+from bot.core.templates import parse_template
+from bot.jobs.router import Router
 from bot.platforms.base import Issue
-from bot.platforms.memory import MemoryPlatform
+from bot.platforms.memory import MemoryClient, MemoryPlatform
 
 TEMPLATE = """
 id: svc
@@ -41,6 +45,15 @@ sections:
 """
 CONFIG = "checklists:\n  - svc\n"
 REPO = "octo-org/widgets"
+
+
+def router_world(engine: Engine, now: datetime) -> tuple[MemoryPlatform, Router]:
+    """One in-memory GitHub repository with the `svc` template shipped, and the router over it
+    with a fixed clock."""
+    client = MemoryClient()
+    platform = client.add_repo(REPO)
+    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
+    return platform, Router(engine, {"github": client}, shipped, clock=lambda: now)
 
 
 def ref() -> RepoRef:

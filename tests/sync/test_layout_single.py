@@ -6,13 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, boxes, issues_by_key, push, tick_as
+from memory_world import CONFIG, boxes, issues_by_key, push, router_world, tick_as
 
 from bot.core.plan_sync import IN_ONE_ISSUE
 from bot.core.state import Status
-from bot.core.templates import parse_template
-from bot.jobs.router import Router
-from bot.platforms.memory import MemoryClient
 from bot.store import tracking
 from bot.store.db import session_scope
 
@@ -23,10 +20,7 @@ FILES = {"Dockerfile": "FROM python"}
 
 @pytest.fixture
 def world(engine):
-    client = MemoryClient()
-    platform = client.add_repo(REPO)
-    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    return platform, Router(engine, {"github": client}, shipped, clock=lambda: NOW)
+    return router_world(engine, NOW)
 
 
 def state_of(engine, item: str) -> Status:

@@ -9,15 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from memory_world import CONFIG, REPO, TEMPLATE, boxes, issues_by_key, push, tick_as, tick_box
+from memory_world import CONFIG, boxes, issues_by_key, push, router_world, tick_as, tick_box
 from sqlmodel import select
 
 from bot.core import tracker
 from bot.core.state import Status
-from bot.core.templates import parse_template
-from bot.jobs.router import Router
 from bot.platforms.base import Issue, Transient
-from bot.platforms.memory import MemoryClient, MemoryPlatform
+from bot.platforms.memory import MemoryPlatform
 from bot.store import tracking
 from bot.store.db import session_scope
 from bot.store.models import OwnedIssue
@@ -30,10 +28,7 @@ ITEM_LINE = re.compile(r"^- \[[ x]\] <!-- readiness:item (\S+?)(?: n=([0-9a-f]+)
 
 @pytest.fixture
 def world(engine):
-    client = MemoryClient()
-    platform = client.add_repo(REPO)
-    shipped = {"svc": parse_template(TEMPLATE, filename="svc.yaml")}
-    return platform, Router(engine, {"github": client}, shipped, clock=lambda: NOW)
+    return router_world(engine, NOW)
 
 
 def legacy(body: str) -> str:
